@@ -1,0 +1,3 @@
+from etcbook.cli import main
+
+raise SystemExit(main())
