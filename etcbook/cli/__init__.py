@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etcbook import __version__
-from etcbook.cli.common import EXIT_BAD_INPUT, EXIT_USAGE, BadInput, CliContext, say
+from etcbook.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_USAGE,
+    BadInput,
+    CliContext,
+    say,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,5 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("中断しました。")
         return 130
+    except Exception as exc:
+        # SQLite refusing the store (busy elsewhere, read-only, disk full, damaged) is not a bug:
+        # say so in one sentence instead of a traceback. The transaction was rolled back.
+        from etcbook.models.instance import is_store_busy, store_problem
+
+        problem = store_problem(exc, context.db_path)
+        if problem is None:
+            raise
+        say(problem)
+        return EXIT_BUSY if is_store_busy(exc) else EXIT_BAD_INPUT
     finally:
         context.close()

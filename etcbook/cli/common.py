@@ -17,6 +17,8 @@ from etcbook.paths import default_store_path
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
+EXIT_BUSY = 75
+"""The store is locked by another process for longer than we waited (EX_TEMPFAIL: try again)."""
 
 
 class BadInput(Exception):
