@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from etcbook import clock
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
+WRITER_WAIT_S = 300.0
+"""How long a writer waits in all for other processes' writes (BEGIN IMMEDIATE is retried)."""
 
 
 class StoreError(RuntimeError):
@@ -66,7 +69,15 @@ def _make_engine(path: Path) -> Engine:
         # Writers ask for BEGIN IMMEDIATE (see Store.transaction) and take the lock up front,
         # so two processes never deadlock upgrading a read lock; readers begin deferred.
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        deadline = time.monotonic() + WRITER_WAIT_S
+        while True:
+            try:
+                connection.exec_driver_sql(f"BEGIN {mode}")
+                return
+            except OperationalError as exc:
+                # Each try waited busy_timeout; a queue of long imports may need several.
+                if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
+                    raise
 
     return engine
 
