@@ -126,7 +126,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９－−―‐／：", "
 def _parse_date(text: str) -> dt.date:
     """``YY/MM/DD`` (Western two-digit year) or ``YYYY/MM/DD`` as re-saved by spreadsheets."""
     parts = text.translate(_FULLWIDTH).replace("-", "/").split("/")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError(f"「{text}」は日付ではありません（YY/MM/DD）")
     year, month, day = (int(p) for p in parts)
     if len(parts[0]) <= 2:
@@ -141,7 +141,9 @@ def _parse_date(text: str) -> dt.date:
 def _parse_time(text: str) -> dt.time:
     """``HH:MM`` (also ``H:MM`` and ``HH:MM:SS``)."""
     parts = text.translate(_FULLWIDTH).split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) <= 2 for p in parts):
+    if len(parts) not in (2, 3) or not all(
+        p.isascii() and p.isdigit() and len(p) <= 2 for p in parts
+    ):
         raise ValueError(f"「{text}」は時刻ではありません（HH:MM）")
     try:
         return dt.time(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 0)
@@ -160,11 +162,10 @@ def _parse_amount(text: str) -> int:
 
 
 def _card_last4(text: str) -> str:
-    digits = [c for c in text.translate(_FULLWIDTH) if c.isdigit()]
-    tail = text.translate(_FULLWIDTH).rstrip()
-    if len(digits) < 4 or not tail[-4:].isdigit():
+    last4 = text.translate(_FULLWIDTH).rstrip()[-4:]
+    if len(last4) != 4 or not (last4.isascii() and last4.isdigit()):
         raise ValueError("ＥＴＣカード番号の末尾4桁が読めません")
-    return tail[-4:]
+    return last4
 
 
 def _sniff_not_meisai(head: bytes, filename: str) -> None:
@@ -330,7 +331,9 @@ class MeisaiReader:
             raise ValueError("ＥＴＣカード番号が空です（--card でカードを指定できます）")
         vehicle_class_text = v.get("vehicle_class", "").translate(_FULLWIDTH)
         if vehicle_class_text and not (
-            vehicle_class_text.isdigit() and len(vehicle_class_text) <= 2
+            vehicle_class_text.isascii()
+            and vehicle_class_text.isdigit()
+            and len(vehicle_class_text) <= 2
         ):
             raise ValueError(f"車種「{vehicle_class_text}」は数字ではありません")
         remarks = v.get("remarks", "")
