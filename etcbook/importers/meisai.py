@@ -241,6 +241,11 @@ class MeisaiReader:
                 f"{self.filename}: 空のファイルです。ETC利用照会サービスの明細CSVを選んでください。"
             ) from None
         _sniff_not_meisai(raw[:2048], self.filename)
+        if b"\r" in raw:
+            raise NotMeisaiError(
+                f"{self.filename}: 改行コードが CR だけのファイルです（Mac の「CSV (Macintosh)」形式）。"
+                "CRLF または LF の CSV として保存し直してください。"
+            )
         text, self.encoding = _decode_header(raw, self.filename)
         names = [_norm(name.strip('"')) for name in _split(text)]
         self.columns = [_HEADER_FIELDS.get(name) for name in names]
