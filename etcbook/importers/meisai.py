@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO, Final
 
+from etcbook.privacy import mask_card_numbers
+
 STATUS_CONFIRMED: Final = "確定"
 STATUS_PENDING: Final = "確認中"
 MORNING_EVENING_FLAG: Final = "（朝夕）"
@@ -294,8 +296,8 @@ class MeisaiReader:
         values = {f: c.strip() for f, c in zip(self.columns, cells, strict=True) if f}
         try:
             return self._row(number, values)
-        except ValueError as exc:
-            return LineError(number, str(exc))
+        except ValueError as exc:  # messages quote the cell: never a full card number
+            return LineError(number, mask_card_numbers(str(exc)))
 
     def _row(self, number: int, v: dict[str, str]) -> MeisaiRow:
         def amount(field: str) -> int | None:
