@@ -23,6 +23,7 @@ from etcbook.importers.meisai import (
     NotMeisaiError,
 )
 from etcbook.models.store import Store
+from etcbook.safeio import display_name
 
 BATCH_ROWS = 5000
 
@@ -197,7 +198,7 @@ def _stage_file(
     with open(path, "rb") as handle:
         reader = MeisaiReader(
             _CountingReader(handle, total, progress, cancelled),  # type: ignore[arg-type]
-            path.name,
+            display_name(path.name),
             card_last4=card_last4,
         )
         for item in reader:
@@ -266,7 +267,7 @@ def _merge_staged(db: sqlite3.Connection, path: Path, sha256: str, result: FileR
     result.new_cards = new_cards
     batch_id = db.execute(
         "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, ?, ?)",
-        (path.name, sha256, now),
+        (display_name(path.name), sha256, now),
     ).lastrowid
     db.execute("DROP TABLE IF EXISTS temp.staged")
     db.execute(
@@ -351,7 +352,7 @@ def import_files(
             db = connection.connection.driver_connection
             assert isinstance(db, sqlite3.Connection)
             for path in map(Path, paths):
-                result = FileResult(file=str(path))
+                result = FileResult(file=display_name(path))
                 results.append(result)
                 try:
                     sha256 = _sha256(path)
@@ -367,7 +368,7 @@ def import_files(
                     result.problem = str(exc)
                     continue
                 except OSError as exc:
-                    result.problem = f"{path}: 読めません（{exc.strerror or exc}）。"
+                    result.problem = f"{display_name(path)}: 読めません（{exc.strerror or exc}）。"
                     continue
                 if result.ok:
                     _merge_staged(db, path, sha256, result)
