@@ -46,7 +46,9 @@ class Holder:
         if self.pid <= 0:
             return self.program
         since = self.since.replace("T", " ")[:16]
-        where = "このコンピューター" if self.host == platform.node() else f"コンピューター {self.host}"
+        where = (
+            "このコンピューター" if self.host == platform.node() else f"コンピューター {self.host}"
+        )
         return f"{self.program}（{where}、プロセス {self.pid}、{since} から）"
 
 
