@@ -1,0 +1,122 @@
+"""Every distinct input the fuzzers and crash tests found breaking etcbook, fixed and kept here.
+
+Each test names the input and what went wrong before the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import fuzzkit
+import pytest
+import robustkit
+
+from etcbook.importers.meisai import NotMeisaiError, read_meisai_bytes
+from etcbook.models.imports import import_files
+from etcbook.models.store import open_store
+
+HEADER_UTF8 = robustkit.HEADER_15.encode("utf-8")
+ROW = "25/03/01,00:04,25/03/01,01:54,浜松,御殿場,,,4270,300,3970,{klass},1234,{card},確定"
+
+
+def _one_row(*, card: str = "********87651234", klass: str = "1", date: str = "") -> bytes:
+    row = ROW.format(card=card, klass=klass)
+    if date:
+        row = date + row[len("25/03/01") :]
+    return HEADER_UTF8 + b"\r\n" + row.encode("utf-8") + b"\r\n"
+
+
+@pytest.mark.parametrize("card", ["********٢٣٤٥", "********²³²³", "****1234٥"])
+def test_card_number_in_non_ascii_digits_is_an_error(card: str) -> None:
+    """Found by the parser fuzzer: Arabic-Indic or superscript digits were stored as a last 4."""
+    rows, errors = read_meisai_bytes(_one_row(card=card), "meisai.csv")
+    assert rows == []
+    assert [e.line for e in errors] == [2]
+    assert "ＥＴＣカード番号" in errors[0].message
+
+
+def test_full_width_card_digits_still_read() -> None:
+    rows, errors = read_meisai_bytes(_one_row(card="＊＊＊＊１２３４"), "meisai.csv")
+    assert errors == [] and rows[0].card_last4 == "1234"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ({"klass": "²"}, "車種"),
+        ({"date": "²5/03/01"}, "日付"),
+        ({"date": "٢٥/٠٣/٠١"}, "日付"),
+    ],
+)
+def test_non_ascii_digits_in_date_or_class_get_a_japanese_message(
+    case: dict[str, str], expected: str
+) -> None:
+    """Found by the parser fuzzer: Python's "invalid literal for int()" reached the user."""
+    rows, errors = read_meisai_bytes(_one_row(**case), "meisai.csv")
+    assert rows == []
+    assert [e.line for e in errors] == [2]
+    fuzzkit.check_message(errors[0].message)
+    assert expected in errors[0].message
+
+
+def test_file_with_cr_only_line_ends_is_refused_not_imported_empty() -> None:
+    """Found by the parser fuzzer: a file saved as "CSV (Macintosh)" imported as 0 rows."""
+    lines = [robustkit.HEADER_15, *robustkit.meisai_lines(3)]
+    data = "\r".join(lines).encode("cp932") + b"\r"
+    with pytest.raises(NotMeisaiError, match="改行"):
+        read_meisai_bytes(data, "meisai.csv")
+
+
+def test_card_number_in_a_wrong_column_is_masked_in_the_message() -> None:
+    """Found by the privacy test: an amount error echoed a full card number to stderr."""
+    data = _one_row().replace(b",4270,", b",4980123412341234,")
+    _rows, errors = read_meisai_bytes(data, "meisai.csv")
+    assert [e.line for e in errors] == [2]
+    assert "4980123412341234" not in errors[0].message
+    assert "************1234" in errors[0].message
+
+
+def test_file_name_that_is_not_utf8_imports(tmp_path: Path) -> None:
+    """Found by the command-line fuzzer: a cp932 file name (from a Windows ZIP unpacked on
+    Linux) crashed the import with UnicodeEncodeError when stored and printed as JSON."""
+    folder = os.fsencode(tmp_path)
+    name = "明細.csv".encode("cp932")
+    path = folder + b"/" + name
+    with open(path, "wb") as handle:
+        handle.write(robustkit.HEADER_15.encode("cp932") + b"\r\n")
+        handle.write(("\r\n".join(robustkit.meisai_lines(5)) + "\r\n").encode("cp932"))
+    store_path = tmp_path / "s.sqlite3"
+    done = subprocess.run(
+        [*robustkit.etcbook_argv(store_path, "import", "--json"), path],
+        capture_output=True,
+        env=robustkit.etcbook_env(),
+        cwd=robustkit.ROOT,
+        timeout=120,
+    )
+    assert b"Traceback" not in done.stderr, done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0
+    document = json.loads(done.stdout)
+    assert document["inserted"] == 5
+    assert document["files"][0]["file"].endswith("明細.csv")
+    store = open_store(store_path)
+    with store.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT file_name FROM import_batches").scalar()
+    store.close()
+    assert stored == "明細.csv"
+
+
+def test_bad_file_name_in_an_error_message(tmp_path: Path) -> None:
+    """The same cp932 name on a file that is not a 明細CSV: a clean refusal naming it."""
+    path = os.fsencode(tmp_path) + b"/" + "請求書.pdf".encode("cp932")
+    with open(path, "wb") as handle:
+        handle.write(b"%PDF-1.7\n")
+    store = open_store(tmp_path / "s.sqlite3")
+    result = import_files(store, [Path(os.fsdecode(path))])
+    store.close()
+    assert not result.ok
+    document = json.dumps(result.to_json(), ensure_ascii=False)
+    assert "請求書.pdf" in document
+    document.encode("utf-8")  # printable
