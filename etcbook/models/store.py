@@ -154,17 +154,23 @@ def open_store(path: Path) -> Store:
     """
     from alembic import command
 
-    path = Path(path).expanduser().absolute()
-    is_new = not path.exists() or path.stat().st_size == 0
-    if is_new and not path.exists():
-        _create_private_file(path)
-    elif path.is_dir():
-        raise StoreError(f"{path}: フォルダです。ストアのファイル名を指定してください。")
-    else:
-        with open(path, "rb") as handle:
-            head = handle.read(16)
-        if head and head != b"SQLite format 3\x00":
-            raise StoreError(f"{path}: etcbook のストア（SQLiteファイル）ではありません。")
+    try:
+        path = Path(path).expanduser().absolute()
+    except RuntimeError as exc:  # "~someone/…" for a user who does not exist
+        raise StoreError(f"{path}: ストアのフォルダ（ホームフォルダ）が見つかりません。") from None
+    try:
+        is_new = not path.exists() or path.stat().st_size == 0
+        if is_new and not path.exists():
+            _create_private_file(path)
+        elif path.is_dir():
+            raise StoreError(f"{path}: フォルダです。ストアのファイル名を指定してください。")
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(16)
+            if head and head != b"SQLite format 3\x00":
+                raise StoreError(f"{path}: etcbook のストア（SQLiteファイル）ではありません。")
+    except OSError as exc:  # a name too long, a parent that is a file, no permission, …
+        raise StoreError(f"{path}: ストアを開けません（{exc.strerror or exc}）。") from None
     engine = _make_engine(path)
     current, target = _current_and_target(engine)
     backup = None
