@@ -29,14 +29,15 @@ class TripFilter:
             params["card"] = self.card
         if self.month:
             year, month = (int(p) for p in self.month.split("-"))
-            start = dt.date(year, month, 1)
-            end = dt.date(year + month // 12, month % 12 + 1, 1)
-            clauses.append("t.exit_at >= :m_start AND t.exit_at < :m_end")
-            params.update(m_start=start.isoformat(), m_end=end.isoformat())
+            clauses.append("t.exit_at >= :m_start")
+            params["m_start"] = dt.date(year, month, 1).isoformat()
+            if (year, month) < (dt.MAXYEAR, 12):  # December 9999 has no "next month"
+                clauses.append("t.exit_at < :m_end")
+                params["m_end"] = dt.date(year + month // 12, month % 12 + 1, 1).isoformat()
         if self.date_from:
             clauses.append("t.exit_at >= :d_from")
             params["d_from"] = self.date_from.isoformat()
-        if self.date_to:
+        if self.date_to and self.date_to < dt.date.max:
             clauses.append("t.exit_at < :d_to")
             params["d_to"] = (self.date_to + dt.timedelta(days=1)).isoformat()
         if self.operator:
