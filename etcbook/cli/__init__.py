@@ -27,6 +27,12 @@ from etcbook.cli.common import (
 class _Parser(argparse.ArgumentParser):
     """argparse with Japanese-friendly usage errors on stderr and exit status 2."""
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        # argparse turns "--holder=--" into an empty list instead of a value or an error.
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            self.error(f"{action.option_strings[-1]} の値に「--」は使えません")
+        return super()._get_values(action, arg_strings)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         say(f"{self.prog}: 使い方の誤り: {message}")
