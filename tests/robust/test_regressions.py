@@ -120,3 +120,45 @@ def test_bad_file_name_in_an_error_message(tmp_path: Path) -> None:
     document = json.dumps(result.to_json(), ensure_ascii=False)
     assert "請求書.pdf" in document
     document.encode("utf-8")  # printable
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["trips", "--to", "9999-12-31"], ["trips", "--month", "9999-12"]],
+    ids=lambda argv: " ".join(argv),
+)
+def test_last_representable_date_is_a_filter_not_a_crash(store_path: Path, argv: list[str]) -> None:
+    """Found by the argument fuzzer: OverflowError / "year 10000 is out of range"."""
+    from etcbook.cli import main
+
+    assert main(["--db", str(store_path), *argv, "--json"]) == 0
+
+
+@pytest.mark.parametrize(
+    "db",
+    ["{tmp}/" + "a" * 5000, "{tmp}/file.sqlite3/inside.sqlite3", "~nosuchuser_etcbook/x.sqlite3"],
+    ids=["name too long", "parent is a file", "unknown user's home"],
+)
+def test_unusable_store_path_is_a_sentence(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the argument fuzzer: OSError / RuntimeError tracebacks from open_store."""
+    from etcbook.cli import main
+
+    (tmp_path / "file.sqlite3").write_bytes(b"")
+    status = main(["--db", db.format(tmp=tmp_path), "card", "list"])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert "ストア" in err and "Traceback" not in err
+
+
+def test_option_value_double_dash_is_a_usage_error(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the argument fuzzer: ``--holder=--`` became an empty list and crashed SQLite."""
+    from etcbook.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(store_path), "card", "add", "--last4", "1234", "--holder=--"])
+    assert exit_.value.code == 2
+    assert "--holder" in capsys.readouterr().err
