@@ -218,7 +218,7 @@ def test_every_value_option_fuzzed(world: dict[str, Path], case: tuple[Option, s
 
 @pytest.mark.slow
 def test_every_value_option_fuzzed_many(world: dict[str, Path]) -> None:
-    @_fuzz_settings(2500)
+    @_fuzz_settings(1000)
     @given(_cases())
     def run(case: tuple[Option, str]) -> None:
         _check(*case, world)

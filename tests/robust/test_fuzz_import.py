@@ -112,7 +112,7 @@ def test_store_unchanged_by_any_rejected_file_many(
 ) -> None:
     folder = tmp_path_factory.mktemp("many")
 
-    @fuzz_settings(600)
+    @fuzz_settings(300)
     @given(fuzzkit.bad_inputs())
     def run(case: fuzzkit.FuzzInput) -> None:
         _import_one(fuzz_store, folder, case)
@@ -152,7 +152,7 @@ def cli_store(tmp_path_factory: pytest.TempPathFactory, small_meisai: Path) -> P
     return path
 
 
-@fuzz_settings(6)
+@fuzz_settings(4)
 @given(case=fuzzkit.bad_inputs())
 def test_command_line_import_of_bad_files(
     cli_store: Path, tmp_path_factory: pytest.TempPathFactory, case: fuzzkit.FuzzInput
@@ -166,7 +166,7 @@ def test_command_line_import_of_bad_files_many(
 ) -> None:
     folder = tmp_path_factory.mktemp("climany")
 
-    @fuzz_settings(40)
+    @fuzz_settings(12)
     @given(fuzzkit.bad_inputs())
     def run(case: fuzzkit.FuzzInput) -> None:
         _cli_one(cli_store, folder, case)
