@@ -7,7 +7,7 @@ exit time.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 import jpholiday
@@ -94,7 +94,7 @@ def is_holiday(day: dt.date) -> bool:
     return day in holidays_in_year(day.year)
 
 
-@lru_cache(maxsize=None)
+@cache
 def holidays_in_year(year: int) -> frozenset[dt.date]:
     """The national holidays of ``year``, as jpholiday says, computed once per year.
 
