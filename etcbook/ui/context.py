@@ -18,7 +18,9 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from etcbook.ui.operations import Operation, OperationRunner, Progress
 
 if TYPE_CHECKING:
-    from etcbook.ui import store_access
+    from sqlalchemy import Connection
+
+    from etcbook.models.store import Store
 
 T = TypeVar("T")
 
@@ -57,7 +59,7 @@ class AppContext(QObject):
         self.settings = settings
         self.sample_path = sample_path
         self.operations = OperationRunner(self.ledger_changed.emit, self)
-        self._store: store_access.Store | None = None
+        self._store: Store | None = None
 
     # -- the store ---------------------------------------------------------------------------
 
@@ -67,7 +69,7 @@ class AppContext(QObject):
         return self._store is not None
 
     @property
-    def store(self) -> store_access.Store:
+    def store(self) -> Store:
         """The open store; raises if called before :attr:`store_opened`."""
         if self._store is None:
             raise RuntimeError("store not open yet")
@@ -77,7 +79,7 @@ class AppContext(QObject):
         """Open (and migrate) the store on a worker thread; emit ``store_opened`` after."""
         from etcbook.ui import store_access  # SQLModel and Alembic load here, not at start-up
 
-        def opened(store: store_access.Store) -> None:
+        def opened(store: Store) -> None:
             self._store = store
             self.store_opened.emit()
 
@@ -102,10 +104,16 @@ class AppContext(QObject):
         self.store_opened.emit()
 
     @contextmanager
-    def session(self) -> Iterator[Any]:
-        """A store session for a short read or write on the GUI thread."""
-        with self.store.session() as session:
-            yield session
+    def connection(self) -> Iterator[Connection]:
+        """A connection for a short read on the GUI thread (a page of rows, a count)."""
+        with self.store.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One short write transaction on the GUI thread (an edit); commits or rolls back."""
+        with self.store.transaction() as connection:
+            yield connection
 
     def close(self) -> None:
         """Wait for running work, then release the store."""
@@ -122,7 +130,7 @@ class AppContext(QObject):
 
     def run_in_background(
         self,
-        work: Callable[[Any], T],
+        work: Callable[[Connection], T],
         on_success: Callable[[T], None],
         *,
         parent: Any = None,
@@ -130,13 +138,13 @@ class AppContext(QObject):
     ) -> Progress:
         """Read something from the store off the GUI thread, without a progress dialog.
 
-        ``work`` gets a session of its own (opened and closed on the worker thread).
+        ``work`` gets a connection of its own (opened and closed on the worker thread).
         """
         store = self.store
 
         def job(_progress: Progress) -> T:
-            with store.session() as session:
-                return work(session)
+            with store.engine.connect() as connection:
+                return work(connection)
 
         return self.run(
             Operation(

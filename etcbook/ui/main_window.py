@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
     """The etcbook window over one store (see :class:`AppContext`); can switch stores."""
 
     page_changed = Signal(str)
+    import_started = Signal(object)
 
     def __init__(
         self,
@@ -203,8 +204,7 @@ class MainWindow(QMainWindow):
     def _show_welcome_if_empty(self) -> bool:
         from etcbook.ui import store_access
 
-        with self.context.session() as session:
-            empty = not store_access.has_cards(session)
+        empty = not store_access.has_cards(self.context.store)
         if not empty:
             if self._welcome is not None:
                 self._stack.removeWidget(self._welcome)
@@ -290,7 +290,9 @@ class MainWindow(QMainWindow):
             return
         from etcbook.ui.importing import ImportFlow
 
-        ImportFlow(self.context, self).start([Path(path) for path in paths])
+        flow = ImportFlow(self.context, self)
+        self.import_started.emit(flow)
+        flow.start([Path(path) for path in paths])
 
     def add_card(self) -> None:
         """Open the "add a card" dialog (the cards page's editor)."""
