@@ -68,9 +68,11 @@ def test_dropped_csv_reaches_the_preview_and_the_import(qtbot, demo_window, tmp_
     assert dialog.result.inserted == 3
     assert dialog.import_button.isEnabled()
     assert dialog.result.new_cards == ["4321"]
-    with qtbot.waitSignal(window.context.ledger_changed, timeout=10_000):
-        with qtbot.waitSignal(flow.finished, timeout=10_000) as finished:
-            dialog.import_button.click()
+    with (
+        qtbot.waitSignal(window.context.ledger_changed, timeout=10_000),
+        qtbot.waitSignal(flow.finished, timeout=10_000) as finished,
+    ):
+        dialog.import_button.click()
     assert finished.args[0].inserted == 3
     assert trip_count(window) == before + 3
     assert "新規 3件" in window.statusBar().currentMessage()
