@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
 CARD_KINDS: Final = ("credit", "personal", "corporate")
@@ -20,8 +21,9 @@ _EXPIRY_CARD = re.compile(r"^(\d{1,2})/(\d{2})$")
 
 def check_last4(text: str) -> str:
     """The last four digits of a card number (カード末尾4桁). A longer number is cut to its last 4."""
-    digits = "".join(c for c in text if c.isdigit())
-    if len(digits) < 4 or not text.strip()[-1:].isdigit():
+    folded = unicodedata.normalize("NFKC", text).strip()
+    digits = re.sub(r"[^0-9]", "", folded)
+    if len(digits) < 4 or folded[-1:] not in "0123456789" or not folded:
         raise ValueError("カード末尾4桁は数字4桁で入力してください")
     return digits[-4:]
 
