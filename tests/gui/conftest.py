@@ -67,31 +67,6 @@ def window(make_window, empty_store_path: Path):  # type: ignore[no-untyped-def]
     return make_window(empty_store_path)
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo store, built once; tests get their own copy (see ``demo_store_path``)."""
-    from etcbook.models.demo import fill_demo
-    from etcbook.models.store import open_store
-
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    store = open_store(path)
-    try:
-        fill_demo(store)
-    finally:
-        store.close()
-    return path
-
-
-@pytest.fixture
-def demo_store_path(demo_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the demo store for this test."""
-    import shutil
-
-    target = tmp_path / "demo.sqlite3"
-    shutil.copyfile(demo_template, target)
-    return target
-
-
 @pytest.fixture
 def demo_window(make_window, demo_store_path: Path):  # type: ignore[no-untyped-def]
     return make_window(demo_store_path)
