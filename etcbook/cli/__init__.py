@@ -1,0 +1,69 @@
+"""``etcbook`` command line: with no command it opens the window, with one it works headless.
+
+Each module in this package defines ``register(subparsers)`` and is discovered here, so a
+command group is added by adding a module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from etcbook import __version__
+from etcbook.cli.common import EXIT_BAD_INPUT, EXIT_USAGE, BadInput, CliContext, say
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with Japanese-friendly usage errors on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        say(f"{self.prog}: 使い方の誤り: {message}")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="etcbook",
+        description="ETC利用明細とETCマイレージの帳簿（オフライン）。コマンドなしでウィンドウを開きます。",
+    )
+    parser.add_argument("--version", action="version", version=f"etcbook {__version__}")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="ストアのファイル（既定: 環境変数 ETCBOOK_DB、なければユーザーデータフォルダ）",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module.name == "common":
+            continue
+        importlib.import_module(f"{__name__}.{module.name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    context = CliContext(db=args.db)
+    if args.command is None:
+        from etcbook.ui.app import run_app
+
+        return run_app(context.db_path)
+    if not hasattr(args, "handler"):
+        parser.parse_args([*(argv or sys.argv[1:]), "--help"])
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args, context) or 0)
+    except BadInput as exc:
+        say(str(exc))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        say("中断しました。")
+        return 130
+    finally:
+        context.close()

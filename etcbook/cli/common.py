@@ -1,0 +1,165 @@
+"""What every command shares: the store, JSON and table output, exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etcbook.paths import default_store_path
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 3
+
+
+class BadInput(Exception):
+    """Bad input from the user: the message is printed on stderr, exit status 3, nothing changed."""
+
+
+def say(message: str) -> None:
+    """A message for the user, on stderr (stdout is reserved for data)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class CliContext:
+    """The store a command works on, opened on first use."""
+
+    db: Path | None = None
+    _store: Any = field(default=None, repr=False)
+
+    @property
+    def db_path(self) -> Path:
+        return self.db if self.db is not None else default_store_path()
+
+    @property
+    def store(self):
+        if self._store is None:
+            from etcbook.models.store import StoreError, open_store
+
+            try:
+                self._store = open_store(self.db_path)
+            except StoreError as exc:
+                raise BadInput(str(exc)) from None
+            if self._store.backup is not None:
+                say(f"ストアを更新しました。更新前のコピー: {self._store.backup}")
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="結果をJSONで標準出力に出す")
+
+
+def _default(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(document: object) -> None:
+    """Exactly one JSON document on stdout."""
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2, default=_default)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def emit(args: argparse.Namespace, document: object, human: Callable[[], str]) -> None:
+    """JSON with ``--json``, else the human-readable rendering."""
+    if getattr(args, "json", False):
+        print_json(document)
+    else:
+        sys.stdout.write(human().rstrip("\n") + "\n")
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def yen(amount: int | None) -> str:
+    return "" if amount is None else f"{amount:,}"
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], right: Sequence[int] = ()
+) -> str:
+    """A plain text table aligned for full-width characters; ``right`` lists right-aligned columns."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [display_width(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], display_width(value))
+
+    def line(values: Sequence[str]) -> str:
+        parts = []
+        for i, value in enumerate(values):
+            pad = " " * (widths[i] - display_width(value))
+            parts.append(pad + value if i in right else value + pad)
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+def parse_date(text: str) -> dt.date:
+    """argparse type for YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"日付は YYYY-MM-DD で指定してください: {text!r}"
+        ) from None
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """argparse type for YYYY-MM-DDTHH:MM."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"日時は YYYY-MM-DDTHH:MM で指定してください: {text!r}"
+        ) from None
+    if value.tzinfo is not None:
+        raise argparse.ArgumentTypeError(f"日時にタイムゾーンは付けません（日本時間）: {text!r}")
+    return value
+
+
+def parse_month(text: str) -> str:
+    """argparse type for YYYY-MM."""
+    try:
+        value = dt.datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"月は YYYY-MM で指定してください: {text!r}") from None
+    return value.strftime("%Y-%m")
+
+
+def parse_yen(text: str) -> int:
+    """argparse type for an integer yen amount."""
+    cleaned = text.replace(",", "").replace("円", "")
+    try:
+        return int(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"金額は整数の円で指定してください: {text!r}") from None
+
+
+def parse_last4(text: str) -> str:
+    """argparse type for a card's last 4 digits (a full number is cut to its last 4)."""
+    from etcbook.domain.cards import check_last4
+
+    try:
+        return check_last4(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

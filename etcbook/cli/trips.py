@@ -1,0 +1,87 @@
+"""``trips``: the stored trips, filtered by card, month or date range."""
+
+from __future__ import annotations
+
+import argparse
+
+from etcbook.cli.common import (
+    BadInput,
+    CliContext,
+    add_json_flag,
+    emit,
+    parse_date,
+    parse_last4,
+    parse_month,
+    table,
+    yen,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("trips", help="走行明細の一覧")
+    parser.add_argument("--card", type=parse_last4, metavar="LAST4")
+    parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="出口の日時の月")
+    parser.add_argument("--from", dest="date_from", type=parse_date, metavar="DATE")
+    parser.add_argument("--to", dest="date_to", type=parse_date, metavar="DATE")
+    parser.add_argument("--operator", metavar="KEY", help="事業者キー（nexco, shutoko, …）")
+    add_json_flag(parser)
+    parser.set_defaults(handler=cmd_trips)
+
+
+def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook.models.trips import TripFilter, list_trip_rows, trip_json
+
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise BadInput("--from が --to より後になっています")
+    trip_filter = TripFilter(
+        card=args.card,
+        month=args.month,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        operator=args.operator,
+    )
+    with context.store.engine.connect() as connection:
+        trips = [
+            trip_json(r) for r in list_trip_rows(connection=connection, trip_filter=trip_filter)
+        ]
+
+    def human() -> str:
+        if not trips:
+            return "該当する走行はありません。"
+        body = table(
+            [
+                "ID",
+                "カード",
+                "出口日時",
+                "入口",
+                "出口",
+                "通行料金",
+                "還元充当",
+                "請求額",
+                "事業者",
+                "状態",
+                "用途",
+            ],
+            [
+                [
+                    t["id"],
+                    t["card"],
+                    str(t["exit_at"]).replace("T", " ")[:16],
+                    t["entry_ic"] or "",
+                    t["exit_ic"],
+                    yen(t["toll"]),
+                    yen(t["rebate_applied"]),
+                    yen(t["billed"]),
+                    t["operator"],
+                    t["status"] or "",
+                    t["purpose"],
+                ]
+                for t in trips
+            ],
+            right=(0, 5, 6, 7),
+        )
+        total = sum(t["billed"] for t in trips)
+        return f"{body}\n{len(trips):,}件  請求額合計 {total:,}円"
+
+    emit(args, {"trips": trips}, human)
+    return 0

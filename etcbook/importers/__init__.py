@@ -1,0 +1,1 @@
+"""Importers: bytes in, validated records and line errors out."""

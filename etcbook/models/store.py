@@ -1,0 +1,155 @@
+"""Opening the store: one SQLite file, WAL, foreign keys, busy timeout, migrated at open."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlmodel import Session
+
+from etcbook import clock
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 15_000
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or upgraded; the message is for the user."""
+
+
+def _alembic_config(connection: Connection | None = None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _make_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin (BEGIN IMMEDIATE below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers ask for BEGIN IMMEDIATE (see Store.transaction) and take the lock up front,
+        # so two processes never deadlock upgrading a read lock; readers begin deferred.
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the store's folder (0700) and an empty file (0600) readable only by the user."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent != Path(".").resolve() and not any(path.parent.iterdir()):
+        os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _current_and_target(engine: Engine) -> tuple[set[str], set[str]]:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(script.get_heads())
+
+
+def backup_copy(path: Path, suffix: str) -> Path:
+    """Copy a store with SQLite's online backup API (consistent even while it is in use)."""
+    target = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
+    source = sqlite3.connect(path)
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        os.close(fd)
+        dest = sqlite3.connect(target)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+    finally:
+        source.close()
+    return target
+
+
+@dataclass
+class Store:
+    """An open store: the file's path and its engine. Pass it explicitly; there is no global one."""
+
+    path: Path
+    engine: Engine
+    upgraded_from: frozenset[str] = frozenset()
+    backup: Path | None = None
+
+    def session(self, *, write: bool = False) -> Session:
+        """An ORM session; ``write=True`` begins its transactions with BEGIN IMMEDIATE."""
+        bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if write else self.engine
+        return Session(bind, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception)."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating if needed) and migrate the store at ``path``.
+
+    When an existing file needs upgrading, a backup copy is kept beside it first.
+    """
+    from alembic import command
+
+    path = Path(path).expanduser().absolute()
+    is_new = not path.exists() or path.stat().st_size == 0
+    if is_new and not path.exists():
+        _create_private_file(path)
+    elif path.is_dir():
+        raise StoreError(f"{path}: フォルダです。ストアのファイル名を指定してください。")
+    else:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise StoreError(f"{path}: etcbook のストア（SQLiteファイル）ではありません。")
+    engine = _make_engine(path)
+    current, target = _current_and_target(engine)
+    backup = None
+    if current != target:
+        if current - target:
+            engine.dispose()
+            raise StoreError(
+                f"{path}: このストアはより新しい etcbook で作られています（{', '.join(sorted(current))}）。"
+            )
+        if not is_new:
+            stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+            backup = backup_copy(path, f"before-upgrade-{stamp}")
+        with engine.connect() as connection:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                command.upgrade(_alembic_config(connection), "heads")
+    return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)

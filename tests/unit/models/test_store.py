@@ -1,0 +1,62 @@
+"""Opening the store: pragmas, migrations at open, a backup copy before an upgrade."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from etcbook.models.store import StoreError, open_store
+
+
+def test_new_store_is_migrated_with_wal_and_foreign_keys(store_path: Path) -> None:
+    store = open_store(store_path)
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        tables = set(
+            connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
+        )
+    store.close()
+    assert {"cards", "trips", "trip_history", "import_batches", "route_rules"} <= tables
+    assert store.backup is None
+
+
+def test_store_file_is_private(store_path: Path) -> None:
+    open_store(store_path).close()
+    assert stat.S_IMODE(store_path.stat().st_mode) == 0o600
+
+
+def test_store_from_a_newer_version_is_refused(store_path: Path) -> None:
+    open_store(store_path).close()
+    db = sqlite3.connect(store_path)
+    db.execute("UPDATE alembic_version SET version_num = 'not-a-revision'")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="新しい etcbook"):
+        open_store(store_path)
+
+
+def test_pre_migration_file_gets_backup(store_path: Path) -> None:
+    store_path.parent.mkdir(parents=True)
+    db = sqlite3.connect(store_path)
+    db.execute("CREATE TABLE notes (x)")
+    db.commit()
+    db.close()
+    store = open_store(store_path)
+    store.close()
+    assert store.backup is not None and store.backup.exists()
+    kept = sqlite3.connect(store.backup)
+    assert kept.execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
+    kept.close()
+
+
+def test_foreign_file_is_refused(store_path: Path) -> None:
+    store_path.parent.mkdir(parents=True)
+    store_path.write_bytes(b"%PDF-1.7 not a store")
+    with pytest.raises(StoreError, match="ストア"):
+        open_store(store_path)
