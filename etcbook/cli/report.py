@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook import clock
-    from etcbook.export.bundle import OriginalFile, write_claim_outputs
+    from etcbook.export.bundle import BundleError, OriginalFile, write_claim_outputs
     from etcbook.models.claims import ClaimError, claim_from_store
 
     if args.out.exists() and not args.out.is_dir():
@@ -62,9 +62,12 @@ def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
             + ", ".join(d.relpath for d in missing)
             + "（evidence verify で確かめてください）"
         )
-    outputs = write_claim_outputs(
-        claim, args.out, [OriginalFile(d.path, d.kind) for d in documents]
-    )
+    try:
+        outputs = write_claim_outputs(
+            claim, args.out, [OriginalFile(d.path, d.kind, d.sha256) for d in documents]
+        )
+    except BundleError as exc:
+        raise BadInput(str(exc)) from None
     totals = outputs.claim.totals
     for path in (outputs.pdf, outputs.csv, outputs.bundle):
         say(f"書き出しました: {path}")

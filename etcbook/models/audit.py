@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -143,6 +143,25 @@ def edit_trip(
             at=at,
         )
     return changed
+
+
+def edit_trips(
+    *,
+    connection: Connection,
+    trip_ids: Sequence[int],
+    changes: Mapping[str, Any],
+    reason: str = "",
+    user: str | None = None,
+) -> int:
+    """:func:`edit_trip` on several trips (a bulk edit in the window); returns how many changed."""
+    who = user or os_user()
+    return sum(
+        1
+        for trip_id in trip_ids
+        if edit_trip(
+            connection=connection, trip_id=trip_id, changes=changes, reason=reason, user=who
+        )
+    )
 
 
 def list_audit(

@@ -229,6 +229,8 @@ class ClaimsPage(Page):
         self._claim = claim
         self._documents = documents
         self.lines.set_records([line_of(row) for row in rows])
+        if not self.view.restore_columns():
+            self.view.resizeColumnsToContents()
         self._update_totals()
 
     def current_claim(self) -> Claim | None:
@@ -264,7 +266,7 @@ class ClaimsPage(Page):
         claim = self.current_claim()
         if claim is None:
             return
-        originals = [OriginalFile(d.path, d.kind) for d in self._documents]
+        originals = [OriginalFile(d.path, d.kind, d.sha256) for d in self._documents]
         self.export_button.setEnabled(False)
 
         def done(outputs: ClaimOutputs) -> None:

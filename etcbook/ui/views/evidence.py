@@ -90,11 +90,13 @@ def render_preview(path: Path, width: int = PREVIEW_WIDTH) -> QPixmap | str:
         try:
             page = document[0]
             scale = width / page.get_width()
-            bitmap = page.render(scale=scale)
-            image = bitmap.to_pil().convert("RGB")
-            data = image.tobytes()
+            bitmap = page.render(scale=scale, rev_byteorder=True)  # RGB, no Pillow needed
             qimage = QImage(
-                data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888
+                bytes(bitmap.buffer),
+                bitmap.width,
+                bitmap.height,
+                bitmap.stride,
+                QImage.Format.Format_RGB888,
             ).copy()
             page.close()
         finally:
@@ -287,6 +289,8 @@ class EvidencePage(Page):
             self.status.setText(f"検索条件を読めません: {exc}")
             return
         self.documents.set_records(search_documents(store=store, search=search))
+        if not self.documents_view.restore_columns():
+            self.documents_view.resizeColumnsToContents()
         self.months.set_records([m for m in month_coverage(store=store) if m.lacking])
         self.count.setText(f"{self.documents.rowCount():,}件")
 

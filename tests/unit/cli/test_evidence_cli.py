@@ -323,3 +323,38 @@ def test_verify_bundle_that_is_not_a_bundle(cli, tmp_path: Path) -> None:  # typ
     result = cli("evidence", "verify", "--bundle", str(path), "--json")
     assert result.returncode == 3
     assert json.loads(result.stdout or "null") is None
+
+
+def test_report_refuses_an_altered_vault_original(
+    demo_cli, files: dict[str, Path], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    doc = demo_cli(
+        "evidence",
+        "add",
+        str(files["statement.pdf"]),
+        "--kind",
+        "statement",
+        "--card",
+        "9012",
+        "--month",
+        "2026-09",
+        "--json",
+        check=True,
+    ).json()["document"]
+    os.chmod(doc["path"], 0o644)
+    Path(doc["path"]).write_bytes(b"forged")
+    result = demo_cli(
+        "report",
+        "--card",
+        "9012",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-09-30",
+        "--out",
+        str(tmp_path / "o"),
+        "--json",
+    )
+    assert result.returncode == 3
+    assert "記録と内容が違う" in result.stderr
+    assert result.stdout == ""

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from etcbook.export.audit_csv import audit_csv_bytes
-from etcbook.models.audit import TripEditError, edit_trip, list_audit
+from etcbook.models.audit import TripEditError, edit_trip, edit_trips, list_audit
 from etcbook.models.store import Store
 from etcbook.models.vault import add_document, remove_document
 
@@ -121,3 +121,21 @@ def test_audit_csv_export(store: Store, trip_id: int) -> None:
     assert text_.splitlines()[0].startswith("ID,日時,OSユーザー")
     assert "'=cmd" in text_  # neutralised
     assert text_.count("\r\n") == 2
+
+
+def test_bulk_edit_records_only_real_changes(store: Store, trip_id: int) -> None:
+    with store.transaction() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO trips (card_id, exit_at, exit_ic, toll, business_share, trip_key)"
+                " VALUES (1, '2025-11-06T10:00:00', '富士', 500, 100, 'k2')"
+            )
+        )
+        ids = list(connection.execute(text("SELECT id FROM trips ORDER BY id")).scalars())
+        changed = edit_trips(
+            connection=connection, trip_ids=ids, changes={"business_share": 100}, user="bulk"
+        )
+    assert changed == 1
+    with store.engine.connect() as connection:
+        entries = list_audit(connection=connection)
+    assert [(e["entity_id"], e["old"], e["new"]) for e in entries] == [(trip_id, 0, 100)]
