@@ -516,3 +516,61 @@ def card_reminders(*, connection: Connection, today: dt.date) -> list[CardRemind
     order = {"danger": 0, "warning": 1, "info": 2}
     reminders.sort(key=lambda r: (order[r.level], r.due or dt.date.max, r.card))
     return reminders
+
+
+# -- dashboard: monthly tolls ------------------------------------------------------------------
+
+_TOLL_BUSINESS_SQL: Final = (
+    "((t.toll * t.business_share - ((t.toll * t.business_share) % 100 + 100) % 100) / 100)"
+)
+"""The business part of a trip's toll: toll × share %, rounded down per trip."""
+
+
+@dataclass(frozen=True)
+class MonthlyOperatorTolls:
+    """通行料金 of one month on one operator, split into its business and private parts.
+
+    Attributes:
+        month: ``YYYY-MM`` (of the exit time).
+        operator: operator key.
+        toll: 通行料金 summed.
+        business: the business part (toll × share %, rounded down per trip), summed.
+        private: toll − business.
+    """
+
+    month: str
+    operator: str
+    toll: int
+    business: int
+
+    @property
+    def private(self) -> int:
+        return self.toll - self.business
+
+
+def monthly_tolls(
+    *,
+    connection: Connection,
+    month_from: str,
+    month_to: str,
+    cards: tuple[str, ...] = (),
+) -> list[MonthlyOperatorTolls]:
+    """Tolls per month and operator between two months (``YYYY-MM``, inclusive)."""
+    query = TripQuery(cards=cards, month_from=month_from, month_to=month_to)
+    where, params = query.where()
+    result = connection.execute(
+        text(
+            "SELECT substr(t.exit_at, 1, 7) AS month, t.operator, sum(t.toll),"
+            f" sum({_TOLL_BUSINESS_SQL}) FROM trips t{where} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        params,
+    )
+    return [
+        MonthlyOperatorTolls(m, op, int(toll), int(business)) for m, op, toll, business in result
+    ]
+
+
+def latest_trip_month(*, connection: Connection) -> str | None:
+    """The month (``YYYY-MM``) of the latest trip, or ``None`` in an empty store."""
+    value = connection.exec_driver_sql("SELECT max(exit_at) FROM trips").scalar()
+    return str(value)[:7] if value else None

@@ -6,7 +6,7 @@ OPERATOR_LABELS: dict[str, str] = {
     "nexco": "NEXCO",
     "miyagi": "宮城県道路公社",
     "honshi": "本四高速",
-    "hanshin_kyoto": "阪神高速（京都線）",
+    "hanshin_kyoto": "阪神高速京都線",
     "hanshin": "阪神高速",
     "nagoya": "名古屋高速",
     "aichi": "愛知県道路公社",

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from etcbook import __version__
 from etcbook.ui.context import AppContext
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
+from etcbook.ui.style import STYLE_SHEET
 
 ContextFactory = Callable[[Path], AppContext]
 
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("etcbook")
         self.setAcceptDrops(True)
+        self.setStyleSheet(STYLE_SHEET)
         self.setMinimumSize(QSize(720, 480))
 
         self._nav = QListWidget()
