@@ -194,7 +194,6 @@ def run_child(code: str, args: list[str], env: dict[str, str]) -> dict[str, floa
 
 def time_month_filter(store: Path, settings_dir: Path) -> dict[str, float]:
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from etcbook.ui.app import make_application, make_main_window
 
@@ -204,10 +203,10 @@ def time_month_filter(store: Path, settings_dir: Path) -> dict[str, float]:
     window.resize(1280, 800)
     window.show()
     window.context.open_store_now()
-    QApplication.processEvents()
+    app.processEvents()
     window.show_page("trips")
     page = window.page_widget("trips")
-    QApplication.processEvents()
+    app.processEvents()
     months = [m for m in (page.month_from.itemData(i) for i in range(page.month_from.count())) if m]
     picks = months[:: max(1, len(months) // 12)][:12]
 
