@@ -129,10 +129,16 @@ class Probe(QObject):
             if ready is None:
                 QTimer.singleShot(0, finish)
             else:
-                ready.connect(lambda _key: QTimer.singleShot(0, finish_data))
-                if getattr(window, "current_page_key", None):
-                    QTimer.singleShot(0, finish_data)
+                ready.connect(lambda key: page_shown(window, key))
         return False
+
+def page_shown(window, key):
+    # The first page is on screen; when it loads its data off the GUI thread, wait for that.
+    loaded = getattr(window.page_widget(key), "loaded", None)
+    if loaded is None:
+        QTimer.singleShot(0, finish_data)
+    else:
+        loaded.connect(lambda: QTimer.singleShot(0, finish_data))
 
 def finish_data():
     if "data" not in marks:

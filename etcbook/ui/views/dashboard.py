@@ -29,6 +29,7 @@ from etcbook.ui.charts import (
     ChartStyle,
     ChartView,
     points_axis_formatter,
+    preload_matplotlib,
     stacked_bars,
     yen_axis_formatter,
 )
@@ -90,6 +91,7 @@ def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
     data.reminders = card_reminders(connection=connection, today=as_of)
+    preload_matplotlib()
     try:
         data.cards = mileage.card_summaries(store, as_of)
     except mileage.EngineUnavailable as problem:
