@@ -1,0 +1,17 @@
+"""カード・ID台帳."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from etcbook.ui.context import AppContext
+from etcbook.ui.page import Page
+
+
+class CardsPage(Page):
+    """カード・ID台帳 (built in phase 2, over the store and the engine)."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("カード・ID台帳"))

@@ -1,0 +1,17 @@
+"""走行明細."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from etcbook.ui.context import AppContext
+from etcbook.ui.page import Page
+
+
+class TripsPage(Page):
+    """走行明細 (built in phase 2, over the store and the engine)."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("走行明細"))
