@@ -198,7 +198,12 @@ def _check_change(
     if None in new:
         refused = new[None]
         if refused.kind == "adjustment_clamped":
-            message = "減らす量がその日の残高を超えています。"
+            amount = (
+                f"{-refused.points:,}P"
+                if refused.points is not None
+                else f"{-(refused.yen or 0):,}円"
+            )
+            message = f"減らす量（{amount}）がその日の残高を超えています。"
         else:
             message = refused.message.split(": ", 1)[-1]
         raise BadInput(f"記録しませんでした。{message}")
