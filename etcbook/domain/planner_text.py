@@ -297,12 +297,18 @@ def _pool_status_line(ctx: Context, index: int) -> str | None:
     if held <= 0:
         return None
     soonest = min(lot.expires_on for lot in lots if lot.granted_on <= as_of)
+    expiring = sum(
+        lot.remaining for lot in lots if lot.granted_on <= as_of and lot.expires_on == soonest
+    )
     label = pool_label(spec)
-    head = f"{label}: {held:,}P（いちばん早い期限は{date_text(soonest)}）。"
+    if expiring < held:
+        head = f"{label}: {held:,}P（うち{expiring:,}Pの期限が{date_text(soonest)}）。"
+    else:
+        head = f"{label}: {held:,}P（期限は{date_text(soonest)}）。"
     best = grid.best_rate_unit()
     if grid.single_rate or held >= best.points:
         return head + (
-            "期限まで余裕があるので、今は交換せず、走行の直前に必要な分だけ交換しましょう。"
+            "期限まではまだ間があるので、今は交換せず、走行の直前に必要な分だけ交換しましょう。"
         )
     monthly = spec.monthly_points
     now_yen = grid.best_within(held)
@@ -381,6 +387,7 @@ def explain(
     events.sort(key=lambda e: (e[0], e[1]))
     lines.extend(text for _, _, text in events)
     touched = {ex.pool for ex in outcome.exchanges} | {loss.pool for loss in outcome.losses}
+    touched |= {ex.pool for ex in outcome.auto_exchanges}
     for index, spec in enumerate(req.pools):
         if spec.pool in touched:
             continue
@@ -388,8 +395,9 @@ def explain(
         if status:
             lines.append(status)
     if demand > 0:
+        what = "必要額" if req.need is not None else "予定の走行のうち還元額が使える"
         if shortfall == 0:
-            lines.append(f"還元額で払う予定の{demand:,}円は、すべて還元額で賄えます。")
+            lines.append(f"{what}{demand:,}円は、すべて還元額で払えます。")
         else:
             lines.append(
                 f"ポイントが足りず、{demand:,}円のうち{shortfall:,}円は還元額で払えません（カード請求）。"
