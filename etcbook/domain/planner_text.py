@@ -148,7 +148,9 @@ def _decision_lines(ctx: Context, dec: Decision) -> list[str]:
         line += _why_units(ctx, dec, short)
         if rescue_parts:
             line += "、".join(rescue_parts) + "、この交換で先に使います。"
-        line += f"走行後の還元額は{chosen.leftover:,}円。"
+        line += f"走行後の還元額は{chosen.leftover:,}円"
+        following = _next_rebate_trip_day(ctx, sit.on) if chosen.leftover > 0 else None
+        line += f"（{date_text(following)}の走行に使われます）。" if following else "。"
         lines.append(line)
     else:
         line = f"{day}に{exchanges}を交換してください{total}。"
@@ -157,6 +159,17 @@ def _decision_lines(ctx: Context, dec: Decision) -> list[str]:
             line = f"{day}: {reasons}、{exchanges}を交換してください{total}。"
         lines.append(line)
     return lines
+
+
+def _next_rebate_trip_day(ctx: Context, after: dt.date) -> dt.date | None:
+    """The next planned trip day after ``after`` with a trip that rebate can pay."""
+    rebate = ctx.request.rebate_operators
+    days = [
+        day
+        for day, trips in ctx.trips_by_day.items()
+        if day > after and any(t.operator in rebate for t in trips)
+    ]
+    return min(days, default=None)
 
 
 def _why_units(ctx: Context, dec: Decision, short: int) -> str:
