@@ -106,6 +106,16 @@ def build_store(path: Path, trips: int) -> Path:
     return path
 
 
+def _opens(path: Path) -> bool:
+    from etcbook.models.store import StoreError, open_store
+
+    try:
+        open_store(path).close()
+    except StoreError:
+        return False
+    return True
+
+
 # -- the child processes -----------------------------------------------------------------------
 
 _PROBE = r"""
@@ -249,6 +259,8 @@ def main() -> int:
     os.environ["QT_QPA_PLATFORM"] = args.platform
 
     store = OUT / f"startup_{args.trips}.sqlite3"
+    if store.exists() and not _opens(store):
+        store.unlink()  # built by an older etcbook: build it again
     if not store.exists():
         print(f"building a store of {args.trips:,} trips …", file=sys.stderr)
         begin = time.perf_counter()

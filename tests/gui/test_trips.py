@@ -116,3 +116,27 @@ def test_sorting_is_done_by_the_store(demo_window) -> None:
     page.view.sortByColumn(COLUMN["toll"], Qt.SortOrder.AscendingOrder)
     tolls = [page.model.record(r).toll for r in range(page.model.rowCount())]
     assert tolls == sorted(tolls)
+
+
+def test_purpose_and_share_edits_are_audited(demo_window) -> None:
+    from etcbook.models.audit import list_audit
+
+    page = trips_page(demo_window)
+    page.set_month_range("2026-10", "2026-10")
+    page.view.selectRow(0)
+    trip_id = page.selected_ids()[0]
+    assert page.set_on_selection(business_share=30, purpose="監査テスト")
+    with demo_window.context.connection() as connection:
+        rows = list_audit(connection=connection, entity="trip", entity_id=trip_id)
+    assert {row["field"] for row in rows} >= {"business_share", "purpose"}
+
+
+def test_large_batch_edit_runs_off_the_gui_thread(qtbot, demo_window) -> None:
+    page = trips_page(demo_window)
+    page.view.selectAll()
+    ids = page.selected_ids()
+    assert len(ids) > 200
+    with qtbot.waitSignal(demo_window.context.ledger_changed, timeout=30_000):
+        assert page.set_on_selection(business_share=100)
+    qtbot.waitUntil(lambda: not demo_window.context.operations.busy)
+    assert page.totals.business == page.totals.billed

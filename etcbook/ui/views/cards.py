@@ -58,10 +58,12 @@ class CardsModel(QStandardItemModel):
 
     def fill(self, cards: list[Any], today: dt.date, colours: dict[str, QColor]) -> None:
         from etcbook.domain.cards import CARD_KIND_LABELS
-        from etcbook.models.ui_queries import (
-            REMINDER_HORIZON_DAYS,
-            card_valid_until,
-            login_lapses_on,
+        from etcbook.domain.reminders import (
+            CARD_EXPIRY_DAYS,
+            LOGIN_CANCEL_DAYS,
+            LOGIN_WARNING_DAYS,
+            URGENT_DAYS,
+            card_expiry_date,
         )
 
         self.removeRows(0, self.rowCount())
@@ -85,24 +87,24 @@ class CardsModel(QStandardItemModel):
                 expiry = ""
                 expiry_colour = None
                 if card.expires:
-                    until = card_valid_until(card.expires)
+                    until = card_expiry_date(card.expires)
                     expiry = f"{card.expires.replace('-', '/')}"
                     left = (until - today).days
-                    if left < 0:
+                    if left <= URGENT_DAYS:
                         expiry_colour = colours["danger"]
-                    elif left <= REMINDER_HORIZON_DAYS:
+                    elif left <= CARD_EXPIRY_DAYS:
                         expiry_colour = colours["warning"]
                 lapse = ""
                 lapse_tip = ""
                 lapse_colour = None
                 if card.last_login_on:
-                    lapse_day = login_lapses_on(card.last_login_on)
+                    lapse_day = card.last_login_on + dt.timedelta(days=LOGIN_CANCEL_DAYS)
                     left = (lapse_day - today).days
                     lapse = formatting.date(lapse_day) if left >= 0 else "期限切れ"
                     lapse_tip = f"あと{left}日" if left >= 0 else "自動解約の期限を過ぎています"
-                    if left <= 30:
+                    if left <= URGENT_DAYS:
                         lapse_colour = colours["danger"]
-                    elif left <= REMINDER_HORIZON_DAYS:
+                    elif left <= LOGIN_CANCEL_DAYS - LOGIN_WARNING_DAYS:
                         lapse_colour = colours["warning"]
                 status_colour = {
                     "details_missing": colours["warning"],

@@ -39,7 +39,8 @@ from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
-    from etcbook.models.ui_queries import CardReminder, MonthlyOperatorTolls
+    from etcbook.domain.reminders import Reminder
+    from etcbook.models.ui_queries import MonthlyOperatorTolls
     from etcbook.ui.mileage import CardSummary
 
 MONTHS_SHOWN = 12
@@ -50,6 +51,10 @@ BUCKET_LABELS = (
     ("later", "それ以降"),
 )
 BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
+HIDDEN_REMINDERS = frozenset({"unreconciled_months", "reconciled_changed"})
+"""Reminders about 月次照合, which this window cannot record yet: they would never go away."""
+LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
+"""Reminder severity → alert colour."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class DashboardData:
     month_from: str | None = None
     month_to: str | None = None
     tolls: list[MonthlyOperatorTolls] = field(default_factory=list)
-    reminders: list[CardReminder] = field(default_factory=list)
+    reminders: tuple[Reminder, ...] = ()
     cards: list[CardSummary] | None = None
     """``None`` when the mileage engine is not available."""
     engine_problem: str | None = None
@@ -77,7 +82,8 @@ class DashboardData:
 
 def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData:
     """Read the dashboard's figures (worker thread)."""
-    from etcbook.models.ui_queries import card_reminders, latest_trip_month, monthly_tolls
+    from etcbook.domain.reminders import reminders_at
+    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls, reminder_facts
     from etcbook.ui import mileage
 
     data = DashboardData(as_of=as_of)
@@ -90,12 +96,17 @@ def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
-    data.reminders = card_reminders(connection=connection, today=as_of)
-    preload_matplotlib()
+    facts = reminder_facts(connection=connection)
     try:
         data.cards = mileage.card_summaries(store, as_of)
     except mileage.EngineUnavailable as problem:
         data.engine_problem = str(problem)
+    else:
+        facts = mileage.with_engine_facts(facts, data.cards)
+    data.reminders = tuple(
+        reminder for reminder in reminders_at(as_of, facts) if reminder.kind not in HIDDEN_REMINDERS
+    )
+    preload_matplotlib()
     return data
 
 
@@ -357,12 +368,7 @@ class DashboardPage(Page):
 
     def _fill_alerts(self, data: DashboardData) -> None:
         colours = alert_colours(self.palette())
-        alerts: list[Alert] = []
-        for card in data.cards or []:
-            alerts.extend(Alert(a.level, a.message, card.last4) for a in card.alerts)
-        alerts.extend(Alert(r.level, r.message, r.card) for r in data.reminders)
-        order = {"danger": 0, "warning": 1, "info": 2}
-        alerts.sort(key=lambda alert: order.get(alert.level, 3))
+        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders]
         self.alerts.clear()
         if not alerts:
             self.alerts.addItem("お知らせはありません。")
