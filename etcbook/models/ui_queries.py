@@ -499,3 +499,51 @@ def latest_trip_month(*, connection: Connection) -> str | None:
     """The month (``YYYY-MM``) of the latest trip, or ``None`` in an empty store."""
     value = connection.exec_driver_sql("SELECT max(exit_at) FROM trips").scalar()
     return str(value)[:7] if value else None
+
+
+# -- the mileage engine's input, read from the store (until the engine brings its own) ---------
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """A card as the mileage views need it: last 4, holder, auto-exchange."""
+
+    last4: str
+    holder: str
+    auto_exchange: bool
+
+
+def engine_cards(*, connection: Connection) -> list[CardRow]:
+    """Every card, for the mileage views."""
+    return [
+        CardRow(last4, holder or "", bool(auto))
+        for last4, holder, auto in connection.exec_driver_sql(
+            "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
+        )
+    ]
+
+
+def trip_inputs(*, connection: Connection, card: str) -> list[Any]:
+    """The trips of one card as :class:`etcbook.domain.mileage.TripInput` records."""
+    from etcbook.domain.mileage import TripInput
+
+    parse = dt.datetime.fromisoformat
+    return [
+        TripInput(
+            trip_id=trip_id,
+            exit_at=parse(exit_at),
+            toll=toll,
+            operator=operator,
+            entry_at=parse(entry_at) if entry_at else None,
+            rebate_applied_from_file=rebate,
+            morning_evening=bool(morning_evening),
+        )
+        for trip_id, exit_at, toll, operator, entry_at, rebate, morning_evening in (
+            connection.exec_driver_sql(
+                "SELECT t.id, t.exit_at, t.toll, t.operator, t.entry_at, t.rebate_applied,"
+                " t.morning_evening FROM trips t JOIN cards c ON c.id = t.card_id"
+                " WHERE c.last4 = ? ORDER BY t.exit_at, t.id",
+                (card,),
+            )
+        )
+    ]

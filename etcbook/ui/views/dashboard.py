@@ -30,6 +30,7 @@ from etcbook.ui.charts import (
     ChartView,
     points_axis_formatter,
     preload_matplotlib,
+    stacked_barh,
     stacked_bars,
     yen_axis_formatter,
 )
@@ -161,25 +162,43 @@ def draw_monthly_tolls(
 
 
 def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSummary]) -> None:
-    """Bars per card × pool: points split by when they expire."""
+    """Horizontal bars per card × pool: points split by when they expire."""
     axes = figure.add_subplot()
     style.style_axes(axes)
+    axes.grid(axis="y", visible=False)
+    axes.grid(axis="x", color=style.grid_rgba(), linewidth=0.8)
     labels: list[str] = []
     values: dict[str, list[int]] = {key: [] for key, _label in BUCKET_LABELS}
     for card in cards:
         for pool in card.pools:
-            labels.append(f"{card.last4}\n{pool_label(pool.pool)}")
+            labels.append(f"{card.last4} {pool_label(pool.pool)}")
             for key, _label in BUCKET_LABELS:
                 values[key].append(pool.buckets.get(key, 0))
-    tops: list[int] = [0] * len(labels)
-    for (key, label), colour in zip(BUCKET_LABELS, BUCKET_COLOURS, strict=True):
-        tops = stacked_bars(axes, labels, [(label, values[key], colour)], bottoms=tops, width=0.55)
-    axes.yaxis.set_major_formatter(points_axis_formatter())
-    axes.set_title("ポイント残高（失効時期別）", fontsize=10)
+    series = [
+        (label, values[key], colour)
+        for (key, label), colour in zip(BUCKET_LABELS, BUCKET_COLOURS, strict=True)
+    ]
+    stacked_barh(axes, labels, series)
+    totals = [sum(values[key][i] for key, _label in BUCKET_LABELS) for i in range(len(labels))]
+    for row, total in enumerate(totals):
+        axes.annotate(
+            f" {total:,}P",
+            (total, row),
+            va="center",
+            fontsize=8,
+            color=style.foreground,
+            annotation_clip=False,
+        )
+    if totals:
+        axes.set_xlim(0, max(max(totals) * 1.18, 1))
+    axes.xaxis.set_major_formatter(points_axis_formatter())
+    axes.set_title("ポイント残高（カード・プール別、失効時期で色分け）", fontsize=10)
     axes.tick_params(axis="x", labelsize=8)
     axes.tick_params(axis="y", labelsize=8)
     if labels:
-        legend = axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        legend = axes.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=4, frameon=False
+        )
         for text in legend.get_texts():
             text.set_color(style.foreground)
 
@@ -228,21 +247,21 @@ class CardTile(QFrame):
             soon = pool.buckets.get("this_month", 0) + pool.buckets.get("next_month", 0)
             text = formatting.points(pool.points)
             if soon:
-                text += f"（うち{formatting.points(soon)}が来月末までに失効）"
-            add(f"{pool_label(pool.pool)} ポイント", text)
+                text += f"（来月末までに{formatting.points(soon)}失効）"
+            add(f"{pool.name}", text)
+        if not card.pools:
+            add("ポイント", "なし")
+        if card.pending_rebate:
+            add("朝夕割（還元待ち）", formatting.yen(card.pending_rebate))
         if card.next_20th is not None:
             nxt = card.next_20th
-            parts = []
-            if nxt.points:
-                parts.append(f"付与 {formatting.points(nxt.points)}")
-            if nxt.morning_evening_credit:
-                parts.append(f"朝夕割 {formatting.yen(nxt.morning_evening_credit)}")
-            if nxt.auto_exchange_yen:
-                parts.append(f"自動還元 {formatting.yen(nxt.auto_exchange_yen)}")
-            add(
-                f"次の20日（{formatting.date(nxt.date)}）",
-                "、".join(parts) if parts else "予定なし",
-            )
+            parts = [f"{name} {formatting.points(points)}" for _key, name, points in nxt.grants]
+            text = "付与 " + "、".join(parts) if parts else "付与予定なし"
+            if nxt.auto_exchange:
+                text += "（自動還元ON）"
+            add(f"次の20日 {formatting.date(nxt.date)}", text)
+        if card.points_lost_total:
+            add("これまでの失効", formatting.points(card.points_lost_total))
         layout.addLayout(grid)
 
 
