@@ -49,6 +49,26 @@ HEADER = (
 )
 
 
+def prepare_points(page) -> None:  # type: ignore[no-untyped-def]
+    """The planner with a need on the corporate card (no rebate, many points)."""
+    page.select_card("9012")
+    page.planner.need_yen.setValue(3000)
+    page.planner.make_plan()
+
+
+def prepare_trips(page) -> None:  # type: ignore[no-untyped-def]
+    """A few rows selected, ready for a batch edit."""
+    for row in (1, 2, 4):
+        page.view.selectionModel().select(
+            page.model.index(row, 0),
+            page.view.selectionModel().SelectionFlag.Select
+            | page.view.selectionModel().SelectionFlag.Rows,
+        )
+
+
+PREPARE = {"points": prepare_points, "trips": prepare_trips}
+
+
 def shoot_import_preview(app, window, tmp: Path, out: Path) -> Path:  # type: ignore[no-untyped-def]
     """The preview of two dropped files, one of them with line errors."""
     files = []
@@ -130,6 +150,10 @@ def main() -> int:
         for number, spec in enumerate(window.page_specs, start=1):
             window.show_page(spec.key)
             settle(app, window, 0.6)
+            prepare = PREPARE.get(spec.key)
+            if prepare is not None:
+                prepare(window.page_widget(spec.key))
+                settle(app, window, 0.6)
             path = args.out / f"{number:02d}_{spec.key}.png"
             window.grab().save(str(path))
             written.append(path)

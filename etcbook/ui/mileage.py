@@ -201,3 +201,84 @@ def with_engine_facts(
 
 def _pool_name(rules: Rules, key: str) -> str:
     return rules.pools[key].name if key in rules.pools else key
+
+
+# -- the planner ----------------------------------------------------------------------------
+
+RECENT_MONTHS = 6
+"""Months of earnings the planner's forecast averages."""
+
+
+def planner_input(
+    state: CardState,
+    rules: Rules,
+    *,
+    as_of: dt.date,
+    auto_exchange: bool,
+    need: Any = None,
+    trips: tuple[Any, ...] = (),
+) -> Any:
+    """The planner's view of a card: its pools (lots, not-yet-granted points as future lots,
+    grids, recent earnings), its rebate balance and the operators rebate pays, plus the need or
+    the planned trips."""
+    from etcbook.domain.calendar import expiry_for
+    from etcbook.domain.planner import EarningRule, PlannerInput
+    from etcbook.domain.planner import PoolState as PlannerPool
+    from etcbook.domain.points import Lot
+
+    operators_of = rules.pools_of_operators()
+    pools = []
+    for key, pool_rule in rules.pools.items():
+        held = state.pools.get(key)
+        lots = list(held.lots) if held is not None else []
+        earnings = state.earnings.get(key, ())
+        for earning in earnings:
+            if not earning.granted and earning.points > 0:
+                lots.append(
+                    Lot(
+                        key,
+                        earning.grant_on,
+                        expiry_for(earning.grant_on),
+                        earning.points,
+                        earning.points,
+                    )
+                )
+        if not lots and key not in state.pools:
+            continue
+        operators = operators_of.get(key, ())
+        earning_rule = None
+        for operator in operators:
+            rate = rules.operators[operator].earning
+            if rate is not None:
+                earning_rule = EarningRule(rate.yen_per_unit, rate.points_per_unit)
+                break
+        recent = tuple(e.points for e in earnings if e.granted)[-RECENT_MONTHS:]
+        pools.append(
+            PlannerPool(
+                pool=key,
+                lots=tuple(sorted(lots, key=lambda lot: (lot.expires_on, lot.granted_on))),
+                grid=pool_rule.manual_units,
+                auto_unit=pool_rule.auto_unit,
+                auto_exchange=auto_exchange,
+                recent_monthly_points=recent,
+                operators=operators,
+                earning=earning_rule,
+                label=pool_rule.name,
+            )
+        )
+    rebate_operators = frozenset(
+        key for key, operator in rules.operators.items() if operator.rebate_usable_on(as_of)
+    )
+    return PlannerInput(
+        as_of=as_of,
+        pools=tuple(pools),
+        rebate_balance=state.rebate_balance,
+        rebate_operators=rebate_operators,
+        need=need,
+        trips=tuple(trips),
+    )
+
+
+def can_record_exchanges() -> bool:
+    """Whether this build stores exchanges (the engine's persistence); not yet."""
+    return False
