@@ -111,6 +111,9 @@ def shoot_card_dialog(app, window, out: Path) -> Path:  # type: ignore[no-untype
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--dark", action="store_true", help="render with the dark palette (as on a dark desktop)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -121,6 +124,10 @@ def main() -> int:
     from etcbook.ui.app import make_application, make_main_window
 
     app = make_application()
+    if args.dark:
+        from etcbook.ui.theme import dark_palette
+
+        app.setPalette(dark_palette())
     with tempfile.TemporaryDirectory(prefix="etcbook-shots-") as folder:
         tmp = Path(folder)
         settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, text
@@ -148,6 +148,7 @@ class TripRow:
         business_share: 業務割合 in percent.
         department: 部署・案件コード.
         source: ``import`` or ``manual``.
+        points: points the engine expects for the trip (``None`` before the engine ran).
     """
 
     id: int
@@ -168,6 +169,11 @@ class TripRow:
     business_share: int
     department: str
     source: str
+    points: int | None = None
+
+
+EngineFigures = Mapping[int, tuple[int, int, int]]
+"""Trip id → (還元額充当, 差引後, points) as the mileage engine computed them."""
 
 
 @dataclass(frozen=True)
@@ -205,8 +211,16 @@ _ROW_SQL: Final = (
 )
 
 
-def trip_rows(*, connection: Connection, ids: Sequence[int]) -> dict[int, TripRow]:
-    """The rows of the given trip ids (at most a few hundred at a time), keyed by id."""
+def trip_rows(
+    *, connection: Connection, ids: Sequence[int], figures: EngineFigures | None = None
+) -> dict[int, TripRow]:
+    """The rows of the given trip ids (at most a few hundred at a time), keyed by id.
+
+    With the engine's ``figures``, 還元額充当, 差引後 and points are the engine's and 業務分 is
+    :func:`etcbook.domain.claims.claimed_amount` of its 差引後; without, the file's figures.
+    """
+    from etcbook.domain.claims import claimed_amount
+
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
@@ -233,12 +247,32 @@ def trip_rows(*, connection: Connection, ids: Sequence[int]) -> dict[int, TripRo
             department=r[16] or "",
             source=r[17],
         )
+    if figures:
+        for trip_id, row in rows.items():
+            found = figures.get(trip_id)
+            if found is not None:
+                applied, billed, points = found
+                rows[trip_id] = replace(
+                    row,
+                    rebate_applied=applied,
+                    billed=billed,
+                    business_amount=claimed_amount(billed, row.business_share),
+                    points=points,
+                )
     return rows
 
 
-def trip_totals(*, connection: Connection, query: TripQuery) -> TripTotals:
-    """Count, 通行料金, 還元額充当, 差引後 and 業務分 summed over what ``query`` matches."""
+def trip_totals(
+    *, connection: Connection, query: TripQuery, figures: EngineFigures | None = None
+) -> TripTotals:
+    """Count, 通行料金, 還元額充当, 差引後 and 業務分 summed over what ``query`` matches.
+
+    Without ``figures`` the sums are done in SQL on the file's figures; with the engine's, each
+    trip's 差引後 is the engine's and its 業務分 :func:`~etcbook.domain.claims.claimed_amount`.
+    """
     where, params = query.where()
+    if figures:
+        return _totals_with_figures(connection, where, params, figures)
     row = connection.execute(
         text(
             "SELECT count(*), coalesce(sum(t.toll), 0), coalesce(sum(t.rebate_applied), 0),"
@@ -248,6 +282,32 @@ def trip_totals(*, connection: Connection, query: TripQuery) -> TripTotals:
         params,
     ).one()
     return TripTotals(*(int(value) for value in row))
+
+
+def _totals_with_figures(
+    connection: Connection, where: str, params: dict[str, Any], figures: EngineFigures
+) -> TripTotals:
+    from etcbook.domain.claims import claimed_amount
+
+    count = toll = applied = billed = business = 0
+    rows = connection.execute(
+        text(
+            "SELECT t.id, t.toll, coalesce(t.rebate_applied, 0), t.business_share"
+            f" FROM trips t{where}"
+        ),
+        params,
+    )
+    for trip_id, trip_toll, file_applied, share in rows:
+        found = figures.get(trip_id)
+        trip_applied, trip_billed = (
+            (found[0], found[1]) if found else (file_applied, trip_toll - file_applied)
+        )
+        count += 1
+        toll += trip_toll
+        applied += trip_applied
+        billed += trip_billed
+        business += claimed_amount(trip_billed, share)
+    return TripTotals(count, toll, applied, billed, business)
 
 
 def trip_months(*, connection: Connection) -> list[str]:

@@ -282,3 +282,22 @@ def planner_input(
 def can_record_exchanges() -> bool:
     """Whether this build stores exchanges (the engine's persistence); not yet."""
     return False
+
+
+def trip_figures(store: Store, as_of: dt.date) -> dict[int, tuple[int, int, int]]:
+    """Trip id → (還元額充当, 差引後, points) for every trip, as the engine computes them."""
+    rules = load_rules()
+    with store.engine.connect() as connection:
+        from etcbook.models.ui_queries import latest_trip_month
+
+        latest = latest_trip_month(connection=connection)
+    until = as_of
+    if latest is not None:
+        year, month = (int(part) for part in latest.split("-"))
+        last_day = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        until = max(as_of, last_day)
+    figures: dict[int, tuple[int, int, int]] = {}
+    for _card, state in card_states(store, until, rules).values():
+        for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows():
+            figures[trip_id] = (applied, billed, points)
+    return figures

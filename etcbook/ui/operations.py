@@ -139,6 +139,8 @@ class OperationRunner(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._running: set[_Bridge] = set()
+        self._closed = False
+        self._progress: set[Progress] = set()
 
     @property
     def busy(self) -> bool:
@@ -150,8 +152,10 @@ class OperationRunner(QObject):
         bridge = _Bridge()
         dialog = self._progress_dialog(operation) if operation.show_progress else None
         operation.progress = Progress(bridge.progressed.emit)
+        self._progress.add(operation.progress)
 
         def finish() -> None:
+            self._progress.discard(operation.progress)
             if dialog is not None:
                 dialog.reset()
                 dialog.deleteLater()
@@ -162,6 +166,8 @@ class OperationRunner(QObject):
 
         def succeeded(result: object) -> None:
             finish()
+            if self._closed:  # the store is gone: nobody to tell
+                return
             if operation.on_success is not None:
                 operation.on_success(result)  # type: ignore[arg-type]
             if operation.changes_ledger:
@@ -169,6 +175,8 @@ class OperationRunner(QObject):
 
         def failed(error: BaseException, trace: str) -> None:
             finish()
+            if self._closed:
+                return
             if operation.on_failure is not None:
                 operation.on_failure(error)
             else:
@@ -176,6 +184,8 @@ class OperationRunner(QObject):
 
         def cancelled() -> None:
             finish()
+            if self._closed:
+                return
             if operation.on_cancelled is not None:
                 operation.on_cancelled()
 
@@ -195,6 +205,13 @@ class OperationRunner(QObject):
     def wait_for_done(self, msecs: int = 30_000) -> bool:
         """Block until the worker threads are idle (used at exit and in tests)."""
         return self._pool.waitForDone(msecs)
+
+    def shut_down(self, msecs: int = 30_000) -> None:
+        """Cancel what runs, wait for it, and drop the callbacks still queued (store closing)."""
+        self._closed = True
+        for progress in list(self._progress):
+            progress.cancel()
+        self._pool.waitForDone(msecs)
 
     def _progress_dialog(self, operation: Operation[Any]) -> QProgressDialog:
         dialog = QProgressDialog(operation.parent)
