@@ -222,6 +222,12 @@ def time_month_filter(store: Path, settings_dir: Path) -> dict[str, float]:
     app.processEvents()
     window.show_page("trips")
     page = window.page_widget("trips")
+    deadline = time.monotonic() + 60
+    while (window.context.operations.busy or page.model.figures is None) and (
+        time.monotonic() < deadline
+    ):  # the engine's per-trip figures: the totals then use them, as a user sees them
+        app.processEvents()
+        time.sleep(0.01)
     app.processEvents()
     months = [m for m in (page.month_from.itemData(i) for i in range(page.month_from.count())) if m]
     picks = months[:: max(1, len(months) // 12)][:12]

@@ -141,11 +141,17 @@ class OperationRunner(QObject):
         self._running: set[_Bridge] = set()
         self._closed = False
         self._progress: set[Progress] = set()
+        self._writing: set[_Bridge] = set()
 
     @property
     def busy(self) -> bool:
         """``True`` while any operation has not reported back yet."""
         return bool(self._running)
+
+    @property
+    def writing(self) -> bool:
+        """``True`` while an operation that changes the ledger runs (an import, an edit)."""
+        return bool(self._writing)
 
     def run(self, operation: Operation[T]) -> Progress:
         """Start ``operation``; return its :class:`Progress` (``cancel()`` stops it)."""
@@ -156,6 +162,7 @@ class OperationRunner(QObject):
 
         def finish() -> None:
             self._progress.discard(operation.progress)
+            self._writing.discard(bridge)
             if dialog is not None:
                 dialog.reset()
                 dialog.deleteLater()
@@ -199,6 +206,8 @@ class OperationRunner(QObject):
         if not self._running:
             self.busy_changed.emit(True)
         self._running.add(bridge)
+        if operation.changes_ledger:
+            self._writing.add(bridge)
         self._pool.start(_Job(operation, bridge))
         return operation.progress
 
