@@ -106,6 +106,16 @@ def build_store(path: Path, trips: int) -> Path:
     return path
 
 
+def _opens(path: Path) -> bool:
+    from etcbook.models.store import StoreError, open_store
+
+    try:
+        open_store(path).close()
+    except StoreError:
+        return False
+    return True
+
+
 # -- the child processes -----------------------------------------------------------------------
 
 _PROBE = r"""
@@ -212,6 +222,12 @@ def time_month_filter(store: Path, settings_dir: Path) -> dict[str, float]:
     app.processEvents()
     window.show_page("trips")
     page = window.page_widget("trips")
+    deadline = time.monotonic() + 60
+    while (window.context.operations.busy or page.model.figures is None) and (
+        time.monotonic() < deadline
+    ):  # the engine's per-trip figures: the totals then use them, as a user sees them
+        app.processEvents()
+        time.sleep(0.01)
     app.processEvents()
     months = [m for m in (page.month_from.itemData(i) for i in range(page.month_from.count())) if m]
     picks = months[:: max(1, len(months) // 12)][:12]
@@ -249,6 +265,8 @@ def main() -> int:
     os.environ["QT_QPA_PLATFORM"] = args.platform
 
     store = OUT / f"startup_{args.trips}.sqlite3"
+    if store.exists() and not _opens(store):
+        store.unlink()  # built by an older etcbook: build it again
     if not store.exists():
         print(f"building a store of {args.trips:,} trips …", file=sys.stderr)
         begin = time.perf_counter()

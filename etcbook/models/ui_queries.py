@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
 from etcbook import clock
 from etcbook.domain.points import OPERATOR_KEYS
+
+if TYPE_CHECKING:
+    from etcbook.domain.reminders import CardReminderFacts
 
 Use = Literal["all", "business", "private"]
 
@@ -145,6 +148,7 @@ class TripRow:
         business_share: 業務割合 in percent.
         department: 部署・案件コード.
         source: ``import`` or ``manual``.
+        points: points the engine expects for the trip (``None`` before the engine ran).
     """
 
     id: int
@@ -165,6 +169,11 @@ class TripRow:
     business_share: int
     department: str
     source: str
+    points: int | None = None
+
+
+EngineFigures = Mapping[int, tuple[int, int, int]]
+"""Trip id → (還元額充当, 差引後, points) as the mileage engine computed them."""
 
 
 @dataclass(frozen=True)
@@ -202,8 +211,16 @@ _ROW_SQL: Final = (
 )
 
 
-def trip_rows(*, connection: Connection, ids: Sequence[int]) -> dict[int, TripRow]:
-    """The rows of the given trip ids (at most a few hundred at a time), keyed by id."""
+def trip_rows(
+    *, connection: Connection, ids: Sequence[int], figures: EngineFigures | None = None
+) -> dict[int, TripRow]:
+    """The rows of the given trip ids (at most a few hundred at a time), keyed by id.
+
+    With the engine's ``figures``, 還元額充当, 差引後 and points are the engine's and 業務分 is
+    :func:`etcbook.domain.claims.claimed_amount` of its 差引後; without, the file's figures.
+    """
+    from etcbook.domain.claims import claimed_amount
+
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
@@ -230,12 +247,32 @@ def trip_rows(*, connection: Connection, ids: Sequence[int]) -> dict[int, TripRo
             department=r[16] or "",
             source=r[17],
         )
+    if figures:
+        for trip_id, row in rows.items():
+            found = figures.get(trip_id)
+            if found is not None:
+                applied, billed, points = found
+                rows[trip_id] = replace(
+                    row,
+                    rebate_applied=applied,
+                    billed=billed,
+                    business_amount=claimed_amount(billed, row.business_share),
+                    points=points,
+                )
     return rows
 
 
-def trip_totals(*, connection: Connection, query: TripQuery) -> TripTotals:
-    """Count, 通行料金, 還元額充当, 差引後 and 業務分 summed over what ``query`` matches."""
+def trip_totals(
+    *, connection: Connection, query: TripQuery, figures: EngineFigures | None = None
+) -> TripTotals:
+    """Count, 通行料金, 還元額充当, 差引後 and 業務分 summed over what ``query`` matches.
+
+    Without ``figures`` the sums are done in SQL on the file's figures; with the engine's, each
+    trip's 差引後 is the engine's and its 業務分 :func:`~etcbook.domain.claims.claimed_amount`.
+    """
     where, params = query.where()
+    if figures:
+        return _totals_with_figures(connection, where, params, figures)
     row = connection.execute(
         text(
             "SELECT count(*), coalesce(sum(t.toll), 0), coalesce(sum(t.rebate_applied), 0),"
@@ -245,6 +282,32 @@ def trip_totals(*, connection: Connection, query: TripQuery) -> TripTotals:
         params,
     ).one()
     return TripTotals(*(int(value) for value in row))
+
+
+def _totals_with_figures(
+    connection: Connection, where: str, params: dict[str, Any], figures: EngineFigures
+) -> TripTotals:
+    from etcbook.domain.claims import claimed_amount
+
+    count = toll = applied = billed = business = 0
+    rows = connection.execute(
+        text(
+            "SELECT t.id, t.toll, coalesce(t.rebate_applied, 0), t.business_share"
+            f" FROM trips t{where}"
+        ),
+        params,
+    )
+    for trip_id, trip_toll, file_applied, share in rows:
+        found = figures.get(trip_id)
+        trip_applied, trip_billed = (
+            (found[0], found[1]) if found else (file_applied, trip_toll - file_applied)
+        )
+        count += 1
+        toll += trip_toll
+        applied += trip_applied
+        billed += trip_billed
+        business += claimed_amount(trip_billed, share)
+    return TripTotals(count, toll, applied, billed, business)
 
 
 def trip_months(*, connection: Connection) -> list[str]:
@@ -271,22 +334,33 @@ def update_trips(
     business_share: int | None = None,
     operator: str | None = None,
     morning_evening: bool | None = None,
+    reason: str = "走行明細の画面で編集",
 ) -> int:
-    """Set the given fields (``None`` = leave unchanged) on the trips ``ids``; return the count.
+    """Set the given fields (``None`` = leave unchanged) on the trips ``ids``.
 
+    Purpose and business share go through :func:`etcbook.models.audit.edit_trips`, so every
+    change is in the audit log; operator and 朝夕割 eligibility are classifications, set
+    directly. Runs in the caller's transaction. Returns how many trips changed.
     Raises ValueError (Japanese message) for a share outside 0–100 or an unknown operator.
-    The caller's connection commits.
     """
+    from etcbook.models.audit import edit_trips
+
+    if not ids:
+        return 0
+    changed: set[int] = set()
+    audited: dict[str, Any] = {}
+    if purpose is not None:
+        audited["purpose"] = purpose.strip()
+    if business_share is not None:
+        audited["business_share"] = int(business_share)
+    if audited:
+        for trip_id in ids:
+            if edit_trips(
+                connection=connection, trip_ids=[trip_id], changes=audited, reason=reason
+            ):
+                changed.add(trip_id)
     assignments: list[str] = []
     params: dict[str, Any] = {}
-    if purpose is not None:
-        assignments.append("purpose = :purpose")
-        params["purpose"] = purpose.strip()
-    if business_share is not None:
-        if not 0 <= int(business_share) <= 100:
-            raise ValueError("業務割合は0〜100%で入力してください")
-        assignments.append("business_share = :business_share")
-        params["business_share"] = int(business_share)
     if operator is not None:
         if operator not in OPERATOR_KEYS:
             raise ValueError(f"事業者キー「{operator}」は使えません")
@@ -295,22 +369,25 @@ def update_trips(
     if morning_evening is not None:
         assignments.append("morning_evening = :morning_evening")
         params["morning_evening"] = bool(morning_evening)
-    if not assignments or not ids:
-        return 0
-    changed = 0
-    chunk = 500
-    for start in range(0, len(ids), chunk):
-        part = list(ids[start : start + chunk])
-        names = {f"id{i}": value for i, value in enumerate(part)}
-        result = connection.execute(
-            text(
-                f"UPDATE trips SET {', '.join(assignments)}"
-                f" WHERE id IN ({', '.join(':' + name for name in names)})"
-            ),
-            {**params, **names},
+    if assignments:
+        differs = " OR ".join(
+            f"{a.split(' = ')[0]} IS NOT {a.split(' = ')[1]}" for a in assignments
         )
-        changed += result.rowcount
-    return changed
+        chunk = 500
+        for start in range(0, len(ids), chunk):
+            part = list(ids[start : start + chunk])
+            names = {f"id{i}": value for i, value in enumerate(part)}
+            marks = ", ".join(":" + name for name in names)
+            for (trip_id,) in connection.execute(
+                text(f"SELECT id FROM trips WHERE id IN ({marks}) AND ({differs})"),
+                {**params, **names},
+            ):
+                changed.add(trip_id)
+            connection.execute(
+                text(f"UPDATE trips SET {', '.join(assignments)} WHERE id IN ({marks})"),
+                {**params, **names},
+            )
+    return len(changed)
 
 
 @dataclass(frozen=True)
@@ -377,145 +454,53 @@ def create_route_rule(
     return int(result.lastrowid or 0)
 
 
-# -- card reminders (dashboard alerts that are about the card, not about points) ---------------
-
-LOGIN_LAPSE_DAYS: Final = 450
-"""ETC利用照会サービス IDs are cancelled after 450 days without a login."""
-
-STATEMENT_WINDOW_MONTHS: Final = 15
-"""Statements can be downloaded for about 15 months after the month of use."""
-
-REMINDER_HORIZON_DAYS: Final = 90
-"""How far ahead card expiry and login lapse are announced."""
-
-_INACTIVE_STATUSES: Final = ("replaced", "retired")
+# -- reminders: the store's facts about each card -------------------------------------------
 
 
-@dataclass(frozen=True)
-class CardReminder:
-    """A dated reminder about a card's paperwork.
+def reminder_facts(*, connection: Connection) -> list[CardReminderFacts]:
+    """What :func:`etcbook.domain.reminders.reminders_at` needs to know from the store alone.
 
-    Attributes:
-        card: the card's last 4 digits.
-        kind: ``card_expiry``, ``login_lapse``, ``login_unknown`` or ``statement_window``.
-        level: ``danger`` (overdue or within 30 days), ``warning`` or ``info``.
-        due: the date it is about (expiry, lapse, last download day).
-        message: Japanese, one sentence or two.
+    Card details, the months with trips and the months whose 請求書 is in the vault. What the
+    mileage engine knows (lots, last change, the next 20th) is added by the caller.
     """
+    from etcbook.domain.reminders import CardReminderFacts
 
-    card: str
-    kind: str
-    level: str
-    due: dt.date | None
-    message: str
-
-
-def login_lapses_on(last_login: dt.date) -> dt.date:
-    """The day an ETC利用照会 ID is cancelled when nobody logs in after ``last_login``."""
-    return last_login + dt.timedelta(days=LOGIN_LAPSE_DAYS)
-
-
-def card_valid_until(expires: str) -> dt.date:
-    """The last day a card with expiry ``YYYY-MM`` can be used (the end of that month)."""
-    return _next_month(_month_start(expires)) - dt.timedelta(days=1)
-
-
-def statement_last_download_day(month: dt.date) -> dt.date:
-    """About the last day the statement of ``month`` can be downloaded (15 months on)."""
-    start = dt.date(month.year, month.month, 1)
-    for _ in range(STATEMENT_WINDOW_MONTHS):
-        start = _next_month(start)
-    return _next_month(start) - dt.timedelta(days=1)
-
-
-def _level(days_left: int) -> str:
-    return "danger" if days_left <= 30 else "warning"
-
-
-def card_reminders(*, connection: Connection, today: dt.date) -> list[CardReminder]:
-    """Card expiry, ETC利用照会 login lapse and statements leaving the download window."""
-    reminders: list[CardReminder] = []
-    cards = connection.exec_driver_sql(
-        "SELECT id, last4, expires, login_id, last_login_on, status FROM cards ORDER BY last4"
-    )
-    leaving = dt.date(today.year, today.month, 1)
-    for _ in range(STATEMENT_WINDOW_MONTHS):
-        leaving = dt.date(leaving.year - (leaving.month == 1), (leaving.month - 2) % 12 + 1, 1)
-    last_day = statement_last_download_day(leaving)
-    for card_id, last4, expires, login_id, last_login, status in cards:
-        if status in _INACTIVE_STATUSES:
-            continue
-        if expires:
-            until = card_valid_until(expires)
-            days = (until - today).days
-            if days < 0:
-                reminders.append(
-                    CardReminder(
-                        last4,
-                        "card_expiry",
-                        "danger",
-                        until,
-                        f"カード末尾{last4}の有効期限（{until:%Y/%m}）が過ぎています。"
-                        "新しいカードの有効期限を登録してください。",
-                    )
-                )
-            elif days <= REMINDER_HORIZON_DAYS:
-                reminders.append(
-                    CardReminder(
-                        last4,
-                        "card_expiry",
-                        _level(days),
-                        until,
-                        f"カード末尾{last4}は{until:%Y/%m/%d}で有効期限が切れます（あと{days}日）。"
-                        "番号が変わる再発行なら、ETCマイレージの登録カード変更も必要です。",
-                    )
-                )
-        if last_login:
-            lapse = login_lapses_on(dt.date.fromisoformat(last_login))
-            days = (lapse - today).days
-            if days <= REMINDER_HORIZON_DAYS:
-                reminders.append(
-                    CardReminder(
-                        last4,
-                        "login_lapse",
-                        "danger" if days <= 30 else "warning",
-                        lapse,
-                        f"カード末尾{last4}のETC利用照会サービスに{last_login.replace('-', '/')}から"
-                        f"ログインしていません。{lapse:%Y/%m/%d}に自動解約されます"
-                        f"{'（期限切れ）' if days < 0 else f'（あと{days}日）'}。"
-                        "ログインしたら「カード・ID台帳」で日付を更新してください。",
-                    )
-                )
-        elif login_id:
-            reminders.append(
-                CardReminder(
-                    last4,
-                    "login_unknown",
-                    "info",
-                    None,
-                    f"カード末尾{last4}のETC利用照会の最終ログイン日が未記録です"
-                    "（450日ログインしないとIDが自動解約されます）。",
-                )
+    months: dict[str, set[dt.date]] = {}
+    for last4, month in connection.exec_driver_sql(
+        "SELECT c.last4, substr(t.exit_at, 1, 7) FROM trips t JOIN cards c ON c.id = t.card_id"
+        " GROUP BY c.last4, substr(t.exit_at, 1, 7)"
+    ):
+        months.setdefault(last4, set()).add(_month_start(month))
+    vault: dict[str, set[dt.date]] | None = None
+    has_vault = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'"
+    ).first()
+    if has_vault:
+        vault = {}
+        for last4, month in connection.exec_driver_sql(
+            "SELECT DISTINCT card_last4, month FROM documents"
+            " WHERE removed_at IS NULL AND kind = 'statement'"
+        ):
+            vault.setdefault(last4, set()).add(_month_start(month))
+    facts = []
+    for last4, holder, status, expires, login_id, last_login, auto in connection.exec_driver_sql(
+        "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
+        " FROM cards ORDER BY last4"
+    ):
+        facts.append(
+            CardReminderFacts(
+                card=last4,
+                holder=holder or "",
+                status=status,
+                expires=expires,
+                login_id=login_id,
+                last_login_on=dt.date.fromisoformat(last_login) if last_login else None,
+                auto_exchange=bool(auto),
+                trip_months=frozenset(months.get(last4, ())),
+                vault_months=None if vault is None else frozenset(vault.get(last4, ())),
             )
-        stored = connection.exec_driver_sql(
-            "SELECT count(*) FROM trips WHERE card_id = ? AND exit_at >= ? AND exit_at < ?",
-            (card_id, leaving.isoformat(), _next_month(leaving).isoformat()),
-        ).scalar()
-        days = (last_day - today).days
-        if not stored and days >= 0:
-            reminders.append(
-                CardReminder(
-                    last4,
-                    "statement_window",
-                    _level(days),
-                    last_day,
-                    f"カード末尾{last4}の{leaving:%Y年%m月}分の明細は{last_day:%Y/%m/%d}ごろに"
-                    "ダウンロードできなくなります（未取込）。利用があれば今のうちに保存してください。",
-                )
-            )
-    order = {"danger": 0, "warning": 1, "info": 2}
-    reminders.sort(key=lambda r: (order[r.level], r.due or dt.date.max, r.card))
-    return reminders
+        )
+    return facts
 
 
 # -- dashboard: monthly tolls ------------------------------------------------------------------
@@ -574,3 +559,51 @@ def latest_trip_month(*, connection: Connection) -> str | None:
     """The month (``YYYY-MM``) of the latest trip, or ``None`` in an empty store."""
     value = connection.exec_driver_sql("SELECT max(exit_at) FROM trips").scalar()
     return str(value)[:7] if value else None
+
+
+# -- the mileage engine's input, read from the store (until the engine brings its own) ---------
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """A card as the mileage views need it: last 4, holder, auto-exchange."""
+
+    last4: str
+    holder: str
+    auto_exchange: bool
+
+
+def engine_cards(*, connection: Connection) -> list[CardRow]:
+    """Every card, for the mileage views."""
+    return [
+        CardRow(last4, holder or "", bool(auto))
+        for last4, holder, auto in connection.exec_driver_sql(
+            "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
+        )
+    ]
+
+
+def trip_inputs(*, connection: Connection, card: str) -> list[Any]:
+    """The trips of one card as :class:`etcbook.domain.mileage.TripInput` records."""
+    from etcbook.domain.mileage import TripInput
+
+    parse = dt.datetime.fromisoformat
+    return [
+        TripInput(
+            trip_id=trip_id,
+            exit_at=parse(exit_at),
+            toll=toll,
+            operator=operator,
+            entry_at=parse(entry_at) if entry_at else None,
+            rebate_applied_from_file=rebate,
+            morning_evening=bool(morning_evening),
+        )
+        for trip_id, exit_at, toll, operator, entry_at, rebate, morning_evening in (
+            connection.exec_driver_sql(
+                "SELECT t.id, t.exit_at, t.toll, t.operator, t.entry_at, t.rebate_applied,"
+                " t.morning_evening FROM trips t JOIN cards c ON c.id = t.card_id"
+                " WHERE c.last4 = ? ORDER BY t.exit_at, t.id",
+                (card,),
+            )
+        )
+    ]

@@ -190,3 +190,22 @@ def stacked_bars(
         tops = [top + value for top, value in zip(tops, values, strict=True)]
     axes.set_xticks(positions, list(labels))
     return tops
+
+
+def stacked_barh(
+    axes: Any,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int], str]],
+    *,
+    height: float = 0.6,
+) -> None:
+    """Horizontal bars: ``series`` (name, values, colour) stacked along each label's row."""
+    positions = list(range(len(labels)))
+    lefts = [0] * len(labels)
+    for name, values, colour in series:
+        axes.barh(
+            positions, list(values), height, left=lefts, label=name, color=colour, linewidth=0
+        )
+        lefts = [left + value for left, value in zip(lefts, values, strict=True)]
+    axes.set_yticks(positions, list(labels))
+    axes.invert_yaxis()

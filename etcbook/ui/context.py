@@ -116,8 +116,8 @@ class AppContext(QObject):
             yield connection
 
     def close(self) -> None:
-        """Wait for running work, then release the store."""
-        self.operations.wait_for_done()
+        """Stop running work (its results are dropped), then release the store."""
+        self.operations.shut_down()
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -392,6 +392,17 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        if self.context.operations.writing:
+            answer = QMessageBox.question(
+                self,
+                "etcbook",
+                "取り込みなどの処理中です。中止して終了しますか？（中止した処理は保存されません）",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         self.save_settings()
         self.context.close()
         super().closeEvent(event)

@@ -139,19 +139,30 @@ class OperationRunner(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._running: set[_Bridge] = set()
+        self._closed = False
+        self._progress: set[Progress] = set()
+        self._writing: set[_Bridge] = set()
 
     @property
     def busy(self) -> bool:
         """``True`` while any operation has not reported back yet."""
         return bool(self._running)
 
+    @property
+    def writing(self) -> bool:
+        """``True`` while an operation that changes the ledger runs (an import, an edit)."""
+        return bool(self._writing)
+
     def run(self, operation: Operation[T]) -> Progress:
         """Start ``operation``; return its :class:`Progress` (``cancel()`` stops it)."""
         bridge = _Bridge()
         dialog = self._progress_dialog(operation) if operation.show_progress else None
         operation.progress = Progress(bridge.progressed.emit)
+        self._progress.add(operation.progress)
 
         def finish() -> None:
+            self._progress.discard(operation.progress)
+            self._writing.discard(bridge)
             if dialog is not None:
                 dialog.reset()
                 dialog.deleteLater()
@@ -162,6 +173,8 @@ class OperationRunner(QObject):
 
         def succeeded(result: object) -> None:
             finish()
+            if self._closed:  # the store is gone: nobody to tell
+                return
             if operation.on_success is not None:
                 operation.on_success(result)  # type: ignore[arg-type]
             if operation.changes_ledger:
@@ -169,6 +182,8 @@ class OperationRunner(QObject):
 
         def failed(error: BaseException, trace: str) -> None:
             finish()
+            if self._closed:
+                return
             if operation.on_failure is not None:
                 operation.on_failure(error)
             else:
@@ -176,6 +191,8 @@ class OperationRunner(QObject):
 
         def cancelled() -> None:
             finish()
+            if self._closed:
+                return
             if operation.on_cancelled is not None:
                 operation.on_cancelled()
 
@@ -189,12 +206,21 @@ class OperationRunner(QObject):
         if not self._running:
             self.busy_changed.emit(True)
         self._running.add(bridge)
+        if operation.changes_ledger:
+            self._writing.add(bridge)
         self._pool.start(_Job(operation, bridge))
         return operation.progress
 
     def wait_for_done(self, msecs: int = 30_000) -> bool:
         """Block until the worker threads are idle (used at exit and in tests)."""
         return self._pool.waitForDone(msecs)
+
+    def shut_down(self, msecs: int = 30_000) -> None:
+        """Cancel what runs, wait for it, and drop the callbacks still queued (store closing)."""
+        self._closed = True
+        for progress in list(self._progress):
+            progress.cancel()
+        self._pool.waitForDone(msecs)
 
     def _progress_dialog(self, operation: Operation[Any]) -> QProgressDialog:
         dialog = QProgressDialog(operation.parent)

@@ -6,5 +6,7 @@ STYLE_SHEET = """
 QListWidget#navigation { padding-top: 6px; }
 QListWidget#navigation::item { padding: 4px 14px; }
 QListWidget#alerts::item { padding: 4px 6px; }
+QTreeView#cardsTree::item { padding: 3px 2px; }
+QListWidget#planExplanation::item { padding: 4px 4px; }
 """
 """Applied to the main window (not the application, so dialogs keep the native look)."""

@@ -91,6 +91,12 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     def records(self) -> list[R]:
         return list(self._records)
 
+    def set_columns(self, columns: Sequence[Column[R]]) -> None:
+        """Replace the declared columns (e.g. when labels arrive with the data)."""
+        self.beginResetModel()
+        self._columns = list(columns)
+        self.endResetModel()
+
     def set_records(self, records: Sequence[R]) -> None:
         self.beginResetModel()
         self._records = list(records)

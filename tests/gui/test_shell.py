@@ -117,3 +117,15 @@ def test_adding_the_first_card_leaves_the_welcome_page(qtbot, window) -> None:
     with qtbot.waitSignal(window.page_changed):
         dialog.save_button.click()
     assert window.current_page_key == "dashboard"
+
+
+def test_ctrl_digit_switches_pages(qtbot, demo_window) -> None:
+    from PySide6.QtCore import Qt
+
+    window = demo_window
+    window.activateWindow()
+    qtbot.waitActive(window)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page_key == "trips"
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page_key == "cards"

@@ -33,13 +33,13 @@ HEADERS = (
     "種別",
     "有効期限",
     "状態",
+    "自動還元",
     "マイレージID",
     "ETC利用照会ID",
     "最終ログイン",
     "ID自動解約予定",
     "車載器管理番号",
     "車両番号",
-    "自動還元",
 )
 
 
@@ -58,10 +58,12 @@ class CardsModel(QStandardItemModel):
 
     def fill(self, cards: list[Any], today: dt.date, colours: dict[str, QColor]) -> None:
         from etcbook.domain.cards import CARD_KIND_LABELS
-        from etcbook.models.ui_queries import (
-            REMINDER_HORIZON_DAYS,
-            card_valid_until,
-            login_lapses_on,
+        from etcbook.domain.reminders import (
+            CARD_EXPIRY_DAYS,
+            LOGIN_CANCEL_DAYS,
+            LOGIN_WARNING_DAYS,
+            URGENT_DAYS,
+            card_expiry_date,
         )
 
         self.removeRows(0, self.rowCount())
@@ -85,24 +87,24 @@ class CardsModel(QStandardItemModel):
                 expiry = ""
                 expiry_colour = None
                 if card.expires:
-                    until = card_valid_until(card.expires)
+                    until = card_expiry_date(card.expires)
                     expiry = f"{card.expires.replace('-', '/')}"
                     left = (until - today).days
-                    if left < 0:
+                    if left <= URGENT_DAYS:
                         expiry_colour = colours["danger"]
-                    elif left <= REMINDER_HORIZON_DAYS:
+                    elif left <= CARD_EXPIRY_DAYS:
                         expiry_colour = colours["warning"]
                 lapse = ""
+                lapse_tip = ""
                 lapse_colour = None
                 if card.last_login_on:
-                    lapse_day = login_lapses_on(card.last_login_on)
+                    lapse_day = card.last_login_on + dt.timedelta(days=LOGIN_CANCEL_DAYS)
                     left = (lapse_day - today).days
-                    lapse = (
-                        f"{formatting.date(lapse_day)}（あと{left}日）" if left >= 0 else "期限切れ"
-                    )
-                    if left <= 30:
+                    lapse = formatting.date(lapse_day) if left >= 0 else "期限切れ"
+                    lapse_tip = f"あと{left}日" if left >= 0 else "自動解約の期限を過ぎています"
+                    if left <= URGENT_DAYS:
                         lapse_colour = colours["danger"]
-                    elif left <= REMINDER_HORIZON_DAYS:
+                    elif left <= LOGIN_CANCEL_DAYS - LOGIN_WARNING_DAYS:
                         lapse_colour = colours["warning"]
                 status_colour = {
                     "details_missing": colours["warning"],
@@ -115,13 +117,13 @@ class CardsModel(QStandardItemModel):
                     (CARD_KIND_LABELS.get(card.kind, card.kind), None),
                     (expiry, expiry_colour),
                     (status_label(card.status), status_colour),
+                    ("ON" if card.auto_exchange else "", None),
                     (card.mileage_id or "", None),
                     (card.login_id or "", None),
                     (formatting.date(card.last_login_on), None),
                     (lapse, lapse_colour),
                     (_masked_obu(card.obu_number), None),
                     (card.plate or "", None),
-                    ("ON" if card.auto_exchange else "", None),
                 ]
                 row = []
                 for text, colour in cells:
@@ -131,7 +133,8 @@ class CardsModel(QStandardItemModel):
                     if colour is not None:
                         item.setBackground(colour)
                     row.append(item)
-                row[10].setToolTip(card.obu_number or "")
+                row[10].setToolTip(lapse_tip)
+                row[11].setToolTip(card.obu_number or "")
                 group.appendRow(row)
 
 
@@ -142,6 +145,7 @@ class CardsPage(Page):
         super().__init__(context, parent)
         self.model = CardsModel(self)
         self.view = QTreeView()
+        self.view.setObjectName("cardsTree")
         self.view.setModel(self.model)
         self.view.setAlternatingRowColors(True)
         self.view.setUniformRowHeights(True)
@@ -192,6 +196,8 @@ class CardsPage(Page):
         selected = self.selected_card()
         self.model.fill(cards, clock.today(), alert_colours(self.palette()))
         self.view.expandAll()
+        for row in range(self.model.rowCount()):
+            self.view.setFirstColumnSpanned(row, QModelIndex(), True)
         state = self.context.settings.value(self._header_key)
         if state is not None and not getattr(self, "_restored", False):
             self._restored = self.view.header().restoreState(state)

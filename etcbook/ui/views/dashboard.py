@@ -30,6 +30,7 @@ from etcbook.ui.charts import (
     ChartView,
     points_axis_formatter,
     preload_matplotlib,
+    stacked_barh,
     stacked_bars,
     yen_axis_formatter,
 )
@@ -39,7 +40,8 @@ from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
-    from etcbook.models.ui_queries import CardReminder, MonthlyOperatorTolls
+    from etcbook.domain.reminders import Reminder
+    from etcbook.models.ui_queries import MonthlyOperatorTolls
     from etcbook.ui.mileage import CardSummary
 
 MONTHS_SHOWN = 12
@@ -50,6 +52,10 @@ BUCKET_LABELS = (
     ("later", "それ以降"),
 )
 BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
+HIDDEN_REMINDERS = frozenset({"unreconciled_months", "reconciled_changed"})
+"""Reminders about 月次照合, which this window cannot record yet: they would never go away."""
+LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
+"""Reminder severity → alert colour."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class DashboardData:
     month_from: str | None = None
     month_to: str | None = None
     tolls: list[MonthlyOperatorTolls] = field(default_factory=list)
-    reminders: list[CardReminder] = field(default_factory=list)
+    reminders: tuple[Reminder, ...] = ()
     cards: list[CardSummary] | None = None
     """``None`` when the mileage engine is not available."""
     engine_problem: str | None = None
@@ -77,7 +83,8 @@ class DashboardData:
 
 def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData:
     """Read the dashboard's figures (worker thread)."""
-    from etcbook.models.ui_queries import card_reminders, latest_trip_month, monthly_tolls
+    from etcbook.domain.reminders import reminders_at
+    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls, reminder_facts
     from etcbook.ui import mileage
 
     data = DashboardData(as_of=as_of)
@@ -90,12 +97,17 @@ def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
-    data.reminders = card_reminders(connection=connection, today=as_of)
-    preload_matplotlib()
+    facts = reminder_facts(connection=connection)
     try:
         data.cards = mileage.card_summaries(store, as_of)
     except mileage.EngineUnavailable as problem:
         data.engine_problem = str(problem)
+    else:
+        facts = mileage.with_engine_facts(facts, data.cards)
+    data.reminders = tuple(
+        reminder for reminder in reminders_at(as_of, facts) if reminder.kind not in HIDDEN_REMINDERS
+    )
+    preload_matplotlib()
     return data
 
 
@@ -150,25 +162,43 @@ def draw_monthly_tolls(
 
 
 def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSummary]) -> None:
-    """Bars per card × pool: points split by when they expire."""
+    """Horizontal bars per card × pool: points split by when they expire."""
     axes = figure.add_subplot()
     style.style_axes(axes)
+    axes.grid(axis="y", visible=False)
+    axes.grid(axis="x", color=style.grid_rgba(), linewidth=0.8)
     labels: list[str] = []
     values: dict[str, list[int]] = {key: [] for key, _label in BUCKET_LABELS}
     for card in cards:
         for pool in card.pools:
-            labels.append(f"{card.last4}\n{pool_label(pool.pool)}")
+            labels.append(f"{card.last4} {pool_label(pool.pool)}")
             for key, _label in BUCKET_LABELS:
                 values[key].append(pool.buckets.get(key, 0))
-    tops: list[int] = [0] * len(labels)
-    for (key, label), colour in zip(BUCKET_LABELS, BUCKET_COLOURS, strict=True):
-        tops = stacked_bars(axes, labels, [(label, values[key], colour)], bottoms=tops, width=0.55)
-    axes.yaxis.set_major_formatter(points_axis_formatter())
-    axes.set_title("ポイント残高（失効時期別）", fontsize=10)
+    series = [
+        (label, values[key], colour)
+        for (key, label), colour in zip(BUCKET_LABELS, BUCKET_COLOURS, strict=True)
+    ]
+    stacked_barh(axes, labels, series)
+    totals = [sum(values[key][i] for key, _label in BUCKET_LABELS) for i in range(len(labels))]
+    for row, total in enumerate(totals):
+        axes.annotate(
+            f" {total:,}P",
+            (total, row),
+            va="center",
+            fontsize=8,
+            color=style.foreground,
+            annotation_clip=False,
+        )
+    if totals:
+        axes.set_xlim(0, max(max(totals) * 1.18, 1))
+    axes.xaxis.set_major_formatter(points_axis_formatter())
+    axes.set_title("ポイント残高（カード・プール別、失効時期で色分け）", fontsize=10)
     axes.tick_params(axis="x", labelsize=8)
     axes.tick_params(axis="y", labelsize=8)
     if labels:
-        legend = axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        legend = axes.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=4, frameon=False
+        )
         for text in legend.get_texts():
             text.set_color(style.foreground)
 
@@ -217,21 +247,21 @@ class CardTile(QFrame):
             soon = pool.buckets.get("this_month", 0) + pool.buckets.get("next_month", 0)
             text = formatting.points(pool.points)
             if soon:
-                text += f"（うち{formatting.points(soon)}が来月末までに失効）"
-            add(f"{pool_label(pool.pool)} ポイント", text)
+                text += f"（来月末までに{formatting.points(soon)}失効）"
+            add(f"{pool.name}", text)
+        if not card.pools:
+            add("ポイント", "なし")
+        if card.pending_rebate:
+            add("朝夕割（還元待ち）", formatting.yen(card.pending_rebate))
         if card.next_20th is not None:
             nxt = card.next_20th
-            parts = []
-            if nxt.points:
-                parts.append(f"付与 {formatting.points(nxt.points)}")
-            if nxt.morning_evening_credit:
-                parts.append(f"朝夕割 {formatting.yen(nxt.morning_evening_credit)}")
-            if nxt.auto_exchange_yen:
-                parts.append(f"自動還元 {formatting.yen(nxt.auto_exchange_yen)}")
-            add(
-                f"次の20日（{formatting.date(nxt.date)}）",
-                "、".join(parts) if parts else "予定なし",
-            )
+            parts = [f"{name} {formatting.points(points)}" for _key, name, points in nxt.grants]
+            text = "付与 " + "、".join(parts) if parts else "付与予定なし"
+            if nxt.auto_exchange:
+                text += "（自動還元ON）"
+            add(f"次の20日 {formatting.date(nxt.date)}", text)
+        if card.points_lost_total:
+            add("これまでの失効", formatting.points(card.points_lost_total))
         layout.addLayout(grid)
 
 
@@ -357,12 +387,7 @@ class DashboardPage(Page):
 
     def _fill_alerts(self, data: DashboardData) -> None:
         colours = alert_colours(self.palette())
-        alerts: list[Alert] = []
-        for card in data.cards or []:
-            alerts.extend(Alert(a.level, a.message, card.last4) for a in card.alerts)
-        alerts.extend(Alert(r.level, r.message, r.card) for r in data.reminders)
-        order = {"danger": 0, "warning": 1, "info": 2}
-        alerts.sort(key=lambda alert: order.get(alert.level, 3))
+        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders]
         self.alerts.clear()
         if not alerts:
             self.alerts.addItem("お知らせはありません。")

@@ -37,6 +37,7 @@ from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
+from etcbook.ui.operations import Operation, Progress
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RememberingTableView
 
@@ -59,6 +60,7 @@ TRIP_COLUMNS: list[Column[TripRow]] = [
     Column("通行料金", lambda r: r.toll, "yen", key="toll"),
     Column("還元額充当", lambda r: r.rebate_applied, "yen", key="rebate_applied"),
     Column("差引後", lambda r: r.billed, "yen", key="billed"),
+    Column("ポイント", lambda r: r.points, "points", key="points"),
     Column("業務割合", lambda r: r.business_share, "percent", key="business_share"),
     Column("業務分", lambda r: r.business_amount, "yen", key="business_amount"),
     Column("用途・目的", lambda r: r.purpose, key="purpose", tooltip=lambda r: r.purpose or None),
@@ -69,6 +71,8 @@ TRIP_COLUMNS: list[Column[TripRow]] = [
 ]
 COLUMN = {column.key: number for number, column in enumerate(TRIP_COLUMNS)}
 EDITABLE = ("purpose", "business_share", "operator", "morning_evening")
+SYNC_EDIT_LIMIT = 200
+"""Edits of more trips than this run off the GUI thread (each change is audited: ~0.6 ms)."""
 
 
 class _TripDelegate(QStyledItemDelegate):
@@ -118,13 +122,15 @@ class TripTableModel(LazyRecordModel["TripRow"]):
 
     def __init__(self, context: AppContext, parent: Any = None) -> None:
         self.context = context
+        self.figures: dict[int, tuple[int, int, int]] | None = None
+        """The engine's (還元額充当, 差引後, points) per trip, once computed."""
         super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
 
     def _fetch_rows(self, keys: list[int]) -> dict[int, TripRow]:
         from etcbook.models.ui_queries import trip_rows
 
         with self.context.connection() as connection:
-            return trip_rows(connection=connection, ids=keys)
+            return trip_rows(connection=connection, ids=keys, figures=self.figures)
 
 
 class RouteRuleDialog(QDialog):
@@ -163,6 +169,7 @@ class TripsPage(Page):
     """走行明細."""
 
     totals_changed = Signal(object)
+    figures_ready = Signal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -170,6 +177,8 @@ class TripsPage(Page):
 
         self.query = TripQuery(sort="exit_at", descending=True)
         self.totals: TripTotals | None = None
+        self._computing = False
+        self._compute_again = False
         self.model = TripTableModel(context, self)
         self.model.editor = self._edit_cells
         self.model.editable_columns = frozenset(COLUMN[key] for key in EDITABLE)
@@ -334,6 +343,7 @@ class TripsPage(Page):
             "toll": 82,
             "rebate_applied": 82,
             "billed": 82,
+            "points": 64,
             "business_share": 68,
             "business_amount": 82,
             "purpose": 170,
@@ -347,7 +357,8 @@ class TripsPage(Page):
     # -- data ----------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Reload filter choices, then the keys and totals (keeping the selection if it can)."""
+        """Reload filter choices, then the keys and totals (keeping the selection if it can);
+        the engine's per-trip figures are recomputed off the GUI thread and shown when ready."""
         from etcbook.models.ui_queries import card_choices, trip_months
 
         with self.context.connection() as connection:
@@ -369,6 +380,47 @@ class TripsPage(Page):
                     combo.addItem(month.replace("-", "/"), month)
                 combo.setCurrentIndex(max(0, combo.findData(current)))
         self.apply_filters()
+        self._compute_figures()
+
+    def _compute_figures(self) -> None:
+        from etcbook import clock
+        from etcbook.ui import mileage
+
+        if self._computing:
+            self._compute_again = True
+            return
+        self._computing = True
+        self._compute_again = False
+        store = self.context.store
+        today = clock.today()
+
+        def work(_progress: Progress) -> dict[int, tuple[int, int, int]] | None:
+            try:
+                return mileage.trip_figures(store, today)
+            except mileage.EngineUnavailable:
+                return None
+
+        self.context.run(
+            Operation(
+                work=work,
+                title="還元額充当の計算",
+                on_success=self._figures_ready,
+                on_failure=lambda _error: setattr(self, "_computing", False),
+                show_progress=False,
+                parent=self,
+            )
+        )
+        self._show_totals(self.totals or _empty_totals())
+
+    def _figures_ready(self, figures: dict[int, tuple[int, int, int]] | None) -> None:
+        self._computing = False
+        if self._compute_again:
+            self._compute_figures()
+            return
+        self.model.figures = figures
+        self.model.refetch()
+        self.apply_filters()
+        self.figures_ready.emit()
 
     def current_query(self) -> TripQuery:
         from etcbook.models.ui_queries import TripQuery
@@ -397,7 +449,9 @@ class TripsPage(Page):
         self.query = self.current_query()
         with self.context.connection() as connection:
             keys = trip_ids(connection=connection, query=self.query)
-            totals = trip_totals(connection=connection, query=self.query)
+            totals = trip_totals(
+                connection=connection, query=self.query, figures=self.model.figures
+            )
         if keys == self.model.keys:
             self.model.refetch()  # same rows (an edit elsewhere): keep selection and scroll
         else:
@@ -433,7 +487,18 @@ class TripsPage(Page):
         key = TRIP_COLUMNS[column].key
         if key == "business_amount":
             key = "business_share"
-        if key not in SORT_KEYS:
+        if key not in SORT_KEYS:  # e.g. the engine's points: keep the current order
+            current = next(
+                (i for i, column in enumerate(TRIP_COLUMNS) if column.key == self.query.sort), 0
+            )
+            order = (
+                Qt.SortOrder.DescendingOrder
+                if self.query.descending
+                else Qt.SortOrder.AscendingOrder
+            )
+            header = self.view.horizontalHeader()
+            with QSignalBlocker(header):
+                header.setSortIndicator(current, order)
             return
         self.query = self.query.__class__(
             **{
@@ -453,6 +518,7 @@ class TripsPage(Page):
             f"還元額充当 {formatting.yen(totals.rebate_applied)}　"
             f"差引後 {formatting.yen(totals.billed)}　"
             f"業務分 {formatting.yen(totals.business)}"
+            + ("　（還元額充当を計算中…）" if self._computing else "")
         )
         self.totals_changed.emit(totals)
 
@@ -489,10 +555,38 @@ class TripsPage(Page):
         return self.set_trips(self.selected_ids(), **fields)
 
     def set_trips(self, ids: list[int], **fields: Any) -> bool:
+        """Write ``fields`` to the trips ``ids`` (audited); large selections off the GUI thread.
+
+        Returns ``True`` when the change was made (or, for a large selection, started).
+        """
         from etcbook.models.ui_queries import update_trips
 
         if not ids:
             return False
+        if len(ids) > SYNC_EDIT_LIMIT:
+            store = self.context.store
+
+            def work(progress: Progress) -> int:
+                done = 0
+                with store.transaction() as connection:
+                    for start in range(0, len(ids), 100):
+                        part = ids[start : start + 100]
+                        done += update_trips(connection=connection, ids=part, **fields)
+                        progress.report(start + len(part), len(ids), f"{len(ids):,}件を更新中…")
+                return done
+
+            self.context.run(
+                Operation(
+                    work=work,
+                    title="走行明細を更新しています",
+                    on_success=lambda _count: self.model.refetch_keys(set(ids)),
+                    on_failure=lambda error: QMessageBox.warning(self, "走行明細", str(error)),
+                    changes_ledger=True,
+                    cancellable=True,
+                    parent=self,
+                )
+            )
+            return True
         try:
             with self.context.transaction() as connection:
                 update_trips(connection=connection, ids=ids, **fields)
@@ -541,6 +635,12 @@ class TripsPage(Page):
 
     def save_settings(self) -> None:
         self.view.save_settings()
+
+
+def _empty_totals() -> TripTotals:
+    from etcbook.models.ui_queries import TripTotals
+
+    return TripTotals()
 
 
 def _separator() -> QFrame:
