@@ -5,6 +5,8 @@ Pure vocabulary shared by the vault (models), the exporters and the window.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 
@@ -69,3 +71,51 @@ def kind_label(key: str) -> str:
     if key in _BY_KEY:
         return _BY_KEY[key].label
     return BUNDLE_KINDS.get(key, key)
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
+
+
+def safe_name_part(text: str) -> str:
+    """``text`` usable inside a file name on Windows, macOS and Linux (unsafe runs become ``-``)."""
+    return _UNSAFE.sub("-", text.strip()).strip("-.")
+
+
+def vault_file_name(
+    *,
+    kind: str,
+    card_last4: str,
+    month: str,
+    suffix: str,
+    vehicle: str = "",
+    day: dt.date | None = None,
+    version: int = 1,
+) -> str:
+    """The vault's name for a document: date, card, vehicle, kind, version.
+
+    ``2025-11_CARD1234_CarA_請求.pdf``; a screenshot of a mypage screen carries its day
+    (``2025-11-30_CARD1234_還元額残高.png``); a correction gets ``_v2``, ``_v3`` ….
+
+    >>> vault_file_name(kind="statement", card_last4="1234", month="2025-11", suffix=".PDF",
+    ...                 vehicle="CarA")
+    '2025-11_CARD1234_CarA_請求.pdf'
+    >>> vault_file_name(kind="statement", card_last4="1234", month="2025-11", suffix=".pdf",
+    ...                 version=2)
+    '2025-11_CARD1234_請求_v2.pdf'
+    """
+    word = document_kind(kind).name_word
+    when = day.isoformat() if day is not None and kind in SCREEN_KINDS else month
+    parts = [when, f"CARD{card_last4}"]
+    car = safe_name_part(vehicle)
+    if car:
+        parts.append(car)
+    parts.append(word)
+    if version > 1:
+        parts.append(f"v{version}")
+    return "_".join(parts) + suffix.lower()
+
+
+def vault_folder(month: str) -> str:
+    """The vault sub-folder of a month: ``2025/11``."""
+    year, number = month.split("-")
+    return f"{year}/{number}"

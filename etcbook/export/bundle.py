@@ -46,10 +46,13 @@ class OriginalFile:
     Attributes:
         path: where it is (usually in the vault).
         kind: document kind key (``statement``, ``certificate``, ...).
+        expected_sha256: the digest recorded when it entered the vault; when given, a file
+            whose bytes no longer match is refused instead of being attached.
     """
 
     path: Path
     kind: str
+    expected_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,16 @@ def build_bundle_bytes(
     """
     names = _unique_names(original.path.name for original in originals)
     contents = [original.path.read_bytes() for original in originals]
+    altered = [
+        original.path.name
+        for original, data in zip(originals, contents, strict=True)
+        if original.expected_sha256 is not None and sha256_bytes(data) != original.expected_sha256
+    ]
+    if altered:
+        raise BundleError(
+            "記録と内容が違う証憑は添付できません（evidence verify で確かめてください）: "
+            + ", ".join(altered)
+        )
     attachments = tuple(
         AttachedOriginal(
             file_name=name, kind=original.kind, size=len(data), sha256=sha256_bytes(data)

@@ -78,6 +78,10 @@ def _date_jp(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+_NO_LINE_START = frozenset("）)」』】〕］]、。，．,.・ー々ゝゞぁぃぅぇぉっゃゅょァィゥェォッャュョ")
+"""Characters that must not begin a line (行頭禁則)."""
+
+
 class _Wrapper:
     """Greedy character wrapping of plain text to a width, with cached glyph widths."""
 
@@ -109,10 +113,19 @@ class _Wrapper:
             for char in part:
                 w = self.width(char)
                 if current and used + w > width:
-                    out.append(current)
-                    current, used = "", 0.0
                     if char == " ":
+                        out.append(current)
+                        current, used = "", 0.0
                         continue
+                    if char in _NO_LINE_START and len(current) > 1:
+                        # 禁則: a closing bracket or mark never starts a line; take one
+                        # character down with it.
+                        out.append(current[:-1])
+                        current = current[-1]
+                        used = self.width(current)
+                    else:
+                        out.append(current)
+                        current, used = "", 0.0
                 current += char
                 used += w
             out.append(current)

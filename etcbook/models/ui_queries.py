@@ -41,8 +41,11 @@ SORT_KEYS: Final = {
 BILLED_SQL: Final = "(t.toll - coalesce(t.rebate_applied, 0))"
 """差引後 (billed): the toll less the rebate applied to it, as the store knows it."""
 
-BUSINESS_SQL: Final = f"({BILLED_SQL} * t.business_share / 100)"
-"""業務分: the billed amount times the business share, rounded down per trip (integer yen)."""
+_SHARED_SQL: Final = f"({BILLED_SQL} * t.business_share)"
+BUSINESS_SQL: Final = f"(({_SHARED_SQL} - ({_SHARED_SQL} % 100 + 100) % 100) / 100)"
+"""業務分: billed × business share %, rounded down per trip toward minus infinity, in integer
+arithmetic — the rule of :func:`etcbook.domain.claims.claimed_amount` (SQLite's ``/`` alone
+would round a refund toward zero)."""
 
 
 def _month_start(month: str) -> dt.date:
@@ -188,7 +191,7 @@ def trip_ids(*, connection: Connection, query: TripQuery) -> array[int]:
     """The ids of the trips ``query`` matches, in its order."""
     where, params = query.where()
     result = connection.execute(text(f"SELECT t.id FROM trips t{where}{query.order_by()}"), params)
-    return array("q", (row[0] for row in result.tuples()))
+    return array("q", (row[0] for row in result))
 
 
 _ROW_SQL: Final = (
@@ -206,7 +209,7 @@ def trip_rows(*, connection: Connection, ids: Sequence[int]) -> dict[int, TripRo
     marks = ", ".join("?" for _ in ids)
     result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({marks})", tuple(ids))
     rows: dict[int, TripRow] = {}
-    for r in result.tuples():
+    for r in result:
         rows[r[0]] = TripRow(
             id=r[0],
             card=r[1],
@@ -249,7 +252,7 @@ def trip_months(*, connection: Connection) -> list[str]:
     result = connection.exec_driver_sql(
         "SELECT DISTINCT substr(exit_at, 1, 7) FROM trips ORDER BY 1"
     )
-    return [row[0] for row in result.tuples()]
+    return [row[0] for row in result]
 
 
 def card_choices(*, connection: Connection) -> list[tuple[str, str]]:
@@ -257,7 +260,7 @@ def card_choices(*, connection: Connection) -> list[tuple[str, str]]:
     result = connection.exec_driver_sql(
         "SELECT last4, holder FROM cards ORDER BY household, holder, last4"
     )
-    return [(last4, f"{last4} {holder}".strip()) for last4, holder in result.tuples()]
+    return [(last4, f"{last4} {holder}".strip()) for last4, holder in result]
 
 
 def update_trips(
@@ -340,7 +343,7 @@ def trips_on_route(*, connection: Connection, route: Route, after: dt.datetime) 
         ),
         {"exit": route.exit_ic, "entry": route.entry_ic or "", "after": after.isoformat()},
     )
-    return [row[0] for row in result.tuples()]
+    return [row[0] for row in result]
 
 
 def create_route_rule(
@@ -372,3 +375,202 @@ def create_route_rule(
         },
     )
     return int(result.lastrowid or 0)
+
+
+# -- card reminders (dashboard alerts that are about the card, not about points) ---------------
+
+LOGIN_LAPSE_DAYS: Final = 450
+"""ETC利用照会サービス IDs are cancelled after 450 days without a login."""
+
+STATEMENT_WINDOW_MONTHS: Final = 15
+"""Statements can be downloaded for about 15 months after the month of use."""
+
+REMINDER_HORIZON_DAYS: Final = 90
+"""How far ahead card expiry and login lapse are announced."""
+
+_INACTIVE_STATUSES: Final = ("replaced", "retired")
+
+
+@dataclass(frozen=True)
+class CardReminder:
+    """A dated reminder about a card's paperwork.
+
+    Attributes:
+        card: the card's last 4 digits.
+        kind: ``card_expiry``, ``login_lapse``, ``login_unknown`` or ``statement_window``.
+        level: ``danger`` (overdue or within 30 days), ``warning`` or ``info``.
+        due: the date it is about (expiry, lapse, last download day).
+        message: Japanese, one sentence or two.
+    """
+
+    card: str
+    kind: str
+    level: str
+    due: dt.date | None
+    message: str
+
+
+def login_lapses_on(last_login: dt.date) -> dt.date:
+    """The day an ETC利用照会 ID is cancelled when nobody logs in after ``last_login``."""
+    return last_login + dt.timedelta(days=LOGIN_LAPSE_DAYS)
+
+
+def card_valid_until(expires: str) -> dt.date:
+    """The last day a card with expiry ``YYYY-MM`` can be used (the end of that month)."""
+    return _next_month(_month_start(expires)) - dt.timedelta(days=1)
+
+
+def statement_last_download_day(month: dt.date) -> dt.date:
+    """About the last day the statement of ``month`` can be downloaded (15 months on)."""
+    start = dt.date(month.year, month.month, 1)
+    for _ in range(STATEMENT_WINDOW_MONTHS):
+        start = _next_month(start)
+    return _next_month(start) - dt.timedelta(days=1)
+
+
+def _level(days_left: int) -> str:
+    return "danger" if days_left <= 30 else "warning"
+
+
+def card_reminders(*, connection: Connection, today: dt.date) -> list[CardReminder]:
+    """Card expiry, ETC利用照会 login lapse and statements leaving the download window."""
+    reminders: list[CardReminder] = []
+    cards = connection.exec_driver_sql(
+        "SELECT id, last4, expires, login_id, last_login_on, status FROM cards ORDER BY last4"
+    )
+    leaving = dt.date(today.year, today.month, 1)
+    for _ in range(STATEMENT_WINDOW_MONTHS):
+        leaving = dt.date(leaving.year - (leaving.month == 1), (leaving.month - 2) % 12 + 1, 1)
+    last_day = statement_last_download_day(leaving)
+    for card_id, last4, expires, login_id, last_login, status in cards:
+        if status in _INACTIVE_STATUSES:
+            continue
+        if expires:
+            until = card_valid_until(expires)
+            days = (until - today).days
+            if days < 0:
+                reminders.append(
+                    CardReminder(
+                        last4,
+                        "card_expiry",
+                        "danger",
+                        until,
+                        f"カード末尾{last4}の有効期限（{until:%Y/%m}）が過ぎています。"
+                        "新しいカードの有効期限を登録してください。",
+                    )
+                )
+            elif days <= REMINDER_HORIZON_DAYS:
+                reminders.append(
+                    CardReminder(
+                        last4,
+                        "card_expiry",
+                        _level(days),
+                        until,
+                        f"カード末尾{last4}は{until:%Y/%m/%d}で有効期限が切れます（あと{days}日）。"
+                        "番号が変わる再発行なら、ETCマイレージの登録カード変更も必要です。",
+                    )
+                )
+        if last_login:
+            lapse = login_lapses_on(dt.date.fromisoformat(last_login))
+            days = (lapse - today).days
+            if days <= REMINDER_HORIZON_DAYS:
+                reminders.append(
+                    CardReminder(
+                        last4,
+                        "login_lapse",
+                        "danger" if days <= 30 else "warning",
+                        lapse,
+                        f"カード末尾{last4}のETC利用照会サービスに{last_login.replace('-', '/')}から"
+                        f"ログインしていません。{lapse:%Y/%m/%d}に自動解約されます"
+                        f"{'（期限切れ）' if days < 0 else f'（あと{days}日）'}。"
+                        "ログインしたら「カード・ID台帳」で日付を更新してください。",
+                    )
+                )
+        elif login_id:
+            reminders.append(
+                CardReminder(
+                    last4,
+                    "login_unknown",
+                    "info",
+                    None,
+                    f"カード末尾{last4}のETC利用照会の最終ログイン日が未記録です"
+                    "（450日ログインしないとIDが自動解約されます）。",
+                )
+            )
+        stored = connection.exec_driver_sql(
+            "SELECT count(*) FROM trips WHERE card_id = ? AND exit_at >= ? AND exit_at < ?",
+            (card_id, leaving.isoformat(), _next_month(leaving).isoformat()),
+        ).scalar()
+        days = (last_day - today).days
+        if not stored and days >= 0:
+            reminders.append(
+                CardReminder(
+                    last4,
+                    "statement_window",
+                    _level(days),
+                    last_day,
+                    f"カード末尾{last4}の{leaving:%Y年%m月}分の明細は{last_day:%Y/%m/%d}ごろに"
+                    "ダウンロードできなくなります（未取込）。利用があれば今のうちに保存してください。",
+                )
+            )
+    order = {"danger": 0, "warning": 1, "info": 2}
+    reminders.sort(key=lambda r: (order[r.level], r.due or dt.date.max, r.card))
+    return reminders
+
+
+# -- dashboard: monthly tolls ------------------------------------------------------------------
+
+_TOLL_BUSINESS_SQL: Final = (
+    "((t.toll * t.business_share - ((t.toll * t.business_share) % 100 + 100) % 100) / 100)"
+)
+"""The business part of a trip's toll: toll × share %, rounded down per trip."""
+
+
+@dataclass(frozen=True)
+class MonthlyOperatorTolls:
+    """通行料金 of one month on one operator, split into its business and private parts.
+
+    Attributes:
+        month: ``YYYY-MM`` (of the exit time).
+        operator: operator key.
+        toll: 通行料金 summed.
+        business: the business part (toll × share %, rounded down per trip), summed.
+        private: toll − business.
+    """
+
+    month: str
+    operator: str
+    toll: int
+    business: int
+
+    @property
+    def private(self) -> int:
+        return self.toll - self.business
+
+
+def monthly_tolls(
+    *,
+    connection: Connection,
+    month_from: str,
+    month_to: str,
+    cards: tuple[str, ...] = (),
+) -> list[MonthlyOperatorTolls]:
+    """Tolls per month and operator between two months (``YYYY-MM``, inclusive)."""
+    query = TripQuery(cards=cards, month_from=month_from, month_to=month_to)
+    where, params = query.where()
+    result = connection.execute(
+        text(
+            "SELECT substr(t.exit_at, 1, 7) AS month, t.operator, sum(t.toll),"
+            f" sum({_TOLL_BUSINESS_SQL}) FROM trips t{where} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        params,
+    )
+    return [
+        MonthlyOperatorTolls(m, op, int(toll), int(business)) for m, op, toll, business in result
+    ]
+
+
+def latest_trip_month(*, connection: Connection) -> str | None:
+    """The month (``YYYY-MM``) of the latest trip, or ``None`` in an empty store."""
+    value = connection.exec_driver_sql("SELECT max(exit_at) FROM trips").scalar()
+    return str(value)[:7] if value else None

@@ -50,6 +50,17 @@ def _prepare_matplotlib() -> None:
     _matplotlib_ready = True
 
 
+def preload_matplotlib() -> None:
+    """Import matplotlib and its Qt canvas module ahead of use (safe on a worker thread).
+
+    The first import costs about half a second; a page that will draw a chart calls this while
+    it reads its data off the GUI thread, so that drawing does not freeze the window.
+    """
+    _prepare_matplotlib()
+    import matplotlib.backends.backend_qtagg
+    import matplotlib.figure  # noqa: F401
+
+
 @dataclass(frozen=True)
 class ChartStyle:
     """Colours taken from the widget's palette, so that charts follow light and dark."""

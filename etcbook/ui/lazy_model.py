@@ -57,6 +57,8 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
         self.editor: Callable[[list[int], int, Any], bool] | None = None
         """``editor(keys, column, value)`` writes an edit; set by the page for editable columns."""
         self.editable_columns: frozenset[int] = frozenset()
+        self.sorter: Callable[[int, Qt.SortOrder], None] | None = None
+        """``sorter(column, order)`` re-queries the keys sorted; set by the page."""
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -128,6 +130,14 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
         column = self._columns[index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return column.alignment
+        if role == Qt.ItemDataRole.CheckStateRole:
+            if column.kind != "bool":
+                return None
+            record = self.record(index.row())
+            if record is None:
+                return None
+            checked = bool(column.value(record))
+            return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
         if role not in (
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.EditRole,
@@ -140,7 +150,7 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
         if record is None:  # deleted since the keys were read
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.display(record)
+            return "" if column.kind == "bool" else column.display(record)
         if role in (Qt.ItemDataRole.EditRole, SORT_ROLE):
             value = column.value(record)
             return value if isinstance(value, int | str | bool) or value is None else str(value)
@@ -168,10 +178,18 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if self.editor is not None and index.column() in self.editable_columns:
-            flags |= Qt.ItemFlag.ItemIsEditable
+            if self._columns[index.column()].kind == "bool":
+                flags |= Qt.ItemFlag.ItemIsUserCheckable
+            else:
+                flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
     def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role == Qt.ItemDataRole.CheckStateRole and index.isValid():
+            if self._columns[index.column()].kind != "bool":
+                return False
+            checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, 2, True)
+            return self.setData(index, checked, Qt.ItemDataRole.EditRole)
         if (
             role != Qt.ItemDataRole.EditRole
             or not index.isValid()
@@ -184,3 +202,8 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
             return False
         self.refetch_keys({key})
         return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Ask :attr:`sorter` to re-query the keys in another order (the store sorts)."""
+        if self.sorter is not None:
+            self.sorter(column, order)

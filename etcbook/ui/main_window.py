@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from etcbook import __version__
 from etcbook.ui.context import AppContext
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
+from etcbook.ui.style import STYLE_SHEET
 
 ContextFactory = Callable[[Path], AppContext]
 
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("etcbook")
         self.setAcceptDrops(True)
+        self.setStyleSheet(STYLE_SHEET)
         self.setMinimumSize(QSize(720, 480))
 
         self._nav = QListWidget()
@@ -235,8 +237,12 @@ class MainWindow(QMainWindow):
         """Close the current store and show ``path`` in this window, pages rebuilt."""
         if self._context_factory is None:
             raise RuntimeError("this window cannot switch stores")
-        self._save_page_settings()
         old = self.context
+        # Closed first, so that nothing (a focus change selecting a page) builds on it.
+        self._nav.setEnabled(False)
+        self._stack.setCurrentWidget(self._loading)
+        self._save_page_settings()
+        old.close()
         for slot in self._slots.values():
             if slot.widget is not None:
                 slot.widget.setParent(None)
@@ -246,7 +252,8 @@ class MainWindow(QMainWindow):
             self._stack.removeWidget(self._welcome)
             self._welcome.deleteLater()
             self._welcome = None
-        old.close()
+        for signal in (old.store_opened, old.store_failed, old.page_requested):
+            signal.disconnect()
         old.deleteLater()
         self._current_key = None
         self._attach_context(self._context_factory(path))

@@ -57,6 +57,7 @@ class Column(Generic[R]):
         kind: how to show it: text, yen, points, int, percent, date, datetime, month, bool.
         tooltip: optional tooltip text for a record.
         colour: optional background colour for a record.
+        key: a name for the column (sorting in the store, edits, settings).
     """
 
     title: str
@@ -64,6 +65,7 @@ class Column(Generic[R]):
     kind: str = "text"
     tooltip: Callable[[R], str | None] | None = None
     colour: Callable[[R], QColor | None] | None = None
+    key: str = ""
 
     def display(self, record: R) -> str:
         return _FORMATTERS[self.kind](self.value(record))

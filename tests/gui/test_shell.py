@@ -75,3 +75,45 @@ def test_store_opens_off_the_gui_thread(qtbot, settings: QSettings, tmp_path: Pa
         window.context.open_store_async()
     assert window.context.is_open
     window.context.close()
+
+
+def test_open_sample_data_from_the_welcome_page(qtbot, make_window, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.sqlite3"
+    window = make_window(tmp_path / "mine.sqlite3", sample_path=sample)
+    welcome = window._stack.currentWidget()
+    with qtbot.waitSignal(window.page_changed, timeout=30_000):
+        welcome.sample_button.click()
+    assert sample.exists()
+    assert window.context.db_path == sample
+    assert "サンプルデータ" in window.windowTitle()
+    assert window.current_page_key == "dashboard"
+    assert window.home_action.isEnabled()
+    window.open_home_store()
+    qtbot.waitUntil(lambda: window.context.is_open, timeout=10_000)
+    assert window.context.db_path == tmp_path / "mine.sqlite3"
+
+
+def test_column_layout_of_the_trips_table_is_remembered(make_window, demo_store_path: Path) -> None:
+    first = make_window(demo_store_path)
+    first.show_page("trips")
+    page = first.page_widget("trips")
+    page.view.setColumnWidth(3, 211)
+    first.close()
+    second = make_window(demo_store_path)
+    second.show_page("trips")
+    assert second.page_widget("trips").view.columnWidth(3) == 211
+
+
+def test_adding_the_first_card_leaves_the_welcome_page(qtbot, window) -> None:
+    from etcbook.ui.card_dialog import CardDialog
+
+    welcome = window._stack.currentWidget()
+    welcome.add_card_button.click()
+    dialogs = [d for d in window.findChildren(CardDialog) if d.isVisible()]
+    assert len(dialogs) == 1
+    dialog = dialogs[0]
+    dialog.last4.edit.setText("2468")
+    dialog.holder.edit.setText("鈴木一郎")
+    with qtbot.waitSignal(window.page_changed):
+        dialog.save_button.click()
+    assert window.current_page_key == "dashboard"

@@ -184,3 +184,14 @@ def test_a_manifest_with_an_escaping_path_is_refused(tmp_path: Path) -> None:
         archive.writestr(MANIFEST_NAME, json.dumps(manifest))
     with pytest.raises(BundleError):
         verify_bundle(path)
+
+
+def test_an_original_that_no_longer_matches_its_record_is_refused(
+    tmp_path: Path, originals: list[OriginalFile]
+) -> None:
+    recorded = sha256_file(originals[0].path)
+    originals[0].path.write_bytes(b"changed after it was recorded")
+    checked = [OriginalFile(originals[0].path, "statement", recorded)]
+    with pytest.raises(BundleError, match="記録と内容が違う"):
+        write_claim_outputs(sample_claim(2), tmp_path / "out", checked)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
