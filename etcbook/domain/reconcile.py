@@ -1441,3 +1441,132 @@ def reconcile(
         differences=tuple(differences),
         findings=tuple(findings),
     )
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def _finding_json(finding: Finding) -> dict[str, object]:
+    return {
+        "kind": finding.kind,
+        "label": FINDING_LABELS[finding.kind],
+        "difference": finding.difference,
+        "pool": finding.pool,
+        "amount": finding.amount,
+        "unit": finding.unit,
+        "certain": finding.certain,
+        "trips": [
+            {
+                "id": t.trip_id,
+                "card": t.card,
+                "exit_at": t.exit_at.isoformat(),
+                "entry_ic": t.entry_ic,
+                "exit_ic": t.exit_ic,
+                "billed": t.billed,
+                "amount": t.amount,
+            }
+            for t in finding.trips
+        ],
+        "message": finding.message,
+    }
+
+
+def _by_key(result: Reconciliation, value: Callable[[Difference], int]) -> dict[str, object]:
+    reported = result.reported
+    out: dict[str, object] = {
+        "rebate_opening": None if reported.rebate_opening is None else 0,
+        "rebate_closing": None if reported.rebate_closing is None else 0,
+        "statement_total": None if reported.statement_total is None else 0,
+        "points": {pool: 0 for pool in sorted(reported.points)},
+        "rebate_inferred": 0,
+    }
+    points: dict[str, int] = {}
+    for difference in result.differences:
+        if difference.key == "points" and difference.pool is not None:
+            points[difference.pool] = value(difference)
+        else:
+            out[difference.key] = value(difference)
+    out["points"] = {pool: points.get(pool, 0) for pool in sorted(reported.points)}
+    return out
+
+
+def reconciliation_json(result: Reconciliation) -> dict[str, object]:
+    """The JSON document of ``reconcile --json`` (issue 7 §6), without the store's additions.
+
+    ``differences`` are ``reported − computed`` (None when not reported; ``rebate_inferred`` is
+    the rebate the file shows was used beyond what etcbook knew of); ``unexplained`` has the
+    same shape and gives what no finding explains.
+    """
+    facts, reported = result.facts, result.reported
+    flow = facts.rebate
+    this, previous = facts.morning_evening, facts.morning_evening_previous
+    return {
+        "card": result.card,
+        "month": f"{result.month:%Y-%m}",
+        "as_of": facts.as_of.isoformat(),
+        "computed": {
+            "rebate": {
+                "opening": flow.opening,
+                "exchanged": flow.exchanged,
+                "morning_evening": flow.morning_evening,
+                "adjustments": flow.adjustments,
+                "inferred": flow.inferred,
+                "applied": flow.applied,
+                "closing": flow.closing,
+            },
+            "statement_total": facts.billed_total,
+            "toll_total": sum(t.toll for t in facts.trips),
+            "rebate_applied_total": sum(t.rebate_applied for t in facts.trips),
+            "trips": len(facts.trips),
+            "points": {
+                pool.pool: {
+                    "name": pool.name,
+                    "base": pool.base,
+                    "bonus": pool.bonus,
+                    "total": pool.total,
+                    "grant_on": pool.grant_on.isoformat(),
+                }
+                for pool in facts.pools
+            },
+            "morning_evening": {
+                "this_month": None
+                if this is None
+                else {
+                    "total": this.total,
+                    "percent": this.percent,
+                    "counted": len(this.credits),
+                    "credit_on": this.credit_on.isoformat(),
+                },
+                "previous_month": None
+                if previous is None
+                else {
+                    "total": previous.total,
+                    "percent": previous.percent,
+                    "counted": len(previous.credits),
+                    "credit_on": previous.credit_on.isoformat(),
+                },
+            },
+        },
+        "reported": {
+            "rebate_opening": reported.rebate_opening,
+            "rebate_closing": reported.rebate_closing,
+            "statement_total": reported.statement_total,
+            "points": dict(sorted(reported.points.items())),
+        },
+        "equations": [
+            {
+                "key": e.key,
+                "label": e.label,
+                "text": e.text,
+                "computed": e.computed,
+                "reported": e.reported,
+                "difference": None if e.reported is None else e.reported - e.computed,
+                "unit": e.unit,
+            }
+            for e in result.equations
+        ],
+        "differences": _by_key(result, lambda d: d.amount),
+        "findings": [_finding_json(f) for f in result.findings],
+        "unexplained": _by_key(result, lambda d: d.unexplained),
+        "balanced": result.balanced,
+    }

@@ -162,3 +162,43 @@ def test_suspicious_trips_after_stop_and_after_change() -> None:
     found = suspicious_trips(trips, [], [link])
     assert [s.trip.trip_id for s in found] == [6]
     assert "登録カード変更" in found[0].reason
+
+
+def test_registration_moves_points_and_rebate_to_the_new_card_keeping_dates() -> None:
+    from etcbook.domain.incidents import registration_input
+    from etcbook.domain.mileage import CardInput, StopEvent, TripInput, replay
+    from etcbook.domain.rules import load_rules
+
+    rules = load_rules()
+    old = CardInput(
+        card="1234",
+        trips=(
+            TripInput(1, T("2025-05-12T10:00"), 20_000),  # 2,000P granted 2025-06-20
+            TripInput(2, T("2025-06-25T23:55"), 1_000),  # the change night: old card
+            TripInput(3, T("2025-06-26T00:10"), 5_000),  # old card after the change: out
+        ),
+        stops=(StopEvent(T("2025-06-20T08:00"), stopped=True),),
+    )
+    new = CardInput(
+        card="4321",
+        trips=(
+            TripInput(4, T("2025-06-25T23:58"), 3_000),  # new card before the change: out
+            TripInput(5, T("2025-06-26T00:05"), 700),  # new card after the change: counts
+        ),
+    )
+    link = check_card_change(OLD, NEW, [], T("2025-06-25T23:50"))
+    chained = registration_input("1234", {"1234": old, "4321": new}, [link])
+    assert chained.card == "4321"
+    assert [t.trip_id for t in chained.trips] == [1, 2, 5]
+    state = replay(chained, rules, T("2025-07-20T23:59"))
+    results = {r.trip_id: r for r in state.trip_results}
+    assert results[2].stopped and results[2].points == 0  # stopped since 08:00 on the 20th
+    assert not results[5].stopped and results[5].points == 70  # resumed by the change
+    nexco = state.pools["nexco"]
+    assert [(lot.granted_on, lot.expires_on, lot.remaining) for lot in nexco.lots] == [
+        (dt.date(2025, 6, 20), dt.date(2027, 3, 31), 2000),
+        (dt.date(2025, 7, 20), dt.date(2027, 3, 31), 70),
+    ]
+    # the same registration whichever card of the chain asks
+    assert registration_input("4321", {"1234": old, "4321": new}, [link]) == chained
+    assert registration_input("9999", {}, []) == CardInput(card="9999")
