@@ -1219,7 +1219,9 @@ def _rebate_equation(flow: RebateFlow, reported: Reported) -> Equation:
     if flow.inferred:
         text += f" ＋ 推定入金 {yen_text(flow.inferred)}"
     text += f" − 充当 {yen_text(flow.applied)} ＝ 月末 {yen_text(flow.closing)}"
-    return Equation("rebate", "還元額", text, flow.closing, reported.rebate_closing, "yen")
+    return Equation(
+        "rebate", "還元額（月末残高）", text, flow.closing, reported.rebate_closing, "yen"
+    )
 
 
 def _statement_equation(facts: MonthFacts, reported: Reported) -> Equation:
@@ -1230,7 +1232,12 @@ def _statement_equation(facts: MonthFacts, reported: Reported) -> Equation:
         f"{yen_text(facts.billed_total)}（{len(facts.trips)}件）"
     )
     return Equation(
-        "statement", "カード請求", text, facts.billed_total, reported.statement_total, "yen"
+        "statement",
+        "カード請求（ETC合計）",
+        text,
+        facts.billed_total,
+        reported.statement_total,
+        "yen",
     )
 
 

@@ -23,6 +23,7 @@ from etcbook.domain.incidents import (
     registration_input,
     registration_segments,
 )
+from etcbook.domain.memo import Memo, MemoCard, MemoChange, MemoFigure, MemoTrip, subject_for
 from etcbook.domain.mileage import CardInput, CardState, StopEvent, TripInput, TripResult, replay
 from etcbook.domain.reconcile import (
     BOUNDARY_MINUTES,
@@ -438,3 +439,173 @@ def reconcile_month(
         segment.card for segment in registration_segments(card, load_links(connection=connection))
     )
     return MonthReport(result, chain, snapshot, changes)
+
+
+# --- the inquiry memo ------------------------------------------------------------------------
+
+
+class MemoError(ValueError):
+    """The memo cannot be made as asked; the message is Japanese."""
+
+
+RECENT_CHANGE_DAYS = 365
+"""Card changes and incidents within this many days are listed as recent changes."""
+
+
+def _recent_changes(
+    connection: Connection, chain: Sequence[str], links: Sequence[CardLink], as_of: dt.date
+) -> list[MemoChange]:
+    from etcbook.domain.incidents import INCIDENT_KIND_LABELS, step_spec
+
+    since = as_of - dt.timedelta(days=RECENT_CHANGE_DAYS)
+    changes = [
+        MemoChange(
+            link.registered_at.date(),
+            f"登録カード変更 末尾{link.old_card}→末尾{link.new_card}"
+            f"（{link.effective_at.month}月{link.effective_at.day}日0:00から新カード）",
+        )
+        for link in links
+        if (link.old_card in chain or link.new_card in chain)
+        and since <= link.registered_at.date() <= as_of
+    ]
+    for incident in list_incidents(connection=connection):
+        if incident.card not in chain or not since <= incident.noticed_at.date() <= as_of:
+            continue
+        changes.append(
+            MemoChange(
+                incident.noticed_at.date(),
+                f"カード末尾{incident.card}の{INCIDENT_KIND_LABELS[incident.kind]}",
+            )
+        )
+        for record in incident.steps:
+            if record.step in ("card_change", "reissue_ordered"):
+                continue
+            reference = f"（受付番号 {record.reference}）" if record.reference else ""
+            changes.append(
+                MemoChange(record.at.date(), f"{step_spec(record.step).label}{reference}")
+            )
+    return sorted(changes, key=lambda c: c.on)
+
+
+def build_memo(
+    *,
+    connection: Connection,
+    card: str,
+    as_of: dt.date,
+    trip_ids: Sequence[int] = (),
+    month: dt.date | None = None,
+    finding: int | None = None,
+    actual_points: int | None = None,
+    extra_changes: Sequence[MemoChange] = (),
+    rules: Rules | None = None,
+) -> Memo:
+    """The inquiry memo for ``card``: chosen trips, or a month's reconciliation (all of its
+    findings, or the ``finding``-th, 1-based), with the card's identifiers and recent changes."""
+    rules = load_rules() if rules is None else rules
+    row = card_row(connection=connection, last4=card)
+    ids = list(dict.fromkeys(trip_ids))
+    figures: list[MemoFigure] = []
+    notes: list[str] = []
+    subject = ""
+    if month is not None:
+        report = reconcile_month(
+            connection=connection, card=card, month=month, as_of=as_of, rules=rules
+        )
+        result = report.result
+        chosen = result.findings
+        if finding is not None:
+            if not 1 <= finding <= len(result.findings):
+                raise MemoError(
+                    f"{month:%Y-%m}の照合には説明が{len(result.findings)}件です（--finding {finding}）。"
+                )
+            chosen = (result.findings[finding - 1],)
+            ids += [t.trip_id for t in chosen[0].trips if t.trip_id not in ids]
+        notes = [f.message for f in chosen]
+        wanted = {(f.difference, f.pool) for f in chosen}
+        for equation in result.equations:
+            key, _, pool = equation.key.partition(":")
+            difference = {"rebate": "rebate_closing", "statement": "statement_total"}.get(
+                key, "points"
+            )
+            if finding is not None and (difference, pool or None) not in wanted:
+                continue
+            if equation.reported is None and finding is None and equation.computed == 0:
+                continue
+            figures.append(
+                MemoFigure(
+                    f"{equation.label}（{month.year}年{month.month}月）",
+                    equation.computed,
+                    equation.reported,
+                    equation.unit,
+                )
+            )
+        subject = f"{month.year}年{month.month}月の還元額・ポイント・請求の照合"
+    if not ids and month is None:
+        raise MemoError("走行（--trip）か照合する月（--month）を指定してください。")
+    links = load_links(connection=connection)
+    chain = tuple(segment.card for segment in registration_segments(card, links))
+    trips: list[MemoTrip] = []
+    if ids:
+        placeholders, params = _in([str(i) for i in ids], "t")
+        rows = _rows(connection, f"t.id IN ({placeholders})", params)
+        found = {r.trip_id for r in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise MemoError(f"走行ID {', '.join(map(str, missing))} はありません。")
+        foreign = [r.trip_id for r in rows if r.card not in chain]
+        if foreign:
+            raise MemoError(
+                f"走行ID {', '.join(map(str, foreign))} はカード末尾{card}の走行ではありません。"
+            )
+        latest = max(r.exit_at for r in rows)
+        until = end_of_day(max(as_of, add_months(latest.date(), 1).replace(day=20)))
+        registration = replay_registration(
+            connection=connection, card=card, until=until, rules=rules
+        )
+        results = {r.trip_id: r for r in registration.state.trip_results}
+        for r in rows:
+            registered = ledger_card_for(r.card, r.exit_at, links) == r.card
+            line = trip_line(r, results.get(r.trip_id), rules, registered=registered)
+            trips.append(
+                MemoTrip(
+                    r.trip_id,
+                    r.exit_at,
+                    r.entry_ic,
+                    r.exit_ic,
+                    r.toll,
+                    line.rebate_applied,
+                    line.billed,
+                    line.points if registered else None,
+                )
+            )
+        if actual_points is not None:
+            figures.append(
+                MemoFigure(
+                    "ポイント（これらの走行）",
+                    sum(t.points or 0 for t in trips),
+                    actual_points,
+                    "points",
+                )
+            )
+    subject = subject_for(trips, figures) if not subject or finding is not None else subject
+    return Memo(
+        created_on=as_of,
+        subject=subject,
+        card=MemoCard(
+            last4=card,
+            holder=row["holder"] or "",
+            mileage_id=row["mileage_id"],
+            obu_number=row["obu_number"],
+            plate=row["plate"],
+            login_id=row["login_id"],
+        ),
+        trips=tuple(trips),
+        figures=tuple(figures),
+        notes=tuple(notes),
+        changes=tuple(
+            sorted(
+                [*_recent_changes(connection, chain, links, as_of), *extra_changes],
+                key=lambda c: c.on,
+            )
+        ),
+    )

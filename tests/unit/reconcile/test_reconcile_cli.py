@@ -169,3 +169,84 @@ def test_human_output_and_bad_input(planted) -> None:  # type: ignore[no-untyped
     assert planted("reconcile", "--card", "9999", "--month", "2025-07").returncode == 3
     bad = planted("reconcile", "--card", "1234", "--month", "2025-07", "--site-points", "nexco")
     assert bad.returncode == 2
+
+
+def test_memo_from_a_finding_and_from_trips(planted, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    planted(
+        "reconcile",
+        "--card",
+        "1234",
+        "--month",
+        "2025-07",
+        "--as-of",
+        "2025-09-01",
+        "--site-points",
+        "nexco=1185",
+        check=True,
+    )
+    memo = planted(
+        "memo",
+        "--card",
+        "1234",
+        "--month",
+        "2025-07",
+        "--finding",
+        "1",
+        "--as-of",
+        "2025-09-01",
+        "--json",
+        check=True,
+    ).json()
+    assert (
+        "ポイント（NEXCO 3社・宮城県道路公社）（2025年7月）: 期待 1,183P ／ 実績 1,185P ／ 差 +2P"
+        in memo["text"]
+    )
+    assert "7月12日11時、入口東京→出口静岡、請求額2,347円" in memo["text"]
+    assert [t["id"] for t in memo["trips"]] == [7, 8, 9]
+
+    pdf = tmp_path / "memo.pdf"
+    by_trips = planted(
+        "memo",
+        "--card",
+        "1234",
+        "--trip",
+        "2",
+        "3",
+        "--actual-points",
+        "150",
+        "--as-of",
+        "2025-09-01",
+        "--change",
+        "2025-08-01 住所変更",
+        "--pdf",
+        str(pdf),
+        check=True,
+    )
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert "7月1日7時、入口厚木→出口横浜町田、請求額930円" in by_trips.stdout
+    assert "期待 186P ／ 実績 150P ／ 差 −36P" in by_trips.stdout
+    assert "2025年8月1日 住所変更" in by_trips.stdout
+    assert planted("memo", "--card", "1234", "--trip", "999").returncode == 3
+    assert planted("memo", "--card", "1234").returncode == 3
+
+
+def test_reminders_on_the_demo_store(demo_store_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Cli
+
+    cli = Cli(demo_store_path)
+    document = cli("reminders", "--as-of", "2026-10-05", "--json", check=True).json()
+    assert document["as_of"] == "2026-10-05"
+    by_kind: dict[str, list[dict[str, object]]] = {}
+    for item in document["reminders"]:
+        by_kind.setdefault(str(item["kind"]), []).append(item)
+    assert {"statement_window", "login_inactive", "next_twentieth", "unreconciled_months"} <= set(
+        by_kind
+    )
+    login = by_kind["login_inactive"][0]
+    assert login["card"] == "5678" and login["due"] == "2026-12-08"
+    assert all(
+        isinstance(item["message"], str) and item["message"] for item in document["reminders"]
+    )
+    severities = [item["severity"] for item in document["reminders"]]
+    order = {"urgent": 0, "warning": 1, "info": 2}
+    assert severities == sorted(severities, key=order.__getitem__)
