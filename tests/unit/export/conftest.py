@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,36 +12,17 @@ PngRenderer = Callable[..., Path]
 
 @pytest.fixture
 def render_png(tmp_path: Path) -> PngRenderer:
-    """Render one page of a PDF to PNG with pdftoppm (poppler-utils); returns the PNG path.
-
-    A missing pdftoppm fails on CI, where the setup installs it, and skips elsewhere.
-    """
-    exe = shutil.which("pdftoppm")
-    if exe is None:
-        message = "pdftoppm not found: apt-get install poppler-utils"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """Render one page of a PDF to PNG with PDFium (pypdfium2, a dependency); returns the PNG path."""
+    import pypdfium2
 
     def render(pdf: Path, *, page: int = 1, dpi: int = 60) -> Path:
-        prefix = tmp_path / f"{pdf.stem}-p{page}-{dpi}"
-        subprocess.run(
-            [
-                exe,
-                "-png",
-                "-r",
-                str(dpi),
-                "-f",
-                str(page),
-                "-l",
-                str(page),
-                "-singlefile",
-                str(pdf),
-                str(prefix),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return prefix.with_suffix(".png")
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            image = document[page - 1].render(scale=dpi / 72).to_pil()
+        finally:
+            document.close()
+        target = tmp_path / f"{pdf.stem}-p{page}-{dpi}.png"
+        image.save(target)
+        return target
 
     return render
