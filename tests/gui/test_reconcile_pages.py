@@ -119,3 +119,71 @@ def test_reconcile_page_on_the_demo_store(qtbot, demo_window) -> None:  # type: 
     page.closing.setText("abc")
     page.run_button.click()
     assert "金額ではありません" in page.status.text()
+
+
+def test_incidents_page_walks_a_lost_card_through(  # type: ignore[no-untyped-def]
+    qtbot, demo_window, qtmodeltester
+) -> None:
+    from PySide6.QtCore import QDateTime
+
+    from etcbook.models.cards import create_card
+
+    with demo_window.context.store.session(write=True) as session:
+        create_card(session=session, last4="4321", holder="山田 太郎")
+        create_card(session=session, last4="7777", holder="山田花子")
+    demo_window.show_page("incidents")
+    page = demo_window.page_widget("incidents")
+    assert page.incidents.rowCount() == 0
+    page.new_card.setCurrentIndex(page.new_card.findData("1234"))
+    page.new_kind.setCurrentIndex(page.new_kind.findData("lost"))
+    page.new_noticed.setDateTime(QDateTime(2026, 7, 20, 8, 0, 0))
+    assert page.open_incident()
+    assert page.incidents.rowCount() == 1
+    assert page.current_incident() is not None
+    assert page.step.currentData() == "issuer_stop"
+
+    def record(step: str, when: QDateTime, **fields: str) -> bool:
+        page.step.setCurrentIndex(page.step.findData(step))
+        page.step_at.setDateTime(when)
+        for name, value in fields.items():
+            widget = getattr(page, name)
+            if name == "new_card_for_step":
+                widget.setCurrentIndex(widget.findData(value))
+            else:
+                widget.setText(value)
+        return page.record_step()
+
+    assert record(
+        "issuer_stop", QDateTime(2026, 7, 20, 8, 20, 0), desk="紛失デスク", reference="R-1"
+    )
+    assert record("mileage_stop", QDateTime(2026, 7, 20, 8, 30, 0))
+    assert not record("police_report", QDateTime(2026, 7, 20, 10, 0, 0))
+    assert "受理番号" in page.message.text()
+    assert record(
+        "police_report",
+        QDateTime(2026, 7, 20, 10, 0, 0),
+        police_station="厚木警察署",
+        accepted_number="第123号",
+        accepted_on="2026-07-20",
+    )
+    assert not record("card_change", QDateTime(2026, 7, 25, 23, 50, 0), new_card_for_step="7777")
+    assert "名義が違う" in page.message.text()
+    assert record("card_change", QDateTime(2026, 7, 25, 23, 50, 0), new_card_for_step="4321")
+    states = {p.spec.key: p.state for p in page.steps.records}
+    assert states["card_change"] == "done" and states["issuer_stop"] == "done"
+    qtmodeltester.check(page.steps, force_py=True)
+
+    page.contact_desk.setText("ETCマイレージサービス事務局")
+    page.contact_reference.setText("Q-9")
+    page.contact_summary.setText("利用停止を確認")
+    assert page.add_contact()
+    assert [c.reference for c in page.contacts.records] == ["Q-9"]
+    qtmodeltester.check(page.contacts, force_py=True)
+
+    # the demo card 1234 has trips after 2026-07-20 08:20: they are flagged
+    assert page.suspicious.rowCount() > 0
+    assert all(s.trip.card == "1234" for s in page.suspicious.records)
+    qtmodeltester.check(page.suspicious, force_py=True)
+    assert page.close_incident()
+    assert page.current_incident().closed_at is not None
+    assert not page.record_button.isEnabled()
