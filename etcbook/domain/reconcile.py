@@ -128,6 +128,9 @@ class TripLine:
         yen_per_unit: earning unit of the trip's operator (10 for NEXCO), 0 when it earns nothing.
         points_per_unit: points per full unit.
         provisional: the statement row is 確認中 (its amounts may still change).
+        registered: the trip counts on the mileage registration (False for a new card's trip
+            before its 登録カード変更 takes effect, or an old card's after it; ``points`` is
+            then what it would have earned).
     """
 
     trip_id: int
@@ -144,6 +147,7 @@ class TripLine:
     yen_per_unit: int = 0
     points_per_unit: int = 0
     provisional: bool = False
+    registered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -793,7 +797,9 @@ class _Causes:
             else:
                 return _Kind("grant_pending")
             trips = tuple(
-                _finding_trip(t, -t.points) for t in facts.trips if t.pool == pool.pool and t.points
+                _finding_trip(t, -t.points)
+                for t in facts.trips
+                if t.registered and t.pool == pool.pool and t.points
             )
             message = (
                 f"{why}{pool.name}の{points_text(pool.total)}（基本{points_text(pool.base)}"
@@ -827,7 +833,9 @@ class _Causes:
     def rounding(self, key: DifferenceKey, pool: PoolExpectation | None) -> _Kind:
         options: list[Finding] = []
         if key == "points" and pool is not None:
-            trips = [t for t in self.facts.trips if t.pool == pool.pool and t.billed > 0]
+            trips = [
+                t for t in self.facts.trips if t.registered and t.pool == pool.pool and t.billed > 0
+            ]
             options.extend(self._points_rounding(pool, trips))
         if key == "rebate_closing":
             previous = self.facts.morning_evening_previous
@@ -1039,28 +1047,39 @@ class _Causes:
                     continue
                 seen.add(trip.trip_id)
                 value = self._value(trip, key, pool)
-                mine = trip.card == facts.card
-                items.append((trip, -value if mine else value))
+                if key == "points":
+                    # etcbook counts the registered trips; the site may have counted otherwise
+                    items.append((trip, -value if trip.registered else value))
+                else:
+                    # the statement is the card's own: the other card's trips may be on it
+                    items.append((trip, -value if trip.card == facts.card else value))
         if not items:
             return _Kind("card_switch_night")
         head = "、".join(notes)
 
         def describe(chosen: Sequence[tuple[TripLine, int]], unit: Unit) -> str:
-            mine = [t for t, _ in chosen if t.card == facts.card]
-            theirs = [t for t, _ in chosen if t.card != facts.card]
+            def names(trips: Sequence[TripLine]) -> str:
+                return "、".join(f"{trip_label(t)}（末尾{t.card}、ID {t.trip_id}）" for t in trips)
+
             parts = []
-            if mine:
-                parts.append(
-                    "このカードの走行"
-                    + "、".join(f"{trip_label(t)}（ID {t.trip_id}）" for t in mine)
-                    + "は相手のカードで計上されています"
-                )
-            if theirs:
-                parts.append(
-                    "相手のカードの走行"
-                    + "、".join(f"{trip_label(t)}（末尾{t.card}、ID {t.trip_id}）" for t in theirs)
-                    + "がこのカードで計上されています"
-                )
+            if key == "points":
+                counted = [t for t, _ in chosen if t.registered]
+                missed = [t for t, _ in chosen if not t.registered]
+                if counted:
+                    parts.append(
+                        f"etcbookが計上した走行{names(counted)}がサイトでは計上されていません"
+                    )
+                if missed:
+                    parts.append(
+                        f"登録外としてetcbookが計上しなかった走行{names(missed)}がサイトでは計上されています"
+                    )
+            else:
+                mine = [t for t, _ in chosen if t.card == facts.card]
+                theirs = [t for t, _ in chosen if t.card != facts.card]
+                if mine:
+                    parts.append(f"このカードの走行{names(mine)}が請求に含まれていません")
+                if theirs:
+                    parts.append(f"相手のカードの走行{names(theirs)}が請求に含まれています")
             return (
                 f"{head}の夜は、変更翌日0:00までの走行が旧カードの扱いです。"
                 + "。".join(parts)
@@ -1102,7 +1121,7 @@ class _Causes:
     def provisional(self, key: DifferenceKey, pool: PoolExpectation | None) -> _Kind:
         trips = [t for t in self.facts.trips if t.provisional]
         if key == "points" and pool is not None:
-            trips = [t for t in trips if t.pool == pool.pool]
+            trips = [t for t in trips if t.registered and t.pool == pool.pool]
             bound = sum(t.points for t in trips)
         elif key == "statement_total":
             bound = sum(abs(t.toll) for t in trips)

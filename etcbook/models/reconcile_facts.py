@@ -211,6 +211,7 @@ def trip_line(
         yen_per_unit=unit,
         points_per_unit=per,
         provisional=(row.status or "").startswith(PROVISIONAL),
+        registered=registered,
     )
 
 

@@ -209,13 +209,30 @@ def test_card_switch_night() -> None:
         dt.datetime(2025, 7, 15, 23, 50),
         dt.datetime(2025, 7, 16),
     )
-    mine = trip(30, "2025-07-15T23:55", 1800, entry="厚木", exit_ic="東京")
-    theirs = trip(31, "2025-07-16T00:05", 700, card="4321", entry="東京", exit_ic="川崎")
-    facts = july_facts(trips=(*JULY_TRIPS, mine), switch_trips=(theirs,), card_changes=(change,))
+    # reconciling the new card: its 23:58 trip came before the change took effect, so etcbook
+    # counts it nowhere; the site counted it (the change was processed at once)
+    early = replace(
+        trip(31, "2025-07-15T23:58", 700, card="4321", entry="東京", exit_ic="川崎"),
+        registered=False,
+    )
+    old_night = trip(30, "2025-07-15T23:55", 1800, entry="厚木", exit_ic="東京")
+    facts = july_facts(
+        card="4321",
+        trips=(*[replace(t, card="4321") for t in JULY_TRIPS], early),
+        switch_trips=(old_night,),
+        card_changes=(change,),
+    )
     result = reconcile(facts, Reported(points={"nexco": facts.pools[0].total + 70}))
     assert kinds(result) == [("card_switch_night", "points", 70)]
-    assert "翌日0:00" in result.findings[0].message
-    assert [t.card for t in result.findings[0].trips] == ["4321"]
+    finding = result.findings[0]
+    assert "翌日0:00" in finding.message and "登録外" in finding.message
+    assert [(t.trip_id, t.amount) for t in finding.trips] == [(31, 70)]
+    # the card statement of the old card included the new card's trip of that night
+    statement = reconcile(
+        replace(facts, card="1234", trips=JULY_TRIPS, switch_trips=(early,)),
+        Reported(statement_total=facts.billed_total - 700 + 700),
+    )
+    assert [(f.kind, f.amount) for f in statement.findings] == [("card_switch_night", 700)]
 
 
 def test_other_card_trip_mixed_into_the_statement() -> None:
