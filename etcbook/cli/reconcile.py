@@ -148,46 +148,47 @@ def cmd_reconcile(args: argparse.Namespace, context: CliContext) -> int:
         statement_total=args.statement_total,
         points=dict(args.site_points),
     )
-    with context.store.transaction() as connection:
+    with context.store.engine.connect() as connection:
         try:
             report = reconcile_month(
                 connection=connection, card=args.card, month=month, as_of=as_of, given=given
             )
         except CardNotFound as exc:
             raise BadInput(str(exc)) from None
-        if not given.empty:
-            save_reported(
-                connection=connection,
-                card=args.card,
-                month=args.month,
-                reported=report.result.reported,
-            )
-        document: dict[str, Any] = reconciliation_json(report.result)
-        document["registration"] = list(report.cards)
-        if args.mark:
-            marked_at = save_snapshot(
-                connection=connection,
-                card=args.card,
-                month=args.month,
-                document=document,
-                trips=report.result.facts.trips,
-            )
-            snapshot: dict[str, Any] | None = {"marked_at": marked_at.isoformat(), "changes": []}
-        elif report.snapshot is not None:
-            snapshot = {
-                "marked_at": report.snapshot.marked_at.isoformat(),
-                "changes": [
-                    {
-                        "trip": c.trip_id,
-                        "change": c.change,
-                        "fields": {name: {"before": b, "after": a} for name, b, a in c.fields},
-                        "message": c.message,
-                    }
-                    for c in report.changes
-                ],
-            }
-        else:
-            snapshot = None
+    document: dict[str, Any] = reconciliation_json(report.result)
+    document["registration"] = list(report.cards)
+    snapshot: dict[str, Any] | None = None
+    if not given.empty or args.mark:
+        with context.store.transaction() as connection:
+            if not given.empty:
+                save_reported(
+                    connection=connection,
+                    card=args.card,
+                    month=args.month,
+                    reported=report.result.reported,
+                )
+            if args.mark:
+                marked_at = save_snapshot(
+                    connection=connection,
+                    card=args.card,
+                    month=args.month,
+                    document=document,
+                    trips=report.result.facts.trips,
+                )
+                snapshot = {"marked_at": marked_at.isoformat(), "changes": []}
+    if snapshot is None and report.snapshot is not None:
+        snapshot = {
+            "marked_at": report.snapshot.marked_at.isoformat(),
+            "changes": [
+                {
+                    "trip": c.trip_id,
+                    "change": c.change,
+                    "fields": {name: {"before": b, "after": a} for name, b, a in c.fields},
+                    "message": c.message,
+                }
+                for c in report.changes
+            ],
+        }
     document["snapshot"] = snapshot
     document["marked"] = bool(args.mark)
     if args.mark:

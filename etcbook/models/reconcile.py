@@ -248,6 +248,11 @@ def trip_fingerprint(trip: TripLine) -> dict[str, Any]:
     }
 
 
+TRIP_FIELDS = ("card", "exit_at", "entry_ic", "exit_ic", "toll", "provisional")
+"""What makes a trip "changed" since a snapshot: the statement's own facts. The billed amount
+and the points are kept in the fingerprint for reference only: they move when an exchange or a
+stop is recorded later, which is not a change of the month's trips."""
+
 FINGERPRINT_LABELS = {
     "card": "カード",
     "exit_at": "出口日時",
@@ -281,7 +286,8 @@ class TripChange:
 def changes_since(
     marked: Mapping[str, Mapping[str, Any]], trips: Sequence[TripLine]
 ) -> tuple[TripChange, ...]:
-    """How the month's trips differ from the fingerprints of a snapshot (keys are trip ids)."""
+    """How the month's trips differ from the fingerprints of a snapshot (keys are trip ids):
+    trips added or removed, and :data:`TRIP_FIELDS` changed."""
     now = {str(t.trip_id): trip_fingerprint(t) for t in trips}
     changes: list[TripChange] = []
     for trip_id in sorted(set(marked) | set(now), key=int):
@@ -309,7 +315,7 @@ def changes_since(
         elif before is not None and after is not None:
             fields = tuple(
                 (name, before.get(name), after[name])
-                for name in after
+                for name in TRIP_FIELDS
                 if before.get(name) != after[name]
             )
             if fields:

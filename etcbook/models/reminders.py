@@ -32,6 +32,7 @@ from etcbook.domain.reminders import (
 )
 from etcbook.domain.rules import Rules, load_rules
 from etcbook.models.reconcile import (
+    TRIP_FIELDS,
     list_incidents,
     load_links,
     reconciled_months,
@@ -39,9 +40,6 @@ from etcbook.models.reconcile import (
     trip_months,
 )
 from etcbook.models.reconcile_facts import card_inputs
-
-RAW_FIELDS = ("card", "exit_at", "entry_ic", "exit_ic", "toll", "provisional")
-"""The fields of a trip whose change since a snapshot makes a reconciled month stale."""
 
 VAULT_KINDS = ("certificate", "detail_csv")
 """The documents of ETC利用照会サービス (利用証明書, 走行明細CSV): a month holding one of them in
@@ -66,7 +64,7 @@ def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
     changed: dict[str, set[str]] = {}
     for last4, month, trips_json in latest:
         marked = {
-            trip_id: tuple(values.get(f) for f in RAW_FIELDS)
+            trip_id: tuple(values.get(f) for f in TRIP_FIELDS)
             for trip_id, values in json.loads(trips_json).items()
         }
         start = _month(month)

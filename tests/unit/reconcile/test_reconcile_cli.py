@@ -150,6 +150,10 @@ def test_mark_then_a_later_change_is_flagged(planted, write_meisai) -> None:  # 
     assert change["change"] == "added" and "照合後に追加" in change["message"]
     assert "変わっています" in after.stderr
     assert document["unexplained"]["statement_total"] == -1240
+    reminders = planted("reminders", "--as-of", "2025-09-01", "--json", check=True).json()
+    by_kind = {r["kind"]: r for r in reminders["reminders"]}
+    assert by_kind["reconciled_changed"]["months"] == ["2025-07"]
+    assert by_kind["unreconciled_months"]["months"] == ["2025-05"]
 
 
 def test_human_output_and_bad_input(planted) -> None:  # type: ignore[no-untyped-def]
