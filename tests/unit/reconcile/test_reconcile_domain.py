@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etcbook.domain.points import ExchangeUnit
 from etcbook.domain.reconcile import (
@@ -344,3 +346,32 @@ def test_cheapest_exchange_on_the_nexco_grid() -> None:
     assert cheapest_exchange(5500, NEXCO_GRID) == (6000, (NEXCO_GRID[2], NEXCO_GRID[0]))
     assert cheapest_exchange(750, NEXCO_GRID) is None
     assert cheapest_exchange(0, NEXCO_GRID) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    closing=st.none() | st.integers(-20_000, 20_000),
+    opening=st.none() | st.integers(-5_000, 5_000),
+    statement=st.none() | st.integers(0, 30_000),
+    points=st.none() | st.integers(0, 3_000),
+)
+def test_findings_and_unexplained_always_add_up_to_each_difference(
+    closing: int | None, opening: int | None, statement: int | None, points: int | None
+) -> None:
+    other = trip(40, "2025-07-20T13:00", 1320, card="5678", entry="東京", exit_ic="霞が関")
+    facts = july_facts(other_trips=(other,), inferred=((6, 300),))
+    reported = Reported(
+        rebate_opening=opening,
+        rebate_closing=closing,
+        statement_total=statement,
+        points={} if points is None else {"nexco": points},
+    )
+    result = reconcile(facts, reported)
+    for difference in result.differences:
+        explained = sum(
+            f.amount
+            for f in result.findings
+            if f.difference == difference.key and f.pool == difference.pool
+        )
+        assert explained + difference.unexplained == difference.amount
+    assert reconcile(facts, reported) == result  # pure: the same inputs, the same result
