@@ -22,9 +22,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from etcbook.domain.mileage import Adjustment, CardInput, ExchangeInput, StopEvent, TripInput
+if TYPE_CHECKING:  # the engine is imported when a registration is built, not with the rules
+    from etcbook.domain.mileage import Adjustment, CardInput, ExchangeInput, StopEvent, TripInput
 
 IncidentKind = Literal["lost", "stolen", "damaged"]
 
@@ -518,6 +519,8 @@ def registration_input(
     auto-exchange setting. ``inputs`` maps カード末尾4桁 to each card's own input; a card
     without links gets its own input back unchanged.
     """
+    from etcbook.domain.mileage import CardInput, StopEvent
+
     segments = registration_segments(card, links)
     if len(segments) == 1:
         return inputs.get(card) or CardInput(card=card)
