@@ -69,8 +69,7 @@ _REQUIRED: Final = ("exit_date", "exit_time", "exit_ic", "toll", "card_number")
 
 RECORD_FIELDS: Final = (
     "line",
-    "card_last4",
-    "trip_key",
+    "card",
     "entry_at",
     "exit_at",
     "entry_ic",
@@ -83,18 +82,16 @@ RECORD_FIELDS: Final = (
     "vehicle_class",
     "vehicle_number",
     "remarks",
-    "status",
-    "flags",
-    "morning_evening",
 )
-"""The fields of a :data:`Record`, in order (date-times as ISO text, flags joined by ``;``)."""
+"""The fields of a :data:`Record`, in order. Values that repeat across rows come as small
+integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits) and ``remarks`` indexes
+:attr:`MeisaiReader.remarks` (備考 parsed); date-times are ISO 8601 text."""
 
 Record = tuple[
     int,  # line
-    str,  # card_last4
-    str,  # trip_key
-    str | None,  # entry_at, ISO 8601 text
-    str,  # exit_at, ISO 8601 text
+    int,  # card: index into MeisaiReader.cards
+    str | None,  # entry_at
+    str,  # exit_at
     str | None,  # entry_ic
     str,  # exit_ic
     int | None,  # toll_before_discount
@@ -104,12 +101,26 @@ Record = tuple[
     int | None,  # deferred_toll
     int | None,  # vehicle_class
     str | None,  # vehicle_number
-    str,  # remarks
-    str | None,  # status
-    str,  # flags, joined by ";"
-    bool,  # morning_evening
+    int,  # remarks: index into MeisaiReader.remarks
 ]
-"""One validated row as a plain tuple, in :data:`RECORD_FIELDS` order (what the importer stages)."""
+"""One validated row as a plain tuple in :data:`RECORD_FIELDS` order (what the importer stages)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Remarks:
+    """備考 parsed.
+
+    Attributes:
+        text: 備考 as written (without surrounding spaces).
+        status: 確定 / 確認中 (15-column files), None otherwise.
+        flags: the other parts (discount names, （朝夕）), joined by ``;``.
+        morning_evening: tagged （朝夕） for 平日朝夕割引.
+    """
+
+    text: str
+    status: str | None
+    flags: str
+    morning_evening: bool
 
 
 class NotMeisaiError(ValueError):
@@ -169,30 +180,6 @@ class MeisaiRow:
             self.exit_at.isoformat(),
             self.entry_ic,
             self.exit_ic,
-        )
-
-    @classmethod
-    def from_record(cls, record: Record) -> MeisaiRow:
-        """The row of a :data:`Record`."""
-        entry_at = record[3]
-        flags = record[16]
-        return cls(
-            line=record[0],
-            entry_at=dt.datetime.fromisoformat(entry_at) if entry_at else None,
-            exit_at=dt.datetime.fromisoformat(record[4]),
-            entry_ic=record[5],
-            exit_ic=record[6],
-            toll_before_discount=record[7],
-            etc_discount=record[8],
-            toll=record[9],
-            rebate_applied=record[10],
-            deferred_toll=record[11],
-            vehicle_class=record[12],
-            vehicle_number=record[13],
-            card_last4=record[1],
-            remarks=record[14],
-            status=record[15],
-            flags=tuple(flags.split(";")) if flags else (),
         )
 
 
@@ -286,15 +273,14 @@ def _vehicle_class(text: str) -> int | None:
     return int(shown)
 
 
-def _remarks(text: str) -> tuple[str, str | None, str, bool]:
-    """備考 -> (as written, status, flags joined by ``;``, 朝夕 tagged)."""
+def _remarks(text: str) -> Remarks:
     remarks = text.strip()
     parts = [p.strip() for p in remarks.split(";") if p.strip()]
     status = None
     if parts and parts[0] in (STATUS_CONFIRMED, STATUS_PENDING):
         status = parts.pop(0)
     flags = [MORNING_EVENING_FLAG if _norm(p) == "(朝夕)" else p for p in parts]
-    return remarks, status, ";".join(flags), MORNING_EVENING_FLAG in flags
+    return Remarks(remarks, status, ";".join(flags), MORNING_EVENING_FLAG in flags)
 
 
 _K = TypeVar("_K")
@@ -376,6 +362,10 @@ class MeisaiReader:
         self.rows_read = 0
         self.errors_found = 0
         self.bytes_read = 0
+        self.cards: list[str] = []
+        """The card last-4s seen so far; a record's ``card`` indexes this list."""
+        self.remarks: list[Remarks] = []
+        """The distinct 備考 seen so far; a record's ``remarks`` indexes this list."""
         self._long_line = 0
 
     # -- lines --
@@ -484,7 +474,29 @@ class MeisaiReader:
 
     def __iter__(self) -> Iterator[MeisaiRow | LineError]:
         for item in self.records():
-            yield item if isinstance(item, LineError) else MeisaiRow.from_record(item)
+            yield item if isinstance(item, LineError) else self.row(item)
+
+    def row(self, record: Record) -> MeisaiRow:
+        """The :class:`MeisaiRow` of a record read by this reader."""
+        remarks = self.remarks[record[13]]
+        return MeisaiRow(
+            line=record[0],
+            entry_at=dt.datetime.fromisoformat(record[2]) if record[2] else None,
+            exit_at=dt.datetime.fromisoformat(record[3]),
+            entry_ic=record[4],
+            exit_ic=record[5],
+            toll_before_discount=record[6],
+            etc_discount=record[7],
+            toll=record[8],
+            rebate_applied=record[9],
+            deferred_toll=record[10],
+            vehicle_class=record[11],
+            vehicle_number=record[12],
+            card_last4=self.cards[record[1]],
+            remarks=remarks.text,
+            status=remarks.status,
+            flags=tuple(remarks.flags.split(";")) if remarks.flags else (),
+        )
 
     def records(self) -> Iterator[Record | LineError]:
         """Validated rows as :data:`Record` tuples, and line errors, in file order.
@@ -507,19 +519,17 @@ class MeisaiReader:
         n = len(self.columns)
         index = {field: i for i, field in enumerate(self.columns) if field}
         pick = itemgetter(*(index.get(field, n) for field in _FIELDS))  # n: a blank cell
+        in_order = tuple(self.columns) == _FIELDS  # the 15-column layout as downloaded
         encoding = self.encoding
         dates: _Memo[str, str | None] = _Memo(_date_iso)
         times: _Memo[str, str | None] = _Memo(_time_iso)
         amounts: _Memo[str, int | None] = _Memo(_amount)
-        cards: _Memo[str, str] = _Memo(self._card)
+        cards: _Memo[str, int] = _Memo(self._card)
         classes: _Memo[str, int | None] = _Memo(_vehicle_class)
-        remarks_of: _Memo[str, tuple[str, str | None, str, bool]] = _Memo(_remarks)
+        remarks_index: _Memo[str, int] = _Memo(self._remarks)
 
-        def amount(text: str, field: str) -> int | None:
-            try:
-                return amounts[text]
-            except ValueError as exc:
-                raise ValueError(f"{_FIELD_LABEL[field]}: {exc}") from None
+        def labelled(field: str, exc: ValueError) -> ValueError:
+            return ValueError(f"{_FIELD_LABEL[field]}: {exc}")
 
         for number, raw in enumerate(lines, start=header_line + 1):
             if len(raw) > MAX_LINE_BYTES:
@@ -557,7 +567,9 @@ class MeisaiReader:
                     yield LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）")
                     continue
                 del cells[n:]  # empty cells a spreadsheet added at the end
-            cells.append("")
+            if not in_order:
+                cells.append("")
+                cells = pick(cells)
             self.rows_read += 1
             (
                 entry_d,
@@ -575,13 +587,13 @@ class MeisaiReader:
                 vehicle_number,
                 card,
                 remarks,
-            ) = pick(cells)
+            ) = cells
+            # The checks in the order a person reads the row; the first problem is reported.
             try:
                 exit_day = dates[exit_d]
                 exit_time = times[exit_t]
                 if exit_day is None or exit_time is None:
                     raise ValueError("利用年月日（至）と時分（至）は必須です")
-                exit_at = exit_day + exit_time
                 entry_day = dates[entry_d]
                 entry_time = times[entry_t]
                 if entry_day is None and entry_time is None:
@@ -593,33 +605,31 @@ class MeisaiReader:
                 exit_ic = exit_ic.strip()
                 if not exit_ic:
                     raise ValueError("利用ＩＣ（至）が空です")
-                entry_ic = entry_ic.strip() or None
-                toll = amount(toll_text, "toll")
+                try:
+                    toll = amounts[toll_text]
+                except ValueError as exc:
+                    raise labelled("toll", exc) from None
                 if toll is None:
                     raise ValueError("通行料金が空です")
-                last4 = cards[card]
+                card_index = cards[card]
                 vclass = classes[vehicle_class]
-                remarks_text, status, flags, morning_evening = remarks_of[remarks]
-                record: Record = (
-                    number,
-                    last4,
-                    f"{entry_at or ''}|{exit_at}|{entry_ic or ''}|{exit_ic}",
-                    entry_at,
-                    exit_at,
-                    entry_ic,
-                    exit_ic,
-                    amount(before, "toll_before_discount"),
-                    amount(discount, "etc_discount"),
-                    toll,
-                    amount(rebate, "rebate_applied"),
-                    amount(deferred, "deferred_toll"),
-                    vclass,
-                    vehicle_number.strip() or None,
-                    remarks_text,
-                    status,
-                    flags,
-                    morning_evening,
-                )
+                remarks_at = remarks_index[remarks]
+                try:
+                    before_value = amounts[before]
+                except ValueError as exc:
+                    raise labelled("toll_before_discount", exc) from None
+                try:
+                    discount_value = amounts[discount]
+                except ValueError as exc:
+                    raise labelled("etc_discount", exc) from None
+                try:
+                    rebate_value = amounts[rebate]
+                except ValueError as exc:
+                    raise labelled("rebate_applied", exc) from None
+                try:
+                    deferred_value = amounts[deferred]
+                except ValueError as exc:
+                    raise labelled("deferred_toll", exc) from None
             except ValueError as exc:
                 if not any(c.strip() for c in cells):
                     self.rows_read -= 1
@@ -627,19 +637,40 @@ class MeisaiReader:
                 self.errors_found += 1
                 yield LineError(number, str(exc))
                 continue
-            yield record
+            yield (
+                number,
+                card_index,
+                entry_at,
+                exit_day + exit_time,
+                entry_ic.strip() or None,
+                exit_ic,
+                before_value,
+                discount_value,
+                toll,
+                rebate_value,
+                deferred_value,
+                vclass,
+                vehicle_number.strip() or None,
+                remarks_at,
+            )
 
-    def _card(self, text: str) -> str:
+    def _card(self, text: str) -> int:
         last4 = _card_last4(text)
         if last4 is None:
-            if self.card_last4:
-                return self.card_last4
-            raise ValueError("ＥＴＣカード番号が空です（--card でカードを指定できます）")
-        if self.card_last4 and last4 != self.card_last4:
+            if not self.card_last4:
+                raise ValueError("ＥＴＣカード番号が空です（--card でカードを指定できます）")
+            last4 = self.card_last4
+        elif self.card_last4 and last4 != self.card_last4:
             raise ValueError(
                 f"カード末尾{last4}の行です（指定されたカードは末尾{self.card_last4}）"
             )
-        return last4
+        if last4 not in self.cards:
+            self.cards.append(last4)
+        return self.cards.index(last4)
+
+    def _remarks(self, text: str) -> int:
+        self.remarks.append(_remarks(text))
+        return len(self.remarks) - 1
 
 
 def read_meisai_bytes(

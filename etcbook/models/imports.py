@@ -28,6 +28,8 @@ from etcbook.importers.meisai import (
     LineError,
     MeisaiReader,
     NotMeisaiError,
+    Record,
+    Remarks,
 )
 from etcbook.models.store import Store
 
@@ -37,7 +39,6 @@ BATCH_ROWS = 5000
 IMPORT_CACHE_KIB = 32 * 1024
 """SQLite page cache for the store and the staging table while importing (restored after)."""
 
-_STAGING_COLUMNS = RECORD_FIELDS
 _REPLACED_COLUMNS = (
     "entry_at",
     "exit_at",
@@ -162,7 +163,7 @@ class _HashingReader:
 
 
 class _Repeats:
-    """Which rows' identity (card, trip_key) may have occurred earlier in the file.
+    """Which rows' identity (card, entry and exit date-time and ICs) may have occurred earlier.
 
     A bit per hash slot: a row whose slot is already set is a candidate (a true repeat or a
     collision, told apart later in SQL). Memory is fixed by the file size, at most 16 MiB.
@@ -176,6 +177,24 @@ class _Repeats:
         self.bits = bytearray(bits // 8)
 
 
+def _key_sql(alias: str) -> str:
+    """SQL for the ``trip_key`` of a staged row (as etcbook.importers.meisai.trip_key)."""
+    return (
+        f"coalesce({alias}.entry_at, '') || '|' || {alias}.exit_at || '|'"
+        f" || coalesce({alias}.entry_ic, '') || '|' || {alias}.exit_ic"
+    )
+
+
+@dataclass
+class _Staged:
+    """What streaming a file into temp.staging found out."""
+
+    sha256: str
+    cards: list[str]
+    remarks: list[Remarks]
+    candidates: bool
+
+
 def _stage_file(
     db: sqlite3.Connection,
     path: Path,
@@ -184,18 +203,18 @@ def _stage_file(
     card_last4: str | None,
     progress: Progress | None,
     cancelled: Callable[[], bool] | None,
-) -> tuple[str, set[str]]:
-    """Validate the file into temp.staging; returns (SHA-256, card last-4s seen)."""
-    db.execute("DROP TABLE IF EXISTS temp.staging")
-    db.execute("DROP TABLE IF EXISTS temp.repeats")
+) -> _Staged:
+    """Validate the file into temp.staging (rows) and temp.repeats (repeat candidates)."""
+    for table in ("staging", "repeats"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     db.execute(
         "CREATE TEMP TABLE staging (line INTEGER PRIMARY KEY,"
-        f" {', '.join(_STAGING_COLUMNS[1:])}, seq INTEGER NOT NULL DEFAULT 0)"
+        f" {', '.join(RECORD_FIELDS[1:])}, seq INTEGER NOT NULL DEFAULT 0)"
     )
     db.execute("CREATE TEMP TABLE repeats (line INTEGER PRIMARY KEY)")
     insert = (
-        f"INSERT INTO temp.staging ({', '.join(_STAGING_COLUMNS)})"
-        f" VALUES ({', '.join('?' * len(_STAGING_COLUMNS))})"
+        f"INSERT INTO temp.staging ({', '.join(RECORD_FIELDS)})"
+        f" VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
     )
     total = path.stat().st_size
 
@@ -205,9 +224,9 @@ def _stage_file(
         if progress is not None and read < total:
             progress(read, total)
 
-    batch: list[tuple[object, ...]] = []
+    batch: list[Record] = []
     candidates: list[tuple[int]] = []
-    cards: set[str] = set()
+    any_candidate = False
     repeats = _Repeats(total)
     bits, mask = repeats.bits, repeats.mask
     more_errors = 0
@@ -223,13 +242,13 @@ def _stage_file(
                 continue
             if result.errors:
                 continue  # the file will be rejected: stop staging, keep validating
-            slot = (hash(item[2]) ^ hash(item[1])) & mask
+            # Same identity implies same card and exit time: a coarser key only adds candidates.
+            slot = (hash(item[3]) + item[1]) & mask
             byte, bit = slot >> 3, 1 << (slot & 7)
             if bits[byte] & bit:
                 candidates.append((item[0],))
             else:
                 bits[byte] |= bit
-            cards.add(item[1])
             batch.append(item)
             if len(batch) >= BATCH_ROWS:
                 db.executemany(insert, batch)
@@ -237,9 +256,11 @@ def _stage_file(
                 if candidates:
                     db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
                     candidates.clear()
+                    any_candidate = True
         if not result.errors:
             db.executemany(insert, batch)
             db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
+            any_candidate = any_candidate or bool(candidates)
         result.rows = reader.rows_read
     if more_errors:
         result.errors.append(
@@ -249,27 +270,28 @@ def _stage_file(
         )
     if progress is not None:
         progress(total, total)
-    return hashing.sha256.hexdigest(), cards
+    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate)
 
 
 def _number_repeats(db: sqlite3.Connection) -> None:
-    """Set ``seq`` of rows whose (card, trip_key) occurred earlier in the file."""
-    if not db.execute("SELECT EXISTS (SELECT 1 FROM temp.repeats)").fetchone()[0]:
-        return
+    """Set ``seq`` of rows whose (card, trip_key) occurred earlier in the file.
+
+    Only rows sharing card and exit time with a candidate can be repeats; those are numbered
+    by their full identity.
+    """
     db.execute("DROP TABLE IF EXISTS temp.repeat_keys")
     db.execute(
-        "CREATE TEMP TABLE repeat_keys (card_last4, trip_key,"
-        " PRIMARY KEY (card_last4, trip_key)) WITHOUT ROWID"
+        "CREATE TEMP TABLE repeat_keys (card, exit_at, PRIMARY KEY (card, exit_at)) WITHOUT ROWID"
     )
     db.execute(
         "INSERT OR IGNORE INTO temp.repeat_keys"
-        " SELECT s.card_last4, s.trip_key FROM temp.repeats r JOIN temp.staging s USING (line)"
+        " SELECT s.card, s.exit_at FROM temp.repeats r JOIN temp.staging s USING (line)"
     )
     db.execute(
         "UPDATE temp.staging SET seq = q.seq FROM ("
-        " SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card_last4, s.trip_key"
-        " ORDER BY s.line) - 1 AS seq FROM temp.staging s"
-        " JOIN temp.repeat_keys k ON k.card_last4 = s.card_last4 AND k.trip_key = s.trip_key"
+        f" SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card, {_key_sql('s')}"
+        " ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
+        " JOIN temp.staging s ON s.card = k.card AND s.exit_at = k.exit_at"
         ") AS q WHERE staging.line = q.line AND q.seq > 0"
     )
     db.execute("DROP TABLE temp.repeat_keys")
@@ -299,23 +321,56 @@ def _route_rules(db: sqlite3.Connection) -> bool:
     return True
 
 
-def _merge_staged(
-    db: sqlite3.Connection, path: Path, sha256: str, cards: set[str], result: FileResult
-) -> None:
+def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
+    """Drop the plain (non-unique) indexes of trips when this import adds more rows than the
+    store holds: building an index once after the insert is cheaper than growing it row by
+    row. Returns (name, CREATE statement) to rebuild them, in this transaction."""
+    if rows < 10_000 or rows <= (db.execute("SELECT max(id) FROM trips").fetchone()[0] or 0):
+        return []
+    indexes = [
+        (name, sql)
+        for name, sql in db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'trips'"
+            " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
+        )
+    ]
+    for name, _ in indexes:
+        db.execute(f'DROP INDEX "{name}"')
+    return indexes
+
+
+def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: FileResult) -> None:
     now = _now()
-    known = {last4 for (last4,) in db.execute("SELECT last4 FROM cards")}
-    new_cards = sorted(cards - known)
+    known = dict(db.execute("SELECT last4, id FROM cards"))
+    result.new_cards = sorted(set(staged.cards) - set(known))
+    for last4 in result.new_cards:
+        known[last4] = db.execute(
+            "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes,"
+            " created_at) VALUES (?, '', '', 'credit', 0, 'details_missing',"
+            " '明細CSVの取込で自動作成', ?)",
+            (last4, now),
+        ).lastrowid
+    for table in ("card_map", "remark_map", "matches"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    db.execute("CREATE TEMP TABLE card_map (ix INTEGER PRIMARY KEY, card_id INTEGER NOT NULL)")
     db.executemany(
-        "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes, created_at)"
-        " VALUES (?, '', '', 'credit', 0, 'details_missing', '明細CSVの取込で自動作成', ?)",
-        [(last4, now) for last4 in new_cards],
+        "INSERT INTO temp.card_map VALUES (?, ?)",
+        [(i, known[last4]) for i, last4 in enumerate(staged.cards)],
     )
-    result.new_cards = new_cards
+    db.execute(
+        "CREATE TEMP TABLE remark_map (ix INTEGER PRIMARY KEY, remarks, status, flags,"
+        " morning_evening)"
+    )
+    db.executemany(
+        "INSERT INTO temp.remark_map VALUES (?, ?, ?, ?, ?)",
+        [(i, r.text, r.status, r.flags, r.morning_evening) for i, r in enumerate(staged.remarks)],
+    )
     batch_id = db.execute(
         "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, ?, ?)",
-        (path.name, sha256, now),
+        (path.name, staged.sha256, now),
     ).lastrowid
-    _number_repeats(db)
+    if staged.candidates:
+        _number_repeats(db)
     has_rules = _route_rules(db)
     route_join = (
         " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
@@ -325,21 +380,31 @@ def _merge_staged(
     )
     rule_operator = "ro.operator" if has_rules else "NULL"
     rule_morning_evening = "ro.morning_evening" if has_rules else "NULL"
+    maps = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
+    rows = f"temp.staging s{maps}"
 
     # Staged rows already in the store, and whether each replaces the stored version.
-    db.execute("DROP TABLE IF EXISTS temp.matches")
+    # Skipped when the store has no trip of the file's cards.
+    card_ids = sorted({known[last4] for last4 in staged.cards})
+    stored = any(
+        db.execute("SELECT EXISTS (SELECT 1 FROM trips WHERE card_id = ?)", (card_id,)).fetchone()[
+            0
+        ]
+        for card_id in card_ids
+    )
     db.execute(
         "CREATE TEMP TABLE matches (line INTEGER PRIMARY KEY, trip_id INTEGER NOT NULL,"
         " replaces INTEGER NOT NULL)"
     )
-    db.execute(
-        "INSERT INTO temp.matches SELECT s.line, t.id,"
-        f" (t.status = '{STATUS_PENDING}' AND s.status = '{STATUS_CONFIRMED}')"
-        " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
-        " FROM temp.staging s JOIN cards c ON c.last4 = s.card_last4"
-        " JOIN trips t ON t.card_id = c.id AND t.trip_key = s.trip_key AND t.seq = s.seq"
-    )
-    any_match = db.execute("SELECT EXISTS (SELECT 1 FROM temp.matches)").fetchone()[0]
+    if stored:
+        db.execute(
+            "INSERT INTO temp.matches SELECT s.line, t.id,"
+            f" (t.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}')"
+            " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
+            f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
+            f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq"
+        )
+    any_match = stored and db.execute("SELECT EXISTS (SELECT 1 FROM temp.matches)").fetchone()[0]
     if any_match:
         old_values = ", ".join(f"'{c}', t.{c}" for c in _REPLACED_COLUMNS)
         db.execute(
@@ -351,39 +416,47 @@ def _merge_staged(
         )
         # 朝夕 eligibility: the new row's tag, a route rule, or a mark the stored trip had
         # that did not come from its own (now replaced) tag.
-        assignments = ", ".join(f"{c} = s.{c}" for c in _REPLACED_COLUMNS if c != "morning_evening")
         result.updated = db.execute(
-            f"UPDATE trips AS t SET {assignments}, batch_id = ?,"
-            " morning_evening = (s.morning_evening OR coalesce(s.rule_morning_evening, 0)"
+            "UPDATE trips AS t SET entry_at = n.entry_at, exit_at = n.exit_at,"
+            " toll_before_discount = n.toll_before_discount, etc_discount = n.etc_discount,"
+            " toll = n.toll, rebate_applied = n.rebate_applied, deferred_toll = n.deferred_toll,"
+            " vehicle_class = n.vehicle_class, vehicle_number = n.vehicle_number,"
+            " remarks = n.remarks, status = n.status, flags = n.flags, batch_id = ?,"
+            " morning_evening = (n.morning_evening OR coalesce(n.rule_morning_evening, 0)"
             "  OR (t.morning_evening AND instr(t.flags, '（朝夕）') = 0))"
-            f" FROM (SELECT s.*, m.trip_id, {rule_morning_evening} AS rule_morning_evening"
-            f"  FROM temp.matches m JOIN temp.staging s ON s.line = m.line{route_join}"
-            "  WHERE m.replaces) AS s"
-            " WHERE t.id = s.trip_id",
+            " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, s.toll_before_discount,"
+            "  s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
+            "  s.vehicle_number, rm.remarks, rm.status, rm.flags, rm.morning_evening,"
+            f"  {rule_morning_evening} AS rule_morning_evening"
+            f"  FROM temp.matches m JOIN temp.staging s ON s.line = m.line{maps}{route_join}"
+            "  WHERE m.replaces) AS n"
+            " WHERE t.id = n.trip_id",
             (batch_id,),
         ).rowcount
 
-    inserted_columns = [c for c in _STAGING_COLUMNS if c not in ("line", "card_last4")]
-    values = [
-        f"(s.morning_evening OR coalesce({rule_morning_evening}, 0))"
-        if c == "morning_evening"
-        else f"s.{c}"
-        for c in inserted_columns
-    ]
+    deferred = _deferred_indexes(db, result.rows)
     result.inserted = db.execute(
-        f"INSERT INTO trips (card_id, seq, batch_id, source, operator, {', '.join(inserted_columns)})"
-        f" SELECT c.id, s.seq, ?, 'import', coalesce({rule_operator}, 'nexco'), {', '.join(values)}"
-        f" FROM temp.staging s JOIN cards c ON c.last4 = s.card_last4{route_join}"
+        "INSERT INTO trips (card_id, seq, batch_id, source, operator, trip_key, entry_at, exit_at,"
+        " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
+        " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
+        f" SELECT cm.card_id, s.seq, ?, 'import', coalesce({rule_operator}, 'nexco'),"
+        f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
+        " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
+        " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
+        f" FROM {rows}{route_join}"
         + (" WHERE s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
         + " ORDER BY s.line",
         (batch_id,),
     ).rowcount
+    for _, sql in deferred:
+        db.execute(sql)
     result.duplicates = result.rows - result.inserted - result.updated
     db.execute(
         "UPDATE import_batches SET rows = ?, inserted = ?, updated = ?, duplicates = ? WHERE id = ?",
         (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
     )
-    for table in ("staging", "repeats", "matches", "routes"):
+    for table in ("staging", "repeats", "matches", "routes", "card_map", "remark_map"):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
@@ -417,7 +490,7 @@ def import_files(
                 result = FileResult(file=str(path))
                 results.append(result)
                 try:
-                    sha256, cards = _stage_file(
+                    staged = _stage_file(
                         db,
                         path,
                         result,
@@ -432,7 +505,7 @@ def import_files(
                     result.problem = f"{path}: 読めません（{exc.strerror or exc}）。"
                     continue
                 if result.ok:
-                    _merge_staged(db, path, sha256, cards, result)
+                    _merge_staged(db, path, staged, result)
             commit = not dry_run and all(r.ok for r in results)
             if commit:
                 transaction.commit()
