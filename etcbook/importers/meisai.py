@@ -322,7 +322,8 @@ def _sniff_not_meisai(head: bytes, filename: str) -> None:
             f"{filename}: Excel（.xls）のファイルなので、"
             "ダウンロードした明細CSVをそのまま選んでください。"
         )
-    if b"\x00" in head[:4096]:
+    first_line = head[: min(len(head), 4096)].split(b"\n", 1)[0].split(b"\r", 1)[0]
+    if b"\x00" in first_line:
         raise NotMeisaiError(f"{filename}: テキストではないファイルなので明細CSVではありません。")
 
 

@@ -528,3 +528,34 @@ def test_trips_keep_every_field_of_the_row(store: Store, write: Callable[..., Pa
         "nexco",
         0,
     )
+
+
+def test_big_import_into_a_small_store_keeps_every_trips_index(
+    store: Store, store_path: Path, snapshot: Snapshot, write: Callable[..., Path]
+) -> None:
+    """A big import rebuilds the plain trips indexes after inserting; they must come back
+    identical, and a rejected big file must leave them (and everything else) untouched."""
+
+    def indexes() -> list[tuple[Any, ...]]:
+        return sql(store, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+
+    before_indexes = indexes()
+    assert {"ix_trips_card_exit", "ix_trips_exit"} <= {name for name, _ in before_indexes}
+    rows = [
+        row15(
+            exit=f"24/{1 + i // 1440 % 12:02d}/{1 + i // 60 % 24:02d} {i % 24:02d}:{i % 60:02d}",
+            entry="",
+        )
+        for i in range(12_000)
+    ]
+    before = snapshot(store_path)
+    bad = write("bad.csv", [*rows, row15(toll="x")])
+    assert not import_files(store, [bad]).ok
+    assert indexes() == before_indexes and snapshot(store_path) == before
+    assert import_files(store, [write("good.csv", rows)]).inserted == 12_000
+    assert indexes() == before_indexes
+    with store.engine.connect() as connection:
+        plan = connection.execute(
+            text("EXPLAIN QUERY PLAN SELECT id FROM trips WHERE exit_at >= '2024-03-01'")
+        ).fetchall()
+    assert "ix_trips_exit" in str(plan)
