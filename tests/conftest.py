@@ -87,7 +87,9 @@ class Cli:
         )
         result = CliResult(done.returncode, done.stdout, done.stderr)
         if check and done.returncode != 0:
-            raise AssertionError(f"etcbook {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+            raise AssertionError(
+                f"etcbook {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+            )
         return result
 
 
@@ -96,3 +98,33 @@ def cli(store_path: Path) -> Cli:
     """The CLI on a fresh store (created by the first command)."""
     store_path.parent.mkdir(parents=True, exist_ok=True)
     return Cli(store_path)
+
+
+MEISAI = DATA / "meisai"
+"""Golden 明細CSV files and their expected output (see tests/data/meisai/regenerate.py)."""
+
+
+def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the store's data tables, in a stable order: compare before and after."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {
+            table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+            for table in ("cards", "trips", "trip_history", "import_batches", "route_rules")
+        }
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def meisai_dir() -> Path:
+    """The folder of golden 明細CSV files (read-only: copy a file before changing it)."""
+    return MEISAI
+
+
+@pytest.fixture
+def snapshot() -> object:
+    """``snapshot(store_path)``: all rows of the data tables, for before/after comparisons."""
+    return store_content

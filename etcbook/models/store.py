@@ -94,14 +94,16 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _current_and_target(engine: Engine) -> tuple[set[str], set[str]]:
+def _current_and_target(engine: Engine) -> tuple[set[str], set[str], set[str]]:
+    """The store's revisions, the code's heads, and the store's revisions this code doesn't know."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_alembic_config())
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
-    return current, set(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    return current, set(script.get_heads()), current - known
 
 
 def backup_copy(path: Path, suffix: str) -> Path:
@@ -156,7 +158,7 @@ def open_store(path: Path) -> Store:
 
     try:
         path = Path(path).expanduser().absolute()
-    except RuntimeError as exc:  # "~someone/…" for a user who does not exist
+    except RuntimeError:  # "~someone/…" for a user who does not exist
         raise StoreError(f"{path}: ストアのフォルダ（ホームフォルダ）が見つかりません。") from None
     try:
         is_new = not path.exists() or path.stat().st_size == 0
@@ -172,13 +174,13 @@ def open_store(path: Path) -> Store:
     except OSError as exc:  # a name too long, a parent that is a file, no permission, …
         raise StoreError(f"{path}: ストアを開けません（{exc.strerror or exc}）。") from None
     engine = _make_engine(path)
-    current, target = _current_and_target(engine)
+    current, target, unknown = _current_and_target(engine)
     backup = None
     if current != target:
-        if current - target:
+        if unknown:
             engine.dispose()
             raise StoreError(
-                f"{path}: このストアはより新しい etcbook で作られています（{', '.join(sorted(current))}）。"
+                f"{path}: このストアはより新しい etcbook で作られています（{', '.join(sorted(unknown))}）。"
             )
         if not is_new:
             stamp = clock.now().strftime("%Y%m%d-%H%M%S")

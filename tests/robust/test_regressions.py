@@ -62,12 +62,13 @@ def test_non_ascii_digits_in_date_or_class_get_a_japanese_message(
     assert expected in errors[0].message
 
 
-def test_file_with_cr_only_line_ends_is_refused_not_imported_empty() -> None:
-    """Found by the parser fuzzer: a file saved as "CSV (Macintosh)" imported as 0 rows."""
+def test_file_with_cr_only_line_ends_is_read_not_imported_empty() -> None:
+    """Found by the parser fuzzer: a file saved as "CSV (Macintosh)" imported as 0 rows.
+    (Fixed on main by reading lone CRs as line ends; this branch had refused such files.)"""
     lines = [robustkit.HEADER_15, *robustkit.meisai_lines(3)]
     data = "\r".join(lines).encode("cp932") + b"\r"
-    with pytest.raises(NotMeisaiError, match="改行"):
-        read_meisai_bytes(data, "meisai.csv")
+    rows, errors = read_meisai_bytes(data, "meisai.csv")
+    assert errors == [] and len(rows) == 3
 
 
 def test_card_number_in_a_wrong_column_is_masked_in_the_message() -> None:
