@@ -402,7 +402,7 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     if stored:
         db.execute(
             "INSERT INTO temp.matches SELECT s.line, t.id,"
-            f" (t.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}')"
+            f" (t.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
             " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
             f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
             f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq"
