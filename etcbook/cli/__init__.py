@@ -78,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("中断しました。")
         return 130
+    except OSError as exc:
+        # A file named on the command line that cannot be read or written (a folder, no
+        # permission, a full disk): one sentence with the file's name, not a traceback.
+        where = exc.filename if exc.filename not in (None, "") else "ファイル"
+        say(f"{where}: 読み書きできません（{exc.strerror or exc}）。")
+        return EXIT_BAD_INPUT
     except Exception as exc:
         # SQLite refusing the store (busy elsewhere, read-only, disk full, damaged) is not a bug:
         # say so in one sentence instead of a traceback. The transaction was rolled back.
