@@ -196,7 +196,7 @@ def tampered_files(draw: st.DrawFn) -> FuzzInput:
             lines[index] = b",".join(parts)
             result.must_fail[number] = "文字コード"
         elif how == "random_bytes":
-            noise = draw(st.binary(min_size=1, max_size=60)).replace(b"\n", b"")
+            noise = draw(st.binary(min_size=1, max_size=60)).replace(b"\n", b"").replace(b"\r", b"")
             raw = lines[index]
             at = draw(st.integers(0, len(raw)))
             lines[index] = raw[:at] + noise + raw[at:]

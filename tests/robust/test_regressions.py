@@ -163,3 +163,50 @@ def test_option_value_double_dash_is_a_usage_error(
         main(["--db", str(store_path), "card", "add", "--last4", "1234", "--holder=--"])
     assert exit_.value.code == 2
     assert "--holder" in capsys.readouterr().err
+
+
+def _file(path: Path, header: str, row: str) -> Path:
+    path.write_bytes((header + "\r\n" + row + "\r\n").encode("cp932"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            (
+                robustkit.HEADER_15,
+                "25/03/01,10:00,25/03/01,11:00,浜松,御殿場,,,4270,300,3970,1,1234,****1234,確認中",
+            ),
+            (
+                robustkit.HEADER_13,
+                "25/03/01,10:00,25/03/01,11:00,浜松,御殿場,,,4270,1,1234,****1234,",
+            ),
+        ),
+        (
+            (
+                robustkit.HEADER_13,
+                "25/03/01,10:00,25/03/01,11:00,浜松,御殿場,,,4270,1,1234,****1234,",
+            ),
+            (
+                robustkit.HEADER_15,
+                "25/03/01,10:00,25/03/01,11:00,浜松,御殿場,,,4270,,,1,1234,****1234,確定",
+            ),
+        ),
+    ],
+    ids=["15-column 確認中 then 13-column", "13-column then 15-column 確定 without rebate"],
+)
+def test_same_trip_from_both_layouts_is_a_duplicate_not_a_crash(
+    tmp_path: Path, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    """Found by the store fuzzer: IntegrityError "NOT NULL constraint failed: matches.replaces"
+    when a trip stored from one layout came again in the other (a NULL status made the
+    "replaces" test NULL)."""
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        assert import_files(store, [_file(tmp_path / "a.csv", *first)]).inserted == 1
+        again = import_files(store, [_file(tmp_path / "b.csv", *second)])
+    finally:
+        store.close()
+    assert again.ok and again.inserted == 0
+    assert again.updated + again.duplicates == 1
