@@ -33,6 +33,14 @@ class _Parser(argparse.ArgumentParser):
             self.error(f"{action.option_strings[-1]} の値に「--」は使えません")
         return super()._get_values(action, arg_strings)
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        value = super()._get_value(action, arg_string)
+        # An id or amount SQLite cannot hold (64-bit) is a usage error, not an OverflowError.
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            name = action.option_strings[-1] if action.option_strings else action.metavar
+            self.error(f"{name or action.dest} の値が大きすぎます: {arg_string}")
+        return value
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         say(f"{self.prog}: 使い方の誤り: {message}")
