@@ -14,7 +14,7 @@ import fuzzkit
 import pytest
 import robustkit
 
-from etcbook.importers.meisai import NotMeisaiError, read_meisai_bytes
+from etcbook.importers.meisai import read_meisai_bytes
 from etcbook.models.imports import import_files
 from etcbook.models.store import open_store
 
@@ -210,3 +210,21 @@ def test_same_trip_from_both_layouts_is_a_duplicate_not_a_crash(
         store.close()
     assert again.ok and again.inserted == 0
     assert again.updated + again.duplicates == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["incident", "show", "9" * 20], ["evidence", "remove", "9" * 20, "--reason", "x"]],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_huge_number_argument_is_a_usage_error(
+    store_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the argument fuzzer: OverflowError "Python int too large to convert to SQLite
+    INTEGER" from an id of 20 digits."""
+    from etcbook.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(store_path), *argv])
+    assert exit_.value.code == 2
+    assert "大きすぎます" in capsys.readouterr().err
