@@ -116,14 +116,27 @@ def table(
     return "\n".join(out)
 
 
+YEARS = range(1900, 3000)
+"""Years a date on the command line may have: date arithmetic near 9999 overflows."""
+
+
+def _in_years(value: dt.date, text: str) -> None:
+    if value.year not in YEARS:
+        raise argparse.ArgumentTypeError(
+            f"{YEARS.start}年から{YEARS.stop - 1}年までの日付で指定してください: {text!r}"
+        )
+
+
 def parse_date(text: str) -> dt.date:
     """argparse type for YYYY-MM-DD."""
     try:
-        return dt.date.fromisoformat(text)
+        value = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"日付は YYYY-MM-DD で指定してください: {text!r}"
         ) from None
+    _in_years(value, text)
+    return value
 
 
 def parse_datetime(text: str) -> dt.datetime:
@@ -136,6 +149,7 @@ def parse_datetime(text: str) -> dt.datetime:
         ) from None
     if value.tzinfo is not None:
         raise argparse.ArgumentTypeError(f"日時にタイムゾーンは付けません（日本時間）: {text!r}")
+    _in_years(value, text)
     return value
 
 
@@ -145,6 +159,7 @@ def parse_month(text: str) -> str:
         value = dt.datetime.strptime(text, "%Y-%m")
     except ValueError:
         raise argparse.ArgumentTypeError(f"月は YYYY-MM で指定してください: {text!r}") from None
+    _in_years(value, text)
     return value.strftime("%Y-%m")
 
 
