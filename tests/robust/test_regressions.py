@@ -125,14 +125,25 @@ def test_bad_file_name_in_an_error_message(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["trips", "--to", "9999-12-31"], ["trips", "--month", "9999-12"]],
+    [
+        ["trips", "--to", "9999-12-31"],
+        ["trips", "--month", "9999-12"],
+        ["reminders", "--as-of", "9999-12-31"],
+        ["trips", "--from", "0001-01-01"],
+    ],
     ids=lambda argv: " ".join(argv),
 )
-def test_last_representable_date_is_a_filter_not_a_crash(store_path: Path, argv: list[str]) -> None:
-    """Found by the argument fuzzer: OverflowError / "year 10000 is out of range"."""
+def test_dates_near_the_end_of_the_calendar_are_usage_errors(
+    store_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the argument fuzzer: OverflowError / "year 10000 is out of range" from date
+    arithmetic in trips and reminders. Command-line dates are now years 1900-2999."""
     from etcbook.cli import main
 
-    assert main(["--db", str(store_path), *argv, "--json"]) == 0
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(store_path), *argv, "--json"])
+    assert exit_.value.code == 2
+    assert "年までの日付" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
