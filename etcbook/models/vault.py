@@ -38,6 +38,7 @@ from etcbook.domain.evidence import (
 )
 from etcbook.models.audit import append_audit, os_user
 from etcbook.models.store import Store
+from etcbook.privacy import make_private_dir
 
 VAULT_FOLDER = "ETC"
 TRASH_FOLDER = "_trash"
@@ -276,7 +277,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def _make_read_only(path: Path) -> None:
-    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.chmod(path, stat.S_IRUSR)
 
 
 def _unlink_read_only(path: Path) -> None:
@@ -336,6 +337,7 @@ def add_document(
         raise VaultError(f"撮影日 {date} が月 {month} と合いません")
     vehicle = safe_name_part(vehicle)
     root = vault_root(store)
+    make_private_dir(root)  # 0700: the originals are readable by the user only
     folder = root / vault_folder(month)
     temporary, sha256, size = _copy_into(source, folder)
     placed: Path | None = None
