@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,20 @@ def small_meisai(tmp_path_factory: pytest.TempPathFactory) -> Path:
         start=dt.datetime(2023, 4, 1, 7, 0),
         seed=3,
     )
+
+
+def _refuse_network(*_args: object, **_kwargs: object) -> None:
+    raise OSError("network use refused in tests/robust: etcbook works offline")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline() -> Iterator[None]:
+    """Every test here runs with outgoing connections and name lookups refused."""
+    import socket
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", _refuse_network)
+        patch.setattr(socket.socket, "connect_ex", _refuse_network)
+        patch.setattr(socket, "create_connection", _refuse_network)
+        patch.setattr(socket, "getaddrinfo", _refuse_network)
+        yield

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +142,19 @@ def world(tmp_path_factory: pytest.TempPathFactory, small_meisai: Path) -> dict[
     (folder / "empty.csv").write_bytes(b"")
     (folder / "folder").mkdir()
     return {"store": store_path, "folder": folder, "valid": small_meisai}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _work_in_a_scratch_folder(world: dict[str, Path]) -> Iterator[None]:
+    """Relative paths the fuzzer makes up (``~``, ``out.zip``) land in a scratch folder."""
+    scratch = world["folder"] / "cwd"
+    scratch.mkdir()
+    before = Path.cwd()
+    os.chdir(scratch)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 _DEFAULTS = {
