@@ -9,6 +9,7 @@ that was in the store before unchanged.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import signal
@@ -123,3 +124,74 @@ def test_import_killed_at_random_moments_is_all_or_nothing(
     assert sum(outcomes.values()) == KILLS
     # The kills are meant to land during the import, not only before or after it.
     assert outcomes["none stored (mid-write)"] + outcomes["none stored"] >= 1
+
+
+def _claim_outputs_complete(folder: Path, reference: dict[str, bytes]) -> dict[str, str]:
+    """Each claim file under its final name is absent or whole; returns name -> state."""
+    import zipfile
+
+    import pypdfium2
+
+    states = {}
+    for name, whole in reference.items():
+        path = folder / name
+        if not path.exists():
+            states[name] = "absent"
+            continue
+        data = path.read_bytes()
+        if name.endswith(".pdf"):
+            pdf = pypdfium2.PdfDocument(data)  # raises on a cut PDF
+            assert len(pdf) == len(pypdfium2.PdfDocument(whole)), name
+            pdf.close()
+        elif name.endswith(".zip"):
+            with zipfile.ZipFile(path) as zf:
+                assert zf.testzip() is None, name
+                assert sorted(zf.namelist()) == sorted(
+                    zipfile.ZipFile(io.BytesIO(whole)).namelist()
+                )
+        else:
+            assert data == whole, name
+        states[name] = "whole"
+    return states
+
+
+@pytest.mark.slow
+def test_claim_export_killed_at_random_moments_leaves_no_half_file(
+    tmp_path: Path, demo_store_path: Path
+) -> None:
+    """SIGKILL during ``etcbook report``: the PDF, CSV and ZIP are absent or whole, never cut."""
+    store = tmp_path / "home" / "etcbook.sqlite3"
+    store.parent.mkdir()
+    demo_store_path.rename(store)
+    original = tmp_path / "seikyu.pdf"
+    original.write_bytes(b"%PDF-1.4\n" + os.urandom(3_000_000) + b"\n%%EOF\n")
+    added = robustkit.start_etcbook(
+        store, "evidence", "add", str(original), "--kind", "statement", "--card", "9012",
+        "--month", "2026-03",
+    )  # fmt: skip
+    _out, err = added.communicate(timeout=120)
+    assert added.returncode == 0, err.decode()
+    argv = ("report", "--card", "9012", "--from", "2025-05-01", "--to", "2026-10-31")
+    started = time.monotonic()
+    full = robustkit.start_etcbook(store, *argv, "--out", str(tmp_path / "whole"))
+    _out, err = full.communicate(timeout=300)
+    whole = time.monotonic() - started
+    assert full.returncode == 0, err.decode()
+    reference = {p.name: p.read_bytes() for p in (tmp_path / "whole").iterdir()}
+    assert sorted(n.rsplit(".", 1)[1] for n in reference) == ["csv", "pdf", "zip"]
+
+    rng = random.Random(_seed())
+    seen: Counter[str] = Counter()
+    for kill in range(16):
+        out = tmp_path / f"k{kill}"
+        process = robustkit.start_etcbook(store, *argv, "--out", str(out))
+        # Start-up and the query come first: wait for the output folder, then kill at random.
+        deadline = time.monotonic() + whole * 2
+        while not out.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, whole * 0.4))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        states = _claim_outputs_complete(out, reference) if out.exists() else {}
+        seen.update(f"{n.rsplit('.', 1)[1]} {s}" for n, s in states.items())
+    print(f"\n16 claim-export kills: {dict(sorted(seen.items()))}")
