@@ -363,6 +363,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.rows >= 1_000_000:
             print(f"memory goal          peak <= 300 MB: {'met' if peak <= 300 else 'MISSED'}")
+        from benchkit import report_result  # the RESULT line for run_all.py
+
+        big = args.rows >= 1_000_000
+        report_result(
+            f"import {args.rows:,} rows",
+            etcbook_s=float(etcbook["seconds"]),  # type: ignore[arg-type]
+            baseline_s=float(floor["seconds"]),  # type: ignore[arg-type]
+            peak_mb=peak,
+            goal="ratio <= 2.0" + (", peak <= 300 MB" if big else ""),
+            met=ratio <= 2.0 and (not big or peak <= 300),
+            rows=args.rows,
+        )
     finally:
         if folder_cm is not None:
             folder_cm.cleanup()
