@@ -122,6 +122,15 @@ def main() -> None:
             f"covered {naive_covered:,} yen)\n"
             f"  ratio    {planner_ms / baseline_ms:7.2f}x"
         )
+        from benchkit import report_result  # the RESULT line for run_all.py
+
+        report_result(
+            f"exchange plan, 200 trips, auto-exchange {'on' if auto else 'off'}",
+            etcbook_s=planner_ms / 1000,
+            baseline_s=baseline_ms / 1000,
+            goal=f"< {GOAL_MS:.0f} ms",
+            met=planner_ms < GOAL_MS,
+        )
 
 
 if __name__ == "__main__":
