@@ -106,6 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio: {ratio:.2f}  (goal ≤ {GOAL_RATIO}; etcbook goal < {GOAL_SECONDS} s)")
     met = ours_s < GOAL_SECONDS and ratio <= GOAL_RATIO
     print("goal met" if met else "goal NOT met")
+    from benchkit import peak_rss_mb, report_result  # the RESULT line for run_all.py
+
+    report_result(
+        f"claim PDF, {args.trips:,} trips",
+        etcbook_s=ours_s,
+        baseline_s=base_s,
+        peak_mb=peak_rss_mb(),
+        goal=f"ratio <= {GOAL_RATIO}, < {GOAL_SECONDS} s",
+        met=met,
+    )
     return 0
 
 
