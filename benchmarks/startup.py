@@ -313,6 +313,23 @@ def main() -> int:
         f"{filter_figures['jump_to_last_row_ms']:.1f} ms; pages fetched in all: "
         f"{filter_figures['page_fetches']}"
     )
+    from benchkit import report_result  # the RESULT lines for run_all.py
+
+    report_result(
+        f"main window shown, {args.trips:,} trips",
+        etcbook_s=ours / 1000,
+        baseline_s=base / 1000,
+        goal="ratio <= 1.5",
+        met=ours / base <= 1.5,
+        first_page_with_data_s=data / 1000,
+    )
+    report_result(
+        f"month filter on the trips page, {filter_figures['all_rows']:,} rows",
+        etcbook_s=filter_figures["month_filter_ms"] / 1000,
+        baseline_s=None,
+        goal="< 100 ms",
+        met=filter_figures["month_filter_ms"] < 100,
+    )
     return 0
 
 
