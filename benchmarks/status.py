@@ -215,6 +215,17 @@ def main() -> int:
             else f" on wall time; the work itself took {big_cpu:.3f} s of CPU"
         )
     )
+    from benchkit import report_result  # the RESULT line for run_all.py
+
+    report_result(
+        f"status at {args.trips:,} trips (baseline: status at {small_trips:,})",
+        etcbook_s=big_seconds,
+        baseline_s=small_seconds,
+        goal=f"<= {GOAL_SECONDS} s, ratio <= {GOAL_RATIO:.0f}",
+        met=met,
+        cpu_s=big_cpu,
+        cli_process_s=cli_big,
+    )
     return 0
 
 
