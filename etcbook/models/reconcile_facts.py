@@ -169,7 +169,7 @@ def replay_registration(
     links = load_links(connection=connection)
     chain = tuple(segment.card for segment in registration_segments(card, links))
     inputs = card_inputs(connection=connection, cards=chain, links=links)
-    chained = registration_input(card, inputs, links)
+    chained = registration_input(chain[-1], inputs, links)
     return Registration(card, chain, links, replay(chained, rules, until), chained)
 
 
