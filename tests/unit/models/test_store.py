@@ -88,3 +88,11 @@ def test_store_at_the_first_revision_is_upgraded_after_a_copy(store_path: Path) 
     kept = sqlite3.connect(store.backup)
     assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
     kept.close()
+
+
+def test_heads_read_from_the_files_match_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from etcbook.models.store import _alembic_config, _declared_heads
+
+    assert _declared_heads() == set(ScriptDirectory.from_config(_alembic_config()).get_heads())
