@@ -423,6 +423,9 @@ class MemoError(ValueError):
     """The memo cannot be made as asked; the message is Japanese."""
 
 
+MEMO_TRIPS = 12
+"""At most this many trips of a month's findings are listed in its memo."""
+
 RECENT_CHANGE_DAYS = 365
 """Card changes and incidents within this many days are listed as recent changes."""
 
@@ -496,6 +499,15 @@ def build_memo(
             chosen = (result.findings[finding - 1],)
             ids += [t.trip_id for t in chosen[0].trips if t.trip_id not in ids]
         notes = [f.message for f in chosen]
+        if not ids and finding is None:
+            # the trips the findings name, the month's first ones first
+            named = sorted(
+                {t.trip_id: t for f in chosen for t in f.trips if t.card == card}.values(),
+                key=lambda t: (t.exit_at, t.trip_id),
+            )
+            ids = [t.trip_id for t in named[:MEMO_TRIPS]]
+            if len(named) > MEMO_TRIPS:
+                notes.append(f"説明に関わる走行はほかに{len(named) - MEMO_TRIPS}件あります。")
         wanted = {(f.difference, f.pool) for f in chosen}
         for equation in result.equations:
             key, _, pool = equation.key.partition(":")
