@@ -188,7 +188,9 @@ def test_full_card_number_is_cut_to_its_last_4(cli: Any, store_path: Path) -> No
     done = cli("card", "add", "--holder", "山田太郎", "--last4", "4980 1234 5678 0042", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["card"]["last4"] == "0042"
-    assert b"4980" not in store_path.read_bytes()
+    for path in (store_path, store_path.with_name(store_path.name + "-wal")):
+        assert not path.exists() or b"4980123456780042" not in path.read_bytes()
+        assert not path.exists() or b"4980 1234" not in path.read_bytes()
     assert cli("card", "edit", "4980123456780042", "--notes", "更新", "--json").returncode == 0
 
 
