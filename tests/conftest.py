@@ -87,7 +87,9 @@ class Cli:
         )
         result = CliResult(done.returncode, done.stdout, done.stderr)
         if check and done.returncode != 0:
-            raise AssertionError(f"etcbook {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+            raise AssertionError(
+                f"etcbook {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+            )
         return result
 
 

@@ -65,14 +65,16 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _current_and_target(engine: Engine) -> tuple[set[str], set[str]]:
+def _current_and_target(engine: Engine) -> tuple[set[str], set[str], set[str]]:
+    """The store's revisions, the code's heads, and the store's revisions this code doesn't know."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_alembic_config())
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
-    return current, set(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    return current, set(script.get_heads()), current - known
 
 
 def backup_copy(path: Path, suffix: str) -> Path:
@@ -137,13 +139,13 @@ def open_store(path: Path) -> Store:
         if head and head != b"SQLite format 3\x00":
             raise StoreError(f"{path}: etcbook のストア（SQLiteファイル）ではありません。")
     engine = _make_engine(path)
-    current, target = _current_and_target(engine)
+    current, target, unknown = _current_and_target(engine)
     backup = None
     if current != target:
-        if current - target:
+        if unknown:
             engine.dispose()
             raise StoreError(
-                f"{path}: このストアはより新しい etcbook で作られています（{', '.join(sorted(current))}）。"
+                f"{path}: このストアはより新しい etcbook で作られています（{', '.join(sorted(unknown))}）。"
             )
         if not is_new:
             stamp = clock.now().strftime("%Y%m%d-%H%M%S")

@@ -1,22 +1,61 @@
-"""Starting the window."""
+"""Start the desktop app: QApplication, Japanese font, system palette, the main window."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from etcbook import __version__
+from etcbook.ui.context import AppContext
+from etcbook.ui.fonts import apply_application_font
+from etcbook.ui.main_window import MainWindow
+from etcbook.ui.theme import apply_system_palette
+
+
+def sample_store_path() -> Path:
+    """Where "open the sample data" keeps its store: beside the user's store, never in it."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("etcbook", appauthor=False)) / "sample.sqlite3"
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with etcbook's names, font and palette (reused if one exists)."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
+    app.setApplicationName("etcbook")
+    app.setOrganizationName("etcbook")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("etcbook")
+    apply_application_font(app)
+    apply_system_palette(app)
+    return app
+
+
+def make_main_window(
+    db_path: Path,
+    *,
+    settings: QSettings | None = None,
+    sample_path: Path | None = None,
+) -> MainWindow:
+    """The main window over ``db_path``; the store opens once the event loop runs."""
+    settings = settings if settings is not None else QSettings()
+    sample = sample_path if sample_path is not None else sample_store_path()
+
+    def context_for(path: Path) -> AppContext:
+        return AppContext(path, settings=settings, sample_path=sample)
+
+    return MainWindow(context_for(db_path), context_factory=context_for)
+
 
 def run_app(db_path: Path) -> int:
-    """Open the main window on the store at ``db_path``; returns the exit status."""
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-
-    from etcbook.models.store import open_store
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    store = open_store(db_path)
-    window = QMainWindow()
-    window.setWindowTitle(f"etcbook — {store.path.name}")
-    window.setCentralWidget(QLabel("etcbook"))
-    window.resize(1100, 720)
+    """Open the window on the store at ``db_path``; return the exit status."""
+    app = make_application()
+    window = make_main_window(Path(db_path))
     window.show()
+    # The window is on screen before SQLModel, Alembic and the data are loaded.
+    QTimer.singleShot(0, window.context.open_store_async)
     return app.exec()

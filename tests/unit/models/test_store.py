@@ -60,3 +60,30 @@ def test_foreign_file_is_refused(store_path: Path) -> None:
     store_path.write_bytes(b"%PDF-1.7 not a store")
     with pytest.raises(StoreError, match="ストア"):
         open_store(store_path)
+
+
+
+def test_store_at_the_first_revision_is_upgraded_after_a_copy(store_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from etcbook.models.store import _alembic_config
+
+    store_path.parent.mkdir(parents=True)
+    engine = create_engine(f"sqlite:///{store_path}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        connection.execute(
+            text("INSERT INTO cards (last4, created_at) VALUES ('1234', '2025-01-01T00:00:00')")
+        )
+    engine.dispose()
+    store = open_store(store_path)
+    with store.engine.connect() as connection:
+        last4 = connection.execute(text("SELECT last4 FROM cards")).scalars().all()
+    store.close()
+    assert last4 == ["1234"]
+    if store.upgraded_from != {"0001"} or store.backup is None:
+        raise AssertionError(f"expected an upgrade from 0001 with a copy: {store}")
+    kept = sqlite3.connect(store.backup)
+    assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    kept.close()

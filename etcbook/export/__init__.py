@@ -1,0 +1,1 @@
+"""Exports: claim PDF and CSV, evidence bundles. Everything here writes files atomically."""

@@ -1,0 +1,157 @@
+"""What every page is given: the store, the settings, the operation runner and the signals.
+
+One :class:`AppContext` per open store, passed explicitly to each page's factory; there is no
+global. Pages listen to :attr:`AppContext.ledger_changed` to refresh, run long jobs through
+:meth:`AppContext.run`, and ask the window for things (show a page, import files) through the
+request signals instead of reaching for the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from etcbook.ui.operations import Operation, OperationRunner, Progress
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from etcbook.models.store import Store
+
+T = TypeVar("T")
+
+
+class AppContext(QObject):
+    """The open store and the app-wide plumbing, handed to pages explicitly.
+
+    Signals:
+        ledger_changed: trips, cards, exchanges or rules changed; views refresh.
+        store_opened: the store is open (emitted once, after the window is shown).
+        store_failed: the store could not be opened (message).
+        page_requested: a page asks the window to show another page (its key).
+        import_requested: a page asks the window to import files (list of paths; empty = ask).
+        sample_requested: a page asks the window to open the sample store.
+        card_add_requested: a page asks for the "add a card" dialog.
+    """
+
+    ledger_changed = Signal()
+    store_opened = Signal()
+    store_failed = Signal(str)
+    page_requested = Signal(str)
+    import_requested = Signal(list)
+    sample_requested = Signal()
+    card_add_requested = Signal()
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        settings: QSettings,
+        sample_path: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.settings = settings
+        self.sample_path = sample_path
+        self.operations = OperationRunner(self.ledger_changed.emit, self)
+        self._store: Store | None = None
+
+    # -- the store ---------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """``True`` once the store has been opened."""
+        return self._store is not None
+
+    @property
+    def store(self) -> Store:
+        """The open store; raises if called before :attr:`store_opened`."""
+        if self._store is None:
+            raise RuntimeError("store not open yet")
+        return self._store
+
+    def open_store_async(self) -> None:
+        """Open (and migrate) the store on a worker thread; emit ``store_opened`` after."""
+        from etcbook.ui import store_access  # SQLModel and Alembic load here, not at start-up
+
+        def opened(store: Store) -> None:
+            self._store = store
+            self.store_opened.emit()
+
+        def failed(error: BaseException) -> None:
+            self.store_failed.emit(f"{self.db_path}: {error}")
+
+        self.run(
+            Operation(
+                work=lambda _progress: store_access.open_store(self.db_path),
+                title="ストアを開いています",
+                on_success=opened,
+                on_failure=failed,
+                show_progress=False,
+            )
+        )
+
+    def open_store_now(self) -> None:
+        """Open the store on this thread (tests and scripts)."""
+        from etcbook.ui import store_access
+
+        self._store = store_access.open_store(self.db_path)
+        self.store_opened.emit()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection for a short read on the GUI thread (a page of rows, a count)."""
+        with self.store.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One short write transaction on the GUI thread (an edit); commits or rolls back."""
+        with self.store.transaction() as connection:
+            yield connection
+
+    def close(self) -> None:
+        """Stop running work (its results are dropped), then release the store."""
+        self.operations.shut_down()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- work ----------------------------------------------------------------------------------
+
+    def run(self, operation: Operation[T]) -> Progress:
+        """Run ``operation`` off the GUI thread (see :mod:`etcbook.ui.operations`)."""
+        return self.operations.run(operation)
+
+    def run_in_background(
+        self,
+        work: Callable[[Connection], T],
+        on_success: Callable[[T], None],
+        *,
+        parent: Any = None,
+        title: str = "読み込み",
+    ) -> Progress:
+        """Read something from the store off the GUI thread, without a progress dialog.
+
+        ``work`` gets a connection of its own (opened and closed on the worker thread).
+        """
+        store = self.store
+
+        def job(_progress: Progress) -> T:
+            with store.engine.connect() as connection:
+                return work(connection)
+
+        return self.run(
+            Operation(
+                work=job,
+                title=title,
+                on_success=on_success,
+                show_progress=False,
+                parent=parent,
+            )
+        )

@@ -1,0 +1,281 @@
+"""Import of 明細CSV files: a preview first, then the import itself, both off the GUI thread.
+
+The preview runs the real import in a transaction that is rolled back (the importer's
+``dry_run``), so its counts — new trips, 確認中 → 確定 updates, duplicates — and its line
+errors are exactly what the import will do. Nothing is written until the user confirms.
+The import can be cancelled; the importer then rolls its one transaction back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook.ui import formatting
+from etcbook.ui.context import AppContext
+from etcbook.ui.operations import Cancelled, Operation, Progress
+from etcbook.ui.tables import Column, RecordTableModel
+
+if TYPE_CHECKING:
+    from etcbook.models.imports import FileResult, ImportResult
+
+
+def _run_import(
+    context: AppContext, paths: list[Path], *, dry_run: bool, progress: Progress
+) -> ImportResult:
+    """The importer with the operation's progress and cancellation (worker thread)."""
+    from etcbook.models.imports import ImportCancelled, import_files
+
+    total = sum(path.stat().st_size for path in paths if path.is_file()) or 1
+    done_files = 0
+    verb = "確認中" if dry_run else "取り込み中"
+
+    def report(read: int, size: int) -> None:
+        nonlocal done_files
+        progress.report(min(done_files + read, total), total, f"明細CSVを{verb}…")
+        if read >= size:
+            done_files += size
+
+    try:
+        return import_files(
+            context.store,
+            paths,
+            dry_run=dry_run,
+            progress=report,
+            cancelled=lambda: progress.cancelled,
+        )
+    except ImportCancelled:
+        raise Cancelled from None
+
+
+class _ErrorLine:
+    """One line of the preview's error list."""
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.message = message
+
+
+FILE_COLUMNS: list[Column[FileResult]] = [
+    Column("ファイル", lambda f: Path(f.file).name, tooltip=lambda f: f.file),
+    Column("行数", lambda f: f.rows, "int"),
+    Column("新規", lambda f: f.inserted if f.ok else None, "int"),
+    Column("更新（確認中→確定）", lambda f: f.updated if f.ok else None, "int"),
+    Column("重複（取込済み）", lambda f: f.duplicates if f.ok else None, "int"),
+    Column(
+        "結果",
+        lambda f: "OK" if f.ok else ("エラー" if f.errors else "明細CSVではありません"),
+    ),
+]
+
+ERROR_COLUMNS: list[Column[_ErrorLine]] = [
+    Column("ファイル", lambda e: Path(e.file).name, tooltip=lambda e: e.file),
+    Column("行", lambda e: e.line, "int"),
+    Column("内容", lambda e: e.message, tooltip=lambda e: e.message),
+]
+
+
+class ImportPreviewDialog(QDialog):
+    """What the import will do, file by file, and every error with its line."""
+
+    def __init__(self, result: ImportResult, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("明細CSVの取り込み — 確認")
+        self.resize(860, 520)
+        self.result = result
+        good = [f for f in result.files if f.ok]
+        bad = [f for f in result.files if not f.ok]
+        self.importable = [Path(f.file) for f in good]
+
+        summary = QLabel(self._summary(good, bad))
+        summary.setWordWrap(True)
+        summary.setObjectName("previewSummary")
+        font = QFont(summary.font())
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        summary.setFont(font)
+
+        self.files_model = RecordTableModel(FILE_COLUMNS, self)
+        self.files_model.set_records(result.files)
+        files_view = _compact_table(self.files_model)
+
+        self.errors_model = RecordTableModel(ERROR_COLUMNS, self)
+        self.errors_model.set_records(
+            [
+                _ErrorLine(f.file, error["line"], str(error["message"]))  # type: ignore[arg-type]
+                for f in bad
+                for error in f.error_dicts()
+            ]
+        )
+        errors_view = _compact_table(self.errors_model)
+        errors_view.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+
+        buttons = QDialogButtonBox()
+        self.import_button = QPushButton(
+            "取り込む" if not bad else f"問題のない{len(good)}ファイルを取り込む"
+        )
+        self.import_button.setDefault(True)
+        self.import_button.setEnabled(bool(good) and any(f.rows for f in good))
+        buttons.addButton(self.import_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("キャンセル", QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(files_view, 2)
+        if bad:
+            heading = QLabel(
+                "次の問題があるファイルは取り込みません（ファイル全体を取り込まないため、"
+                "一部だけが保存されることはありません）:"
+            )
+            heading.setWordWrap(True)
+            layout.addWidget(heading)
+            layout.addWidget(errors_view, 3)
+        if result.new_cards:
+            cards = "、".join(f"末尾{last4}" for last4 in result.new_cards)
+            note = QLabel(
+                f"未登録のカード {cards} は「詳細未入力」として作成されます。"
+                "あとで「カード・ID台帳」で名義などを入力してください。"
+            )
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    @staticmethod
+    def _summary(good: list[FileResult], bad: list[FileResult]) -> str:
+        inserted = sum(f.inserted for f in good)
+        updated = sum(f.updated for f in good)
+        duplicates = sum(f.duplicates for f in good)
+        text = (
+            f"新規 {formatting.number(inserted)}件、更新（確認中→確定）"
+            f" {formatting.number(updated)}件、重複 {formatting.number(duplicates)}件"
+            "（取込済みのため追加しません）。まだ何も保存していません。"
+        )
+        if bad:
+            errors = sum(max(len(f.errors), 1) for f in bad)
+            text = f"{len(bad)}ファイルに問題があります（{errors}件）。" + text
+        return text
+
+
+def _compact_table(model: RecordTableModel) -> QTableView:  # type: ignore[type-arg]
+    view = QTableView()
+    view.setModel(model)
+    view.verticalHeader().setVisible(False)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setWordWrap(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.resizeColumnsToContents()
+    return view
+
+
+class ImportFlow(QObject):
+    """Ask for files (when none given), preview them, import on confirmation.
+
+    Signals:
+        previewed: the preview dialog is open (tests use it).
+        finished: the flow ended; argument: the committed ImportResult, or None.
+    """
+
+    previewed = Signal(object)
+    finished = Signal(object)
+
+    def __init__(self, context: AppContext, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.window = parent
+        self.dialog: ImportPreviewDialog | None = None
+
+    def start(self, paths: list[Path]) -> None:
+        if not paths:
+            names, _filter = QFileDialog.getOpenFileNames(
+                self.window,
+                "明細CSVを取り込む",
+                self.context.settings.value("import/folder", "", str),
+                "明細CSV (*.csv *.CSV);;すべてのファイル (*)",
+            )
+            paths = [Path(name) for name in names]
+        if not paths:
+            self._end(None)
+            return
+        self.context.settings.setValue("import/folder", str(paths[0].parent))
+        self.context.run(
+            Operation(
+                work=lambda progress: _run_import(
+                    self.context, paths, dry_run=True, progress=progress
+                ),
+                title="明細CSVを確認しています",
+                on_success=self._show_preview,
+                on_failure=self._failed,
+                on_cancelled=lambda: self._end(None),
+                cancellable=True,
+                parent=self.window,
+            )
+        )
+
+    def _show_preview(self, result: ImportResult) -> None:
+        self.dialog = ImportPreviewDialog(result, self.window)
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dialog.accepted.connect(lambda: self._import(self.dialog.importable))  # type: ignore[union-attr]
+        self.dialog.rejected.connect(lambda: self._end(None))
+        self.dialog.open()
+        self.previewed.emit(self.dialog)
+
+    def _import(self, paths: list[Path]) -> None:
+        self.context.run(
+            Operation(
+                work=lambda progress: _run_import(
+                    self.context, paths, dry_run=False, progress=progress
+                ),
+                title="明細CSVを取り込んでいます",
+                on_success=self._imported,
+                on_failure=self._failed,
+                on_cancelled=self._cancelled,
+                changes_ledger=True,
+                cancellable=True,
+                parent=self.window,
+            )
+        )
+
+    def _imported(self, result: ImportResult) -> None:
+        message = (
+            f"取り込みました: 新規 {result.inserted:,}件、更新 {result.updated:,}件、"
+            f"重複 {result.duplicates:,}件"
+        )
+        if not result.committed:
+            message = "取り込めませんでした（ファイルの内容が確認後に変わった可能性があります）。"
+        self._status(message)
+        self._end(result if result.committed else None)
+
+    def _cancelled(self) -> None:
+        self._status("取り込みをキャンセルしました。何も保存していません。")
+        self._end(None)
+
+    def _failed(self, error: BaseException) -> None:
+        QMessageBox.critical(self.window, "明細CSVの取り込み", f"取り込めませんでした。\n{error}")
+        self._end(None)
+
+    def _status(self, message: str) -> None:
+        status = getattr(self.window, "statusBar", None)
+        if callable(status):
+            status().showMessage(message, 20_000)
+
+    def _end(self, result: ImportResult | None) -> None:
+        self.finished.emit(result)
+        self.deleteLater()

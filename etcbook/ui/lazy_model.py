@@ -1,0 +1,209 @@
+"""A table model that fetches its rows from the store a page at a time.
+
+The model holds only the ordered keys of the rows the filter matches (one integer per row,
+fetched by one indexed query) and a small cache of fetched pages. A row's fields are read
+from the store when the view first paints it (``WHERE id IN (…)`` of one page), so a table of
+100,000 trips costs a few hundred kilobytes and scrolls anywhere at once, and a selection of
+any size maps to trip ids without fetching the rows.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from etcbook.ui.tables import SORT_ROLE, Column
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+PAGE_SIZE = 256
+CACHED_PAGES = 64
+
+
+class RowFetcher(Protocol[R_co]):
+    """Reads the records of the given keys, in any order, keyed by their key."""
+
+    def __call__(self, keys: Sequence[int]) -> dict[int, R_co]: ...
+
+
+class LazyRecordModel(QAbstractTableModel, Generic[R]):
+    """Rows = an ordered key list; cells = records fetched a page at a time, cached (LRU)."""
+
+    def __init__(
+        self,
+        columns: Sequence[Column[R]],
+        fetch: RowFetcher[R],
+        parent: Any = None,
+        *,
+        page_size: int = PAGE_SIZE,
+        cached_pages: int = CACHED_PAGES,
+    ) -> None:
+        super().__init__(parent)
+        self._columns = list(columns)
+        self._fetch = fetch
+        self._keys: array[int] = array("q")
+        self._pages: OrderedDict[int, list[R | None]] = OrderedDict()
+        self._row_of: dict[int, int] | None = None
+        self._page_size = page_size
+        self._cached_pages = cached_pages
+        self.fetch_count = 0
+        """How many page fetches ran (tests check that scrolling does not fetch everything)."""
+        self.editor: Callable[[list[int], int, Any], bool] | None = None
+        """``editor(keys, column, value)`` writes an edit; set by the page for editable columns."""
+        self.editable_columns: frozenset[int] = frozenset()
+        self.sorter: Callable[[int, Qt.SortOrder], None] | None = None
+        """``sorter(column, order)`` re-queries the keys sorted; set by the page."""
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def set_keys(self, keys: Sequence[int] | array[int]) -> None:
+        """Show the rows of ``keys``, in this order (drops the cache)."""
+        self.beginResetModel()
+        self._keys = keys if isinstance(keys, array) else array("q", keys)
+        self._pages.clear()
+        self._row_of = None
+        self.endResetModel()
+
+    def refetch(self) -> None:
+        """Forget the cached rows (the store changed) and repaint what is visible."""
+        self._pages.clear()
+        if self._keys:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._keys) - 1, len(self._columns) - 1)
+            )
+
+    def refetch_keys(self, keys: set[int]) -> None:
+        """Forget the cached pages holding ``keys`` and repaint those rows."""
+        if self._row_of is None:
+            self._row_of = {key: row for row, key in enumerate(self._keys)}
+        rows = sorted(self._row_of[key] for key in keys if key in self._row_of)
+        for page in {row // self._page_size for row in rows}:
+            self._pages.pop(page, None)
+        for row in rows:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self._columns) - 1))
+
+    def key(self, row: int) -> int:
+        return self._keys[row]
+
+    @property
+    def keys(self) -> array[int]:
+        return self._keys
+
+    def record(self, row: int) -> R | None:
+        """The record shown at ``row`` (fetched with its page if needed)."""
+        page_number, offset = divmod(row, self._page_size)
+        page = self._pages.get(page_number)
+        if page is None:
+            page = self._load_page(page_number)
+        else:
+            self._pages.move_to_end(page_number)
+        return page[offset]
+
+    def _load_page(self, page_number: int) -> list[R | None]:
+        start = page_number * self._page_size
+        keys = list(self._keys[start : start + self._page_size])
+        found = self._fetch(keys)
+        self.fetch_count += 1
+        page: list[R | None] = [found.get(key) for key in keys]
+        self._pages[page_number] = page
+        while len(self._pages) > self._cached_pages:
+            self._pages.popitem(last=False)
+        return page
+
+    # -- Qt model ------------------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 (Qt signature)
+        return 0 if parent.isValid() else len(self._keys)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 (Qt signature)
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = self._columns[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return column.alignment
+        if role == Qt.ItemDataRole.CheckStateRole:
+            if column.kind != "bool":
+                return None
+            record = self.record(index.row())
+            if record is None:
+                return None
+            checked = bool(column.value(record))
+            return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        if role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.EditRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.BackgroundRole,
+            SORT_ROLE,
+        ):
+            return None
+        record = self.record(index.row())
+        if record is None:  # deleted since the keys were read
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return "" if column.kind == "bool" else column.display(record)
+        if role in (Qt.ItemDataRole.EditRole, SORT_ROLE):
+            value = column.value(record)
+            return value if isinstance(value, int | str | bool) or value is None else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(record)
+        if role == Qt.ItemDataRole.BackgroundRole and column.colour is not None:
+            return column.colour(record)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
+            column = self._columns[section]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return column.title
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return column.alignment
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return section + 1
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if self.editor is not None and index.column() in self.editable_columns:
+            if self._columns[index.column()].kind == "bool":
+                flags |= Qt.ItemFlag.ItemIsUserCheckable
+            else:
+                flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role == Qt.ItemDataRole.CheckStateRole and index.isValid():
+            if self._columns[index.column()].kind != "bool":
+                return False
+            checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, 2, True)
+            return self.setData(index, checked, Qt.ItemDataRole.EditRole)
+        if (
+            role != Qt.ItemDataRole.EditRole
+            or not index.isValid()
+            or self.editor is None
+            or index.column() not in self.editable_columns
+        ):
+            return False
+        key = self._keys[index.row()]
+        if not self.editor([key], index.column(), value):
+            return False
+        self.refetch_keys({key})
+        return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Ask :attr:`sorter` to re-query the keys in another order (the store sorts)."""
+        if self.sorter is not None:
+            self.sorter(column, order)

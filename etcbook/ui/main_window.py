@@ -1,0 +1,430 @@
+"""The main window: side navigation, the pages, the menus, drag-and-drop import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook import __version__
+from etcbook.ui.context import AppContext
+from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
+from etcbook.ui.style import STYLE_SHEET
+
+ContextFactory = Callable[[Path], AppContext]
+
+
+class _PageSlot(QWidget):
+    """Holds a page's place in the stack; builds the page widget on first show."""
+
+    def __init__(self, spec: PageSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.widget: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def ensure_built(self, context: AppContext) -> QWidget:
+        if self.widget is None:
+            self.widget = self.spec.factory(context)
+            self.layout().addWidget(self.widget)
+        return self.widget
+
+
+class MainWindow(QMainWindow):
+    """The etcbook window over one store (see :class:`AppContext`); can switch stores."""
+
+    page_changed = Signal(str)
+    import_started = Signal(object)
+
+    def __init__(
+        self,
+        context: AppContext,
+        *,
+        context_factory: ContextFactory | None = None,
+        pages: list[PageSpec] | None = None,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self._home_path = context.db_path
+        self._context_factory = context_factory
+        if pages is None:
+            pages, problems = discover_pages()
+        else:
+            problems = []
+        self.page_specs = pages
+        self.page_problems: list[DiscoveryProblem] = problems
+        self._slots: dict[str, _PageSlot] = {}
+        self._current_key: str | None = None
+        self._welcome: QWidget | None = None
+
+        self.setWindowTitle("etcbook")
+        self.setAcceptDrops(True)
+        self.setStyleSheet(STYLE_SHEET)
+        self.setMinimumSize(QSize(720, 480))
+
+        self._nav = QListWidget()
+        self._nav.setObjectName("navigation")
+        self._nav.setFrameShape(QListWidget.Shape.NoFrame)
+        self._nav.setUniformItemSizes(True)
+        self._nav.setMinimumWidth(150)
+        self._nav.currentRowChanged.connect(self._nav_row_changed)
+
+        self._stack = QStackedWidget()
+        self._loading = QLabel("ストアを開いています…")
+        self._loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._stack.addWidget(self._loading)
+
+        self._splitter = QSplitter(Qt.Orientation.Horizontal)
+        self._splitter.setObjectName("mainSplitter")
+        self._splitter.addWidget(self._nav)
+        self._splitter.addWidget(self._stack)
+        self._splitter.setStretchFactor(1, 1)
+        self._splitter.setCollapsible(1, False)
+        self._splitter.setSizes([180, 1000])
+        self.setCentralWidget(self._splitter)
+
+        self._store_label = QLabel()
+        self._busy_label = QLabel()
+        self.statusBar().addWidget(self._store_label, 1)
+        self.statusBar().addPermanentWidget(self._busy_label)
+
+        self._page_actions: list[QAction] = []
+        self._build_menus()
+        self._fill_navigation()
+        self._restore_settings()
+        self._attach_context(context)
+        if self.page_problems:
+            QTimer.singleShot(0, self._report_page_problems)
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("ファイル(&F)")
+        self.import_action = QAction("明細CSVを取り込む(&I)…", self)
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.triggered.connect(lambda: self.import_files([]))
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        self.sample_action = QAction("サンプルデータを開く(&S)", self)
+        self.sample_action.triggered.connect(self.open_sample_store)
+        file_menu.addAction(self.sample_action)
+        self.home_action = QAction("自分のデータに戻る(&H)", self)
+        self.home_action.triggered.connect(self.open_home_store)
+        self.home_action.setEnabled(False)
+        file_menu.addAction(self.home_action)
+        file_menu.addSeparator()
+        quit_action = QAction("終了(&Q)", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        self._view_menu = self.menuBar().addMenu("表示(&V)")
+        for position, spec in enumerate(self.page_specs):
+            action = QAction(spec.title, self)
+            shortcut = spec.shortcut or (f"Ctrl+{position + 1}" if position < 9 else None)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _checked=False, key=spec.key: self.show_page(key))
+            self._view_menu.addAction(action)
+            self._page_actions.append(action)
+
+        help_menu = self.menuBar().addMenu("ヘルプ(&H)")
+        about = QAction("etcbookについて(&A)", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _fill_navigation(self) -> None:
+        for position, spec in enumerate(self.page_specs):
+            item = QListWidgetItem(spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setSizeHint(QSize(0, 36))
+            action = self._page_actions[position]
+            if not action.shortcut().isEmpty():
+                shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                item.setToolTip(f"{spec.title}（{shortcut}）")
+            self._nav.addItem(item)
+            slot = _PageSlot(spec)
+            self._slots[spec.key] = slot
+            self._stack.addWidget(slot)
+
+    # -- context (the open store) --------------------------------------------------------------
+
+    def _attach_context(self, context: AppContext) -> None:
+        self.context = context
+        context.store_opened.connect(self._store_opened)
+        context.store_failed.connect(self._store_failed)
+        context.page_requested.connect(self.show_page)
+        context.import_requested.connect(self.import_files)
+        context.sample_requested.connect(self.open_sample_store)
+        context.card_add_requested.connect(self.add_card)
+        context.ledger_changed.connect(self._ledger_changed)
+        context.operations.busy_changed.connect(self._busy_changed)
+        is_sample = context.sample_path is not None and context.db_path == context.sample_path
+        self.home_action.setEnabled(is_sample)
+        suffix = "（サンプルデータ）" if is_sample else ""
+        self.setWindowTitle(f"etcbook — {context.db_path.name}{suffix}")
+        self._store_label.setText(str(context.db_path))
+        self._stack.setCurrentWidget(self._loading)
+        self._nav.setEnabled(False)
+        for action in (self.import_action, *self._page_actions):
+            action.setEnabled(False)
+
+    def _store_opened(self) -> None:
+        self._nav.setEnabled(True)
+        for action in (self.import_action, *self._page_actions):
+            action.setEnabled(True)
+        if self._show_welcome_if_empty():
+            return
+        key = self._current_key or self.context.settings.value("window/page", "", str)
+        self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
+
+    def _store_failed(self, message: str) -> None:
+        self._loading.setText(f"ストアを開けませんでした。\n{message}")
+
+    def _show_welcome_if_empty(self) -> bool:
+        from etcbook.ui import store_access
+
+        empty = not store_access.has_cards(self.context.store)
+        if not empty:
+            if self._welcome is not None:
+                self._stack.removeWidget(self._welcome)
+                self._welcome.deleteLater()
+                self._welcome = None
+            return False
+        if self._welcome is None:
+            from etcbook.ui.welcome import WelcomePage
+
+            self._welcome = WelcomePage(self.context)
+            self._stack.addWidget(self._welcome)
+        self._stack.setCurrentWidget(self._welcome)
+        self._welcome.setFocus()  # not the navigation, whose focus would select its first page
+        self._nav.blockSignals(True)
+        self._nav.clearSelection()
+        self._nav.setCurrentRow(-1)
+        self._nav.blockSignals(False)
+        self._current_key = None
+        return True
+
+    def _ledger_changed(self) -> None:
+        on_welcome = self._welcome is not None and self._stack.currentWidget() is self._welcome
+        if on_welcome and not self._show_welcome_if_empty():
+            first = self.page_specs[0].key if self.page_specs else ""
+            self.show_page(first)
+
+    def switch_store(self, path: Path) -> None:
+        """Close the current store and show ``path`` in this window, pages rebuilt."""
+        if self._context_factory is None:
+            raise RuntimeError("this window cannot switch stores")
+        old = self.context
+        # Closed first, so that nothing (a focus change selecting a page) builds on it.
+        self._nav.setEnabled(False)
+        self._stack.setCurrentWidget(self._loading)
+        self._save_page_settings()
+        old.close()
+        for slot in self._slots.values():
+            if slot.widget is not None:
+                slot.widget.setParent(None)
+                slot.widget.deleteLater()
+                slot.widget = None
+        if self._welcome is not None:
+            self._stack.removeWidget(self._welcome)
+            self._welcome.deleteLater()
+            self._welcome = None
+        for signal in (old.store_opened, old.store_failed, old.page_requested):
+            signal.disconnect()
+        old.deleteLater()
+        self._current_key = None
+        self._attach_context(self._context_factory(path))
+        self.context.open_store_async()
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    @property
+    def current_page_key(self) -> str | None:
+        """The key of the page shown (``None`` on the welcome or loading page)."""
+        return self._current_key
+
+    def page_widget(self, key: str) -> QWidget:
+        """The widget of page ``key``, built now if needed (tests, screenshots)."""
+        return self._slots[key].ensure_built(self.context)
+
+    def show_page(self, key: str) -> None:
+        """Show page ``key`` (ignored until the store is open)."""
+        if key not in self._slots or not self.context.is_open:
+            return
+        slot = self._slots[key]
+        slot.ensure_built(self.context)
+        self._current_key = key
+        self._stack.setCurrentWidget(slot)
+        row = [spec.key for spec in self.page_specs].index(key)
+        if self._nav.currentRow() != row:
+            self._nav.blockSignals(True)
+            self._nav.setCurrentRow(row)
+            self._nav.blockSignals(False)
+        self.page_changed.emit(key)
+
+    def _nav_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self.page_specs):
+            self.show_page(self.page_specs[row].key)
+
+    # -- import, sample, cards -----------------------------------------------------------------
+
+    def import_files(self, paths: list[str]) -> None:
+        """Preview and import 明細CSV files (asks for them when ``paths`` is empty)."""
+        if not self.context.is_open:
+            return
+        from etcbook.ui.importing import ImportFlow
+
+        flow = ImportFlow(self.context, self)
+        self.import_started.emit(flow)
+        flow.start([Path(path) for path in paths])
+
+    def add_card(self) -> None:
+        """Open the "add a card" dialog (the cards page's editor)."""
+        if not self.context.is_open:
+            return
+        from etcbook.ui.card_dialog import CardDialog
+
+        dialog = CardDialog(self.context, parent=self)
+        dialog.open()
+
+    def open_sample_store(self) -> None:
+        """Open the sample store (created with the demo data the first time)."""
+        sample = self.context.sample_path
+        if sample is None or self._context_factory is None:
+            return
+        if sample.exists():
+            self.switch_store(sample)
+            return
+        from etcbook.ui import store_access
+        from etcbook.ui.operations import Operation
+
+        self.context.run(
+            Operation(
+                work=lambda progress: store_access.create_sample_store(sample, progress),
+                title="サンプルデータを作成しています",
+                on_success=lambda _result: self.switch_store(sample),
+                parent=self,
+            )
+        )
+
+    def open_home_store(self) -> None:
+        """Back from the sample store to the user's own store."""
+        if self.context.db_path != self._home_path:
+            self.switch_store(self._home_path)
+
+    # -- drag and drop anywhere ----------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt override
+        if self.context.is_open and _local_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # Qt override
+        if self.context.is_open and _local_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt override
+        paths = _local_files(event.mimeData().urls())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Leave the drop handler before opening dialogs (the source app is still waiting).
+        QTimer.singleShot(0, lambda: self.import_files([str(path) for path in paths]))
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        settings: QSettings = self.context.settings
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        splitter = settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self._splitter.restoreState(splitter)
+
+    def _save_page_settings(self) -> None:
+        for slot in self._slots.values():
+            save = getattr(slot.widget, "save_settings", None)
+            if callable(save):
+                save()
+
+    def save_settings(self) -> None:
+        """Remember size, splitter, the page shown and every page's column layout."""
+        settings = self.context.settings
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("window/splitter", self._splitter.saveState())
+        if self._current_key:
+            settings.setValue("window/page", self._current_key)
+        self._save_page_settings()
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        if self.context.operations.writing:
+            answer = QMessageBox.question(
+                self,
+                "etcbook",
+                "取り込みなどの処理中です。中止して終了しますか？（中止した処理は保存されません）",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.save_settings()
+        self.context.close()
+        super().closeEvent(event)
+
+    # -- small things --------------------------------------------------------------------------
+
+    def _busy_changed(self, busy: bool) -> None:
+        self._busy_label.setText("処理中…" if busy else "")
+
+    def _report_page_problems(self) -> None:
+        names = "\n".join(f"・{problem.module}" for problem in self.page_problems)
+        self.statusBar().showMessage(f"読み込めないページがあります: {names}", 15_000)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "etcbookについて",
+            f"<b>etcbook</b> {__version__}<br>"
+            "ETC通行料金とETCマイレージの帳簿（オフライン）。<br>"
+            "カード情報は末尾4桁のみを保存します。",
+        )
+
+
+def _local_files(urls: list) -> list[Path]:
+    return [Path(url.toLocalFile()) for url in urls if url.isLocalFile() and url.toLocalFile()]

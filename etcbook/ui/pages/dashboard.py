@@ -1,0 +1,21 @@
+"""Page ダッシュボード: see :mod:`etcbook.ui.views.dashboard`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from etcbook.ui.pages import PageSpec
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from etcbook.ui.context import AppContext
+
+
+def _make(context: AppContext) -> QWidget:
+    from etcbook.ui.views.dashboard import DashboardPage
+
+    return DashboardPage(context)
+
+
+PAGE = PageSpec(key="dashboard", title="ダッシュボード", order=10, factory=_make)

@@ -1,0 +1,265 @@
+"""カード・ID台帳: the cards, grouped by household or company, with their IDs and status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook.ui import formatting
+from etcbook.ui.card_dialog import CardDialog, status_label
+from etcbook.ui.context import AppContext
+from etcbook.ui.page import Page
+from etcbook.ui.theme import alert_colours
+
+CARD_ROLE = Qt.ItemDataRole.UserRole + 10
+"""The last 4 digits of the card a row shows (group rows: None)."""
+
+HEADERS = (
+    "カード",
+    "名義",
+    "利用者",
+    "種別",
+    "有効期限",
+    "状態",
+    "自動還元",
+    "マイレージID",
+    "ETC利用照会ID",
+    "最終ログイン",
+    "ID自動解約予定",
+    "車載器管理番号",
+    "車両番号",
+)
+
+
+def _masked_obu(number: str | None) -> str:
+    if not number:
+        return ""
+    return f"{number[:4]}-…-{number[-4:]}"
+
+
+class CardsModel(QStandardItemModel):
+    """Cards under their group (世帯 or 法人), one row per card."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setHorizontalHeaderLabels(list(HEADERS))
+
+    def fill(self, cards: list[Any], today: dt.date, colours: dict[str, QColor]) -> None:
+        from etcbook.domain.cards import CARD_KIND_LABELS
+        from etcbook.domain.reminders import (
+            CARD_EXPIRY_DAYS,
+            LOGIN_CANCEL_DAYS,
+            LOGIN_WARNING_DAYS,
+            URGENT_DAYS,
+            card_expiry_date,
+        )
+
+        self.removeRows(0, self.rowCount())
+        groups: dict[str, list[Any]] = {}
+        for card in cards:
+            groups.setdefault(card.household or card.holder or "（グループ未設定）", []).append(
+                card
+            )
+        for name, members in groups.items():
+            corporate = any(card.kind == "corporate" for card in members)
+            group = QStandardItem(f"{name}（{'法人' if corporate else '世帯'}・{len(members)}枚）")
+            group.setEditable(False)
+            font = group.font()
+            font.setBold(True)
+            group.setFont(font)
+            filler = [QStandardItem("") for _ in HEADERS[1:]]
+            for item in filler:
+                item.setEditable(False)
+            self.appendRow([group, *filler])
+            for card in members:
+                expiry = ""
+                expiry_colour = None
+                if card.expires:
+                    until = card_expiry_date(card.expires)
+                    expiry = f"{card.expires.replace('-', '/')}"
+                    left = (until - today).days
+                    if left <= URGENT_DAYS:
+                        expiry_colour = colours["danger"]
+                    elif left <= CARD_EXPIRY_DAYS:
+                        expiry_colour = colours["warning"]
+                lapse = ""
+                lapse_tip = ""
+                lapse_colour = None
+                if card.last_login_on:
+                    lapse_day = card.last_login_on + dt.timedelta(days=LOGIN_CANCEL_DAYS)
+                    left = (lapse_day - today).days
+                    lapse = formatting.date(lapse_day) if left >= 0 else "期限切れ"
+                    lapse_tip = f"あと{left}日" if left >= 0 else "自動解約の期限を過ぎています"
+                    if left <= URGENT_DAYS:
+                        lapse_colour = colours["danger"]
+                    elif left <= LOGIN_CANCEL_DAYS - LOGIN_WARNING_DAYS:
+                        lapse_colour = colours["warning"]
+                status_colour = {
+                    "details_missing": colours["warning"],
+                    "stopped": colours["danger"],
+                }.get(card.status)
+                cells: list[tuple[str, QColor | None]] = [
+                    (f"末尾 {card.last4}", None),
+                    (card.holder or "（未入力）", None),
+                    (card.driver or "", None),
+                    (CARD_KIND_LABELS.get(card.kind, card.kind), None),
+                    (expiry, expiry_colour),
+                    (status_label(card.status), status_colour),
+                    ("ON" if card.auto_exchange else "", None),
+                    (card.mileage_id or "", None),
+                    (card.login_id or "", None),
+                    (formatting.date(card.last_login_on), None),
+                    (lapse, lapse_colour),
+                    (_masked_obu(card.obu_number), None),
+                    (card.plate or "", None),
+                ]
+                row = []
+                for text, colour in cells:
+                    item = QStandardItem(text)
+                    item.setEditable(False)
+                    item.setData(card.last4, CARD_ROLE)
+                    if colour is not None:
+                        item.setBackground(colour)
+                    row.append(item)
+                row[10].setToolTip(lapse_tip)
+                row[11].setToolTip(card.obu_number or "")
+                group.appendRow(row)
+
+
+class CardsPage(Page):
+    """カード・ID台帳."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.model = CardsModel(self)
+        self.view = QTreeView()
+        self.view.setObjectName("cardsTree")
+        self.view.setModel(self.model)
+        self.view.setAlternatingRowColors(True)
+        self.view.setUniformRowHeights(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.doubleClicked.connect(self._edit_index)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        title = QLabel("カード・ID台帳")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        title.setFont(font)
+        note = QLabel(
+            "カード番号は末尾4桁だけを保存します。行をダブルクリックで編集。"
+            "ETC利用照会サービスは450日ログインしないとIDが自動解約されます。"
+        )
+        note.setWordWrap(True)
+
+        self.add_button = QPushButton("カードを登録…")
+        self.add_button.clicked.connect(self.add_card)
+        self.edit_button = QPushButton("編集…")
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.login_button = QPushButton("今日ログインした")
+        self.login_button.setToolTip("ETC利用照会サービスの最終ログイン日を今日にします")
+        self.login_button.clicked.connect(self.record_login_today)
+        for button in (self.edit_button, self.login_button):
+            button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.login_button)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(note)
+        layout.addLayout(buttons)
+        layout.addWidget(self.view, 1)
+        self._header_key = "tables/cards/header"
+
+    def refresh(self) -> None:
+        from etcbook import clock
+        from etcbook.models.cards import list_cards
+
+        with self.context.store.session() as session:
+            cards = list_cards(session=session)
+        selected = self.selected_card()
+        self.model.fill(cards, clock.today(), alert_colours(self.palette()))
+        self.view.expandAll()
+        for row in range(self.model.rowCount()):
+            self.view.setFirstColumnSpanned(row, QModelIndex(), True)
+        state = self.context.settings.value(self._header_key)
+        if state is not None and not getattr(self, "_restored", False):
+            self._restored = self.view.header().restoreState(state)
+        if not getattr(self, "_restored", False):
+            for column in range(self.model.columnCount()):
+                self.view.resizeColumnToContents(column)
+        if selected:
+            self.select_card(selected)
+
+    def save_settings(self) -> None:
+        self.context.settings.setValue(self._header_key, self.view.header().saveState())
+
+    def selected_card(self) -> str | None:
+        index = self.view.currentIndex()
+        value = index.data(CARD_ROLE) if index.isValid() else None
+        return str(value) if value else None
+
+    def select_card(self, last4: str) -> None:
+        matches = self.model.match(
+            self.model.index(0, 0),
+            CARD_ROLE,
+            last4,
+            1,
+            Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive,
+        )
+        if matches:
+            self.view.setCurrentIndex(matches[0])
+
+    def _selection_changed(self, *_args: object) -> None:
+        has_card = self.selected_card() is not None
+        self.edit_button.setEnabled(has_card)
+        self.login_button.setEnabled(has_card)
+
+    def add_card(self) -> CardDialog:
+        dialog = CardDialog(self.context, parent=self)
+        dialog.saved.connect(self.select_card)
+        dialog.open()
+        return dialog
+
+    def edit_selected(self) -> CardDialog | None:
+        last4 = self.selected_card()
+        if last4 is None:
+            return None
+        from etcbook.models.cards import get_card
+
+        with self.context.store.session() as session:
+            card = get_card(session=session, last4=last4)
+        dialog = CardDialog(self.context, card, parent=self)
+        dialog.open()
+        return dialog
+
+    def _edit_index(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        if index.data(CARD_ROLE):
+            self.edit_selected()
+
+    def record_login_today(self) -> None:
+        from etcbook import clock
+        from etcbook.models.cards import update_card
+
+        last4 = self.selected_card()
+        if last4 is None:
+            return
+        with self.context.store.session(write=True) as session:
+            update_card(session=session, last4=last4, last_login_on=clock.today())
+        self.context.ledger_changed.emit()

@@ -1,0 +1,297 @@
+"""経費精算: choose card, period and trips; preview the totals; export PDF, CSV and the bundle.
+
+The totals come from :class:`etcbook.domain.claims.Claim`; the export runs as an operation off
+the GUI thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook.ui import formatting
+from etcbook.ui.context import AppContext
+from etcbook.ui.page import Page
+from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
+
+if TYPE_CHECKING:
+    from etcbook.domain.claims import Claim, ClaimLine
+    from etcbook.export.bundle import ClaimOutputs
+    from etcbook.models.vault import DocumentRecord
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+LINE_COLUMNS: list[Column[ClaimLine]] = [
+    Column("精算", lambda ln: "", "text"),
+    Column("出口日時", lambda ln: ln.exit_at, "datetime"),
+    Column("区間", lambda ln: ln.route),
+    Column("事業者", lambda ln: ln.operator),
+    Column("目的", lambda ln: ln.purpose),
+    Column("通行料金", lambda ln: ln.toll, "yen"),
+    Column("還元額充当", lambda ln: ln.rebate_applied, "yen"),
+    Column("請求額", lambda ln: ln.billed, "yen"),
+    Column("業務割合", lambda ln: ln.business_share, "percent"),
+    Column("精算額", lambda ln: ln.claimed, "yen"),
+]
+
+
+class ChoosableLines(RecordTableModel["ClaimLine"]):
+    """Claim lines with a check box in the first column: which trips go on the claim."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(LINE_COLUMNS, parent)
+        self._chosen: list[bool] = []
+
+    def set_records(self, records: Any) -> None:
+        records = list(records)
+        self._chosen = [line.business_share > 0 for line in records]
+        super().set_records(records)
+
+    def chosen(self) -> list[ClaimLine]:
+        return [line for line, keep in zip(self.records, self._chosen, strict=True) if keep]
+
+    def set_chosen(self, row: int, keep: bool) -> None:
+        self.setData(
+            self.index(row, 0),
+            Qt.CheckState.Checked if keep else Qt.CheckState.Unchecked,
+            Qt.ItemDataRole.CheckStateRole,
+        )
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == 0:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and index.column() == 0 and role == Qt.ItemDataRole.CheckStateRole:
+            return Qt.CheckState.Checked if self._chosen[index.row()] else Qt.CheckState.Unchecked
+        return super().data(index, role)
+
+    def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if index.isValid() and index.column() == 0 and role == Qt.ItemDataRole.CheckStateRole:
+            state = value.value if isinstance(value, Qt.CheckState) else int(value)
+            self._chosen[index.row()] = state == Qt.CheckState.Checked.value
+            self.dataChanged.emit(index, index, [role])
+            return True
+        return False
+
+
+def _qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _date(value: QDate) -> dt.date:
+    return dt.date(value.year(), value.month(), value.day())
+
+
+class ClaimsPage(Page):
+    """経費精算 page."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._claim: Claim | None = None
+        self._documents: list[DocumentRecord] = []
+        self.last_outputs: ClaimOutputs | None = None
+        layout = QVBoxLayout(self)
+
+        box = QGroupBox("精算する走行")
+        grid = QGridLayout(box)
+        self.card = QComboBox()
+        today = dt.date.today()
+        last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+        self.date_from = QDateEdit(_qdate(last_month_end.replace(day=1)))
+        self.date_to = QDateEdit(_qdate(last_month_end))
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy/MM/dd")
+        self.claimant = QLineEdit()
+        self.claimant.setPlaceholderText("申請者（空欄ならカード名義）")
+        self.department = QLineEdit()
+        self.department.setPlaceholderText("所属（空欄なら走行の部署）")
+        self.basis = QLineEdit()
+        self.basis.setPlaceholderText("私用分を除外した根拠（例: 業務日誌により按分）")
+        self.mileage_id = QCheckBox("ETCマイレージIDを載せる")
+        self.mileage_id.setChecked(True)
+        load = QPushButton("走行を表示")
+        load.clicked.connect(self.load)
+        widgets: list[tuple[str, QWidget]] = [
+            ("カード", self.card),
+            ("期間", self.date_from),
+            ("～", self.date_to),
+            ("申請者", self.claimant),
+            ("所属", self.department),
+            ("根拠", self.basis),
+        ]
+        for i, (label, widget) in enumerate(widgets):
+            grid.addWidget(QLabel(label), i // 3, (i % 3) * 2)
+            grid.addWidget(widget, i // 3, (i % 3) * 2 + 1)
+        grid.addWidget(self.mileage_id, 2, 1)
+        grid.addWidget(load, 2, 5)
+        layout.addWidget(box)
+
+        self.lines = ChoosableLines(self)
+        self.lines.dataChanged.connect(self._update_totals)
+        self.view = RememberingTableView(self.context.settings, "claims/lines")
+        self.view.setModel(self.lines)
+        self.view.restore_columns()
+        layout.addWidget(self.view, 1)
+
+        self.totals = QLabel("")
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.totals)
+        row = QHBoxLayout()
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        row.addWidget(self.result, 1)
+        self.export_button = QPushButton("書き出す（PDF・CSV・ZIP）…")
+        self.export_button.clicked.connect(self._choose_folder_and_export)
+        self.open_button = QPushButton("フォルダを開く")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self.open_folder)
+        row.addWidget(self.export_button)
+        row.addWidget(self.open_button)
+        layout.addLayout(row)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        from sqlalchemy import text
+
+        with self.context.connection() as connection:
+            cards = connection.execute(
+                text(
+                    "SELECT c.last4, count(t.id) AS n FROM cards c"
+                    " LEFT JOIN trips t ON t.card_id = c.id AND t.business_share > 0"
+                    " GROUP BY c.last4 ORDER BY n DESC, c.last4"
+                )
+            ).all()
+        current = self.card.currentData()
+        self.card.blockSignals(True)
+        self.card.clear()
+        for last4, _n in cards:
+            self.card.addItem(f"末尾 {last4}", last4)
+        index = self.card.findData(current)
+        self.card.setCurrentIndex(max(index, 0))
+        self.card.blockSignals(False)
+        self.load()
+
+    def load(self) -> None:
+        """Read every trip of the card and period; those with a business share are ticked."""
+        from etcbook.models.claims import ClaimError, claim_from_store, line_of
+        from etcbook.models.trips import TripFilter, list_trip_rows
+
+        card = self.card.currentData()
+        if card is None:
+            self.lines.set_records([])
+            self.totals.setText("カードが登録されていません。")
+            return
+        date_from, date_to = _date(self.date_from.date()), _date(self.date_to.date())
+        try:
+            claim, documents = claim_from_store(
+                store=self.context.store,
+                card=card,
+                date_from=date_from,
+                date_to=date_to,
+                claimant=self.claimant.text().strip() or None,
+                department=self.department.text().strip() or None,
+                include_mileage_id=self.mileage_id.isChecked(),
+                private_use_basis=self.basis.text().strip(),
+                prepared_on=dt.date.today(),
+            )
+        except ClaimError as exc:
+            self.totals.setText(str(exc))
+            return
+        with self.context.connection() as connection:
+            rows = list_trip_rows(
+                connection=connection,
+                trip_filter=TripFilter(card=card, date_from=date_from, date_to=date_to),
+            )
+        self._claim = claim
+        self._documents = documents
+        self.lines.set_records([line_of(row) for row in rows])
+        if not self.view.restore_columns():
+            self.view.resizeColumnsToContents()
+        self._update_totals()
+
+    def current_claim(self) -> Claim | None:
+        """The claim as chosen on the page (the ticked trips)."""
+        if self._claim is None:
+            return None
+        return dataclasses.replace(self._claim, lines=tuple(self.lines.chosen()))
+
+    def _update_totals(self, *_args: Any) -> None:
+        claim = self.current_claim()
+        if claim is None:
+            return
+        t = claim.totals
+        self.totals.setText(
+            f"走行 {t.trips:,}件　通行料金 {formatting.yen(t.toll)}　"
+            f"還元額充当 {formatting.yen(t.rebate_applied)}　"
+            f"請求額（差引後） {formatting.yen(t.billed)}　私用分 {formatting.yen(t.private_excluded)}　"
+            f"精算額 {formatting.yen(t.claimed)}　添付する証憑 {len(self._documents)}件"
+        )
+
+    # -- export --------------------------------------------------------------------------------
+
+    def _choose_folder_and_export(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "書き出すフォルダ")
+        if folder:
+            self.export_to(Path(folder))
+
+    def export_to(self, folder: Path) -> None:
+        """Write the claim into ``folder`` off the GUI thread."""
+        from etcbook.export.bundle import OriginalFile, write_claim_outputs
+        from etcbook.ui.operations import Operation
+
+        claim = self.current_claim()
+        if claim is None:
+            return
+        originals = [OriginalFile(d.path, d.kind, d.sha256) for d in self._documents]
+        self.export_button.setEnabled(False)
+
+        def done(outputs: ClaimOutputs) -> None:
+            self.last_outputs = outputs
+            self.export_button.setEnabled(True)
+            self.open_button.setEnabled(True)
+            self.result.setText(
+                f"書き出しました（精算額 {formatting.yen(outputs.claimed_total)}）: "
+                f"{outputs.pdf.name}, {outputs.csv.name}, {outputs.bundle.name}"
+            )
+
+        def failed(error: BaseException) -> None:
+            self.export_button.setEnabled(True)
+            self.result.setText(f"書き出せませんでした: {error}")
+
+        self.context.run(
+            Operation(
+                work=lambda _progress: write_claim_outputs(claim, folder, originals),
+                title="経費精算書を書き出しています",
+                on_success=done,
+                on_failure=failed,
+                parent=self,
+            )
+        )
+
+    def open_folder(self) -> None:
+        if self.last_outputs is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_outputs.pdf.parent)))

@@ -1,0 +1,423 @@
+"""ダッシュボード: per card points, expiry buckets, rebate, the next 20th, alerts, monthly tolls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook.ui import formatting
+from etcbook.ui.charts import (
+    SERIES_COLOURS,
+    ChartStyle,
+    ChartView,
+    points_axis_formatter,
+    preload_matplotlib,
+    stacked_barh,
+    stacked_bars,
+    yen_axis_formatter,
+)
+from etcbook.ui.context import AppContext
+from etcbook.ui.labels import operator_label, pool_label
+from etcbook.ui.page import Page
+from etcbook.ui.theme import alert_colours
+
+if TYPE_CHECKING:
+    from etcbook.domain.reminders import Reminder
+    from etcbook.models.ui_queries import MonthlyOperatorTolls
+    from etcbook.ui.mileage import CardSummary
+
+MONTHS_SHOWN = 12
+BUCKET_LABELS = (
+    ("this_month", "今月失効"),
+    ("next_month", "来月失効"),
+    ("month_after", "再来月失効"),
+    ("later", "それ以降"),
+)
+BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
+HIDDEN_REMINDERS = frozenset({"unreconciled_months", "reconciled_changed"})
+"""Reminders about 月次照合, which this window cannot record yet: they would never go away."""
+LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
+"""Reminder severity → alert colour."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One line of the alert list: its level (danger, warning, info) and Japanese text."""
+
+    level: str
+    message: str
+    card: str | None = None
+
+
+@dataclass
+class DashboardData:
+    """Everything the dashboard shows, read off the GUI thread."""
+
+    as_of: dt.date
+    month_from: str | None = None
+    month_to: str | None = None
+    tolls: list[MonthlyOperatorTolls] = field(default_factory=list)
+    reminders: tuple[Reminder, ...] = ()
+    cards: list[CardSummary] | None = None
+    """``None`` when the mileage engine is not available."""
+    engine_problem: str | None = None
+
+
+def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData:
+    """Read the dashboard's figures (worker thread)."""
+    from etcbook.domain.reminders import reminders_at
+    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls, reminder_facts
+    from etcbook.ui import mileage
+
+    data = DashboardData(as_of=as_of)
+    latest = latest_trip_month(connection=connection)
+    if latest is not None:
+        year, month = (int(part) for part in latest.split("-"))
+        index = year * 12 + month - 1 - (MONTHS_SHOWN - 1)
+        data.month_from = f"{index // 12:04d}-{index % 12 + 1:02d}"
+        data.month_to = latest
+        data.tolls = monthly_tolls(
+            connection=connection, month_from=data.month_from, month_to=data.month_to
+        )
+    facts = reminder_facts(connection=connection)
+    try:
+        data.cards = mileage.card_summaries(store, as_of)
+    except mileage.EngineUnavailable as problem:
+        data.engine_problem = str(problem)
+    else:
+        facts = mileage.with_engine_facts(facts, data.cards)
+    data.reminders = tuple(
+        reminder for reminder in reminders_at(as_of, facts) if reminder.kind not in HIDDEN_REMINDERS
+    )
+    preload_matplotlib()
+    return data
+
+
+def draw_monthly_tolls(
+    figure: Any, style: ChartStyle, rows: Sequence[MonthlyOperatorTolls], months: list[str]
+) -> None:
+    """Stacked bars: per month, each operator's business part (solid) and private part (pale)."""
+    axes = figure.add_subplot()
+    style.style_axes(axes)
+    operators = sorted(
+        {row.operator for row in rows},
+        key=lambda key: -sum(row.toll for row in rows if row.operator == key),
+    )
+    colour = {key: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, key in enumerate(operators)}
+    by_key = {(row.month, row.operator): row for row in rows}
+    labels = [
+        f"{int(month[5:])}月\n{month[:4]}"
+        if i == 0 or month.endswith("-01")
+        else f"{int(month[5:])}月"
+        for i, month in enumerate(months)
+    ]
+    tops: list[int] = [0] * len(months)
+    for key in operators:
+        business = [by_key[(m, key)].business if (m, key) in by_key else 0 for m in months]
+        private = [by_key[(m, key)].private if (m, key) in by_key else 0 for m in months]
+        tops = stacked_bars(
+            axes, labels, [(f"{operator_label(key)}（業務）", business, colour[key])], bottoms=tops
+        )
+        tops = stacked_bars(
+            axes,
+            labels,
+            [(f"{operator_label(key)}（私用）", private, colour[key])],
+            bottoms=tops,
+            alpha=0.38,
+        )
+    axes.yaxis.set_major_formatter(yen_axis_formatter())
+    axes.set_title("月別通行料金（事業者別・濃い色が業務分）", fontsize=10)
+    axes.tick_params(axis="x", labelsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    if operators:
+        handles, names = axes.get_legend_handles_labels()
+        legend = axes.legend(
+            handles,
+            names,
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+        )
+        for text in legend.get_texts():
+            text.set_color(style.foreground)
+
+
+def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSummary]) -> None:
+    """Horizontal bars per card × pool: points split by when they expire."""
+    axes = figure.add_subplot()
+    style.style_axes(axes)
+    axes.grid(axis="y", visible=False)
+    axes.grid(axis="x", color=style.grid_rgba(), linewidth=0.8)
+    labels: list[str] = []
+    values: dict[str, list[int]] = {key: [] for key, _label in BUCKET_LABELS}
+    for card in cards:
+        for pool in card.pools:
+            labels.append(f"{card.last4} {pool_label(pool.pool)}")
+            for key, _label in BUCKET_LABELS:
+                values[key].append(pool.buckets.get(key, 0))
+    series = [
+        (label, values[key], colour)
+        for (key, label), colour in zip(BUCKET_LABELS, BUCKET_COLOURS, strict=True)
+    ]
+    stacked_barh(axes, labels, series)
+    totals = [sum(values[key][i] for key, _label in BUCKET_LABELS) for i in range(len(labels))]
+    for row, total in enumerate(totals):
+        axes.annotate(
+            f" {total:,}P",
+            (total, row),
+            va="center",
+            fontsize=8,
+            color=style.foreground,
+            annotation_clip=False,
+        )
+    if totals:
+        axes.set_xlim(0, max(max(totals) * 1.18, 1))
+    axes.xaxis.set_major_formatter(points_axis_formatter())
+    axes.set_title("ポイント残高（カード・プール別、失効時期で色分け）", fontsize=10)
+    axes.tick_params(axis="x", labelsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    if labels:
+        legend = axes.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=4, frameon=False
+        )
+        for text in legend.get_texts():
+            text.set_color(style.foreground)
+
+
+def _heading(text: str, scale: float = 1.15) -> QLabel:
+    label = QLabel(text)
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
+class CardTile(QFrame):
+    """One card's figures: rebate balance, points per pool, what the next 20th brings."""
+
+    def __init__(self, card: CardSummary) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(4)
+        title = f"末尾 {card.last4}　{card.holder}"
+        layout.addWidget(_heading(title, 1.05))
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(2)
+        row = 0
+
+        def add(label: str, value: str, *, strong: bool = False) -> None:
+            nonlocal row
+            name = QLabel(label)
+            figure = QLabel(value)
+            figure.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if strong:
+                font = QFont(figure.font())
+                font.setBold(True)
+                figure.setFont(font)
+            grid.addWidget(name, row, 0)
+            grid.addWidget(figure, row, 1)
+            row += 1
+
+        add("還元額残高", formatting.yen(card.rebate_balance), strong=True)
+        for pool in card.pools:
+            soon = pool.buckets.get("this_month", 0) + pool.buckets.get("next_month", 0)
+            text = formatting.points(pool.points)
+            if soon:
+                text += f"（来月末までに{formatting.points(soon)}失効）"
+            add(f"{pool.name}", text)
+        if not card.pools:
+            add("ポイント", "なし")
+        if card.pending_rebate:
+            add("朝夕割（還元待ち）", formatting.yen(card.pending_rebate))
+        if card.next_20th is not None:
+            nxt = card.next_20th
+            parts = [f"{name} {formatting.points(points)}" for _key, name, points in nxt.grants]
+            text = "付与 " + "、".join(parts) if parts else "付与予定なし"
+            if nxt.auto_exchange:
+                text += "（自動還元ON）"
+            add(f"次の20日 {formatting.date(nxt.date)}", text)
+        if card.points_lost_total:
+            add("これまでの失効", formatting.points(card.points_lost_total))
+        layout.addLayout(grid)
+
+
+class DashboardPage(Page):
+    """ダッシュボード."""
+
+    loaded = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.data: DashboardData | None = None
+        self._loading = False
+
+        self.as_of_label = QLabel()
+        header = QHBoxLayout()
+        header.addWidget(_heading("ダッシュボード", 1.4))
+        header.addStretch(1)
+        header.addWidget(self.as_of_label)
+
+        self.tiles = QHBoxLayout()
+        self.tiles.setSpacing(10)
+        tiles_holder = QWidget()
+        tiles_holder.setLayout(self.tiles)
+        tiles_scroll = QScrollArea()
+        tiles_scroll.setWidget(tiles_holder)
+        tiles_scroll.setWidgetResizable(True)
+        tiles_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        tiles_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        tiles_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        tiles_scroll.setMinimumHeight(150)
+        tiles_scroll.setMaximumHeight(190)
+
+        self.alerts = QListWidget()
+        self.alerts.setObjectName("alerts")
+        self.alerts.setWordWrap(True)
+        self.alerts.setAlternatingRowColors(False)
+        self.alerts.setMinimumHeight(90)
+
+        self.points_chart = ChartView(minimum_height=220)
+        self.tolls_chart = ChartView(minimum_height=220)
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.setObjectName("dashboardCharts")
+        charts.addWidget(self.points_chart)
+        charts.addWidget(self.tolls_chart)
+        charts.setSizes([450, 650])
+        self._charts = charts
+
+        alerts_box = QWidget()
+        alerts_layout = QVBoxLayout(alerts_box)
+        alerts_layout.setContentsMargins(0, 0, 0, 0)
+        alerts_layout.addWidget(_heading("お知らせ・警告"))
+        alerts_layout.addWidget(self.alerts)
+
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.setObjectName("dashboardBody")
+        body.addWidget(alerts_box)
+        body.addWidget(charts)
+        body.setSizes([160, 420])
+        self._body = body
+        state = context.settings.value("dashboard/splitter")
+        if state is not None:
+            body.restoreState(state)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(tiles_scroll)
+        layout.addWidget(body, 1)
+
+    def refresh(self) -> None:
+        """Read the figures off the GUI thread, then show them."""
+        from etcbook import clock
+
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        self._again = False
+        as_of = clock.today()
+        store = self.context.store
+        self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
+        self.context.run_in_background(
+            lambda connection: load_dashboard(connection, store, as_of),
+            self._show,
+            parent=self,
+            title="ダッシュボードの読み込み",
+        )
+
+    def _show(self, data: DashboardData) -> None:
+        self._loading = False
+        self.data = data
+        self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
+        self._fill_tiles(data)
+        self._fill_alerts(data)
+        months = _month_list(data.month_from, data.month_to)
+        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
+        if data.cards:
+            cards = data.cards
+            self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
+        else:
+            message = data.engine_problem or "ポイントのあるカードはありません"
+            self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
+        self.loaded.emit()
+        if getattr(self, "_again", False):
+            self.refresh()
+
+    def _fill_tiles(self, data: DashboardData) -> None:
+        while self.tiles.count():
+            item = self.tiles.takeAt(0)
+            widget = item.widget()
+            if widget is not None:
+                widget.deleteLater()
+        if data.cards is None:
+            note = QLabel(
+                "ポイント・還元額はマイレージエンジンの計算結果から表示します。\n"
+                f"（{data.engine_problem}）"
+            )
+            note.setWordWrap(True)
+            self.tiles.addWidget(note)
+        else:
+            for card in data.cards:
+                self.tiles.addWidget(CardTile(card))
+        self.tiles.addStretch(1)
+
+    def _fill_alerts(self, data: DashboardData) -> None:
+        colours = alert_colours(self.palette())
+        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders]
+        self.alerts.clear()
+        if not alerts:
+            self.alerts.addItem("お知らせはありません。")
+            return
+        marks = {"danger": "●", "warning": "▲", "info": "・"}
+        for alert in alerts:
+            item = QListWidgetItem(f"{marks.get(alert.level, '・')} {alert.message}")
+            background = colours.get(alert.level)
+            if background is not None:
+                item.setBackground(background)
+            item.setData(Qt.ItemDataRole.UserRole, alert.level)
+            self.alerts.addItem(item)
+
+    def alert_texts(self) -> list[str]:
+        return [self.alerts.item(i).text() for i in range(self.alerts.count())]
+
+    def save_settings(self) -> None:
+        self.context.settings.setValue("dashboard/splitter", self._body.saveState())
+
+
+def _month_list(month_from: str | None, month_to: str | None) -> list[str]:
+    if not month_from or not month_to:
+        return []
+    year, month = (int(part) for part in month_from.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= month_to:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _draw_message(figure: Any, style: ChartStyle, message: str) -> None:
+    figure.text(0.5, 0.5, message, ha="center", va="center", color=style.foreground, wrap=True)

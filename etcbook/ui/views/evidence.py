@@ -1,0 +1,432 @@
+"""証憑: the vault of electronic originals — add (drop, file dialog, Ctrl+V), search, preview,
+the months still lacking a statement or certificate, and removal to the trash with a reason.
+
+Thin: the vault rules live in :mod:`etcbook.models.vault`; this page only collects input and
+shows results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook import clock
+from etcbook.domain.evidence import DOCUMENT_KINDS, SCREEN_KINDS, kind_label
+from etcbook.ui.context import AppContext
+from etcbook.ui.page import Page
+from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView, sortable_proxy
+
+if TYPE_CHECKING:
+    from etcbook.models.vault import DocumentRecord, MonthCoverage
+
+PREVIEW_WIDTH = 360
+
+
+def previous_month(today: dt.date) -> str:
+    first = today.replace(day=1) - dt.timedelta(days=1)
+    return first.strftime("%Y-%m")
+
+
+def _parse_date(text: str) -> dt.date | None:
+    text = text.strip().replace("/", "-")
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _parse_yen(text: str) -> int | None:
+    text = text.strip().replace(",", "").replace("円", "")
+    return int(text) if text else None
+
+
+DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
+    Column("ID", lambda d: d.id, "int"),
+    Column("月", lambda d: d.month),
+    Column("カード", lambda d: d.card),
+    Column("種類", lambda d: kind_label(d.kind)),
+    Column("版", lambda d: f"v{d.version}"),
+    Column("取引日", lambda d: d.date, "date"),
+    Column("金額", lambda d: d.amount, "yen"),
+    Column("取引先", lambda d: d.counterparty),
+    Column("ファイル", lambda d: d.relpath, tooltip=lambda d: f"SHA-256 {d.sha256}"),
+]
+
+MONTH_COLUMNS: list[Column[MonthCoverage]] = [
+    Column("カード", lambda m: m.card),
+    Column("月", lambda m: m.month),
+    Column("走行", lambda m: m.trips, "int"),
+    Column("請求書", lambda m: "あり" if m.statement else "なし"),
+    Column("利用証明書", lambda m: "あり" if m.certificate else "なし"),
+]
+
+
+def render_preview(path: Path, width: int = PREVIEW_WIDTH) -> QPixmap | str:
+    """The first page of a PDF (pypdfium2) or the image, scaled; the first lines of a text file."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(str(path))
+        try:
+            page = document[0]
+            scale = width / page.get_width()
+            bitmap = page.render(scale=scale, rev_byteorder=True)  # RGB, no Pillow needed
+            qimage = QImage(
+                bytes(bitmap.buffer),
+                bitmap.width,
+                bitmap.height,
+                bitmap.stride,
+                QImage.Format.Format_RGB888,
+            ).copy()
+            page.close()
+        finally:
+            document.close()
+        return QPixmap.fromImage(qimage)
+    if suffix in {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}:
+        pixmap = QPixmap(str(path))
+        if pixmap.isNull():
+            return "画像を読めません"
+        return pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+    raw = path.read_bytes()[:4000]
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return "\n".join(raw.decode(encoding).splitlines()[:20])
+        except UnicodeDecodeError:
+            continue
+    return "プレビューできない形式です"
+
+
+class EvidencePage(Page):
+    """証憑 page."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.setAcceptDrops(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_add_box())
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_search_tab(), "検索")
+        self.tabs.addTab(self._build_missing_tab(), "足りない月（直近15か月）")
+        splitter.addWidget(self.tabs)
+        self.preview = QLabel("証憑を選ぶとここに表示します")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+        self.preview.setMinimumWidth(PREVIEW_WIDTH)
+        self.preview.setWordWrap(True)
+        self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        splitter.addWidget(self.preview)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout.addWidget(splitter, 1)
+        bottom = QHBoxLayout()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.count = QLabel("")
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.count)
+        layout.addLayout(bottom)
+        paste = QShortcut(QKeySequence.StandardKey.Paste, self)
+        paste.activated.connect(self.paste_screenshot)
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _build_add_box(self) -> QGroupBox:
+        box = QGroupBox(
+            "追加（ファイルをここにドロップ、または Ctrl+V でスクリーンショットを貼り付け）"
+        )
+        grid = QGridLayout(box)
+        self.kind = QComboBox()
+        for kind in DOCUMENT_KINDS:
+            self.kind.addItem(kind.label, kind.key)
+        self.card = QComboBox()
+        self.month = QLineEdit(previous_month(clock.today()))
+        self.month.setPlaceholderText("YYYY-MM")
+        self.date = QLineEdit()
+        self.date.setPlaceholderText("取引日 YYYY-MM-DD")
+        self.amount = QLineEdit()
+        self.amount.setPlaceholderText("金額（円）")
+        self.counterparty = QLineEdit()
+        self.counterparty.setPlaceholderText("取引先（カード会社・道路事業者）")
+        self.vehicle = QLineEdit()
+        self.vehicle.setPlaceholderText("車両名（例: CarA）")
+        add_button = QPushButton("ファイルを追加…")
+        add_button.clicked.connect(self._choose_files)
+        fields: list[tuple[str, QWidget]] = [
+            ("種類", self.kind),
+            ("カード", self.card),
+            ("対象月", self.month),
+            ("取引日", self.date),
+            ("金額", self.amount),
+            ("取引先", self.counterparty),
+            ("車両", self.vehicle),
+        ]
+        for i, (label, widget) in enumerate(fields):
+            grid.addWidget(QLabel(label), i // 4, (i % 4) * 2)
+            grid.addWidget(widget, i // 4, (i % 4) * 2 + 1)
+        grid.addWidget(add_button, 1, 7)
+        return box
+
+    def _build_search_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        form = QFormLayout()
+        row = QHBoxLayout()
+        self.search_from = QLineEdit()
+        self.search_from.setPlaceholderText("取引日 から YYYY-MM-DD")
+        self.search_to = QLineEdit()
+        self.search_to.setPlaceholderText("まで")
+        self.search_min = QLineEdit()
+        self.search_min.setPlaceholderText("金額 下限")
+        self.search_max = QLineEdit()
+        self.search_max.setPlaceholderText("上限")
+        self.search_counterparty = QLineEdit()
+        self.search_counterparty.setPlaceholderText("取引先（部分一致）")
+        for widget in (
+            self.search_from,
+            self.search_to,
+            self.search_min,
+            self.search_max,
+            self.search_counterparty,
+        ):
+            row.addWidget(widget)
+            widget.returnPressed.connect(self.refresh)
+        self.search_kind = QComboBox()
+        self.search_kind.addItem("すべての種類", None)
+        for kind in DOCUMENT_KINDS:
+            self.search_kind.addItem(kind.label, kind.key)
+        self.search_card = QComboBox()
+        row.addWidget(self.search_kind)
+        row.addWidget(self.search_card)
+        search_button = QPushButton("検索")
+        search_button.clicked.connect(self.refresh)
+        row.addWidget(search_button)
+        form.addRow(row)
+        layout.addLayout(form)
+        self.documents = RecordTableModel(DOCUMENT_COLUMNS, self)
+        self.documents_view = RememberingTableView(self.context.settings, "evidence/documents")
+        self.documents_view.setModel(sortable_proxy(self.documents, self))
+        self.documents_view.setSortingEnabled(True)
+        self.documents_view.restore_columns()
+        self.documents_view.selectionModel().currentRowChanged.connect(self._selected)
+        layout.addWidget(self.documents_view, 1)
+        buttons = QHBoxLayout()
+        remove = QPushButton("削除（ごみ箱へ）…")
+        remove.clicked.connect(self._remove_selected)
+        buttons.addStretch(1)
+        buttons.addWidget(remove)
+        layout.addLayout(buttons)
+        return tab
+
+    def _build_missing_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(
+            QLabel(
+                "走行がある月のうち、請求書か利用証明書が保管されていない月です。"
+                "ETC利用照会サービスの明細は約15か月で取得できなくなります。"
+            )
+        )
+        self.months = RecordTableModel(MONTH_COLUMNS, self)
+        self.months_view = RememberingTableView(self.context.settings, "evidence/months")
+        self.months_view.setModel(self.months)
+        layout.addWidget(self.months_view, 1)
+        return tab
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        from sqlalchemy import text
+
+        from etcbook.models.vault import DocumentSearch, month_coverage, search_documents
+
+        store = self.context.store
+        with self.context.connection() as connection:
+            cards = list(
+                connection.execute(text("SELECT last4 FROM cards ORDER BY last4")).scalars()
+            )
+        for combo, blank in ((self.card, None), (self.search_card, "すべてのカード")):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            if blank:
+                combo.addItem(blank, None)
+            for last4 in cards:
+                combo.addItem(f"末尾 {last4}", last4)
+            index = combo.findData(current)
+            combo.setCurrentIndex(max(index, 0))
+            combo.blockSignals(False)
+        try:
+            search = DocumentSearch(
+                date_from=_parse_date(self.search_from.text()),
+                date_to=_parse_date(self.search_to.text()),
+                min_amount=_parse_yen(self.search_min.text()),
+                max_amount=_parse_yen(self.search_max.text()),
+                counterparty=self.search_counterparty.text().strip() or None,
+                kind=self.search_kind.currentData(),
+                card=self.search_card.currentData(),
+            )
+        except ValueError as exc:
+            self.status.setText(f"検索条件を読めません: {exc}")
+            return
+        self.documents.set_records(search_documents(store=store, search=search))
+        if not self.documents_view.restore_columns():
+            self.documents_view.resizeColumnsToContents()
+        self.months.set_records([m for m in month_coverage(store=store) if m.lacking])
+        self.count.setText(f"{self.documents.rowCount():,}件")
+
+    def _selected(self, current: Any, _previous: Any) -> None:
+        if not current.isValid():
+            return
+        proxy = self.documents_view.model()
+        row = proxy.mapToSource(current).row()
+        self.show_preview(self.documents.record(row))
+
+    def show_preview(self, document: DocumentRecord) -> None:
+        if not document.path.is_file():
+            self.preview.setText(f"ファイルが見つかりません: {document.relpath}")
+            return
+        try:
+            shown = render_preview(document.path)
+        except Exception as exc:  # a damaged file must not break the page
+            self.preview.setText(f"プレビューできません: {exc}")
+            return
+        if isinstance(shown, QPixmap):
+            self.preview.setPixmap(shown)
+        else:
+            self.preview.setText(shown)
+
+    # -- adding --------------------------------------------------------------------------------
+
+    def add_files(
+        self, paths: list[Path], *, kind: str | None = None, day: dt.date | None = None
+    ) -> list[str]:
+        """Add files with the form's details; returns the messages shown (errors included)."""
+        from etcbook.models.vault import VaultError, add_document
+
+        messages = []
+        card = self.card.currentData()
+        if card is None:
+            messages.append("先にカードを登録してください。")
+        else:
+            try:
+                date = day or _parse_date(self.date.text())
+                amount = _parse_yen(self.amount.text())
+            except ValueError as exc:
+                messages.append(f"取引日・金額を読めません: {exc}")
+            else:
+                month = date.strftime("%Y-%m") if day else self.month.text().strip()
+                for path in paths:
+                    try:
+                        document = add_document(
+                            store=self.context.store,
+                            source=path,
+                            kind=kind or self.kind.currentData(),
+                            card=card,
+                            month=month,
+                            date=date,
+                            amount=amount,
+                            counterparty=self.counterparty.text().strip(),
+                            vehicle=self.vehicle.text().strip(),
+                        )
+                    except VaultError as exc:
+                        messages.append(str(exc))
+                    else:
+                        messages.append(f"保管しました: {document.relpath}（v{document.version}）")
+        self.status.setText(" / ".join(messages))
+        self.refresh()
+        return messages
+
+    def _choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "証憑を追加", "", "証憑 (*.pdf *.csv *.png *.jpg *.jpeg);;すべて (*)"
+        )
+        if paths:
+            self.add_files([Path(p) for p in paths])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt override
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.add_files(paths)
+
+    def ask_screen_kind(self) -> str | None:
+        """Which of the four mypage screens the pasted screenshot shows (``None``: cancelled)."""
+        labels = [kind_label(key) for key in SCREEN_KINDS]
+        label, ok = QInputDialog.getItem(
+            self, "スクリーンショットの種類", "どの画面ですか？", labels, 0, False
+        )
+        return SCREEN_KINDS[labels.index(label)] if ok else None
+
+    def paste_screenshot(self, image: QImage | None = None, kind: str | None = None) -> list[str]:
+        """Ctrl+V: keep the clipboard's image as a screenshot of today, of the chosen screen."""
+        from PySide6.QtWidgets import QApplication
+
+        if image is None:
+            image = QApplication.clipboard().image()
+        if image.isNull():
+            self.status.setText("クリップボードに画像がありません。")
+            return []
+        kind = kind or self.ask_screen_kind()
+        if kind is None:
+            return []
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "screenshot.png"
+            if not image.save(str(path), "PNG"):
+                self.status.setText("画像を保存できませんでした。")
+                return []
+            return self.add_files([path], kind=kind, day=clock.today())
+
+    # -- removing ------------------------------------------------------------------------------
+
+    def _remove_selected(self) -> None:
+        index = self.documents_view.currentIndex()
+        if not index.isValid():
+            return
+        proxy = self.documents_view.model()
+        document = self.documents.record(proxy.mapToSource(index).row())
+        reason, ok = QInputDialog.getText(
+            self, "証憑の削除", f"{document.relpath} をごみ箱に移します。理由:"
+        )
+        if ok:
+            self.remove(document.id, reason)
+
+    def remove(self, document_id: int, reason: str) -> None:
+        from etcbook.models.vault import VaultError, remove_document
+
+        try:
+            removed = remove_document(
+                store=self.context.store, document_id=document_id, reason=reason
+            )
+        except VaultError as exc:
+            QMessageBox.warning(self, "証憑の削除", str(exc))
+            return
+        self.status.setText(f"ごみ箱に移しました: {removed.trash_path}")
+        self.refresh()

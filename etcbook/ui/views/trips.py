@@ -1,0 +1,655 @@
+"""走行明細: every trip, fetched lazily; filters, inline and batch edits, route rules, totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from etcbook.ui import formatting
+from etcbook.ui.context import AppContext
+from etcbook.ui.labels import OPERATOR_LABELS, operator_label
+from etcbook.ui.lazy_model import LazyRecordModel
+from etcbook.ui.operations import Operation, Progress
+from etcbook.ui.page import Page
+from etcbook.ui.tables import Column, RememberingTableView
+
+if TYPE_CHECKING:
+    from etcbook.models.ui_queries import TripQuery, TripRow, TripTotals
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def _route(row: TripRow) -> str:
+    return f"{row.entry_ic or '（本線）'} → {row.exit_ic}"
+
+
+TRIP_COLUMNS: list[Column[TripRow]] = [
+    Column("出口日時", lambda r: r.exit_at, "datetime", key="exit_at"),
+    Column("カード", lambda r: r.card, key="card"),
+    Column("入口IC", lambda r: r.entry_ic or "", key="entry_ic"),
+    Column("出口IC", lambda r: r.exit_ic, key="exit_ic", tooltip=_route),
+    Column("事業者", lambda r: operator_label(r.operator), key="operator"),
+    Column("通行料金", lambda r: r.toll, "yen", key="toll"),
+    Column("還元額充当", lambda r: r.rebate_applied, "yen", key="rebate_applied"),
+    Column("差引後", lambda r: r.billed, "yen", key="billed"),
+    Column("ポイント", lambda r: r.points, "points", key="points"),
+    Column("業務割合", lambda r: r.business_share, "percent", key="business_share"),
+    Column("業務分", lambda r: r.business_amount, "yen", key="business_amount"),
+    Column("用途・目的", lambda r: r.purpose, key="purpose", tooltip=lambda r: r.purpose or None),
+    Column("朝夕割", lambda r: r.morning_evening, "bool", key="morning_evening"),
+    Column("状態", lambda r: r.status or "", key="status"),
+    Column("備考", lambda r: "・".join(f for f in r.flags if f != "（朝夕）"), key="flags"),
+    Column("入口日時", lambda r: r.entry_at, "datetime", key="entry_at"),
+]
+COLUMN = {column.key: number for number, column in enumerate(TRIP_COLUMNS)}
+EDITABLE = ("purpose", "business_share", "operator", "morning_evening")
+SYNC_EDIT_LIMIT = 200
+"""Edits of more trips than this run off the GUI thread (each change is audited: ~0.6 ms)."""
+
+
+class _TripDelegate(QStyledItemDelegate):
+    """Editors for the editable cells: a 0–100 % spin box and the operator list."""
+
+    def createEditor(  # Qt override
+        self, parent: QWidget, option: QStyleOptionViewItem, index: AnyIndex
+    ) -> QWidget:
+        if index.column() == COLUMN["business_share"]:
+            spin = QSpinBox(parent)
+            spin.setRange(0, 100)
+            spin.setSingleStep(10)
+            spin.setSuffix("%")
+            spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+            return spin
+        if index.column() == COLUMN["operator"]:
+            combo = QComboBox(parent)
+            for key, label in OPERATOR_LABELS.items():
+                combo.addItem(label, key)
+            return combo
+        return super().createEditor(parent, option, index)
+
+    def setEditorData(self, editor: QWidget, index: AnyIndex) -> None:  # Qt override
+        if isinstance(editor, QSpinBox):
+            value = index.data(Qt.ItemDataRole.EditRole)
+            editor.setValue(int(value or 0))
+        elif isinstance(editor, QComboBox):
+            record = index.model().record(index.row())  # type: ignore[attr-defined]
+            editor.setCurrentIndex(max(0, editor.findData(record.operator if record else "")))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(  # Qt override
+        self, editor: QWidget, model: QAbstractItemModel, index: AnyIndex
+    ) -> None:
+        if isinstance(editor, QSpinBox):
+            editor.interpretText()
+            model.setData(index, editor.value())
+        elif isinstance(editor, QComboBox):
+            model.setData(index, editor.currentData())
+        else:
+            super().setModelData(editor, model, index)
+
+
+class TripTableModel(LazyRecordModel["TripRow"]):
+    """The trips table: keys from :func:`trip_ids`, rows from :func:`trip_rows`."""
+
+    def __init__(self, context: AppContext, parent: Any = None) -> None:
+        self.context = context
+        self.figures: dict[int, tuple[int, int, int]] | None = None
+        """The engine's (還元額充当, 差引後, points) per trip, once computed."""
+        super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
+
+    def _fetch_rows(self, keys: list[int]) -> dict[int, TripRow]:
+        from etcbook.models.ui_queries import trip_rows
+
+        with self.context.connection() as connection:
+            return trip_rows(connection=connection, ids=keys, figures=self.figures)
+
+
+class RouteRuleDialog(QDialog):
+    """「この区間に今後も適用」: remember the operator and 朝夕割 for a route."""
+
+    def __init__(self, row: TripRow, later_trips: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("この区間に今後も適用")
+        self.row = row
+        text = QLabel(
+            f"区間 <b>{_route(row)}</b> の走行に、次の設定を今後の取り込みでも自動で付けます。"
+        )
+        text.setWordWrap(True)
+        self.operator = QCheckBox(f"事業者を「{operator_label(row.operator)}」にする")
+        self.operator.setChecked(True)
+        self.morning_evening = QCheckBox("平日朝夕割引の対象にする")
+        self.morning_evening.setChecked(row.morning_evening)
+        self.existing = QCheckBox(
+            f"この走行以降に記録済みの同じ区間の走行（{later_trips}件）にも適用"
+        )
+        self.existing.setChecked(True)
+        self.existing.setEnabled(later_trips > 0)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("ルールを作成")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("キャンセル")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (text, self.operator, self.morning_evening, self.existing, buttons):
+            layout.addWidget(widget)
+
+
+class TripsPage(Page):
+    """走行明細."""
+
+    totals_changed = Signal(object)
+    figures_ready = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        from etcbook.models.ui_queries import TripQuery
+
+        self.query = TripQuery(sort="exit_at", descending=True)
+        self.totals: TripTotals | None = None
+        self._computing = False
+        self._compute_again = False
+        self.model = TripTableModel(context, self)
+        self.model.editor = self._edit_cells
+        self.model.editable_columns = frozenset(COLUMN[key] for key in EDITABLE)
+
+        self.view = RememberingTableView(context.settings, "trips", self)
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(_TripDelegate(self.view))
+        self.view.horizontalHeader().setSortIndicator(
+            COLUMN["exit_at"], Qt.SortOrder.DescendingOrder
+        )
+        self.view.setSortingEnabled(True)
+        triggers = QAbstractItemView.EditTrigger
+        self.view.setEditTriggers(
+            triggers.DoubleClicked | triggers.EditKeyPressed | triggers.AnyKeyPressed
+        )
+        if not self.view.restore_columns():
+            self._default_widths()
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self._build_filters()
+        self._build_edit_bar()
+        self.totals_label = QLabel()
+        self.totals_label.setObjectName("tripTotals")
+        self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.totals_label.font()
+        font.setBold(True)
+        self.totals_label.setFont(font)
+        totals = QFrame()
+        totals.setFrameShape(QFrame.Shape.StyledPanel)
+        totals_layout = QHBoxLayout(totals)
+        totals_layout.setContentsMargins(10, 6, 10, 6)
+        totals_layout.addWidget(self.totals_label)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.filters)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.edit_bar)
+        layout.addWidget(totals)
+
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(250)
+        self._text_timer.timeout.connect(self.apply_filters)
+        self.model.sorter = self._sort_by  # from now on, header clicks re-query
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _build_filters(self) -> None:
+        self.card_filter = QComboBox()
+        self.card_filter.setMinimumContentsLength(10)
+        self.month_from = QComboBox()
+        self.month_to = QComboBox()
+        self.operator_filter = QComboBox()
+        self.operator_filter.addItem("すべての事業者", None)
+        for key, label in OPERATOR_LABELS.items():
+            self.operator_filter.addItem(label, key)
+        self.use_filter = QComboBox()
+        for label, key in (
+            ("業務・私用すべて", "all"),
+            ("業務のみ", "business"),
+            ("私用のみ", "private"),
+        ):
+            self.use_filter.addItem(label, key)
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText("IC名・用途・備考で検索")
+        self.text_filter.setClearButtonEnabled(True)
+        self.text_filter.textChanged.connect(lambda _text: self._text_timer.start())
+        clear = QPushButton("条件をクリア")
+        clear.clicked.connect(self.clear_filters)
+        for combo in (
+            self.card_filter,
+            self.month_from,
+            self.month_to,
+            self.operator_filter,
+            self.use_filter,
+        ):
+            combo.currentIndexChanged.connect(lambda _index: self.apply_filters())
+        self.filters = QHBoxLayout()
+        self.filters.addWidget(QLabel("カード"))
+        self.filters.addWidget(self.card_filter)
+        self.filters.addWidget(QLabel("期間"))
+        self.filters.addWidget(self.month_from)
+        self.filters.addWidget(QLabel("〜"))
+        self.filters.addWidget(self.month_to)
+        self.filters.addWidget(self.operator_filter)
+        self.filters.addWidget(self.use_filter)
+        self.filters.addWidget(self.text_filter, 1)
+        self.filters.addWidget(clear)
+
+    def _build_edit_bar(self) -> None:
+        self.edit_bar = QFrame()
+        self.edit_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        bar = QHBoxLayout(self.edit_bar)
+        bar.setContentsMargins(8, 4, 8, 4)
+        self.selection_label = QLabel("選択なし")
+        self.share_edit = QSpinBox()
+        self.share_edit.setRange(0, 100)
+        self.share_edit.setSingleStep(10)
+        self.share_edit.setSuffix("%")
+        self.share_edit.setValue(100)
+        share_button = QPushButton("業務割合を設定")
+        share_button.clicked.connect(
+            lambda: self.set_on_selection(business_share=self.share_edit.value())
+        )
+        self.purpose_edit = QLineEdit()
+        self.purpose_edit.setPlaceholderText("用途・目的")
+        purpose_button = QPushButton("用途を設定")
+        purpose_button.clicked.connect(
+            lambda: self.set_on_selection(purpose=self.purpose_edit.text())
+        )
+        self.operator_edit = QComboBox()
+        for key, label in OPERATOR_LABELS.items():
+            self.operator_edit.addItem(label, key)
+        operator_button = QPushButton("事業者を設定")
+        operator_button.clicked.connect(
+            lambda: self.set_on_selection(operator=self.operator_edit.currentData())
+        )
+        me_on = QPushButton("朝夕割 対象")
+        me_on.clicked.connect(lambda: self.set_on_selection(morning_evening=True))
+        me_off = QPushButton("対象外")
+        me_off.clicked.connect(lambda: self.set_on_selection(morning_evening=False))
+        self.rule_button = QPushButton("この区間に今後も適用…")
+        self.rule_button.setToolTip(
+            "選択した走行の区間に、事業者と朝夕割の設定をルールとして保存します"
+        )
+        self.rule_button.clicked.connect(self.create_rule_from_current)
+        self._selection_widgets = [
+            share_button,
+            purpose_button,
+            operator_button,
+            me_on,
+            me_off,
+            self.rule_button,
+        ]
+        for widget in (
+            self.selection_label,
+            self.share_edit,
+            share_button,
+            _separator(),
+            self.purpose_edit,
+            purpose_button,
+            _separator(),
+            self.operator_edit,
+            operator_button,
+            _separator(),
+            me_on,
+            me_off,
+            _separator(),
+            self.rule_button,
+        ):
+            bar.addWidget(widget)
+        self.purpose_edit.setMinimumWidth(140)
+        self._selection_changed()
+
+    def _default_widths(self) -> None:
+        widths = {
+            "exit_at": 130,
+            "card": 54,
+            "entry_ic": 90,
+            "exit_ic": 90,
+            "operator": 110,
+            "toll": 82,
+            "rebate_applied": 82,
+            "billed": 82,
+            "points": 64,
+            "business_share": 68,
+            "business_amount": 82,
+            "purpose": 170,
+            "morning_evening": 56,
+            "status": 56,
+            "flags": 90,
+        }
+        for key, width in widths.items():
+            self.view.setColumnWidth(COLUMN[key], width)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload filter choices, then the keys and totals (keeping the selection if it can);
+        the engine's per-trip figures are recomputed off the GUI thread and shown when ready."""
+        from etcbook.models.ui_queries import card_choices, trip_months
+
+        with self.context.connection() as connection:
+            cards = card_choices(connection=connection)
+            months = trip_months(connection=connection)
+        with QSignalBlocker(self.card_filter):
+            current = self.card_filter.currentData()
+            self.card_filter.clear()
+            self.card_filter.addItem("すべてのカード", None)
+            for last4, label in cards:
+                self.card_filter.addItem(label, last4)
+            self.card_filter.setCurrentIndex(max(0, self.card_filter.findData(current)))
+        for combo, blank in ((self.month_from, "最初から"), (self.month_to, "最後まで")):
+            with QSignalBlocker(combo):
+                current = combo.currentData()
+                combo.clear()
+                combo.addItem(blank, None)
+                for month in months:
+                    combo.addItem(month.replace("-", "/"), month)
+                combo.setCurrentIndex(max(0, combo.findData(current)))
+        self.apply_filters()
+        self._compute_figures()
+
+    def _compute_figures(self) -> None:
+        from etcbook import clock
+        from etcbook.ui import mileage
+
+        if self._computing:
+            self._compute_again = True
+            return
+        self._computing = True
+        self._compute_again = False
+        store = self.context.store
+        today = clock.today()
+
+        def work(_progress: Progress) -> dict[int, tuple[int, int, int]] | None:
+            try:
+                return mileage.trip_figures(store, today)
+            except mileage.EngineUnavailable:
+                return None
+
+        self.context.run(
+            Operation(
+                work=work,
+                title="還元額充当の計算",
+                on_success=self._figures_ready,
+                on_failure=lambda _error: setattr(self, "_computing", False),
+                show_progress=False,
+                parent=self,
+            )
+        )
+        self._show_totals(self.totals or _empty_totals())
+
+    def _figures_ready(self, figures: dict[int, tuple[int, int, int]] | None) -> None:
+        self._computing = False
+        if self._compute_again:
+            self._compute_figures()
+            return
+        self.model.figures = figures
+        self.model.refetch()
+        self.apply_filters()
+        self.figures_ready.emit()
+
+    def current_query(self) -> TripQuery:
+        from etcbook.models.ui_queries import TripQuery
+
+        card = self.card_filter.currentData()
+        month_from = self.month_from.currentData()
+        month_to = self.month_to.currentData()
+        if month_from and month_to and month_from > month_to:
+            month_from, month_to = month_to, month_from
+        return TripQuery(
+            cards=(card,) if card else (),
+            month_from=month_from,
+            month_to=month_to,
+            operator=self.operator_filter.currentData(),
+            use=self.use_filter.currentData() or "all",
+            text=self.text_filter.text(),
+            sort=self.query.sort,
+            descending=self.query.descending,
+        )
+
+    def apply_filters(self) -> None:
+        """Re-query the keys and totals for the filters as they are now."""
+        from etcbook.models.ui_queries import trip_ids, trip_totals
+
+        self._text_timer.stop()
+        self.query = self.current_query()
+        with self.context.connection() as connection:
+            keys = trip_ids(connection=connection, query=self.query)
+            totals = trip_totals(
+                connection=connection, query=self.query, figures=self.model.figures
+            )
+        if keys == self.model.keys:
+            self.model.refetch()  # same rows (an edit elsewhere): keep selection and scroll
+        else:
+            self.model.set_keys(keys)
+        self._show_totals(totals)
+
+    def set_month_range(self, month_from: str | None, month_to: str | None) -> None:
+        """Filter to a month range (``YYYY-MM``); used by the dashboard and the benchmark."""
+        with QSignalBlocker(self.month_from), QSignalBlocker(self.month_to):
+            self.month_from.setCurrentIndex(max(0, self.month_from.findData(month_from)))
+            self.month_to.setCurrentIndex(max(0, self.month_to.findData(month_to)))
+        self.apply_filters()
+
+    def clear_filters(self) -> None:
+        widgets = (
+            self.card_filter,
+            self.month_from,
+            self.month_to,
+            self.operator_filter,
+            self.use_filter,
+            self.text_filter,
+        )
+        blockers = [QSignalBlocker(widget) for widget in widgets]
+        for combo in widgets[:-1]:
+            combo.setCurrentIndex(0)  # type: ignore[attr-defined]
+        self.text_filter.clear()
+        del blockers
+        self.apply_filters()
+
+    def _sort_by(self, column: int, order: Qt.SortOrder) -> None:
+        from etcbook.models.ui_queries import SORT_KEYS
+
+        key = TRIP_COLUMNS[column].key
+        if key == "business_amount":
+            key = "business_share"
+        if key not in SORT_KEYS:  # e.g. the engine's points: keep the current order
+            current = next(
+                (i for i, column in enumerate(TRIP_COLUMNS) if column.key == self.query.sort), 0
+            )
+            order = (
+                Qt.SortOrder.DescendingOrder
+                if self.query.descending
+                else Qt.SortOrder.AscendingOrder
+            )
+            header = self.view.horizontalHeader()
+            with QSignalBlocker(header):
+                header.setSortIndicator(current, order)
+            return
+        self.query = self.query.__class__(
+            **{
+                **self.query.__dict__,
+                "sort": key,
+                "descending": order == Qt.SortOrder.DescendingOrder,
+            }
+        )
+        if self.context.is_open:
+            self.apply_filters()
+
+    def _show_totals(self, totals: TripTotals) -> None:
+        self.totals = totals
+        self.totals_label.setText(
+            f"{formatting.number(totals.count)}件　"
+            f"通行料金 {formatting.yen(totals.toll)}　"
+            f"還元額充当 {formatting.yen(totals.rebate_applied)}　"
+            f"差引後 {formatting.yen(totals.billed)}　"
+            f"業務分 {formatting.yen(totals.business)}"
+            + ("　（還元額充当を計算中…）" if self._computing else "")
+        )
+        self.totals_changed.emit(totals)
+
+    # -- edits ---------------------------------------------------------------------------------
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+        return [self.model.key(row) for row in rows]
+
+    def _selection_changed(self, *_args: object) -> None:
+        count = len(self.view.selectionModel().selectedRows()) if self.view.selectionModel() else 0
+        self.selection_label.setText(f"{count:,}件選択" if count else "選択なし")
+        for widget in self._selection_widgets:
+            widget.setEnabled(count > 0)
+        self.rule_button.setEnabled(count == 1)
+
+    def _edit_cells(self, keys: list[int], column: int, value: Any) -> bool:
+        """An inline edit of one cell: applied to the selected rows when the cell is among them."""
+        key = TRIP_COLUMNS[column].key
+        selected = self.selected_ids()
+        targets = selected if keys[0] in selected and len(selected) > 1 else keys
+        if key == "business_share":
+            return self.set_trips(targets, business_share=int(value))
+        if key == "purpose":
+            return self.set_trips(targets, purpose=str(value))
+        if key == "operator":
+            return self.set_trips(targets, operator=str(value))
+        if key == "morning_evening":
+            return self.set_trips(targets, morning_evening=bool(value))
+        return False
+
+    def set_on_selection(self, **fields: Any) -> bool:
+        """Set fields (purpose, business_share, operator, morning_evening) on the selected rows."""
+        return self.set_trips(self.selected_ids(), **fields)
+
+    def set_trips(self, ids: list[int], **fields: Any) -> bool:
+        """Write ``fields`` to the trips ``ids`` (audited); large selections off the GUI thread.
+
+        Returns ``True`` when the change was made (or, for a large selection, started).
+        """
+        from etcbook.models.ui_queries import update_trips
+
+        if not ids:
+            return False
+        if len(ids) > SYNC_EDIT_LIMIT:
+            store = self.context.store
+
+            def work(progress: Progress) -> int:
+                done = 0
+                with store.transaction() as connection:
+                    for start in range(0, len(ids), 100):
+                        part = ids[start : start + 100]
+                        done += update_trips(connection=connection, ids=part, **fields)
+                        progress.report(start + len(part), len(ids), f"{len(ids):,}件を更新中…")
+                return done
+
+            self.context.run(
+                Operation(
+                    work=work,
+                    title="走行明細を更新しています",
+                    on_success=lambda _count: self.model.refetch_keys(set(ids)),
+                    on_failure=lambda error: QMessageBox.warning(self, "走行明細", str(error)),
+                    changes_ledger=True,
+                    cancellable=True,
+                    parent=self,
+                )
+            )
+            return True
+        try:
+            with self.context.transaction() as connection:
+                update_trips(connection=connection, ids=ids, **fields)
+        except ValueError as problem:
+            QMessageBox.warning(self, "走行明細", str(problem))
+            return False
+        self.model.refetch_keys(set(ids))
+        self.context.ledger_changed.emit()  # refreshes this page (keys, totals) and the others
+        return True
+
+    def create_rule_from_current(self) -> None:
+        from etcbook.models.ui_queries import create_route_rule, trip_route, trips_on_route
+
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return
+        row = self.model.record(self.model.keys.index(ids[0]))
+        if row is None:
+            return
+        with self.context.connection() as connection:
+            route = trip_route(connection=connection, trip_id=row.id)
+            later = trips_on_route(connection=connection, route=route, after=row.exit_at)
+        dialog = RouteRuleDialog(row, len(later), self)
+        self._rule_dialog = dialog
+
+        def create() -> None:
+            operator = row.operator if dialog.operator.isChecked() else None
+            morning_evening = dialog.morning_evening.isChecked()
+            with self.context.transaction() as connection:
+                create_route_rule(
+                    connection=connection,
+                    route=route,
+                    operator=operator,
+                    morning_evening=morning_evening,
+                )
+            if dialog.existing.isChecked() and later:
+                self.set_trips(later, operator=operator, morning_evening=morning_evening)
+            else:
+                self.context.ledger_changed.emit()
+            status = getattr(self.window(), "statusBar", None)
+            if callable(status):
+                status().showMessage(f"ルールを作成しました: {_route(row)}", 10_000)
+
+        dialog.accepted.connect(create)
+        dialog.open()
+
+    def save_settings(self) -> None:
+        self.view.save_settings()
+
+
+def _empty_totals() -> TripTotals:
+    from etcbook.models.ui_queries import TripTotals
+
+    return TripTotals()
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
+
+
+def month_of(day: dt.date) -> str:
+    """``YYYY-MM`` of a date (filter values)."""
+    return f"{day.year:04d}-{day.month:02d}"

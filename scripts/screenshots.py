@@ -1,0 +1,176 @@
+"""Render every page of the window on the demo store to docs/screenshots/*.png.
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
+
+Works offscreen or under Xvfb. The demo store and the settings live in a temporary folder;
+the user's store and settings are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+WINDOW_SIZE = (1360, 860)
+
+
+def settle(app, window, seconds: float = 0.3) -> None:  # type: ignore[no-untyped-def]
+    """Let queued work, background loads and repaints finish."""
+    deadline = time.monotonic() + 30
+    while window.context.operations.busy and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+SAMPLE_ROWS = (
+    "26/11/02,07:10,26/11/02,07:45,厚木,横浜町田,,,930,0,930,1,1234,************1234,確定;（朝夕）",
+    "26/11/03,10:00,26/11/03,11:30,東京,静岡,,,4300,300,4000,1,1234,************1234,確定",
+    "26/11/05,13:00,26/11/05,13:20,東京,霞が関,,,1320,0,1320,1,1234,************1234,確認中",
+)
+BAD_ROWS = (
+    "26/11/07,07:10,26/11/07,07:45,厚木,横浜町田,,,930,0,930,1,1234,************1234,確定",
+    "26/13/08,07:10,26/11/08,07:45,厚木,横浜町田,,,九百,0,930,1,1234,************1234,確定",
+)
+HEADER = (
+    "利用年月日（自）,時分（自）,利用年月日（至）,時分（至）,利用ＩＣ（自）,利用ＩＣ（至）,"
+    "割引前料金,ＥＴＣ割引額,通行料金,還元額適用料金,後納料金,車種,車両番号,ＥＴＣカード番号,備考"
+)
+
+
+def prepare_points(page) -> None:  # type: ignore[no-untyped-def]
+    """The planner with a need on the corporate card (no rebate, many points)."""
+    page.select_card("9012")
+    page.planner.need_yen.setValue(3000)
+    page.planner.make_plan()
+
+
+def prepare_trips(page) -> None:  # type: ignore[no-untyped-def]
+    """A few rows selected, ready for a batch edit."""
+    for row in (1, 2, 4):
+        page.view.selectionModel().select(
+            page.model.index(row, 0),
+            page.view.selectionModel().SelectionFlag.Select
+            | page.view.selectionModel().SelectionFlag.Rows,
+        )
+
+
+PREPARE = {"points": prepare_points, "trips": prepare_trips}
+
+
+def shoot_import_preview(app, window, tmp: Path, out: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The preview of two dropped files, one of them with line errors."""
+    files = []
+    for name, rows in (("meisai_202611.csv", SAMPLE_ROWS), ("meisai_broken.csv", BAD_ROWS)):
+        path = tmp / name
+        path.write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode("cp932"))
+        files.append(str(path))
+    dialogs = []
+    window.import_started.connect(lambda flow: flow.previewed.connect(dialogs.append))
+    window.import_files(files)
+    deadline = time.monotonic() + 30
+    while not dialogs and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    dialog = dialogs[0]
+    settle(app, window)
+    path = out / "10_import_preview.png"
+    dialog.grab().save(str(path))
+    dialog.reject()
+    return path
+
+
+def shoot_card_dialog(app, window, out: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The card dialog with a 車載器管理番号 being typed (validation as you type)."""
+    from etcbook.ui.card_dialog import CardDialog
+
+    dialog = CardDialog(window.context, parent=window)
+    dialog.last4.edit.setText("2468")
+    dialog.holder.edit.setText("山田次郎")
+    dialog.expires.edit.setText("08/28")
+    dialog.obu.edit.setText("1234-5678-9012")
+    dialog.show()
+    settle(app, window)
+    path = out / "11_card_dialog.png"
+    dialog.grab().save(str(path))
+    dialog.reject()
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--dark", action="store_true", help="render with the dark palette (as on a dark desktop)"
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtCore import QSettings
+
+    from etcbook.models.demo import fill_demo
+    from etcbook.models.store import open_store
+    from etcbook.ui.app import make_application, make_main_window
+
+    app = make_application()
+    if args.dark:
+        from etcbook.ui.theme import dark_palette
+
+        app.setPalette(dark_palette())
+    with tempfile.TemporaryDirectory(prefix="etcbook-shots-") as folder:
+        tmp = Path(folder)
+        settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+        demo = tmp / "demo.sqlite3"
+        store = open_store(demo)
+        fill_demo(store)
+        store.close()
+
+        written: list[Path] = []
+
+        # First start: an empty store shows the welcome page.
+        empty = make_main_window(tmp / "empty.sqlite3", settings=settings, sample_path=demo)
+        empty.resize(*WINDOW_SIZE)
+        empty.show()
+        empty.context.open_store_now()
+        settle(app, empty)
+        path = args.out / "00_welcome.png"
+        empty.grab().save(str(path))
+        written.append(path)
+        empty.close()
+
+        window = make_main_window(demo, settings=settings, sample_path=demo)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.context.open_store_now()
+        settle(app, window)
+        for number, spec in enumerate(window.page_specs, start=1):
+            window.show_page(spec.key)
+            settle(app, window, 0.6)
+            prepare = PREPARE.get(spec.key)
+            if prepare is not None:
+                prepare(window.page_widget(spec.key))
+                settle(app, window, 0.6)
+            path = args.out / f"{number:02d}_{spec.key}.png"
+            window.grab().save(str(path))
+            written.append(path)
+        written.append(shoot_import_preview(app, window, tmp, args.out))
+        written.append(shoot_card_dialog(app, window, args.out))
+        window.close()
+    for path in written:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""The 証憑 and 経費精算 pages on the demo store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QColor, QImage, QPixmap
+
+from etcbook import clock
+from etcbook.export.bundle import verify_bundle
+from etcbook.export.claim_pdf import claim_pdf_bytes
+from etcbook.export.sample import sample_claim
+
+
+def test_pages_are_registered(demo_window) -> None:  # type: ignore[no-untyped-def]
+    keys = [spec.key for spec in demo_window.page_specs]
+    assert "evidence" in keys and "claims" in keys
+    titles = {spec.key: spec.title for spec in demo_window.page_specs}
+    assert titles["evidence"] == "証憑" and titles["claims"] == "経費精算"
+
+
+def test_evidence_page_adds_previews_and_searches(  # type: ignore[no-untyped-def]
+    demo_window, qtmodeltester, tmp_path: Path
+) -> None:
+    demo_window.show_page("evidence")
+    page = demo_window.page_widget("evidence")
+    assert page.isVisible()
+    assert page.documents.rowCount() == 0
+    qtmodeltester.check(page.documents)
+    qtmodeltester.check(page.months)
+    assert all(m.lacking for m in page.months.records)
+
+    statement = tmp_path / "statement.pdf"
+    statement.write_bytes(claim_pdf_bytes(sample_claim(3)))
+    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.kind.setCurrentIndex(page.kind.findData("statement"))
+    page.month.setText("2026-09")
+    page.amount.setText("12,345")
+    page.counterparty.setText("テストカード")
+    messages = page.add_files([statement])
+    assert messages and messages[0].startswith("保管しました")
+    assert page.documents.rowCount() == 1
+    document = page.documents.record(0)
+    assert document.path.name == "2026-09_CARD9012_請求.pdf"
+    assert document.path.read_bytes() == statement.read_bytes()
+
+    page.show_preview(document)
+    pixmap = page.preview.pixmap()
+    assert pixmap is not None and not pixmap.isNull()
+    assert pixmap.width() > 100
+
+    again = page.add_files([statement])
+    assert "すでに保管" in again[0]
+    assert page.documents.rowCount() == 1
+
+    page.search_counterparty.setText("存在しない")
+    page.refresh()
+    assert page.documents.rowCount() == 0
+    page.search_counterparty.setText("テスト")
+    page.search_min.setText("10000")
+    page.refresh()
+    assert page.documents.rowCount() == 1
+
+
+def test_pasted_screenshot_is_kept_as_the_chosen_screen(demo_window) -> None:  # type: ignore[no-untyped-def]
+    demo_window.show_page("evidence")
+    page = demo_window.page_widget("evidence")
+    page.card.setCurrentIndex(page.card.findData("1234"))
+    image = QImage(200, 120, QImage.Format.Format_RGB32)
+    image.fill(QColor("steelblue"))
+    messages = page.paste_screenshot(image, kind="screen_rebate")
+    assert messages[0].startswith("保管しました")
+    document = page.documents.record(0)
+    today = clock.today()
+    assert document.path.name == f"{today.isoformat()}_CARD1234_還元額残高.png"
+    assert document.kind == "screen_rebate"
+    page.show_preview(document)
+    assert isinstance(page.preview.pixmap(), QPixmap)
+
+    page.remove(document.id, "撮り直し")
+    assert page.documents.rowCount() == 0
+    assert "ごみ箱" in page.status.text()
+
+
+def test_claims_page_previews_totals_and_exports(  # type: ignore[no-untyped-def]
+    demo_window, qtbot, qtmodeltester, tmp_path: Path
+) -> None:
+    demo_window.show_page("claims")
+    page = demo_window.page_widget("claims")
+    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.date_from.setDate(QDate(2026, 9, 1))
+    page.date_to.setDate(QDate(2026, 9, 30))
+    page.load()
+    qtmodeltester.check(page.lines)
+    records = page.lines.records
+    assert records
+    chosen = page.lines.chosen()
+    assert chosen == [line for line in records if line.business_share > 0]
+    claim = page.current_claim()
+    assert claim is not None
+    before = claim.totals.claimed
+    assert f"{before:,}円" in page.totals.text()
+
+    first_chosen = next(i for i, line in enumerate(records) if line.business_share > 0)
+    page.lines.set_chosen(first_chosen, False)
+    after = page.current_claim().totals.claimed
+    assert after == before - records[first_chosen].claimed
+    assert f"{after:,}円" in page.totals.text()
+    index = page.lines.index(first_chosen, 0)
+    assert page.lines.data(index, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+
+    page.export_to(tmp_path / "out")
+    qtbot.waitUntil(lambda: page.last_outputs is not None, timeout=20_000)
+    outputs = page.last_outputs
+    assert outputs.claimed_total == after
+    assert outputs.pdf.is_file() and outputs.csv.is_file()
+    assert verify_bundle(outputs.bundle).intact
+    assert page.open_button.isEnabled()

@@ -1,0 +1,146 @@
+"""Import from the window: drop → preview → import; malformed files store nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import text
+
+HEADER_15 = (
+    "利用年月日（自）,時分（自）,利用年月日（至）,時分（至）,利用ＩＣ（自）,利用ＩＣ（至）,"
+    "割引前料金,ＥＴＣ割引額,通行料金,還元額適用料金,後納料金,車種,車両番号,ＥＴＣカード番号,備考"
+)
+
+
+def write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_bytes(("\r\n".join([HEADER_15, *rows]) + "\r\n").encode("cp932"))
+    return path
+
+
+GOOD_ROWS = [
+    "26/11/02,07:10,26/11/02,07:45,厚木,横浜町田,,,930,0,930,1,1234,************1234,確認中;（朝夕）",
+    "26/11/03,10:00,26/11/03,11:30,東京,静岡,,,4300,300,4000,1,1234,************1234,確定",
+    "26/11/03,13:00,26/11/03,13:20,東京,霞が関,,,1320,0,1320,1,1234,************4321,確定",
+]
+
+
+def trip_count(window) -> int:  # type: ignore[no-untyped-def]
+    with window.context.connection() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM trips")).scalar())
+
+
+def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    pos = QPointF(window.rect().center())
+    args = (
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    for kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+        # QDragEnterEvent has only a deprecated QPoint constructor; it adds nothing to this one.
+        moving = QDragMoveEvent(*args, type=kind)
+        moving.setAccepted(False)
+        QApplication.sendEvent(window, moving)
+        assert moving.isAccepted(), kind
+    event = QDropEvent(*args)
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+
+
+def test_dropped_csv_reaches_the_preview_and_the_import(qtbot, demo_window, tmp_path: Path) -> None:
+    window = demo_window
+    before = trip_count(window)
+    csv = write_csv(tmp_path / "meisai.csv", GOOD_ROWS)
+    with qtbot.waitSignal(window.import_started, timeout=5_000) as started:
+        drop(window, [csv])
+    flow = started.args[0]
+    with qtbot.waitSignal(flow.previewed, timeout=10_000) as previewed:
+        pass
+    dialog = previewed.args[0]
+    assert trip_count(window) == before, "the preview wrote to the store"
+    assert dialog.result.inserted == 3
+    assert dialog.import_button.isEnabled()
+    assert dialog.result.new_cards == ["4321"]
+    with (
+        qtbot.waitSignal(window.context.ledger_changed, timeout=10_000),
+        qtbot.waitSignal(flow.finished, timeout=10_000) as finished,
+    ):
+        dialog.import_button.click()
+    assert finished.args[0].inserted == 3
+    assert trip_count(window) == before + 3
+    assert "新規 3件" in window.statusBar().currentMessage()
+
+
+def test_malformed_file_shows_line_errors_and_stores_nothing(
+    qtbot, demo_window, tmp_path: Path
+) -> None:
+    window = demo_window
+    before = trip_count(window)
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        [
+            GOOD_ROWS[0],
+            "26/13/45,07:10,26/11/02,07:45,厚木,横浜町田,,,九百,0,930,1,1234,****1234,確定",
+        ],
+    )
+    flow = None
+    with qtbot.waitSignal(window.import_started, timeout=5_000) as started:
+        window.import_files([str(bad)])
+    flow = started.args[0]
+    with qtbot.waitSignal(flow.previewed, timeout=10_000) as previewed:
+        pass
+    dialog = previewed.args[0]
+    errors = dialog.errors_model.records
+    assert errors, "no line errors listed"
+    assert {error.line for error in errors} == {3}
+    assert not dialog.import_button.isEnabled()
+    dialog.reject()
+    assert trip_count(window) == before
+
+
+def test_reimport_counts_duplicates(qtbot, demo_window, tmp_path: Path) -> None:
+    window = demo_window
+    csv = write_csv(tmp_path / "meisai.csv", GOOD_ROWS)
+    for expected_new in (3, 0):
+        with qtbot.waitSignal(window.import_started) as started:
+            window.import_files([str(csv)])
+        with qtbot.waitSignal(started.args[0].previewed, timeout=10_000) as previewed:
+            pass
+        dialog = previewed.args[0]
+        assert dialog.result.inserted == expected_new
+        if expected_new:
+            with qtbot.waitSignal(started.args[0].finished, timeout=10_000):
+                dialog.import_button.click()
+        else:
+            assert dialog.result.duplicates == 3
+            dialog.reject()
+
+
+def test_cancelled_import_stores_nothing(demo_window, tmp_path: Path) -> None:
+    import pytest
+
+    from etcbook.ui.importing import _run_import
+    from etcbook.ui.operations import Cancelled, Progress
+
+    window = demo_window
+    before = trip_count(window)
+    rows = [
+        f"26/11/{day:02d},{hour:02d}:{minute:02d},26/11/{day:02d},{hour:02d}:{minute + 5:02d},"
+        f"厚木,横浜町田,,,930,0,930,1,1234,************1234,確定"
+        for day in range(1, 29)
+        for hour in range(6, 22)
+        for minute in range(0, 50, 5)
+    ]
+    csv = write_csv(tmp_path / "big.csv", rows)
+    progress = Progress()
+    progress.cancel()
+    with pytest.raises(Cancelled):
+        _run_import(window.context, [csv], dry_run=False, progress=progress)
+    assert trip_count(window) == before
