@@ -34,8 +34,8 @@ def test_store_file_is_private(store_path: Path) -> None:
 def test_store_from_a_newer_version_is_refused(store_path: Path) -> None:
     open_store(store_path).close()
     db = sqlite3.connect(store_path)
-    db.execute("DELETE FROM alembic_version")
-    db.execute("INSERT INTO alembic_version VALUES ('not-a-revision')")
+    # One row per migration branch head: a newer etcbook adds a revision this code doesn't know.
+    db.execute("INSERT INTO alembic_version (version_num) VALUES ('not-a-revision')")
     db.commit()
     db.close()
     with pytest.raises(StoreError, match="新しい etcbook"):
@@ -88,11 +88,3 @@ def test_store_at_the_first_revision_is_upgraded_after_a_copy(store_path: Path) 
     kept = sqlite3.connect(store.backup)
     assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
     kept.close()
-
-
-def test_heads_read_from_the_files_match_alembic() -> None:
-    from alembic.script import ScriptDirectory
-
-    from etcbook.models.store import _alembic_config, _declared_heads
-
-    assert _declared_heads() == set(ScriptDirectory.from_config(_alembic_config()).get_heads())
