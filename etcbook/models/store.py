@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from etcbook import clock
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
-WRITER_WAIT_S = 300.0
-"""How long a writer waits in all for other processes' writes (BEGIN IMMEDIATE is retried)."""
 
 
 class StoreError(RuntimeError):
@@ -36,20 +34,6 @@ def _alembic_config(connection: Connection | None = None):
     return config
 
 
-def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
-    """``PRAGMA journal_mode=WAL``, retried: while another process is creating the same new store,
-    SQLite answers "database is locked" at once, without waiting for the busy timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
 def _make_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -58,7 +42,7 @@ def _make_engine(path: Path) -> Engine:
         # Let SQLAlchemy, not the driver, decide where transactions begin (BEGIN IMMEDIATE below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        _switch_to_wal(cursor)
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -69,15 +53,7 @@ def _make_engine(path: Path) -> Engine:
         # Writers ask for BEGIN IMMEDIATE (see Store.transaction) and take the lock up front,
         # so two processes never deadlock upgrading a read lock; readers begin deferred.
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        deadline = time.monotonic() + WRITER_WAIT_S
-        while True:
-            try:
-                connection.exec_driver_sql(f"BEGIN {mode}")
-                return
-            except OperationalError as exc:
-                # Each try waited busy_timeout; a queue of long imports may need several.
-                if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
-                    raise
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -87,11 +63,43 @@ def _create_private_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.parent != Path(".").resolve() and not any(path.parent.iterdir()):
         os.chmod(path.parent, 0o700)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return  # another process created it a moment ago; migrating waits for its write lock
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
+
+
+@functools.cache
+def _declared_heads() -> frozenset[str]:
+    """The migration heads, read from the revision files without importing Alembic.
+
+    Opening an up-to-date store (every command does) then costs no Alembic import; only a
+    store that needs upgrading goes through Alembic's own graph.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                continue
+            name = getattr(node.targets[0], "id", None)
+            if name not in ("revision", "down_revision"):
+                continue
+            value = ast.literal_eval(node.value)
+            values = set(value) if isinstance(value, tuple | list) else {value} - {None}
+            (revisions if name == "revision" else parents).update(values)
+    return frozenset(revisions - parents)
+
+
+def _stored_revisions(engine: Engine) -> set[str] | None:
+    """The store's alembic_version rows, or None when the table does not exist yet."""
+    with engine.connect() as connection:
+        exists = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+        if exists is None:
+            return None
+        return {
+            row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        }
 
 
 def _current_and_target(engine: Engine) -> tuple[set[str], set[str], set[str]]:
@@ -154,8 +162,6 @@ def open_store(path: Path) -> Store:
 
     When an existing file needs upgrading, a backup copy is kept beside it first.
     """
-    from alembic import command
-
     try:
         path = Path(path).expanduser().absolute()
     except RuntimeError:  # "~someone/…" for a user who does not exist
@@ -174,6 +180,8 @@ def open_store(path: Path) -> Store:
     except OSError as exc:  # a name too long, a parent that is a file, no permission, …
         raise StoreError(f"{path}: ストアを開けません（{exc.strerror or exc}）。") from None
     engine = _make_engine(path)
+    if _stored_revisions(engine) == _declared_heads():
+        return Store(path=path, engine=engine, upgraded_from=_declared_heads())
     current, target, unknown = _current_and_target(engine)
     backup = None
     if current != target:
@@ -185,6 +193,8 @@ def open_store(path: Path) -> Store:
         if not is_new:
             stamp = clock.now().strftime("%Y%m%d-%H%M%S")
             backup = backup_copy(path, f"before-upgrade-{stamp}")
+        from alembic import command
+
         with engine.connect() as connection:
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():
