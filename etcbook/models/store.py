@@ -6,18 +6,22 @@ import ast
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from etcbook import clock
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
+WRITER_WAIT_S = 300.0
+"""How long a writer waits in all for other processes' writes (BEGIN IMMEDIATE is retried)."""
 
 
 class StoreError(RuntimeError):
@@ -34,6 +38,20 @@ def _alembic_config(connection: Connection | None = None):
     return config
 
 
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """``PRAGMA journal_mode=WAL``, retried: while another process is creating the same new store,
+    SQLite answers "database is locked" at once, without waiting for the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _make_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -42,7 +60,7 @@ def _make_engine(path: Path) -> Engine:
         # Let SQLAlchemy, not the driver, decide where transactions begin (BEGIN IMMEDIATE below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -53,7 +71,15 @@ def _make_engine(path: Path) -> Engine:
         # Writers ask for BEGIN IMMEDIATE (see Store.transaction) and take the lock up front,
         # so two processes never deadlock upgrading a read lock; readers begin deferred.
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        deadline = time.monotonic() + WRITER_WAIT_S
+        while True:
+            try:
+                connection.exec_driver_sql(f"BEGIN {mode}")
+                return
+            except OperationalError as exc:
+                # Each try waited busy_timeout; a queue of long imports may need several.
+                if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
+                    raise
 
     return engine
 
@@ -63,7 +89,10 @@ def _create_private_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.parent != Path(".").resolve() and not any(path.parent.iterdir()):
         os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process created it a moment ago; migrating waits for its write lock
     os.close(fd)
 
 
