@@ -46,12 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_backup(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook import clock
-    from etcbook.models.backup import BackupError, create_backup
+    from etcbook.models.backup import BackupError, create_backup, expand
 
-    out = args.out.expanduser()
-    if out.is_dir():
-        out = out / f"etcbook-backup-{clock.now():%Y%m%d-%H%M%S}.zip"
     try:
+        out = expand(args.out)
+        if out.is_dir():
+            out = out / f"etcbook-backup-{clock.now():%Y%m%d-%H%M%S}.zip"
         result = create_backup(context.store, out, overwrite=args.overwrite)
     except BackupError as exc:
         raise BadInput(str(exc)) from None

@@ -126,6 +126,14 @@ class Manifest:
 # --- small helpers ---------------------------------------------------------------------------
 
 
+def expand(path: Path | str) -> Path:
+    """``~`` expanded and made absolute; an unknown user's ``~name`` is a BackupError."""
+    try:
+        return Path(path).expanduser().absolute()
+    except RuntimeError:
+        raise BackupError(f"{path}: ホームフォルダが見つかりません。") from None
+
+
 def vault_for(store_path: Path) -> Path:
     """The vault folder beside a store file (as :func:`etcbook.models.vault.vault_root`)."""
     return Path(store_path).parent / VAULT_FOLDER
@@ -227,7 +235,7 @@ def backup_reminder(store_path: Path, today: dt.date | None = None) -> str | Non
 
 def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> BackupResult:
     """Write a backup ZIP of ``store`` and its vault to ``out``."""
-    out = Path(out).expanduser().absolute()
+    out = expand(out)
     if out.exists() and not overwrite:
         raise BackupError(f"{out}: すでにあります（上書きしません。別の名前を指定してください）。")
     if out.exists() and out.is_dir():
@@ -465,7 +473,7 @@ def _unpack(archive: Path, work: Path) -> tuple[Manifest, Path, Path, int, int]:
 
 def check_backup(archive: Path) -> dict[str, Any]:
     """Check an archive completely without restoring it; raises :class:`BackupError`."""
-    archive = Path(archive).expanduser().absolute()
+    archive = expand(archive)
     work = _private_tempdir(Path(tempfile.gettempdir()))
     try:
         manifest, _store, _vault, trips, cards = _unpack(archive, work)
@@ -501,8 +509,8 @@ def restore_backup(archive: Path, store_path: Path) -> RestoreResult:
     ``<name>.before-restore-<time>.sqlite3`` and the current vault moved to
     ``ETC.before-restore-<time>``. Refused while a window has the store open.
     """
-    archive = Path(archive).expanduser().absolute()
-    store_path = Path(store_path).expanduser().absolute()
+    archive = expand(archive)
+    store_path = expand(store_path)
     if store_path.is_dir():
         raise BackupError(f"{store_path}: フォルダです。ストアのファイル名を指定してください。")
     if store_path.exists() and store_path.stat().st_size:

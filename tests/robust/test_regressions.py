@@ -239,3 +239,18 @@ def test_huge_number_argument_is_a_usage_error(
         main(["--db", str(store_path), *argv])
     assert exit_.value.code == 2
     assert "大きすぎます" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["backup", "--out", "~nosuchuser_etcbook/b.zip"], ["restore", "~nosuchuser_etcbook/b.zip"]],
+    ids=["backup", "restore"],
+)
+def test_unknown_users_home_in_backup_paths_is_a_sentence(
+    store_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the argument fuzzer: RuntimeError "Could not determine home directory"."""
+    from etcbook.cli import main
+
+    assert main(["--db", str(store_path), *argv]) == 3
+    assert "ホームフォルダが見つかりません" in capsys.readouterr().err
