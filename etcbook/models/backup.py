@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from etcbook import __version__, clock
-from etcbook.models.instance import claim_store
+from etcbook.models.instance import StoreClaim, claim_store
 from etcbook.models.store import Store, backup_copy
 from etcbook.models.vault import VAULT_FOLDER
 from etcbook.safeio import atomic_output
@@ -502,15 +502,20 @@ def _remove_tree(path: Path) -> None:
 # --- restore ---------------------------------------------------------------------------------
 
 
-def restore_backup(archive: Path, store_path: Path) -> RestoreResult:
+def restore_backup(
+    archive: Path, store_path: Path, *, held: StoreClaim | None = None
+) -> RestoreResult:
     """Replace the store at ``store_path`` (and its vault) by the contents of ``archive``.
 
     Everything is checked before anything changes. The current store is kept as
     ``<name>.before-restore-<time>.sqlite3`` and the current vault moved to
-    ``ETC.before-restore-<time>``. Refused while a window has the store open.
+    ``ETC.before-restore-<time>``. Refused while a window has the store open, unless the
+    caller is that window and passes its claim as ``held`` (close its Store first).
     """
     archive = expand(archive)
     store_path = expand(store_path)
+    if held is not None and not (held.acquired and held.store_path == store_path):
+        raise ValueError("held must be this process's claim on the same store")
     if store_path.is_dir():
         raise BackupError(f"{store_path}: フォルダです。ストアのファイル名を指定してください。")
     if store_path.exists() and store_path.stat().st_size:
@@ -522,7 +527,12 @@ def restore_backup(archive: Path, store_path: Path) -> RestoreResult:
     work = _private_tempdir(store_path.parent)
     try:
         manifest, restored_store, restored_vault, trips, cards = _unpack(archive, work)
-        with claim_store(store_path, program="etcbook restore") as claim:
+        claiming = (
+            contextlib.nullcontext(held)
+            if held is not None
+            else claim_store(store_path, program="etcbook restore")
+        )
+        with claiming as claim:
             if not claim.acquired:
                 who = claim.other.describe() if claim.other else "別の etcbook"
                 raise StoreInUse(

@@ -507,10 +507,6 @@ def test_backup_killed_at_random_moments_never_leaves_half_an_archive(
     print(f"\n10 backup kills: {complete} finished, {10 - complete} left nothing under the name")
 
 
-def test_report_round_trips() -> None:
-    print(f"\nround-trips checked: {len(round_trips)}: {round_trips}")
-
-
 def test_zip_entries_are_listed_in_the_manifest(good_backup: Path) -> None:
     with zipfile.ZipFile(good_backup) as zf:
         manifest = json.loads(zf.read(MANIFEST))
@@ -521,3 +517,23 @@ def test_zip_entries_are_listed_in_the_manifest(good_backup: Path) -> None:
             assert len(data) == entry["size"]
         assert names == {manifest["store"]["path"], *(f["path"] for f in manifest["files"])}
         assert manifest["format"] == "etcbook-backup" and manifest["version"] == 1
+
+
+def test_the_window_restores_its_own_store_with_its_claim(
+    light_home: Path, good_backup: Path, tmp_path: Path
+) -> None:
+    """How the window restores: close its Store, keep its claim, hand the claim over."""
+    from etcbook.models.backup import restore_backup
+
+    store = shutil.copytree(light_home, tmp_path / "home") / "etcbook.sqlite3"
+    with claim_store(store) as claim:
+        assert claim.acquired
+        restored = restore_backup(good_backup, store, held=claim)
+        assert claim.acquired  # still the window's
+    assert restored.trips == 300 and restored.kept_store is not None
+    assert robustkit.trip_count(store) == 300
+    round_trips.append("restore by the window holding its claim")
+
+
+def test_report_round_trips() -> None:
+    print(f"\nround-trips checked: {len(round_trips)}: {round_trips}")
