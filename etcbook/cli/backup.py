@@ -8,7 +8,7 @@ from pathlib import Path
 from etcbook.cli.common import EXIT_BUSY, BadInput, CliContext, add_json_flag, emit, say
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     backup = subparsers.add_parser(
         "backup",
         help="ストアと証憑フォルダをZIPにバックアップする",

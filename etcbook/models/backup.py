@@ -253,11 +253,13 @@ def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> Backup
         finally:
             db.close()
         store_sha, store_size = _sha256_file(snapshot)
-        files = []
+        files: list[dict[str, Any]] = []
+        sources: list[tuple[Path, str]] = []
         for path in _vault_files(vault):
             digest, size = _sha256_file(path)
-            relative = PurePosixPath(*path.relative_to(vault).parts)
-            files.append({"path": f"{VAULT_PREFIX}{relative}", "sha256": digest, "size": size})
+            name = f"{VAULT_PREFIX}{PurePosixPath(*path.relative_to(vault).parts)}"
+            files.append({"path": name, "sha256": digest, "size": size})
+            sources.append((path, name))
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -276,14 +278,13 @@ def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> Backup
         with atomic_output(out) as temp, zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
             zf.write(snapshot, STORE_ENTRY)
-            for entry in files:
-                source = vault / entry["path"][len(VAULT_PREFIX) :]
+            for source, name in sources:
                 kind = (
                     zipfile.ZIP_STORED
                     if source.suffix.lower() in _COMPRESSED
                     else zipfile.ZIP_DEFLATED
                 )
-                zf.write(source, entry["path"], compress_type=kind)
+                zf.write(source, name, compress_type=kind)
     except OSError as exc:
         raise BackupError(f"{out}: バックアップを書けません（{exc.strerror or exc}）。") from None
     finally:
