@@ -1,8 +1,8 @@
 """What the window shows of the mileage engine: per card, pools, buckets, rebate, the next 20th.
 
 The engine (:mod:`etcbook.domain.mileage`) computes; this module reads its input from the
-store, runs it, and copies the results into the small records the pages draw. Called on a
-worker thread. Exchanges, stops and adjustments are not stored yet in this build: the states
+store, runs it off the GUI thread (:class:`MileageService`, once per ledger change, shared by
+the pages), and copies the results into the small records the pages draw. Exchanges, stops and adjustments are not stored yet in this build: the states
 are those of the trips alone until the engine's persistence lands.
 """
 
@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from etcbook.ui.operations import Operation
 
 if TYPE_CHECKING:
     from etcbook.domain.mileage import CardState
     from etcbook.domain.reminders import CardReminderFacts
     from etcbook.domain.rules import Rules
     from etcbook.models.store import Store
+    from etcbook.ui.context import AppContext
 
 
 class EngineUnavailable(RuntimeError):
@@ -154,22 +160,14 @@ def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> Card
     )
 
 
-def card_summaries(store: Store, as_of: dt.date) -> list[CardSummary]:
-    """Every card's summary at the end of ``as_of`` (worker thread)."""
-    rules = load_rules()
-    return [
-        summarise(card, state, rules, as_of)
-        for card, state in card_states(store, as_of, rules).values()
-    ]
-
-
 def with_engine_facts(
-    facts: list[CardReminderFacts], cards: list[CardSummary]
+    facts: list[CardReminderFacts], cards: list[CardSummary], rules: Rules | None
 ) -> list[CardReminderFacts]:
     """The store's reminder facts with what the engine knows: lots, last change, the 20th."""
     from etcbook.domain.reminders import PointLot, UpcomingGrant
 
-    rules = load_rules()
+    if rules is None:
+        return facts
     by_card = {card.last4: card for card in cards}
     enriched = []
     for fact in facts:
@@ -284,20 +282,109 @@ def can_record_exchanges() -> bool:
     return False
 
 
-def trip_figures(store: Store, as_of: dt.date) -> dict[int, tuple[int, int, int]]:
-    """Trip id → (還元額充当, 差引後, points) for every trip, as the engine computes them."""
-    rules = load_rules()
-    with store.engine.connect() as connection:
-        from etcbook.models.ui_queries import latest_trip_month
+@dataclass(frozen=True)
+class Snapshot:
+    """Every card's engine state at a date, computed once per change of the ledger.
 
-        latest = latest_trip_month(connection=connection)
-    until = as_of
-    if latest is not None:
-        year, month = (int(part) for part in latest.split("-"))
-        last_day = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-        until = max(as_of, last_day)
+    Attributes:
+        as_of: the date (states at the end of it).
+        rules: the operator rules used.
+        cards: per card, its summary (with the full state).
+        figures: trip id → (還元額充当, 差引後, points) of every replayed trip.
+        problem: why the engine could not run (then ``cards`` and ``figures`` are empty).
+    """
+
+    as_of: dt.date
+    rules: Rules | None
+    cards: list[CardSummary]
+    figures: dict[int, tuple[int, int, int]]
+    problem: str | None = None
+
+
+def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
+    """Run the engine for every card (worker thread)."""
+    try:
+        rules = load_rules()
+        states = card_states(store, as_of, rules)
+    except EngineUnavailable as problem:
+        return Snapshot(as_of, None, [], {}, str(problem))
+    cards = [summarise(card, state, rules, as_of) for card, state in states.values()]
     figures: dict[int, tuple[int, int, int]] = {}
-    for _card, state in card_states(store, until, rules).values():
+    for _card, state in states.values():
         for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows():
             figures[trip_id] = (applied, billed, points)
-    return figures
+    return Snapshot(as_of, rules, cards, figures)
+
+
+class MileageService(QObject):
+    """The engine's results for the open store, computed off the GUI thread once per ledger
+    change and shared by the pages (the dashboard, the trips and the points pages)."""
+
+    computed = Signal(object)
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self._context = context
+        self._snapshot: Snapshot | None = None
+        self._waiting: list[Callable[[Snapshot], None]] = []
+        self._running = False
+        self._generation = 0
+        context.ledger_changed.connect(self.invalidate)
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest snapshot, when it is still current."""
+        return self._snapshot
+
+    def invalidate(self) -> None:
+        """The ledger changed: the next request recomputes."""
+        self._snapshot = None
+        self._generation += 1
+
+    def request(self, callback: Callable[[Snapshot], None]) -> None:
+        """Call ``callback(snapshot)`` on the GUI thread, now if current, else once computed."""
+        from etcbook import clock
+
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.as_of == clock.today():
+            callback(snapshot)
+            return
+        self._waiting.append(callback)
+        self._start()
+
+    def _start(self) -> None:
+        from etcbook import clock
+
+        if self._running:
+            return
+        self._running = True
+        generation = self._generation
+        store = self._context.store
+        as_of = clock.today()
+        self._context.run(
+            Operation(
+                work=lambda _progress: compute_snapshot(store, as_of),
+                title="ポイントと還元額の計算",
+                on_success=lambda snapshot: self._done(generation, snapshot),
+                on_failure=self._failed,
+                show_progress=False,
+            )
+        )
+
+    def _done(self, generation: int, snapshot: Snapshot) -> None:
+        self._running = False
+        if generation != self._generation:  # the ledger changed meanwhile
+            self._start()
+            return
+        self._snapshot = snapshot
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback(snapshot)
+        self.computed.emit(snapshot)
+
+    def _failed(self, error: BaseException) -> None:
+        self._running = False
+        snapshot = Snapshot(dt.date.today(), None, [], {}, f"計算できませんでした: {error}")
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback(snapshot)

@@ -42,7 +42,7 @@ from etcbook.ui.theme import alert_colours
 if TYPE_CHECKING:
     from etcbook.domain.reminders import Reminder
     from etcbook.models.ui_queries import MonthlyOperatorTolls
-    from etcbook.ui.mileage import CardSummary
+    from etcbook.ui.mileage import CardSummary, Snapshot
 
 MONTHS_SHOWN = 12
 BUCKET_LABELS = (
@@ -75,17 +75,17 @@ class DashboardData:
     month_from: str | None = None
     month_to: str | None = None
     tolls: list[MonthlyOperatorTolls] = field(default_factory=list)
+    facts: list[Any] = field(default_factory=list)
+    """The store's reminder facts (the engine's are added when its results arrive)."""
     reminders: tuple[Reminder, ...] = ()
     cards: list[CardSummary] | None = None
-    """``None`` when the mileage engine is not available."""
+    """``None`` until the engine's results arrive (or when it cannot run)."""
     engine_problem: str | None = None
 
 
-def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData:
-    """Read the dashboard's figures (worker thread)."""
-    from etcbook.domain.reminders import reminders_at
+def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
+    """Read the dashboard's store figures (worker thread); the engine's come separately."""
     from etcbook.models.ui_queries import latest_trip_month, monthly_tolls, reminder_facts
-    from etcbook.ui import mileage
 
     data = DashboardData(as_of=as_of)
     latest = latest_trip_month(connection=connection)
@@ -97,18 +97,17 @@ def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
-    facts = reminder_facts(connection=connection)
-    try:
-        data.cards = mileage.card_summaries(store, as_of)
-    except mileage.EngineUnavailable as problem:
-        data.engine_problem = str(problem)
-    else:
-        facts = mileage.with_engine_facts(facts, data.cards)
-    data.reminders = tuple(
-        reminder for reminder in reminders_at(as_of, facts) if reminder.kind not in HIDDEN_REMINDERS
-    )
+    data.facts = reminder_facts(connection=connection)
+    data.reminders = reminders_for(as_of, data.facts)
     preload_matplotlib()
     return data
+
+
+def reminders_for(as_of: dt.date, facts: list[Any]) -> tuple[Reminder, ...]:
+    """The domain's reminders at ``as_of``, less those the window cannot act on yet."""
+    from etcbook.domain.reminders import reminders_at
+
+    return tuple(r for r in reminders_at(as_of, facts) if r.kind not in HIDDEN_REMINDERS)
 
 
 def draw_monthly_tolls(
@@ -274,6 +273,7 @@ class DashboardPage(Page):
         super().__init__(context, parent)
         self.data: DashboardData | None = None
         self._loading = False
+        self._again = False
 
         self.as_of_label = QLabel()
         header = QHBoxLayout()
@@ -340,23 +340,39 @@ class DashboardPage(Page):
         self._loading = True
         self._again = False
         as_of = clock.today()
-        store = self.context.store
         self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
         self.context.run_in_background(
-            lambda connection: load_dashboard(connection, store, as_of),
+            lambda connection: load_dashboard(connection, as_of),
             self._show,
             parent=self,
             title="ダッシュボードの読み込み",
         )
 
     def _show(self, data: DashboardData) -> None:
-        self._loading = False
+        """First the store's figures (tolls chart, card reminders), then the engine's."""
         self.data = data
-        self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
-        self._fill_tiles(data)
         self._fill_alerts(data)
         months = _month_list(data.month_from, data.month_to)
         self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
+        self.context.mileage.request(self._show_engine)
+
+    def _show_engine(self, snapshot: Snapshot) -> None:
+        from etcbook.ui import mileage
+
+        data = self.data
+        if data is None:
+            return
+        self._loading = False
+        if snapshot.problem is None:
+            data.cards = snapshot.cards
+            facts = mileage.with_engine_facts(data.facts, snapshot.cards, snapshot.rules)
+            data.reminders = reminders_for(data.as_of, facts)
+        else:
+            data.cards = None
+            data.engine_problem = snapshot.problem
+        self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
+        self._fill_tiles(data)
+        self._fill_alerts(data)
         if data.cards:
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
@@ -364,7 +380,7 @@ class DashboardPage(Page):
             message = data.engine_problem or "ポイントのあるカードはありません"
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
         self.loaded.emit()
-        if getattr(self, "_again", False):
+        if self._again:
             self.refresh()
 
     def _fill_tiles(self, data: DashboardData) -> None:

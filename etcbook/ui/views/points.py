@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from etcbook.domain.mileage import CardState, LedgerEntry, RebateMonth
     from etcbook.domain.planner import Alternative, Plan, PlannedExchange
     from etcbook.domain.rules import Rules
-    from etcbook.ui.mileage import CardSummary
+    from etcbook.ui.mileage import CardSummary, Snapshot
 
 LEDGER_KINDS = {
     "grant": "ポイント付与",
@@ -142,31 +142,6 @@ ALTERNATIVE_COLUMNS: list[Column[Alternative]] = [
     Column("失効", lambda a: a.points_lost, "points"),
     Column("選ばなかった理由", lambda a: a.reason, tooltip=lambda a: a.reason),
 ]
-
-
-@dataclass
-class PointsData:
-    """What the page shows, computed off the GUI thread."""
-
-    as_of: dt.date
-    cards: list[CardSummary]
-    rules: Rules
-    problem: str | None = None
-
-
-def load_points(store: Any, as_of: dt.date) -> PointsData:
-    """Run the engine for every card (worker thread)."""
-    from etcbook.ui import mileage
-
-    try:
-        rules = mileage.load_rules()
-        cards = [
-            mileage.summarise(card, state, rules, as_of)
-            for card, state in mileage.card_states(store, as_of, rules).values()
-        ]
-    except mileage.EngineUnavailable as problem:
-        return PointsData(as_of, [], None, str(problem))  # type: ignore[arg-type]
-    return PointsData(as_of, cards, rules)
 
 
 def _heading(text: str, scale: float = 1.4) -> QLabel:
@@ -446,10 +421,8 @@ class PointsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.data: PointsData | None = None
+        self.data: Snapshot | None = None
         self.as_of = dt.date.today()
-        self._loading = False
-        self._again = False
 
         self.card_choice = QComboBox()
         self.card_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -500,25 +473,14 @@ class PointsPage(Page):
     def refresh(self) -> None:
         from etcbook import clock
 
-        if self._loading:
-            self._again = True
-            return
-        self._loading = True
         self.as_of = clock.today()
         self.planner.set_as_of(self.as_of)
         self.as_of_label.setText(f"{formatting.date_with_weekday(self.as_of)} 現在（計算中…）")
-        store = self.context.store
-        as_of = self.as_of
-        self.context.run_in_background(
-            lambda _connection: load_points(store, as_of),
-            self._loaded,
-            parent=self,
-            title="ポイントの計算",
-        )
+        self.context.mileage.request(self._loaded)
 
-    def _loaded(self, data: PointsData) -> None:
-        self._loading = False
+    def _loaded(self, data: Snapshot) -> None:
         self.data = data
+        self.as_of = data.as_of
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         with QSignalBlocker(self.card_choice):
             current = self.card_choice.currentData()
@@ -533,9 +495,6 @@ class PointsPage(Page):
             self.planner.set_pool_names(names)
         self._show_card()
         self.loaded.emit()
-        if self._again:
-            self._again = False
-            self.refresh()
 
     def current_card(self) -> CardSummary | None:
         if self.data is None:
