@@ -37,10 +37,14 @@ def cmd_import(args: argparse.Namespace, context: CliContext) -> int:
             say(f"{file.file}:{error.line}: {error.message}")
     if not result.ok:
         say("誤りがあるため、何も取り込みませんでした。")
-    for last4 in result.new_cards:
-        say(
-            f"カード末尾{last4}は未登録のため「詳細未入力」で作成しました（etcbook card edit {last4} …）。"
-        )
+    for last4 in result.new_cards if result.ok else []:
+        if result.committed:
+            say(
+                f"カード末尾{last4}は未登録のため「詳細未入力」で作成しました"
+                f"（etcbook card edit {last4} …）。"
+            )
+        else:
+            say(f"カード末尾{last4}は未登録です（取り込むと「詳細未入力」で作成されます）。")
 
     def human() -> str:
         lines = [

@@ -44,6 +44,16 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
         trips = [
             trip_json(r) for r in list_trip_rows(connection=connection, trip_filter=trip_filter)
         ]
+        if trips:
+            # What each trip was really billed and earns, from the mileage engine.
+            from etcbook import clock
+            from etcbook.cli.trip_entry import with_engine_figures
+            from etcbook.models.mileage_inputs import trip_results_for
+
+            results = trip_results_for(
+                connection=connection, last4={t["card"] for t in trips}, as_of=clock.today()
+            )
+            trips = [with_engine_figures(t, results) for t in trips]
 
     def human() -> str:
         if not trips:

@@ -22,7 +22,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:  # the engine is imported when a registration is built, not with the rules
+    from etcbook.domain.mileage import Adjustment, CardInput, ExchangeInput, StopEvent, TripInput
 
 IncidentKind = Literal["lost", "stolen", "damaged"]
 
@@ -495,6 +498,58 @@ def ledger_card_for(card: str, at: dt.datetime, links: Iterable[CardLink]) -> st
 def current_card(card: str, links: Iterable[CardLink]) -> str:
     """The card that holds (or last held) the registration ``card`` belongs to."""
     return registration_segments(card, links)[-1].card
+
+
+def registration_input(
+    card: str, inputs: Mapping[str, CardInput], links: Sequence[CardLink]
+) -> CardInput:
+    """The mileage engine's input for the registration ``card`` belongs to.
+
+    登録カード変更 moves the rebate and the points to the new card: the registration is one
+    ledger, held by each card of the chain in turn (:func:`registration_segments`). So the
+    input is made of each card's trips while it held the registration — the old card's until
+    00:00 after the change, the new card's from then — the exchanges, adjustments and 通勤パス
+    months of all of them, each card's stops while it held the registration, and a resume at
+    each change (the new card is registered and active). Lots keep their grant and expiry
+    dates because they are never moved: they stay in the one ledger. Trips of a card while it
+    does not hold the registration (the new card before the change, the old card after it)
+    are left out: they earn nothing and take no rebate.
+
+    The input is labelled with the card holding the registration now and takes its
+    auto-exchange setting. ``inputs`` maps カード末尾4桁 to each card's own input; a card
+    without links gets its own input back unchanged.
+    """
+    from etcbook.domain.mileage import CardInput, StopEvent
+
+    segments = registration_segments(card, links)
+    if len(segments) == 1:
+        return inputs.get(card) or CardInput(card=card)
+    trips: list[TripInput] = []
+    exchanges: list[ExchangeInput] = []
+    adjustments: list[Adjustment] = []
+    stops: list[StopEvent] = []
+    commute: set[dt.date] = set()
+    for index, segment in enumerate(segments):
+        own = inputs.get(segment.card)
+        if own is None:
+            continue
+        trips.extend(trip for trip in own.trips if segment.covers(trip.exit_at))
+        exchanges.extend(own.exchanges)
+        adjustments.extend(own.adjustments)
+        commute |= own.commute_pass_months
+        if index > 0 and segment.start is not None:
+            stops.append(StopEvent(segment.start, stopped=False))
+        stops.extend(stop for stop in own.stops if segment.covers(stop.at))
+    last = inputs.get(segments[-1].card)
+    return CardInput(
+        card=segments[-1].card,
+        trips=tuple(trips),
+        exchanges=tuple(exchanges),
+        stops=tuple(sorted(stops, key=lambda stop: stop.at)),
+        adjustments=tuple(adjustments),
+        commute_pass_months=frozenset(commute),
+        auto_exchange=False if last is None else last.auto_exchange,
+    )
 
 
 # --- suspicious trips ------------------------------------------------------------------------

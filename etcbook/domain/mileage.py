@@ -29,6 +29,7 @@ import datetime as dt
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal, overload
 
 from etcbook.domain.alerts import Alert, card_alerts
@@ -483,14 +484,14 @@ class _LiveLot:
 
 
 class _Month:
-    """Accumulators of one exit month until its grant."""
+    """Accumulators of one exit month until its grant (per operator; pools and bonus groups
+    are summed at the grant, so that a trip costs two dictionary updates)."""
 
-    __slots__ = ("base", "billed_by_group", "billed_by_pool", "morning_evening")
+    __slots__ = ("base", "billed", "morning_evening")
 
     def __init__(self) -> None:
         self.base: dict[str, int] = {}
-        self.billed_by_pool: dict[str, int] = {}
-        self.billed_by_group: dict[str, int] = {}
+        self.billed: dict[str, int] = {}
         self.morning_evening: list[MorningEveningTrip] = []
 
 
@@ -620,6 +621,7 @@ class _Replay:
                         f"「{adjustment.pool}」が不明なため無視しました。",
                         on=at.date(),
                         points=adjustment.points,
+                        ref=adjustment.adjustment_id,
                     )
                 )
             elif adjustment.points > 0:
@@ -647,6 +649,7 @@ class _Replay:
                             pool=pool,
                             points=adjustment.points,
                             on=at.date(),
+                            ref=adjustment.adjustment_id,
                         )
                     )
         if adjustment.rebate:
@@ -659,6 +662,7 @@ class _Replay:
                         f"{self.rebate:,}円を超えるため、残高を0円にしました。",
                         yen=change,
                         on=at.date(),
+                        ref=adjustment.adjustment_id,
                     )
                 )
                 change = -self.rebate
@@ -682,18 +686,10 @@ class _Replay:
     def _grant(self, at: dt.datetime, index: int, month: _Month) -> None:
         points = _month_points(month, self.rules)
         exit_month = month_from_index(index)
-        for pool in sorted(set(month.billed_by_pool) | set(month.base)):
-            base, bonus = points.get(pool, (0, 0))
+        for pool in sorted(points):
+            billed, base, bonus = points[pool]
             self.earnings.append(
-                MonthlyEarning(
-                    exit_month,
-                    pool,
-                    month.billed_by_pool.get(pool, 0),
-                    base,
-                    bonus,
-                    at.date(),
-                    True,
-                )
+                MonthlyEarning(exit_month, pool, billed, base, bonus, at.date(), True)
             )
             total = base + bonus
             self.all_pools.add(pool)
@@ -889,7 +885,7 @@ class _Replay:
     def run(self) -> CardState:
         card = self.card
         until = self.until
-        trips = sorted(card.trips, key=_trip_order)
+        trips = sorted(card.trips, key=_TRIP_ORDER)
         events = self._schedule(trips)
         event_count = len(events)
         next_event = 0
@@ -904,8 +900,11 @@ class _Replay:
 
         rebate = 0
         stopped = False
-        current_index = -1
+        index = -1
+        month_end = dt.datetime.min  # first instant of the month after the current trip's
         month = _Month()
+        base: dict[str, int] = month.base
+        billed_by_operator: dict[str, int] = month.billed
         rebate_acc = _RebateMonthAcc(0)
         for trip in trips:
             at = trip.exit_at
@@ -919,20 +918,22 @@ class _Replay:
                 next_event_at = events[next_event][0] if next_event < event_count else never
                 rebate = self.rebate
                 stopped = self.stopped
-                current_index = -1  # the event may have opened the month's accumulators
-            index = at.year * 12 + at.month - 1
-            if index != current_index:
-                current_index = index
+            if at >= month_end:
+                index = at.year * 12 + at.month - 1
+                month_end = dt.datetime(at.year + at.month // 12, at.month % 12 + 1, 1)
                 existing = self.months.get(index)
                 if existing is None:
                     existing = self.months[index] = _Month()
                 month = existing
+                base = month.base
+                billed_by_operator = month.billed
                 self.rebate = rebate
                 rebate_acc = self._rebate_month(at)
-            operator = operators.get(trip.operator)
+            key = trip.operator
+            operator = operators.get(key)
             if operator is None:
                 operator = unknown
-                unknown_keys.add(trip.operator)
+                unknown_keys.add(key)
             if operator.periods is None:
                 earns = operator.earns
                 usable = operator.usable
@@ -969,18 +970,10 @@ class _Replay:
                 if self.first_stopped_trip is None:
                     self.first_stopped_trip = at
             elif earns:
-                pool = operator.pool
-                assert pool is not None
                 if billed > 0:
                     points = billed // operator.yen_per_unit * operator.points_per_unit
-                base = month.base
-                base[pool] = base.get(pool, 0) + points
-                by_pool = month.billed_by_pool
-                by_pool[pool] = by_pool.get(pool, 0) + billed
-                group = operator.group
-                if group is not None:
-                    by_group = month.billed_by_group
-                    by_group[group] = by_group.get(group, 0) + billed
+                base[key] = base.get(key, 0) + points
+                billed_by_operator[key] = billed_by_operator.get(key, 0) + billed
             if (
                 trip.morning_evening
                 and operator.morning_evening
@@ -1022,18 +1015,10 @@ class _Replay:
             exit_month = month_from_index(index)
             grant_on = month_from_index(index + 1).replace(day=GRANT_DAY)
             points = _month_points(month, self.rules)
-            for pool in sorted(set(month.billed_by_pool) | set(month.base)):
-                base, bonus = points.get(pool, (0, 0))
+            for pool in sorted(points):
+                billed, base, bonus = points[pool]
                 earnings.append(
-                    MonthlyEarning(
-                        exit_month,
-                        pool,
-                        month.billed_by_pool.get(pool, 0),
-                        base,
-                        bonus,
-                        grant_on,
-                        False,
-                    )
+                    MonthlyEarning(exit_month, pool, billed, base, bonus, grant_on, False)
                 )
                 self.all_pools.add(pool)
                 if base + bonus:
@@ -1117,23 +1102,35 @@ class _Replay:
         )
 
 
-def _trip_order(trip: TripInput) -> tuple[dt.datetime, int]:
-    return trip.exit_at, trip.trip_id
+_TRIP_ORDER = attrgetter("exit_at", "trip_id")
+"""Replay order of trips: exit time, then id."""
 
 
-def _month_points(month: _Month, rules: Rules) -> dict[str, tuple[int, int]]:
-    """Pool → (base points, bonus points) of one month's trips."""
+def _month_points(month: _Month, rules: Rules) -> dict[str, tuple[int, int, int]]:
+    """Pool → (billed, base points, bonus points) of one month's earning trips."""
+    billed_by_pool: dict[str, int] = {}
+    base_by_pool: dict[str, int] = {}
+    billed_by_group: dict[str, int] = {}
+    bonus_of_group: dict[str, tuple[str, BonusRule | None]] = {}
+    for key, billed in month.billed.items():
+        operator = rules.operators[key]
+        pool = operator.pool
+        assert pool is not None
+        billed_by_pool[pool] = billed_by_pool.get(pool, 0) + billed
+        base_by_pool[pool] = base_by_pool.get(pool, 0) + month.base.get(key, 0)
+        group = operator.bonus_group
+        if group is not None:
+            billed_by_group[group] = billed_by_group.get(group, 0) + billed
+            bonus_of_group.setdefault(group, (pool, operator.bonus))
     bonus_by_pool: dict[str, int] = {}
-    group_rules: dict[str, tuple[str, BonusRule | None]] = {}
-    for operator in rules.operators.values():
-        if operator.bonus_group is not None and operator.pool is not None:
-            group_rules.setdefault(operator.bonus_group, (operator.pool, operator.bonus))
-    for group, billed in month.billed_by_group.items():
-        pool, bonus = group_rules[group]
+    for group, billed in billed_by_group.items():
+        pool, bonus = bonus_of_group[group]
         if bonus is not None:
             bonus_by_pool[pool] = bonus_by_pool.get(pool, 0) + monthly_bonus_points(billed, bonus)
-    pools = set(month.base) | set(bonus_by_pool)
-    return {pool: (month.base.get(pool, 0), bonus_by_pool.get(pool, 0)) for pool in pools}
+    return {
+        pool: (billed, base_by_pool.get(pool, 0), bonus_by_pool.get(pool, 0))
+        for pool, billed in billed_by_pool.items()
+    }
 
 
 def expiry_buckets(lots: Sequence[Lot], as_of: dt.date) -> ExpiryBuckets:

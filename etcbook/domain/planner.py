@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from etcbook.domain.calendar import add_months, expiry_for, grant_date_for
 from etcbook.domain.planner_grid import (
     Forecast,
     Grid,
-    add_months,
-    expiry_for,
     first_of_next_month,
-    grant_date_for,
     month_end,
     value_scale,
 )

@@ -31,26 +31,6 @@ def first_of_next_month(day: dt.date) -> dt.date:
     return dt.date(day.year, day.month + 1, 1)
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The first day of the month ``months`` after ``day``'s month."""
-    index = day.year * 12 + (day.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def grant_date_for(exit_day: dt.date) -> dt.date:
-    """付与日: points for a trip are granted on the 20th of the month after its exit month."""
-    return add_months(exit_day, 1).replace(day=20)
-
-
-def expiry_for(granted_on: dt.date) -> dt.date:
-    """有効期限: 31 March of the fiscal year (April–March) after the one of the grant.
-
-    Granted 2017-03-20 -> 2018-03-31; granted 2017-05-20 -> 2019-03-31.
-    """
-    fiscal_year = granted_on.year if granted_on.month >= 4 else granted_on.year - 1
-    return dt.date(fiscal_year + 2, 3, 31)
-
-
 def twentieths_between(start: dt.date, end: dt.date) -> int:
     """How many 20ths of a month fall in ``(start, end]`` (grant days after ``start``)."""
     if end <= start:

@@ -13,14 +13,8 @@ from bisect import insort
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from etcbook.domain.planner_grid import (
-    Forecast,
-    Grid,
-    expiry_for,
-    grant_date_for,
-    month_end,
-    pool_value,
-)
+from etcbook.domain.calendar import expiry_for, grant_date_for
+from etcbook.domain.planner_grid import Forecast, Grid, month_end, pool_value
 from etcbook.domain.planner_types import (
     EarningRule,
     ExpiryLoss,

@@ -148,7 +148,9 @@ def _decision_lines(ctx: Context, dec: Decision) -> list[str]:
         line += _why_units(ctx, dec, short)
         if rescue_parts:
             line += "、".join(rescue_parts) + "、この交換で先に使います。"
-        line += f"走行後の還元額は{chosen.leftover:,}円。"
+        line += f"走行後の還元額は{chosen.leftover:,}円"
+        following = _next_rebate_trip_day(ctx, sit.on) if chosen.leftover > 0 else None
+        line += f"（{date_text(following)}の走行に使われます）。" if following else "。"
         lines.append(line)
     else:
         line = f"{day}に{exchanges}を交換してください{total}。"
@@ -157,6 +159,17 @@ def _decision_lines(ctx: Context, dec: Decision) -> list[str]:
             line = f"{day}: {reasons}、{exchanges}を交換してください{total}。"
         lines.append(line)
     return lines
+
+
+def _next_rebate_trip_day(ctx: Context, after: dt.date) -> dt.date | None:
+    """The next planned trip day after ``after`` with a trip that rebate can pay."""
+    rebate = ctx.request.rebate_operators
+    days = [
+        day
+        for day, trips in ctx.trips_by_day.items()
+        if day > after and any(t.operator in rebate for t in trips)
+    ]
+    return min(days, default=None)
 
 
 def _why_units(ctx: Context, dec: Decision, short: int) -> str:
@@ -297,12 +310,18 @@ def _pool_status_line(ctx: Context, index: int) -> str | None:
     if held <= 0:
         return None
     soonest = min(lot.expires_on for lot in lots if lot.granted_on <= as_of)
+    expiring = sum(
+        lot.remaining for lot in lots if lot.granted_on <= as_of and lot.expires_on == soonest
+    )
     label = pool_label(spec)
-    head = f"{label}: {held:,}P（いちばん早い期限は{date_text(soonest)}）。"
+    if expiring < held:
+        head = f"{label}: {held:,}P（うち{expiring:,}Pの期限が{date_text(soonest)}）。"
+    else:
+        head = f"{label}: {held:,}P（期限は{date_text(soonest)}）。"
     best = grid.best_rate_unit()
     if grid.single_rate or held >= best.points:
         return head + (
-            "期限まで余裕があるので、今は交換せず、走行の直前に必要な分だけ交換しましょう。"
+            "期限まではまだ間があるので、今は交換せず、走行の直前に必要な分だけ交換しましょう。"
         )
     monthly = spec.monthly_points
     now_yen = grid.best_within(held)
@@ -381,6 +400,7 @@ def explain(
     events.sort(key=lambda e: (e[0], e[1]))
     lines.extend(text for _, _, text in events)
     touched = {ex.pool for ex in outcome.exchanges} | {loss.pool for loss in outcome.losses}
+    touched |= {ex.pool for ex in outcome.auto_exchanges}
     for index, spec in enumerate(req.pools):
         if spec.pool in touched:
             continue
@@ -388,8 +408,9 @@ def explain(
         if status:
             lines.append(status)
     if demand > 0:
+        what = "必要額" if req.need is not None else "予定の走行のうち還元額が使える"
         if shortfall == 0:
-            lines.append(f"還元額で払う予定の{demand:,}円は、すべて還元額で賄えます。")
+            lines.append(f"{what}{demand:,}円は、すべて還元額で払えます。")
         else:
             lines.append(
                 f"ポイントが足りず、{demand:,}円のうち{shortfall:,}円は還元額で払えません（カード請求）。"

@@ -128,6 +128,9 @@ class TripLine:
         yen_per_unit: earning unit of the trip's operator (10 for NEXCO), 0 when it earns nothing.
         points_per_unit: points per full unit.
         provisional: the statement row is 確認中 (its amounts may still change).
+        registered: the trip counts on the mileage registration (False for a new card's trip
+            before its 登録カード変更 takes effect, or an old card's after it; ``points`` is
+            then what it would have earned).
     """
 
     trip_id: int
@@ -144,6 +147,7 @@ class TripLine:
     yen_per_unit: int = 0
     points_per_unit: int = 0
     provisional: bool = False
+    registered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -793,7 +797,9 @@ class _Causes:
             else:
                 return _Kind("grant_pending")
             trips = tuple(
-                _finding_trip(t, -t.points) for t in facts.trips if t.pool == pool.pool and t.points
+                _finding_trip(t, -t.points)
+                for t in facts.trips
+                if t.registered and t.pool == pool.pool and t.points
             )
             message = (
                 f"{why}{pool.name}の{points_text(pool.total)}（基本{points_text(pool.base)}"
@@ -827,7 +833,9 @@ class _Causes:
     def rounding(self, key: DifferenceKey, pool: PoolExpectation | None) -> _Kind:
         options: list[Finding] = []
         if key == "points" and pool is not None:
-            trips = [t for t in self.facts.trips if t.pool == pool.pool and t.billed > 0]
+            trips = [
+                t for t in self.facts.trips if t.registered and t.pool == pool.pool and t.billed > 0
+            ]
             options.extend(self._points_rounding(pool, trips))
         if key == "rebate_closing":
             previous = self.facts.morning_evening_previous
@@ -1039,28 +1047,39 @@ class _Causes:
                     continue
                 seen.add(trip.trip_id)
                 value = self._value(trip, key, pool)
-                mine = trip.card == facts.card
-                items.append((trip, -value if mine else value))
+                if key == "points":
+                    # etcbook counts the registered trips; the site may have counted otherwise
+                    items.append((trip, -value if trip.registered else value))
+                else:
+                    # the statement is the card's own: the other card's trips may be on it
+                    items.append((trip, -value if trip.card == facts.card else value))
         if not items:
             return _Kind("card_switch_night")
         head = "、".join(notes)
 
         def describe(chosen: Sequence[tuple[TripLine, int]], unit: Unit) -> str:
-            mine = [t for t, _ in chosen if t.card == facts.card]
-            theirs = [t for t, _ in chosen if t.card != facts.card]
+            def names(trips: Sequence[TripLine]) -> str:
+                return "、".join(f"{trip_label(t)}（末尾{t.card}、ID {t.trip_id}）" for t in trips)
+
             parts = []
-            if mine:
-                parts.append(
-                    "このカードの走行"
-                    + "、".join(f"{trip_label(t)}（ID {t.trip_id}）" for t in mine)
-                    + "は相手のカードで計上されています"
-                )
-            if theirs:
-                parts.append(
-                    "相手のカードの走行"
-                    + "、".join(f"{trip_label(t)}（末尾{t.card}、ID {t.trip_id}）" for t in theirs)
-                    + "がこのカードで計上されています"
-                )
+            if key == "points":
+                counted = [t for t, _ in chosen if t.registered]
+                missed = [t for t, _ in chosen if not t.registered]
+                if counted:
+                    parts.append(
+                        f"etcbookが計上した走行{names(counted)}がサイトでは計上されていません"
+                    )
+                if missed:
+                    parts.append(
+                        f"登録外としてetcbookが計上しなかった走行{names(missed)}がサイトでは計上されています"
+                    )
+            else:
+                mine = [t for t, _ in chosen if t.card == facts.card]
+                theirs = [t for t, _ in chosen if t.card != facts.card]
+                if mine:
+                    parts.append(f"このカードの走行{names(mine)}が請求に含まれていません")
+                if theirs:
+                    parts.append(f"相手のカードの走行{names(theirs)}が請求に含まれています")
             return (
                 f"{head}の夜は、変更翌日0:00までの走行が旧カードの扱いです。"
                 + "。".join(parts)
@@ -1102,7 +1121,7 @@ class _Causes:
     def provisional(self, key: DifferenceKey, pool: PoolExpectation | None) -> _Kind:
         trips = [t for t in self.facts.trips if t.provisional]
         if key == "points" and pool is not None:
-            trips = [t for t in trips if t.pool == pool.pool]
+            trips = [t for t in trips if t.registered and t.pool == pool.pool]
             bound = sum(t.points for t in trips)
         elif key == "statement_total":
             bound = sum(abs(t.toll) for t in trips)
@@ -1219,7 +1238,9 @@ def _rebate_equation(flow: RebateFlow, reported: Reported) -> Equation:
     if flow.inferred:
         text += f" ＋ 推定入金 {yen_text(flow.inferred)}"
     text += f" − 充当 {yen_text(flow.applied)} ＝ 月末 {yen_text(flow.closing)}"
-    return Equation("rebate", "還元額", text, flow.closing, reported.rebate_closing, "yen")
+    return Equation(
+        "rebate", "還元額（月末残高）", text, flow.closing, reported.rebate_closing, "yen"
+    )
 
 
 def _statement_equation(facts: MonthFacts, reported: Reported) -> Equation:
@@ -1230,7 +1251,12 @@ def _statement_equation(facts: MonthFacts, reported: Reported) -> Equation:
         f"{yen_text(facts.billed_total)}（{len(facts.trips)}件）"
     )
     return Equation(
-        "statement", "カード請求", text, facts.billed_total, reported.statement_total, "yen"
+        "statement",
+        "カード請求（ETC合計）",
+        text,
+        facts.billed_total,
+        reported.statement_total,
+        "yen",
     )
 
 
@@ -1441,3 +1467,132 @@ def reconcile(
         differences=tuple(differences),
         findings=tuple(findings),
     )
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def _finding_json(finding: Finding) -> dict[str, object]:
+    return {
+        "kind": finding.kind,
+        "label": FINDING_LABELS[finding.kind],
+        "difference": finding.difference,
+        "pool": finding.pool,
+        "amount": finding.amount,
+        "unit": finding.unit,
+        "certain": finding.certain,
+        "trips": [
+            {
+                "id": t.trip_id,
+                "card": t.card,
+                "exit_at": t.exit_at.isoformat(),
+                "entry_ic": t.entry_ic,
+                "exit_ic": t.exit_ic,
+                "billed": t.billed,
+                "amount": t.amount,
+            }
+            for t in finding.trips
+        ],
+        "message": finding.message,
+    }
+
+
+def _by_key(result: Reconciliation, value: Callable[[Difference], int]) -> dict[str, object]:
+    reported = result.reported
+    out: dict[str, object] = {
+        "rebate_opening": None if reported.rebate_opening is None else 0,
+        "rebate_closing": None if reported.rebate_closing is None else 0,
+        "statement_total": None if reported.statement_total is None else 0,
+        "points": {pool: 0 for pool in sorted(reported.points)},
+        "rebate_inferred": 0,
+    }
+    points: dict[str, int] = {}
+    for difference in result.differences:
+        if difference.key == "points" and difference.pool is not None:
+            points[difference.pool] = value(difference)
+        else:
+            out[difference.key] = value(difference)
+    out["points"] = {pool: points.get(pool, 0) for pool in sorted(reported.points)}
+    return out
+
+
+def reconciliation_json(result: Reconciliation) -> dict[str, object]:
+    """The JSON document of ``reconcile --json`` (issue 7 §6), without the store's additions.
+
+    ``differences`` are ``reported − computed`` (None when not reported; ``rebate_inferred`` is
+    the rebate the file shows was used beyond what etcbook knew of); ``unexplained`` has the
+    same shape and gives what no finding explains.
+    """
+    facts, reported = result.facts, result.reported
+    flow = facts.rebate
+    this, previous = facts.morning_evening, facts.morning_evening_previous
+    return {
+        "card": result.card,
+        "month": f"{result.month:%Y-%m}",
+        "as_of": facts.as_of.isoformat(),
+        "computed": {
+            "rebate": {
+                "opening": flow.opening,
+                "exchanged": flow.exchanged,
+                "morning_evening": flow.morning_evening,
+                "adjustments": flow.adjustments,
+                "inferred": flow.inferred,
+                "applied": flow.applied,
+                "closing": flow.closing,
+            },
+            "statement_total": facts.billed_total,
+            "toll_total": sum(t.toll for t in facts.trips),
+            "rebate_applied_total": sum(t.rebate_applied for t in facts.trips),
+            "trips": len(facts.trips),
+            "points": {
+                pool.pool: {
+                    "name": pool.name,
+                    "base": pool.base,
+                    "bonus": pool.bonus,
+                    "total": pool.total,
+                    "grant_on": pool.grant_on.isoformat(),
+                }
+                for pool in facts.pools
+            },
+            "morning_evening": {
+                "this_month": None
+                if this is None
+                else {
+                    "total": this.total,
+                    "percent": this.percent,
+                    "counted": len(this.credits),
+                    "credit_on": this.credit_on.isoformat(),
+                },
+                "previous_month": None
+                if previous is None
+                else {
+                    "total": previous.total,
+                    "percent": previous.percent,
+                    "counted": len(previous.credits),
+                    "credit_on": previous.credit_on.isoformat(),
+                },
+            },
+        },
+        "reported": {
+            "rebate_opening": reported.rebate_opening,
+            "rebate_closing": reported.rebate_closing,
+            "statement_total": reported.statement_total,
+            "points": dict(sorted(reported.points.items())),
+        },
+        "equations": [
+            {
+                "key": e.key,
+                "label": e.label,
+                "text": e.text,
+                "computed": e.computed,
+                "reported": e.reported,
+                "difference": None if e.reported is None else e.reported - e.computed,
+                "unit": e.unit,
+            }
+            for e in result.equations
+        ],
+        "differences": _by_key(result, lambda d: d.amount),
+        "findings": [_finding_json(f) for f in result.findings],
+        "unexplained": _by_key(result, lambda d: d.unexplained),
+        "balanced": result.balanced,
+    }

@@ -1,19 +1,25 @@
 """明細CSV (detail CSV of ETC利用照会サービス): bytes in, validated rows and line errors out.
 
-The importer reads the file as a stream of lines, so its memory does not grow with the file.
+The importer reads the file as a stream of chunks, so its memory does not grow with the file.
 Columns are mapped by header name (both real layouts: 13 and 15 columns); the encoding is
 cp932 (Shift_JIS with Microsoft's extensions) or UTF-8 with or without a BOM.
+
+Speed: a cell's text is converted once per distinct value (dates, times, amounts, card
+numbers and remarks repeat a lot), through the same validating functions whatever the file
+size; :meth:`MeisaiReader.records` yields plain tuples in :data:`RECORD_FIELDS` order for the
+importer, and iterating the reader yields :class:`MeisaiRow` values built from them.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import BinaryIO, Final
+from operator import itemgetter
+from typing import BinaryIO, Final, Generic, TypeVar
 
 STATUS_CONFIRMED: Final = "確定"
 STATUS_PENDING: Final = "確認中"
@@ -24,6 +30,12 @@ MAX_REPORTED_ERRORS: Final = 200
 
 MAX_LINE_BYTES: Final = 4096
 """A real row is about 120 bytes; a longer line is not a row of this format."""
+
+CHUNK_BYTES: Final = 1 << 16
+"""The file is read in chunks of this size (progress is reported after each)."""
+
+_MEMO_LIMIT: Final = 1 << 16
+"""Distinct values remembered per column and file (bounds memory on adversarial files)."""
 
 
 def _norm(text: str) -> str:
@@ -48,11 +60,67 @@ _COLUMNS: Final = (
     ("ＥＴＣカード番号", "card_number"),
     ("備考", "remarks"),
 )
-"""The header names of the real files and the field each maps to."""
+"""The header names of the real files and the field each maps to, in the 15-column order."""
 
 _HEADER_FIELDS: Final = {_norm(name): field for name, field in _COLUMNS}
 _FIELD_LABEL: Final = {field: name for name, field in _COLUMNS}
+_FIELDS: Final = tuple(field for _, field in _COLUMNS)
 _REQUIRED: Final = ("exit_date", "exit_time", "exit_ic", "toll", "card_number")
+
+RECORD_FIELDS: Final = (
+    "line",
+    "card",
+    "entry_at",
+    "exit_at",
+    "entry_ic",
+    "exit_ic",
+    "toll_before_discount",
+    "etc_discount",
+    "toll",
+    "rebate_applied",
+    "deferred_toll",
+    "vehicle_class",
+    "vehicle_number",
+    "remarks",
+)
+"""The fields of a :data:`Record`, in order. Values that repeat across rows come as small
+integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits) and ``remarks`` indexes
+:attr:`MeisaiReader.remarks` (備考 parsed); date-times are ISO 8601 text."""
+
+Record = tuple[
+    int,  # line
+    int,  # card: index into MeisaiReader.cards
+    str | None,  # entry_at
+    str,  # exit_at
+    str | None,  # entry_ic
+    str,  # exit_ic
+    int | None,  # toll_before_discount
+    int | None,  # etc_discount
+    int,  # toll
+    int | None,  # rebate_applied
+    int | None,  # deferred_toll
+    int | None,  # vehicle_class
+    str | None,  # vehicle_number
+    int,  # remarks: index into MeisaiReader.remarks
+]
+"""One validated row as a plain tuple in :data:`RECORD_FIELDS` order (what the importer stages)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Remarks:
+    """備考 parsed.
+
+    Attributes:
+        text: 備考 as written (without surrounding spaces).
+        status: 確定 / 確認中 (15-column files), None otherwise.
+        flags: the other parts (discount names, （朝夕）), joined by ``;``.
+        morning_evening: tagged （朝夕） for 平日朝夕割引.
+    """
+
+    text: str
+    status: str | None
+    flags: str
+    morning_evening: bool
 
 
 class NotMeisaiError(ValueError):
@@ -107,8 +175,17 @@ class MeisaiRow:
     @property
     def trip_key(self) -> str:
         """What identifies the trip on its card, apart from its order among identical rows."""
-        entry = self.entry_at.isoformat() if self.entry_at else ""
-        return f"{entry}|{self.exit_at.isoformat()}|{self.entry_ic or ''}|{self.exit_ic}"
+        return trip_key(
+            self.entry_at.isoformat() if self.entry_at else None,
+            self.exit_at.isoformat(),
+            self.entry_ic,
+            self.exit_ic,
+        )
+
+
+def trip_key(entry_at: str | None, exit_at: str, entry_ic: str | None, exit_ic: str) -> str:
+    """The identity of a trip on its card (with its order among identical rows, ``seq``)."""
+    return f"{entry_at or ''}|{exit_at}|{entry_ic or ''}|{exit_ic}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,91 +196,135 @@ class LineError:
     message: str
 
 
+# --- cell converters: text -> value, or ValueError with the message for the user ---------------
+
 _FULLWIDTH = str.maketrans("０１２３４５６７８９－−―‐／：", "0123456789----/:")
 
 
-@lru_cache(maxsize=4096)
-def _parse_date(text: str) -> dt.date:
-    """``YY/MM/DD`` (Western two-digit year) or ``YYYY/MM/DD`` as re-saved by spreadsheets."""
-    parts = text.translate(_FULLWIDTH).replace("-", "/").split("/")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"「{text}」は日付ではありません（YY/MM/DD）")
-    year, month, day = (int(p) for p in parts)
-    if len(parts[0]) <= 2:
-        year += 2000
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _date_iso(text: str) -> str | None:
+    """``YY/MM/DD`` (Western two-digit year) or ``YYYY/MM/DD`` -> ``YYYY-MM-DDT``; blank -> None."""
+    shown = text.strip()
+    if not shown:
+        return None
+    parts = shown.translate(_FULLWIDTH).replace("-", "/").split("/")
+    if (
+        len(parts) != 3
+        or not all(_ascii_digits(p) for p in parts)
+        or len(parts[0]) not in (2, 4)
+        or len(parts[1]) > 2
+        or len(parts[2]) > 2
+    ):
+        raise ValueError(f"「{shown}」は日付ではありません（YY/MM/DD）")
+    year = int(parts[0]) + (2000 if len(parts[0]) == 2 else 0)
     try:
-        return dt.date(year, month, day)
+        return dt.date(year, int(parts[1]), int(parts[2])).isoformat() + "T"
     except ValueError:
-        raise ValueError(f"「{text}」は存在しない日付です") from None
+        raise ValueError(f"「{shown}」は存在しない日付です") from None
 
 
-@lru_cache(maxsize=4096)
-def _parse_time(text: str) -> dt.time:
-    """``HH:MM`` (also ``H:MM`` and ``HH:MM:SS``)."""
-    parts = text.translate(_FULLWIDTH).split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) <= 2 for p in parts):
-        raise ValueError(f"「{text}」は時刻ではありません（HH:MM）")
+def _time_iso(text: str) -> str | None:
+    """``HH:MM`` (also ``H:MM`` and ``HH:MM:SS``) -> ``HH:MM:SS``; blank -> None."""
+    shown = text.strip()
+    if not shown:
+        return None
+    parts = shown.translate(_FULLWIDTH).split(":")
+    if len(parts) not in (2, 3) or not all(_ascii_digits(p) and len(p) <= 2 for p in parts):
+        raise ValueError(f"「{shown}」は時刻ではありません（HH:MM）")
     try:
-        return dt.time(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 0)
+        seconds = int(parts[2]) if len(parts) == 3 else 0
+        return dt.time(int(parts[0]), int(parts[1]), seconds).isoformat()
     except ValueError:
-        raise ValueError(f"「{text}」は存在しない時刻です") from None
+        raise ValueError(f"「{shown}」は存在しない時刻です") from None
 
 
-@lru_cache(maxsize=16384)
-def _parse_amount(text: str) -> int:
+def _amount(text: str) -> int | None:
     """A yen amount: plain integer, possibly negative with an ASCII or full-width minus."""
-    cleaned = text.translate(_FULLWIDTH).replace(",", "").replace("円", "").replace("¥", "")
+    shown = text.strip()
+    if not shown:
+        return None
+    cleaned = shown.translate(_FULLWIDTH).replace(",", "").replace("円", "").replace("¥", "")
     digits = cleaned[1:] if cleaned.startswith("-") else cleaned
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
-        raise ValueError(f"金額「{text}」は整数の円ではありません")
+    if not _ascii_digits(digits) or len(digits) > 9:
+        raise ValueError(f"金額「{shown}」は整数の円ではありません")
     return int(cleaned)
 
 
-def _card_last4(text: str) -> str:
-    digits = [c for c in text.translate(_FULLWIDTH) if c.isdigit()]
-    tail = text.translate(_FULLWIDTH).rstrip()
-    if len(digits) < 4 or not tail[-4:].isdigit():
+def _card_last4(text: str) -> str | None:
+    """The last 4 digits of a (masked or full) card number; blank -> None."""
+    shown = text.strip()
+    if not shown:
+        return None
+    tail = shown.translate(_FULLWIDTH)[-4:]
+    if len(tail) != 4 or not _ascii_digits(tail):
         raise ValueError("ＥＴＣカード番号の末尾4桁が読めません")
-    return tail[-4:]
+    return tail
+
+
+def _vehicle_class(text: str) -> int | None:
+    shown = text.strip().translate(_FULLWIDTH)
+    if not shown:
+        return None
+    if not (_ascii_digits(shown) and len(shown) <= 2):
+        raise ValueError(f"車種「{shown}」は数字ではありません")
+    return int(shown)
+
+
+def _remarks(text: str) -> Remarks:
+    remarks = text.strip()
+    parts = [p.strip() for p in remarks.split(";") if p.strip()]
+    status = None
+    if parts and parts[0] in (STATUS_CONFIRMED, STATUS_PENDING):
+        status = parts.pop(0)
+    flags = [MORNING_EVENING_FLAG if _norm(p) == "(朝夕)" else p for p in parts]
+    return Remarks(remarks, status, ";".join(flags), MORNING_EVENING_FLAG in flags)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _Memo(dict[_K, _V], Generic[_K, _V]):
+    """``memo[text]`` converts a cell once per distinct text; errors are not remembered."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Callable[[_K], _V]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: _K) -> _V:
+        value = self.convert(key)
+        if len(self) < _MEMO_LIMIT:
+            self[key] = value
+        return value
+
+
+# --- recognising the file -------------------------------------------------------------------
 
 
 def _sniff_not_meisai(head: bytes, filename: str) -> None:
     """Raise NotMeisaiError with one clear sentence when the bytes are clearly another format."""
-    if not head.strip():
-        raise NotMeisaiError(
-            f"{filename}: 空のファイルです。ETC利用照会サービスの明細CSVを選んでください。"
-        )
     if head.startswith(b"%PDF"):
         raise NotMeisaiError(
-            f"{filename}: PDFファイルです。明細CSVではありません（PDFは証憑として保管できます）。"
+            f"{filename}: PDFファイルなので明細CSVとして読み込めません（PDFは証憑として保管できます）。"
         )
     if head.startswith(b"PK\x03\x04"):
         raise NotMeisaiError(
-            f"{filename}: Excel（.xlsx）またはZIPファイルです。明細CSVをそのまま読み込んでください。"
+            f"{filename}: Excel（.xlsx）またはZIPのファイルなので、"
+            "ダウンロードした明細CSVをそのまま選んでください。"
         )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise NotMeisaiError(
-            f"{filename}: Excel（.xls）ファイルです。明細CSVをそのまま読み込んでください。"
+            f"{filename}: Excel（.xls）のファイルなので、"
+            "ダウンロードした明細CSVをそのまま選んでください。"
         )
-    if b"\x00" in head[:1024]:
-        raise NotMeisaiError(f"{filename}: テキストではないファイルです。明細CSVではありません。")
-
-
-def _decode_header(raw: bytes, filename: str) -> tuple[str, str]:
-    """Decode the header line and tell the file's encoding from it."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        try:
-            return raw[3:].decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            raise NotMeisaiError(f"{filename}: 1行目の文字コードが読めません。") from None
-    for encoding in ("utf-8", "cp932"):
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise NotMeisaiError(
-        f"{filename}: 文字コードが読めません（Shift_JIS または UTF-8 の明細CSVを選んでください）。"
-    )
+    first_line = head[: min(len(head), 4096)].split(b"\n", 1)[0].split(b"\r", 1)[0]
+    if b"\x00" in first_line:
+        raise NotMeisaiError(f"{filename}: テキストではないファイルなので明細CSVではありません。")
 
 
 def _split(text: str) -> list[str]:
@@ -212,163 +333,358 @@ def _split(text: str) -> list[str]:
     return text.split(",")
 
 
+_STAND_IN: Final = bytes(MAX_LINE_BYTES + 1)
+"""Yielded in place of an overlong line (see MeisaiReader._lines)."""
+
+
 class MeisaiReader:
     """Reads one 明細CSV as a stream of :class:`MeisaiRow` and :class:`LineError` values.
 
     ``card_last4`` supplies the card for rows whose card column is blank, and rejects rows
-    naming another card (trips of another card must not be mixed in).
+    naming another card (trips of another card must not be mixed in). ``progress`` is called
+    with the number of bytes read so far after each chunk; an exception it raises (for
+    example to cancel) stops the reading.
     """
 
-    def __init__(self, stream: BinaryIO, filename: str, *, card_last4: str | None = None) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        filename: str,
+        *,
+        card_last4: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.stream = stream
         self.filename = filename
         self.card_last4 = card_last4
+        self.progress = progress
         self.encoding = ""
         self.columns: list[str | None] = []
         self.rows_read = 0
         self.errors_found = 0
+        self.bytes_read = 0
+        self.cards: list[str] = []
+        """The card last-4s seen so far; a record's ``card`` indexes this list."""
+        self.remarks: list[Remarks] = []
+        """The distinct 備考 seen so far; a record's ``remarks`` indexes this list."""
+        self._long_line = 0
 
-    def _lines(self) -> Iterator[tuple[int, bytes]]:
-        for number, raw in enumerate(self.stream, start=1):
-            yield number, raw.rstrip(b"\r\n")
+    # -- lines --
 
-    def _read_header(self, lines: Iterator[tuple[int, bytes]]) -> None:
-        try:
-            _, raw = next(lines)
-        except StopIteration:
+    def _chunks(self) -> Iterator[bytes]:
+        read = self.stream.read
+        while chunk := read(CHUNK_BYTES):
+            self.bytes_read += len(chunk)
+            if self.progress is not None:
+                self.progress(self.bytes_read)
+            yield chunk
+
+    def _lines(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """Lines without their ends; a line ends at LF, CRLF or a lone CR (as editors count).
+
+        A line longer than MAX_LINE_BYTES is not kept: a stand-in longer than that comes back
+        instead, and ``self._long_line`` holds the line's length in bytes.
+        """
+        pending = b""
+        long_line = 0  # bytes of an overlong line seen so far (not kept)
+        for chunk in chunks:
+            data = pending + chunk
+            hold = 1 if data.endswith(b"\r") else 0  # maybe the CR of a CRLF cut in two
+            body = data[: len(data) - hold] if hold else data
+            if b"\r" in body:
+                body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            lines = body.split(b"\n")
+            pending = lines.pop() + (b"\r" if hold else b"")
+            if long_line and lines:
+                self._long_line = long_line + len(lines[0])
+                long_line = 0
+                yield _STAND_IN
+                del lines[0]
+            if max(map(len, lines), default=0) > MAX_LINE_BYTES:
+                for line in lines:
+                    if len(line) > MAX_LINE_BYTES:
+                        self._long_line = len(line)
+                        yield _STAND_IN
+                    else:
+                        yield line
+            else:
+                yield from lines
+            if len(pending) > MAX_LINE_BYTES:
+                long_line += len(pending)
+                pending = b""
+        if pending.endswith(b"\r"):
+            pending = pending[:-1]
+        if long_line or len(pending) > MAX_LINE_BYTES:
+            self._long_line = long_line + len(pending)
+            yield _STAND_IN
+        elif pending:
+            yield pending
+
+    # -- header --
+
+    def _read_header(self, lines: Iterator[bytes]) -> int:
+        """Read the header (the first line that is not blank); returns its line number."""
+        number = 0
+        for number, raw in enumerate(lines, start=1):  # noqa: B007
+            if raw.strip():
+                break
+        else:
             raise NotMeisaiError(
-                f"{self.filename}: 空のファイルです。ETC利用照会サービスの明細CSVを選んでください。"
+                f"{self.filename}: 空のファイルなので、"
+                "ETC利用照会サービスからダウンロードした明細CSVを選んでください。"
+            )
+        where = f"{number}行目" if number > 1 else "1行目"
+        if len(raw) > MAX_LINE_BYTES:
+            raise NotMeisaiError(
+                f"{self.filename}: {where}が長すぎるので、ETC利用照会サービスの明細CSVではありません。"
+            )
+        candidates: tuple[str, ...] = ("utf-8", "cp932")
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw, candidates = raw[3:], ("utf-8",)
+        for encoding in candidates:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            self.encoding = encoding
+            break
+        else:
+            raise NotMeisaiError(
+                f"{self.filename}: 文字コードが読めないので、"
+                "Shift_JIS または UTF-8 の明細CSVを選んでください。"
+            )
+        try:
+            names = [_norm(name.strip('"')) for name in _split(text)]
+        except csv.Error:
+            raise NotMeisaiError(
+                f"{self.filename}: {where}がCSVとして読めないので、明細CSVではありません。"
             ) from None
-        _sniff_not_meisai(raw[:2048], self.filename)
-        text, self.encoding = _decode_header(raw, self.filename)
-        names = [_norm(name.strip('"')) for name in _split(text)]
         self.columns = [_HEADER_FIELDS.get(name) for name in names]
         missing = [f for f in _REQUIRED if f not in self.columns]
         if missing:
             raise NotMeisaiError(
                 f"{self.filename}: ETC利用照会サービスの明細CSVではありません"
-                f"（1行目に「{'」「'.join(_FIELD_LABEL[f] for f in missing)}」の列がありません）。"
+                f"（{where}に「{'」「'.join(_FIELD_LABEL[f] for f in missing)}」の列がありません）。"
             )
         seen = [c for c in self.columns if c]
         if len(seen) != len(set(seen)):
-            raise NotMeisaiError(f"{self.filename}: 1行目に同じ名前の列が2回あります。")
+            raise NotMeisaiError(f"{self.filename}: {where}に同じ名前の列が2回あります。")
+        return number
+
+    # -- rows --
 
     def __iter__(self) -> Iterator[MeisaiRow | LineError]:
-        lines = self._lines()
-        self._read_header(lines)
-        for number, raw in lines:
-            if not raw.strip():
-                continue
-            self.rows_read += 1
-            result = self._parse_line(number, raw)
-            if isinstance(result, LineError):
-                self.errors_found += 1
-            yield result
+        for item in self.records():
+            yield item if isinstance(item, LineError) else self.row(item)
 
-    def _parse_line(self, number: int, raw: bytes) -> MeisaiRow | LineError:
-        if len(raw) > MAX_LINE_BYTES:
-            return LineError(
-                number, f"行が長すぎます（{len(raw):,}バイト）。明細の行ではありません"
-            )
-        try:
-            text = raw.decode(self.encoding)
-        except UnicodeDecodeError:
-            return LineError(number, f"文字コード（{self.encoding}）として読めないバイトがあります")
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        try:
-            cells = _split(text)
-        except csv.Error as exc:
-            return LineError(number, f"CSVとして読めません: {exc}")
-        expected = len(self.columns)
-        if len(cells) > expected and not any(c.strip() for c in cells[expected:]):
-            cells = cells[:expected]
-        if len(cells) != expected:
-            return LineError(number, f"列の数が{len(cells)}です（見出しは{expected}列）")
-        values = {f: c.strip() for f, c in zip(self.columns, cells, strict=True) if f}
-        try:
-            return self._row(number, values)
-        except ValueError as exc:
-            return LineError(number, str(exc))
-
-    def _row(self, number: int, v: dict[str, str]) -> MeisaiRow:
-        def amount(field: str) -> int | None:
-            text = v.get(field, "")
-            if not text:
-                return None
-            try:
-                return _parse_amount(text)
-            except ValueError as exc:
-                raise ValueError(f"{_FIELD_LABEL[field]}: {exc}") from None
-
-        exit_date, exit_time = v["exit_date"], v["exit_time"]
-        if not exit_date or not exit_time:
-            raise ValueError("利用年月日（至）と時分（至）は必須です")
-        exit_at = dt.datetime.combine(_parse_date(exit_date), _parse_time(exit_time))
-        entry_date, entry_time = v.get("entry_date", ""), v.get("entry_time", "")
-        entry_at = None
-        if entry_date or entry_time:
-            if not (entry_date and entry_time):
-                raise ValueError("利用年月日（自）と時分（自）の片方だけが空です")
-            entry_at = dt.datetime.combine(_parse_date(entry_date), _parse_time(entry_time))
-        exit_ic = v["exit_ic"]
-        if not exit_ic:
-            raise ValueError("利用ＩＣ（至）が空です")
-        toll = amount("toll")
-        if toll is None:
-            raise ValueError("通行料金が空です")
-        card_text = v["card_number"]
-        if card_text:
-            last4 = _card_last4(card_text)
-            if self.card_last4 and last4 != self.card_last4:
-                raise ValueError(
-                    f"カード末尾{last4}の行です（指定されたカードは末尾{self.card_last4}）"
-                )
-        elif self.card_last4:
-            last4 = self.card_last4
-        else:
-            raise ValueError("ＥＴＣカード番号が空です（--card でカードを指定できます）")
-        vehicle_class_text = v.get("vehicle_class", "").translate(_FULLWIDTH)
-        if vehicle_class_text and not (
-            vehicle_class_text.isdigit() and len(vehicle_class_text) <= 2
-        ):
-            raise ValueError(f"車種「{vehicle_class_text}」は数字ではありません")
-        remarks = v.get("remarks", "")
-        parts = tuple(p.strip() for p in remarks.split(";") if p.strip())
-        status = None
-        if parts and parts[0] in (STATUS_CONFIRMED, STATUS_PENDING):
-            status, parts = parts[0], parts[1:]
-        flags = tuple(MORNING_EVENING_FLAG if _norm(p) == "(朝夕)" else p for p in parts)
+    def row(self, record: Record) -> MeisaiRow:
+        """The :class:`MeisaiRow` of a record read by this reader."""
+        remarks = self.remarks[record[13]]
         return MeisaiRow(
-            line=number,
-            entry_at=entry_at,
-            exit_at=exit_at,
-            entry_ic=v.get("entry_ic") or None,
-            exit_ic=exit_ic,
-            toll_before_discount=amount("toll_before_discount"),
-            etc_discount=amount("etc_discount"),
-            toll=toll,
-            rebate_applied=amount("rebate_applied"),
-            deferred_toll=amount("deferred_toll"),
-            vehicle_class=int(vehicle_class_text) if vehicle_class_text else None,
-            vehicle_number=v.get("vehicle_number") or None,
-            card_last4=last4,
-            remarks=remarks,
-            status=status,
-            flags=flags,
+            line=record[0],
+            entry_at=dt.datetime.fromisoformat(record[2]) if record[2] else None,
+            exit_at=dt.datetime.fromisoformat(record[3]),
+            entry_ic=record[4],
+            exit_ic=record[5],
+            toll_before_discount=record[6],
+            etc_discount=record[7],
+            toll=record[8],
+            rebate_applied=record[9],
+            deferred_toll=record[10],
+            vehicle_class=record[11],
+            vehicle_number=record[12],
+            card_last4=self.cards[record[1]],
+            remarks=remarks.text,
+            status=remarks.status,
+            flags=tuple(remarks.flags.split(";")) if remarks.flags else (),
         )
+
+    def records(self) -> Iterator[Record | LineError]:
+        """Validated rows as :data:`Record` tuples, and line errors, in file order.
+
+        Raises NotMeisaiError (before yielding anything) when the file is not a 明細CSV.
+        """
+        chunks = self._chunks()
+        first = next(chunks, b"")
+        _sniff_not_meisai(first, self.filename)
+
+        def all_chunks() -> Iterator[bytes]:
+            yield first
+            yield from chunks
+
+        lines = self._lines(all_chunks())
+        header_line = self._read_header(lines)
+        return self._records(lines, header_line)
+
+    def _records(self, lines: Iterator[bytes], header_line: int) -> Iterator[Record | LineError]:
+        n = len(self.columns)
+        index = {field: i for i, field in enumerate(self.columns) if field}
+        pick = itemgetter(*(index.get(field, n) for field in _FIELDS))  # n: a blank cell
+        in_order = tuple(self.columns) == _FIELDS  # the 15-column layout as downloaded
+        encoding = self.encoding
+        dates: _Memo[str, str | None] = _Memo(_date_iso)
+        times: _Memo[str, str | None] = _Memo(_time_iso)
+        amounts: _Memo[str, int | None] = _Memo(_amount)
+        cards: _Memo[str, int] = _Memo(self._card)
+        classes: _Memo[str, int | None] = _Memo(_vehicle_class)
+        remarks_index: _Memo[str, int] = _Memo(self._remarks)
+
+        def labelled(field: str, exc: ValueError) -> ValueError:
+            return ValueError(f"{_FIELD_LABEL[field]}: {exc}")
+
+        for number, raw in enumerate(lines, start=header_line + 1):
+            if len(raw) > MAX_LINE_BYTES:
+                self.rows_read += 1
+                self.errors_found += 1
+                yield LineError(
+                    number, f"行が長すぎます（{self._long_line:,}バイト）。明細の行ではありません"
+                )
+                continue
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                if not raw.strip():
+                    continue
+                self.rows_read += 1
+                self.errors_found += 1
+                yield LineError(number, f"文字コード（{encoding}）として読めないバイトがあります")
+                continue
+            if '"' in text:
+                try:
+                    cells = next(csv.reader([text]), [])
+                except csv.Error as exc:
+                    self.rows_read += 1
+                    self.errors_found += 1
+                    yield LineError(number, f"CSVとして読めません: {exc}")
+                    continue
+            else:
+                cells = text.split(",")
+            if len(cells) != n:
+                if len(cells) == 1 and not cells[0].strip(" \t\ufeff"):
+                    continue  # a blank line
+                if len(cells) < n or any(c.strip() for c in cells[n:]):
+                    self.rows_read += 1
+                    self.errors_found += 1
+                    yield LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）")
+                    continue
+                del cells[n:]  # empty cells a spreadsheet added at the end
+            if not in_order:
+                cells.append("")
+                cells = pick(cells)
+            self.rows_read += 1
+            (
+                entry_d,
+                entry_t,
+                exit_d,
+                exit_t,
+                entry_ic,
+                exit_ic,
+                before,
+                discount,
+                toll_text,
+                rebate,
+                deferred,
+                vehicle_class,
+                vehicle_number,
+                card,
+                remarks,
+            ) = cells
+            # The checks in the order a person reads the row; the first problem is reported.
+            try:
+                exit_day = dates[exit_d]
+                exit_time = times[exit_t]
+                if exit_day is None or exit_time is None:
+                    raise ValueError("利用年月日（至）と時分（至）は必須です")
+                entry_day = dates[entry_d]
+                entry_time = times[entry_t]
+                if entry_day is None and entry_time is None:
+                    entry_at = None
+                elif entry_day is None or entry_time is None:
+                    raise ValueError("利用年月日（自）と時分（自）の片方だけが空です")
+                else:
+                    entry_at = entry_day + entry_time
+                exit_ic = exit_ic.strip()
+                if not exit_ic:
+                    raise ValueError("利用ＩＣ（至）が空です")
+                try:
+                    toll = amounts[toll_text]
+                except ValueError as exc:
+                    raise labelled("toll", exc) from None
+                if toll is None:
+                    raise ValueError("通行料金が空です")
+                card_index = cards[card]
+                vclass = classes[vehicle_class]
+                remarks_at = remarks_index[remarks]
+                try:
+                    before_value = amounts[before]
+                except ValueError as exc:
+                    raise labelled("toll_before_discount", exc) from None
+                try:
+                    discount_value = amounts[discount]
+                except ValueError as exc:
+                    raise labelled("etc_discount", exc) from None
+                try:
+                    rebate_value = amounts[rebate]
+                except ValueError as exc:
+                    raise labelled("rebate_applied", exc) from None
+                try:
+                    deferred_value = amounts[deferred]
+                except ValueError as exc:
+                    raise labelled("deferred_toll", exc) from None
+            except ValueError as exc:
+                if not any(c.strip() for c in cells):
+                    self.rows_read -= 1
+                    continue  # a row of empty cells, as spreadsheets write blank rows
+                self.errors_found += 1
+                yield LineError(number, str(exc))
+                continue
+            yield (
+                number,
+                card_index,
+                entry_at,
+                exit_day + exit_time,
+                entry_ic.strip() or None,
+                exit_ic,
+                before_value,
+                discount_value,
+                toll,
+                rebate_value,
+                deferred_value,
+                vclass,
+                vehicle_number.strip() or None,
+                remarks_at,
+            )
+
+    def _card(self, text: str) -> int:
+        last4 = _card_last4(text)
+        if last4 is None:
+            if not self.card_last4:
+                raise ValueError("ＥＴＣカード番号が空です（--card でカードを指定できます）")
+            last4 = self.card_last4
+        elif self.card_last4 and last4 != self.card_last4:
+            raise ValueError(
+                f"カード末尾{last4}の行です（指定されたカードは末尾{self.card_last4}）"
+            )
+        if last4 not in self.cards:
+            self.cards.append(last4)
+        return self.cards.index(last4)
+
+    def _remarks(self, text: str) -> int:
+        self.remarks.append(_remarks(text))
+        return len(self.remarks) - 1
 
 
 def read_meisai_bytes(
     data: bytes, filename: str = "<bytes>", *, card_last4: str | None = None
 ) -> tuple[list[MeisaiRow], list[LineError]]:
     """Parse a whole file held in memory: ``(rows, errors)``. Raises NotMeisaiError."""
-    import io
-
     rows: list[MeisaiRow] = []
     errors: list[LineError] = []
     for item in MeisaiReader(io.BytesIO(data), filename, card_last4=card_last4):
-        (errors if isinstance(item, LineError) else rows).append(item)  # type: ignore[arg-type]
+        if isinstance(item, LineError):
+            errors.append(item)
+        else:
+            rows.append(item)
     return rows, errors
 
 

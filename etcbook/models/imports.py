@@ -3,6 +3,11 @@
 Rows are streamed from the file into a temporary staging table in batches, then merged into
 ``trips`` with set-based SQL inside the same transaction, so memory stays flat and a file
 with any bad row leaves nothing behind.
+
+A trip is identified by its card, ``trip_key`` (entry and exit date-time and ICs) and ``seq``,
+its order among rows of the file identical in all of these. Most keys occur once, so ``seq``
+is 0 unless a key repeats; a bit set in memory (a few MB whatever the file size) spots the
+rows whose key may have occurred before, and only those keys are numbered in SQL.
 """
 
 from __future__ import annotations
@@ -12,41 +17,29 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from etcbook import clock
 from etcbook.importers.meisai import (
     MAX_REPORTED_ERRORS,
+    RECORD_FIELDS,
     STATUS_CONFIRMED,
     STATUS_PENDING,
     LineError,
     MeisaiReader,
     NotMeisaiError,
+    Record,
+    Remarks,
 )
 from etcbook.models.store import Store
 
 BATCH_ROWS = 5000
+"""Rows sent to SQLite per executemany."""
 
-_STAGING_COLUMNS = (
-    "line",
-    "card_last4",
-    "trip_key",
-    "entry_at",
-    "exit_at",
-    "entry_ic",
-    "exit_ic",
-    "toll_before_discount",
-    "etc_discount",
-    "toll",
-    "rebate_applied",
-    "deferred_toll",
-    "vehicle_class",
-    "vehicle_number",
-    "remarks",
-    "status",
-    "flags",
-    "morning_evening",
-)
-_AMOUNT_COLUMNS = (
+IMPORT_CACHE_KIB = 32 * 1024
+"""SQLite page cache for the store and the staging table while importing (restored after)."""
+
+_REPLACED_COLUMNS = (
     "entry_at",
     "exit_at",
     "toll_before_discount",
@@ -94,7 +87,11 @@ class FileResult:
 
 @dataclass
 class ImportResult:
-    """What importing several files did; when any file failed, nothing at all was stored."""
+    """What importing several files did; when any file failed, nothing at all was stored.
+
+    ``committed`` tells whether the counts and new cards were stored (False for a preview
+    or when a file failed: they are then what the import would have done).
+    """
 
     files: list[FileResult]
     committed: bool
@@ -144,39 +141,58 @@ class ImportResult:
 
 
 Progress = Callable[[int, int], None]
-"""Called with (bytes read so far, total bytes) of the current file."""
+"""Called with (bytes read so far, total bytes) of the current file; (total, total) once at
+the end of each file."""
 
 
 def _now() -> str:
     return clock.now().isoformat()
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+class _HashingReader:
+    """The file's bytes as read, hashed on the way (SHA-256 of the whole file at the end)."""
 
-
-class _CountingReader:
-    """A binary line iterator that reports progress and honours cancellation."""
-
-    def __init__(self, handle, total: int, progress: Progress | None, cancelled) -> None:
+    def __init__(self, handle: BinaryIO) -> None:
         self.handle = handle
-        self.total = total
-        self.progress = progress
-        self.cancelled = cancelled
-        self.read = 0
-        self.lines = 0
+        self.sha256 = hashlib.sha256()
 
-    def __iter__(self):
-        for raw in self.handle:
-            self.read += len(raw)
-            self.lines += 1
-            if self.lines % 2000 == 0:
-                if self.cancelled is not None and self.cancelled():
-                    raise ImportCancelled
-                if self.progress is not None:
-                    self.progress(self.read, self.total)
-            yield raw
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        self.sha256.update(chunk)
+        return chunk
+
+
+class _Repeats:
+    """Which rows' identity (card, entry and exit date-time and ICs) may have occurred earlier.
+
+    A bit per hash slot: a row whose slot is already set is a candidate (a true repeat or a
+    collision, told apart later in SQL). Memory is fixed by the file size, at most 16 MiB.
+    """
+
+    def __init__(self, file_bytes: int) -> None:
+        bits = 1 << 16
+        while bits < 32 * (file_bytes // 64 + 1) and bits < (1 << 27):
+            bits <<= 1
+        self.mask = bits - 1
+        self.bits = bytearray(bits // 8)
+
+
+def _key_sql(alias: str) -> str:
+    """SQL for the ``trip_key`` of a staged row (as etcbook.importers.meisai.trip_key)."""
+    return (
+        f"coalesce({alias}.entry_at, '') || '|' || {alias}.exit_at || '|'"
+        f" || coalesce({alias}.entry_ic, '') || '|' || {alias}.exit_ic"
+    )
+
+
+@dataclass
+class _Staged:
+    """What streaming a file into temp.staging found out."""
+
+    sha256: str
+    cards: list[str]
+    remarks: list[Remarks]
+    candidates: bool
 
 
 def _stage_file(
@@ -187,20 +203,37 @@ def _stage_file(
     card_last4: str | None,
     progress: Progress | None,
     cancelled: Callable[[], bool] | None,
-) -> None:
-    db.execute("DROP TABLE IF EXISTS temp.staging")
-    db.execute(f"CREATE TEMP TABLE staging ({', '.join(_STAGING_COLUMNS)})")
-    insert = f"INSERT INTO temp.staging VALUES ({', '.join('?' * len(_STAGING_COLUMNS))})"
+) -> _Staged:
+    """Validate the file into temp.staging (rows) and temp.repeats (repeat candidates)."""
+    for table in ("staging", "repeats"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    db.execute(
+        "CREATE TEMP TABLE staging (line INTEGER PRIMARY KEY,"
+        f" {', '.join(RECORD_FIELDS[1:])}, seq INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE TEMP TABLE repeats (line INTEGER PRIMARY KEY)")
+    insert = (
+        f"INSERT INTO temp.staging ({', '.join(RECORD_FIELDS)})"
+        f" VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
+    )
     total = path.stat().st_size
-    batch: list[tuple[object, ...]] = []
+
+    def report(read: int) -> None:
+        if cancelled is not None and cancelled():
+            raise ImportCancelled
+        if progress is not None and read < total:
+            progress(read, total)
+
+    batch: list[Record] = []
+    candidates: list[tuple[int]] = []
+    any_candidate = False
+    repeats = _Repeats(total)
+    bits, mask = repeats.bits, repeats.mask
     more_errors = 0
     with open(path, "rb") as handle:
-        reader = MeisaiReader(
-            _CountingReader(handle, total, progress, cancelled),  # type: ignore[arg-type]
-            path.name,
-            card_last4=card_last4,
-        )
-        for item in reader:
+        hashing = _HashingReader(handle)
+        reader = MeisaiReader(hashing, path.name, card_last4=card_last4, progress=report)
+        for item in reader.records():
             if isinstance(item, LineError):
                 if len(result.errors) < MAX_REPORTED_ERRORS:
                     result.errors.append(item)
@@ -209,35 +242,25 @@ def _stage_file(
                 continue
             if result.errors:
                 continue  # the file will be rejected: stop staging, keep validating
-            entry = item.entry_at.isoformat() if item.entry_at else None
-            exit_ = item.exit_at.isoformat()
-            batch.append(
-                (
-                    item.line,
-                    item.card_last4,
-                    f"{entry or ''}|{exit_}|{item.entry_ic or ''}|{item.exit_ic}",
-                    entry,
-                    exit_,
-                    item.entry_ic,
-                    item.exit_ic,
-                    item.toll_before_discount,
-                    item.etc_discount,
-                    item.toll,
-                    item.rebate_applied,
-                    item.deferred_toll,
-                    item.vehicle_class,
-                    item.vehicle_number,
-                    item.remarks,
-                    item.status,
-                    ";".join(item.flags),
-                    item.morning_evening,
-                )
-            )
+            # Same identity implies same card and exit time: a coarser key only adds candidates.
+            slot = (hash(item[3]) + item[1]) & mask
+            byte, bit = slot >> 3, 1 << (slot & 7)
+            if bits[byte] & bit:
+                candidates.append((item[0],))
+            else:
+                bits[byte] |= bit
+            batch.append(item)
             if len(batch) >= BATCH_ROWS:
                 db.executemany(insert, batch)
                 batch.clear()
-        if batch and not result.errors:
+                if candidates:
+                    db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
+                    candidates.clear()
+                    any_candidate = True
+        if not result.errors:
             db.executemany(insert, batch)
+            db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
+            any_candidate = any_candidate or bool(candidates)
         result.rows = reader.rows_read
     if more_errors:
         result.errors.append(
@@ -247,86 +270,194 @@ def _stage_file(
         )
     if progress is not None:
         progress(total, total)
+    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate)
 
 
-def _merge_staged(db: sqlite3.Connection, path: Path, sha256: str, result: FileResult) -> None:
-    now = _now()
-    new_cards = [
-        r[0]
-        for r in db.execute(
-            "SELECT DISTINCT card_last4 FROM temp.staging"
-            " WHERE card_last4 NOT IN (SELECT last4 FROM cards) ORDER BY card_last4"
+def _number_repeats(db: sqlite3.Connection) -> None:
+    """Set ``seq`` of rows whose (card, trip_key) occurred earlier in the file.
+
+    Only rows sharing card and exit time with a candidate can be repeats; those are numbered
+    by their full identity.
+    """
+    db.execute("DROP TABLE IF EXISTS temp.repeat_keys")
+    db.execute(
+        "CREATE TEMP TABLE repeat_keys (card, exit_at, PRIMARY KEY (card, exit_at)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO temp.repeat_keys"
+        " SELECT s.card, s.exit_at FROM temp.repeats r JOIN temp.staging s USING (line)"
+    )
+    db.execute(
+        "UPDATE temp.staging SET seq = q.seq FROM ("
+        f" SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card, {_key_sql('s')}"
+        " ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
+        " JOIN temp.staging s ON s.card = k.card AND s.exit_at = k.exit_at"
+        ") AS q WHERE staging.line = q.line AND q.seq > 0"
+    )
+    db.execute("DROP TABLE temp.repeat_keys")
+
+
+def _route_rules(db: sqlite3.Connection) -> bool:
+    """Resolve route rules once per distinct route of the staged rows (temp.routes)."""
+    db.execute("DROP TABLE IF EXISTS temp.routes")
+    if not db.execute("SELECT EXISTS (SELECT 1 FROM route_rules)").fetchone()[0]:
+        return False
+    rule = (
+        "(SELECT r.{col} FROM route_rules r WHERE r.{col} IS NOT NULL"
+        " AND d.exit_ic GLOB r.exit_pattern"
+        " AND (r.entry_pattern IS NULL OR d.entry_ic GLOB r.entry_pattern)"
+        " ORDER BY r.id DESC LIMIT 1)"
+    )
+    db.execute(
+        "CREATE TEMP TABLE routes (entry_ic, exit_ic, operator, morning_evening,"
+        " PRIMARY KEY (entry_ic, exit_ic)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO temp.routes SELECT d.entry_ic, d.exit_ic,"
+        f" {rule.format(col='operator')}, {rule.format(col='morning_evening')}"
+        " FROM (SELECT DISTINCT coalesce(entry_ic, '') AS entry_ic, exit_ic"
+        " FROM temp.staging) AS d"
+    )
+    return True
+
+
+def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
+    """Drop the plain (non-unique) indexes of trips when this import adds more rows than the
+    store holds: building an index once after the insert is cheaper than growing it row by
+    row. Returns (name, CREATE statement) to rebuild them, in this transaction."""
+    if rows < 10_000 or rows <= (db.execute("SELECT max(id) FROM trips").fetchone()[0] or 0):
+        return []
+    indexes = [
+        (name, sql)
+        for name, sql in db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'trips'"
+            " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
         )
     ]
+    for name, _ in indexes:
+        db.execute(f'DROP INDEX "{name}"')
+    return indexes
+
+
+def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: FileResult) -> None:
+    now = _now()
+    known = dict(db.execute("SELECT last4, id FROM cards"))
+    result.new_cards = sorted(set(staged.cards) - set(known))
+    for last4 in result.new_cards:
+        known[last4] = db.execute(
+            "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes,"
+            " created_at) VALUES (?, '', '', 'credit', 0, 'details_missing',"
+            " '明細CSVの取込で自動作成', ?)",
+            (last4, now),
+        ).lastrowid
+    for table in ("card_map", "remark_map", "matches"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    db.execute("CREATE TEMP TABLE card_map (ix INTEGER PRIMARY KEY, card_id INTEGER NOT NULL)")
     db.executemany(
-        "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes, created_at)"
-        " VALUES (?, '', '', 'credit', 0, 'details_missing', '明細CSVの取込で自動作成', ?)",
-        [(last4, now) for last4 in new_cards],
+        "INSERT INTO temp.card_map VALUES (?, ?)",
+        [(i, known[last4]) for i, last4 in enumerate(staged.cards)],
     )
-    result.new_cards = new_cards
+    db.execute(
+        "CREATE TEMP TABLE remark_map (ix INTEGER PRIMARY KEY, remarks, status, flags,"
+        " morning_evening)"
+    )
+    db.executemany(
+        "INSERT INTO temp.remark_map VALUES (?, ?, ?, ?, ?)",
+        [(i, r.text, r.status, r.flags, r.morning_evening) for i, r in enumerate(staged.remarks)],
+    )
     batch_id = db.execute(
         "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, ?, ?)",
-        (path.name, sha256, now),
+        (path.name, staged.sha256, now),
     ).lastrowid
-    db.execute("DROP TABLE IF EXISTS temp.staged")
-    db.execute(
-        "CREATE TEMP TABLE staged AS"
-        " SELECT s.*, c.id AS card_id,"
-        " ROW_NUMBER() OVER (PARTITION BY s.card_last4, s.trip_key ORDER BY s.line) - 1 AS seq"
-        " FROM temp.staging s JOIN cards c ON c.last4 = s.card_last4"
+    if staged.candidates:
+        _number_repeats(db)
+    has_rules = _route_rules(db)
+    route_join = (
+        " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
+        " AND ro.exit_ic = s.exit_ic"
+        if has_rules
+        else ""
     )
-    db.execute("DROP TABLE temp.staging")
-    db.execute("CREATE INDEX temp.ix_staged_identity ON staged (card_id, trip_key, seq)")
+    rule_operator = "ro.operator" if has_rules else "NULL"
+    rule_morning_evening = "ro.morning_evening" if has_rules else "NULL"
+    maps = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
+    rows = f"temp.staging s{maps}"
 
-    replaces = (
-        f"((t.status = '{STATUS_PENDING}' AND s.status = '{STATUS_CONFIRMED}')"
-        " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL))"
+    # Staged rows already in the store, and whether each replaces the stored version.
+    # Skipped when the store has no trip of the file's cards.
+    card_ids = sorted({known[last4] for last4 in staged.cards})
+    stored = any(
+        db.execute("SELECT EXISTS (SELECT 1 FROM trips WHERE card_id = ?)", (card_id,)).fetchone()[
+            0
+        ]
+        for card_id in card_ids
     )
-    join = "t.card_id = s.card_id AND t.trip_key = s.trip_key AND t.seq = s.seq"
-    old_values = ", ".join(f"'{c}', t.{c}" for c in _AMOUNT_COLUMNS)
     db.execute(
-        "INSERT INTO trip_history (trip_id, changed_at, batch_id, old_values)"
-        f" SELECT t.id, ?, ?, json_object({old_values})"
-        f" FROM trips t JOIN temp.staged s ON {join} WHERE {replaces}",
-        (now, batch_id),
+        "CREATE TEMP TABLE matches (line INTEGER PRIMARY KEY, trip_id INTEGER NOT NULL,"
+        " replaces INTEGER NOT NULL)"
     )
-    assignments = ", ".join(f"{c} = s.{c}" for c in _AMOUNT_COLUMNS)
-    result.updated = db.execute(
-        f"UPDATE trips AS t SET {assignments}, batch_id = ? FROM temp.staged s"
-        f" WHERE {join} AND {replaces}",
-        (batch_id,),
-    ).rowcount
+    if stored:
+        db.execute(
+            "INSERT INTO temp.matches SELECT s.line, t.id,"
+            f" (t.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}')"
+            " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
+            f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
+            f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq"
+        )
+    any_match = stored and db.execute("SELECT EXISTS (SELECT 1 FROM temp.matches)").fetchone()[0]
+    if any_match:
+        old_values = ", ".join(f"'{c}', t.{c}" for c in _REPLACED_COLUMNS)
+        db.execute(
+            "INSERT INTO trip_history (trip_id, changed_at, batch_id, old_values)"
+            f" SELECT t.id, ?, ?, json_object({old_values})"
+            " FROM temp.matches m JOIN trips t ON t.id = m.trip_id WHERE m.replaces"
+            " ORDER BY m.line",
+            (now, batch_id),
+        )
+        # 朝夕 eligibility: the new row's tag, a route rule, or a mark the stored trip had
+        # that did not come from its own (now replaced) tag.
+        result.updated = db.execute(
+            "UPDATE trips AS t SET entry_at = n.entry_at, exit_at = n.exit_at,"
+            " toll_before_discount = n.toll_before_discount, etc_discount = n.etc_discount,"
+            " toll = n.toll, rebate_applied = n.rebate_applied, deferred_toll = n.deferred_toll,"
+            " vehicle_class = n.vehicle_class, vehicle_number = n.vehicle_number,"
+            " remarks = n.remarks, status = n.status, flags = n.flags, batch_id = ?,"
+            " morning_evening = (n.morning_evening OR coalesce(n.rule_morning_evening, 0)"
+            "  OR (t.morning_evening AND instr(t.flags, '（朝夕）') = 0))"
+            " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, s.toll_before_discount,"
+            "  s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
+            "  s.vehicle_number, rm.remarks, rm.status, rm.flags, rm.morning_evening,"
+            f"  {rule_morning_evening} AS rule_morning_evening"
+            f"  FROM temp.matches m JOIN temp.staging s ON s.line = m.line{maps}{route_join}"
+            "  WHERE m.replaces) AS n"
+            " WHERE t.id = n.trip_id",
+            (batch_id,),
+        ).rowcount
 
-    has_rules = db.execute("SELECT EXISTS (SELECT 1 FROM route_rules)").fetchone()[0]
-    if has_rules:
-        rule = (
-            "(SELECT r.{col} FROM route_rules r WHERE r.{col} IS NOT NULL"
-            " AND s.exit_ic GLOB r.exit_pattern"
-            " AND (r.entry_pattern IS NULL OR coalesce(s.entry_ic, '') GLOB r.entry_pattern)"
-            " ORDER BY r.id DESC LIMIT 1)"
-        )
-        operator = f"coalesce({rule.format(col='operator')}, 'nexco')"
-        morning_evening = (
-            f"(s.morning_evening OR coalesce({rule.format(col='morning_evening')}, 0))"
-        )
-    else:
-        operator, morning_evening = "'nexco'", "s.morning_evening"
-    inserted_columns = [c for c in _STAGING_COLUMNS if c not in ("line", "card_last4")]
+    deferred = _deferred_indexes(db, result.rows)
     result.inserted = db.execute(
-        f"INSERT INTO trips (card_id, seq, batch_id, source, operator, {', '.join(inserted_columns)})"
-        f" SELECT s.card_id, s.seq, ?, 'import', {operator},"
-        f" {', '.join(morning_evening if c == 'morning_evening' else 's.' + c for c in inserted_columns)}"
-        " FROM temp.staged s"
-        f" WHERE NOT EXISTS (SELECT 1 FROM trips t WHERE {join})"
-        " ORDER BY s.line",
+        "INSERT INTO trips (card_id, seq, batch_id, source, operator, trip_key, entry_at, exit_at,"
+        " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
+        " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
+        f" SELECT cm.card_id, s.seq, ?, 'import', coalesce({rule_operator}, 'nexco'),"
+        f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
+        " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
+        " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
+        f" FROM {rows}{route_join}"
+        + (" WHERE s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
+        + " ORDER BY s.line",
         (batch_id,),
     ).rowcount
+    for _, sql in deferred:
+        db.execute(sql)
     result.duplicates = result.rows - result.inserted - result.updated
     db.execute(
         "UPDATE import_batches SET rows = ?, inserted = ?, updated = ?, duplicates = ? WHERE id = ?",
         (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
     )
-    db.execute("DROP TABLE temp.staged")
+    for table in ("staging", "repeats", "matches", "routes", "card_map", "remark_map"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def import_files(
@@ -344,18 +475,22 @@ def import_files(
     Raises ImportCancelled when ``cancelled()`` turns true; nothing is stored then either.
     """
     results: list[FileResult] = []
+    commit = False
     with store.engine.connect() as connection:
         connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        db = connection.connection.driver_connection
+        assert isinstance(db, sqlite3.Connection)
+        cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        temp_cache = db.execute("PRAGMA temp.cache_size").fetchone()[0]
+        db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        db.execute(f"PRAGMA temp.cache_size = -{IMPORT_CACHE_KIB}")
         transaction = connection.begin()
         try:
-            db = connection.connection.driver_connection
-            assert isinstance(db, sqlite3.Connection)
             for path in map(Path, paths):
                 result = FileResult(file=str(path))
                 results.append(result)
                 try:
-                    sha256 = _sha256(path)
-                    _stage_file(
+                    staged = _stage_file(
                         db,
                         path,
                         result,
@@ -370,7 +505,7 @@ def import_files(
                     result.problem = f"{path}: 読めません（{exc.strerror or exc}）。"
                     continue
                 if result.ok:
-                    _merge_staged(db, path, sha256, result)
+                    _merge_staged(db, path, staged, result)
             commit = not dry_run and all(r.ok for r in results)
             if commit:
                 transaction.commit()
@@ -379,4 +514,9 @@ def import_files(
         except BaseException:
             transaction.rollback()
             raise
+        finally:
+            db.execute(f"PRAGMA cache_size = {cache}")
+            db.execute(f"PRAGMA temp.cache_size = {temp_cache}")
+            db.execute("DROP TABLE IF EXISTS temp.staging")
+            db.execute("DROP TABLE IF EXISTS temp.repeats")
     return ImportResult(files=results, committed=commit)

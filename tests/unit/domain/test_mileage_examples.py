@@ -565,3 +565,28 @@ def test_as_of_date_includes_the_whole_day(rules: Rules) -> None:
     state = state_at_end_of(card, rules, day("2025-06-03"))
     assert len(state.trip_results) == 1
     assert state.as_of == dt.datetime(2025, 6, 3, 23, 59, 59, 999999)
+
+
+def test_planner_view_of_the_pools(rules: Rules) -> None:
+    from etcbook.domain.mileage_planner import planner_pools
+
+    card = CardInput(
+        "1234",
+        trips=(
+            trip(1, "2025-04-03 10:00", 3000),
+            trip(2, "2025-05-03 10:00", 5000),
+            trip(3, "2025-06-03 10:00", 2000),
+        ),
+    )
+    state = state_at_end_of(card, rules, day("2025-06-25"))
+    (nexco,) = planner_pools(state, rules, auto_exchange=False)
+    assert nexco.pool == "nexco"
+    assert nexco.recent_monthly_points == (300, 500)
+    assert [(lot.granted_on, lot.remaining) for lot in nexco.lots] == [
+        (day("2025-05-20"), 300),
+        (day("2025-06-20"), 500),
+        (day("2025-07-20"), 200),  # 付与予定
+    ]
+    assert nexco.operators == ("nexco", "miyagi")
+    assert nexco.earning is not None and nexco.earning.points_for(1234) == 123
+    assert nexco.grid == rules.pool("nexco").manual_units

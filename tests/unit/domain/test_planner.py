@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -464,15 +461,3 @@ def test_every_exchange_is_explained_in_japanese() -> None:
 def test_impossible_requests_are_refused(request_: PlannerInput) -> None:
     with pytest.raises(PlannerInputError):
         plan_exchanges(request_)
-
-
-def test_the_planner_imports_no_qt_sql_or_files() -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-        for name in ("PySide6", "sqlmodel", "sqlalchemy", "alembic"):
-            sys.modules[name] = None
-        import etcbook.domain.planner
-        """
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

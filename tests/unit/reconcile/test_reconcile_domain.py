@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etcbook.domain.points import ExchangeUnit
 from etcbook.domain.reconcile import (
@@ -209,13 +211,30 @@ def test_card_switch_night() -> None:
         dt.datetime(2025, 7, 15, 23, 50),
         dt.datetime(2025, 7, 16),
     )
-    mine = trip(30, "2025-07-15T23:55", 1800, entry="厚木", exit_ic="東京")
-    theirs = trip(31, "2025-07-16T00:05", 700, card="4321", entry="東京", exit_ic="川崎")
-    facts = july_facts(trips=(*JULY_TRIPS, mine), switch_trips=(theirs,), card_changes=(change,))
+    # reconciling the new card: its 23:58 trip came before the change took effect, so etcbook
+    # counts it nowhere; the site counted it (the change was processed at once)
+    early = replace(
+        trip(31, "2025-07-15T23:58", 700, card="4321", entry="東京", exit_ic="川崎"),
+        registered=False,
+    )
+    old_night = trip(30, "2025-07-15T23:55", 1800, entry="厚木", exit_ic="東京")
+    facts = july_facts(
+        card="4321",
+        trips=(*[replace(t, card="4321") for t in JULY_TRIPS], early),
+        switch_trips=(old_night,),
+        card_changes=(change,),
+    )
     result = reconcile(facts, Reported(points={"nexco": facts.pools[0].total + 70}))
     assert kinds(result) == [("card_switch_night", "points", 70)]
-    assert "翌日0:00" in result.findings[0].message
-    assert [t.card for t in result.findings[0].trips] == ["4321"]
+    finding = result.findings[0]
+    assert "翌日0:00" in finding.message and "登録外" in finding.message
+    assert [(t.trip_id, t.amount) for t in finding.trips] == [(31, 70)]
+    # the card statement of the old card included the new card's trip of that night
+    statement = reconcile(
+        replace(facts, card="1234", trips=JULY_TRIPS, switch_trips=(early,)),
+        Reported(statement_total=facts.billed_total - 700 + 700),
+    )
+    assert [(f.kind, f.amount) for f in statement.findings] == [("card_switch_night", 700)]
 
 
 def test_other_card_trip_mixed_into_the_statement() -> None:
@@ -327,3 +346,32 @@ def test_cheapest_exchange_on_the_nexco_grid() -> None:
     assert cheapest_exchange(5500, NEXCO_GRID) == (6000, (NEXCO_GRID[2], NEXCO_GRID[0]))
     assert cheapest_exchange(750, NEXCO_GRID) is None
     assert cheapest_exchange(0, NEXCO_GRID) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    closing=st.none() | st.integers(-20_000, 20_000),
+    opening=st.none() | st.integers(-5_000, 5_000),
+    statement=st.none() | st.integers(0, 30_000),
+    points=st.none() | st.integers(0, 3_000),
+)
+def test_findings_and_unexplained_always_add_up_to_each_difference(
+    closing: int | None, opening: int | None, statement: int | None, points: int | None
+) -> None:
+    other = trip(40, "2025-07-20T13:00", 1320, card="5678", entry="東京", exit_ic="霞が関")
+    facts = july_facts(other_trips=(other,), inferred=((6, 300),))
+    reported = Reported(
+        rebate_opening=opening,
+        rebate_closing=closing,
+        statement_total=statement,
+        points={} if points is None else {"nexco": points},
+    )
+    result = reconcile(facts, reported)
+    for difference in result.differences:
+        explained = sum(
+            f.amount
+            for f in result.findings
+            if f.difference == difference.key and f.pool == difference.pool
+        )
+        assert explained + difference.unexplained == difference.amount
+    assert reconcile(facts, reported) == result  # pure: the same inputs, the same result

@@ -1,0 +1,521 @@
+"""ETCマイレージ commands: ``status``, ``exchange``, ``adjust``, ``card stop``, ``card resume``,
+``commute-pass``.
+
+Every change is checked by replaying the card with it first; a change the site would refuse
+(too few points, a stop on a stopped card) exits 3 and records nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from etcbook.cli.common import (
+    BadInput,
+    CliContext,
+    add_json_flag,
+    emit,
+    parse_date,
+    parse_datetime,
+    parse_last4,
+    parse_month,
+    say,
+    table,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from etcbook.domain.alerts import Alert
+    from etcbook.domain.mileage import CardInput, CardState
+    from etcbook.domain.rules import Rules
+    from etcbook.models.mileage import CardRef
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = subparsers.add_parser(
+        "status", help="ポイント・還元額・失効予定・注意（ETCマイレージの状態）"
+    )
+    status.add_argument("--card", type=parse_last4, metavar="LAST4")
+    status.add_argument(
+        "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="この日の終わりの状態（既定: 今日）"
+    )
+    add_json_flag(status)
+    status.set_defaults(handler=cmd_status)
+
+    exchange = subparsers.add_parser("exchange", help="ポイントを還元額に交換したことを記録する")
+    exchange.add_argument("--card", type=parse_last4, metavar="LAST4", required=True)
+    exchange.add_argument("--pool", required=True, metavar="POOL", help="nexco, honshi, aichi, …")
+    amount = exchange.add_mutually_exclusive_group(required=True)
+    amount.add_argument(
+        "--points",
+        type=_positive_int,
+        metavar="N",
+        help="交換するポイント数（最も得な単位の組み合わせ）",
+    )
+    amount.add_argument(
+        "--units", type=_unit_list, metavar="U,U,…", help="交換単位のポイント数（例 5000,1000）"
+    )
+    exchange.add_argument(
+        "--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", help="交換した日時（既定: 今）"
+    )
+    add_json_flag(exchange)
+    exchange.set_defaults(handler=cmd_exchange)
+
+    adjust = subparsers.add_parser(
+        "adjust", help="ポイントか還元額を手で調整する（キャンペーン、サイトに合わせた訂正）"
+    )
+    adjust.add_argument("--card", type=parse_last4, metavar="LAST4", required=True)
+    adjust.add_argument("--pool", metavar="POOL")
+    kind = adjust.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--points", type=_nonzero_int, metavar="N", help="ポイント（負で減らす）")
+    kind.add_argument("--rebate", type=_nonzero_int, metavar="YEN", help="還元額（負で減らす）")
+    adjust.add_argument("--on", type=parse_date, metavar="YYYY-MM-DD", required=True)
+    adjust.add_argument("--reason", required=True, metavar="TEXT")
+    add_json_flag(adjust)
+    adjust.set_defaults(handler=cmd_adjust)
+
+    commute = subparsers.add_parser(
+        "commute-pass", help="通勤パスの月（その月は平日朝夕割引なし）の登録・一覧"
+    )
+    commute.add_argument("--card", type=parse_last4, metavar="LAST4", required=True)
+    commute.add_argument("--month", type=parse_month, metavar="YYYY-MM")
+    commute.add_argument("--remove", action="store_true", help="登録を外す")
+    add_json_flag(commute)
+    commute.set_defaults(handler=cmd_commute_pass)
+
+    card_actions = _card_actions(subparsers)
+    for name, stopped, help_text in (
+        ("stop", True, "ETCマイレージの利用停止を記録する（停止中はポイントも充当もなし）"),
+        ("resume", False, "ETCマイレージの利用再開を記録する"),
+    ):
+        parser = card_actions.add_parser(name, help=help_text)
+        parser.add_argument("last4", type=parse_last4, metavar="LAST4")
+        parser.add_argument(
+            "--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", help="日時（既定: 今）"
+        )
+        parser.add_argument("--note", default="", help="メモ（窓口、受付番号など）")
+        add_json_flag(parser)
+        parser.set_defaults(handler=cmd_card_stop, stopped=stopped)
+
+
+def _card_actions(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """The ``card`` group's actions (``card`` is the card ledger's module; add to it)."""
+    card = subparsers.choices.get("card")
+    if card is not None:
+        for action in card._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found: argparse._SubParsersAction[argparse.ArgumentParser] = action
+                return found
+    else:
+        card = subparsers.add_parser("card", help="カード")
+    return card.add_subparsers(dest="card_command", metavar="ACTION", required=True)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"整数で指定してください: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"1以上で指定してください: {text!r}")
+    return value
+
+
+def _nonzero_int(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("円", "").replace("P", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"整数で指定してください: {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0は調整になりません")
+    return value
+
+
+def _unit_list(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("交換単位をカンマ区切りで指定してください（例 5000,1000）")
+    return [_positive_int(part) for part in parts]
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def _rules() -> Rules:
+    from etcbook.domain.rules import RulesError, load_rules
+
+    try:
+        return load_rules()
+    except RulesError as exc:
+        raise BadInput(f"規則ファイルの誤り: {exc}") from None
+
+
+def _card(connection: Connection, last4: str) -> CardRef:
+    from etcbook.models.mileage import find_card
+
+    card = find_card(connection=connection, last4=last4)
+    if card is None:
+        raise BadInput(f"カード末尾{last4}は登録されていません（etcbook card list で確認できます）")
+    return card
+
+
+def _card_input(connection: Connection, card: CardRef, rules: Rules) -> CardInput:
+    from etcbook.models.mileage_inputs import load_card_inputs
+
+    return load_card_inputs(connection=connection, cards=[card], rules=rules)[card.id]
+
+
+def _horizon(card: CardInput, *moments: dt.datetime) -> dt.datetime:
+    """A replay end covering today, ``moments`` and everything recorded on the card."""
+    from etcbook import clock
+    from etcbook.domain.calendar import end_of_day
+
+    latest = [clock.now(), *moments]
+    latest.extend(trip.exit_at for trip in card.trips)
+    latest.extend(exchange.at for exchange in card.exchanges)
+    latest.extend(stop.at for stop in card.stops)
+    latest.extend(dt.datetime.combine(a.on, dt.time()) for a in card.adjustments)
+    return end_of_day(max(latest).date())
+
+
+def _refusals(state: CardState, kinds: tuple[str, ...]) -> dict[int | None, Alert]:
+    return {alert.ref: alert for alert in state.alerts if alert.kind in kinds}
+
+
+def _check_change(
+    before: CardInput, after: CardInput, rules: Rules, until: dt.datetime, kinds: tuple[str, ...]
+) -> None:
+    """Refuse (exit 3) a change the replay refuses, or one that makes a recorded one fail."""
+    from etcbook.domain.mileage import replay
+
+    old = _refusals(replay(before, rules, until), kinds)
+    new = _refusals(replay(after, rules, until), kinds)
+    if None in new:
+        refused = new[None]
+        if refused.kind == "adjustment_clamped":
+            amount = (
+                f"{-refused.points:,}P"
+                if refused.points is not None
+                else f"{-(refused.yen or 0):,}円"
+            )
+            message = f"減らす量（{amount}）がその日の残高を超えています。"
+        else:
+            message = refused.message.split(": ", 1)[-1]
+        raise BadInput(f"記録しませんでした。{message}")
+    broken = [alert for ref, alert in new.items() if ref not in old]
+    if broken:
+        raise BadInput(
+            f"記録しませんでした。記録すると後の記録が成り立たなくなります: {broken[0].message}"
+        )
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """An alert as JSON: ``kind`` and ``message``, then whatever else it carries."""
+    document: dict[str, Any] = {"kind": alert.kind, "message": alert.message}
+    for name, key in (
+        ("pool", "pool"),
+        ("points", "points"),
+        ("yen", "yen"),
+        ("on", "date"),
+        ("days_left", "days_left"),
+        ("last_change_on", "last_change_on"),
+        ("notice_on", "notice_on"),
+        ("cancellation_on", "cancellation_on"),
+        ("count", "count"),
+        ("ref", "ref"),
+    ):
+        value = getattr(alert, name)
+        if value is not None:
+            document[key] = value.isoformat() if isinstance(value, dt.date) else value
+    return document
+
+
+def card_status_json(state: CardState) -> dict[str, Any]:
+    """One card of ``status --json``."""
+    return {
+        "card": state.card,
+        "rebate_balance": state.rebate_balance,
+        "points_lost_total": state.points_lost_total,
+        "pending_rebate": state.pending_rebate,
+        "stopped": state.stopped,
+        "pools": [
+            {
+                "pool": pool.pool,
+                "points": pool.points,
+                "pending_points": pool.pending_points,
+                "buckets": {
+                    "this_month": pool.buckets.this_month,
+                    "next_month": pool.buckets.next_month,
+                    "month_after": pool.buckets.month_after,
+                    "later": pool.buckets.later,
+                },
+                "lots": [
+                    {
+                        "granted_on": lot.granted_on.isoformat(),
+                        "expires_on": lot.expires_on.isoformat(),
+                        "granted": lot.granted,
+                        "remaining": lot.remaining,
+                    }
+                    for lot in pool.lots
+                ],
+            }
+            for pool in state.pools.values()
+        ],
+        "alerts": [alert_json(alert) for alert in state.alerts],
+    }
+
+
+def cmd_status(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook import clock
+    from etcbook.models.mileage_inputs import card_states
+
+    as_of = args.as_of or clock.today()
+    rules = _rules()
+    with context.store.engine.connect() as connection:
+        if args.card:
+            _card(connection, args.card)
+        states = card_states(
+            connection=connection,
+            as_of=as_of,
+            last4=None if args.card is None else [args.card],
+            rules=rules,
+        )
+    document = {"as_of": as_of.isoformat(), "cards": [card_status_json(s) for s in states]}
+
+    def human() -> str:
+        if not states:
+            return "カードは登録されていません。"
+        blocks = []
+        for state in states:
+            head = (
+                f"カード末尾{state.card}  還元額 {state.rebate_balance:,}円"
+                f"  失効累計 {state.points_lost_total:,}P"
+                + ("  （利用停止中）" if state.stopped else "")
+            )
+            rows = [
+                [
+                    rules.pools[pool.pool].name if pool.pool in rules.pools else pool.pool,
+                    f"{pool.points:,}",
+                    f"{pool.pending_points:,}",
+                    f"{pool.buckets.this_month:,}",
+                    f"{pool.buckets.next_month:,}",
+                    f"{pool.buckets.month_after:,}",
+                    f"{pool.buckets.later:,}",
+                ]
+                for pool in state.pools.values()
+            ]
+            body = (
+                table(
+                    [
+                        "プール",
+                        "ポイント",
+                        "付与予定",
+                        "今月失効",
+                        "来月失効",
+                        "再来月失効",
+                        "以降",
+                    ],
+                    rows,
+                    right=(1, 2, 3, 4, 5, 6),
+                )
+                if rows
+                else "ポイントはありません。"
+            )
+            notes = "\n".join(f"注意: {alert.message}" for alert in state.alerts)
+            blocks.append("\n".join(part for part in (head, body, notes) if part))
+        return f"{as_of.isoformat()} の終わりの状態\n\n" + "\n\n".join(blocks)
+
+    emit(args, document, human)
+    return 0
+
+
+# --- exchange --------------------------------------------------------------------------------
+
+
+def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook import clock
+    from etcbook.domain.exchange import units_for_request
+    from etcbook.domain.mileage import ExchangeInput
+    from etcbook.domain.money import exchange_totals
+    from etcbook.models.mileage import create_exchange
+
+    rules = _rules()
+    try:
+        pool = rules.pool(args.pool)
+    except KeyError:
+        raise BadInput(f"プール「{args.pool}」はありません（{', '.join(rules.pools)}）") from None
+    try:
+        units = units_for_request(pool, points=args.points, unit_points=args.units)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    at = args.at or clock.now()
+    points, yen = exchange_totals(units)
+    with context.store.transaction() as connection:
+        card = _card(connection, args.card)
+        before = _card_input(connection, card, rules)
+        after = replace(before, exchanges=(*before.exchanges, ExchangeInput(at, pool.key, units)))
+        _check_change(before, after, rules, _horizon(before, at), ("exchange_refused",))
+        exchange_id = create_exchange(
+            connection=connection, card_id=card.id, at=at, pool=pool.key, units=units
+        )
+    say(f"{pool.name}の{points:,}Pを還元額{yen:,}円に交換しました（{at:%Y-%m-%d %H:%M}）。")
+    document = {
+        "id": exchange_id,
+        "card": card.last4,
+        "pool": pool.key,
+        "units": [unit.points for unit in units],
+        "points": points,
+        "yen": yen,
+        "at": at.isoformat(),
+    }
+    emit(
+        args,
+        document,
+        lambda: f"{pool.name}: {' + '.join(f'{u.points:,}P' for u in units)} → {yen:,}円",
+    )
+    return 0
+
+
+# --- adjust ----------------------------------------------------------------------------------
+
+
+def cmd_adjust(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook.domain.mileage import Adjustment
+    from etcbook.models.mileage import create_adjustment
+
+    rules = _rules()
+    reason = args.reason.strip()
+    if not reason:
+        raise BadInput(
+            "--reason に理由を書いてください（例: キャンペーン加算、サイトの残高に合わせる）"
+        )
+    pool_key: str | None = None
+    if args.points is not None:
+        if not args.pool:
+            raise BadInput("ポイントの調整には --pool が必要です")
+        try:
+            pool_key = rules.pool(args.pool).key
+        except KeyError:
+            raise BadInput(
+                f"プール「{args.pool}」はありません（{', '.join(rules.pools)}）"
+            ) from None
+    elif args.pool:
+        raise BadInput("還元額の調整に --pool は指定しません")
+    adjustment = Adjustment(
+        args.on, reason, pool=pool_key, points=args.points or 0, rebate=args.rebate or 0
+    )
+    with context.store.transaction() as connection:
+        card = _card(connection, args.card)
+        before = _card_input(connection, card, rules)
+        after = replace(before, adjustments=(*before.adjustments, adjustment))
+        until = _horizon(before, dt.datetime.combine(args.on, dt.time()))
+        _check_change(before, after, rules, until, ("adjustment_clamped",))
+        adjustment_id = create_adjustment(
+            connection=connection,
+            card_id=card.id,
+            on=args.on,
+            reason=reason,
+            pool=pool_key,
+            points=adjustment.points,
+            rebate=adjustment.rebate,
+        )
+    document = {
+        "adjustment": {
+            "id": adjustment_id,
+            "card": card.last4,
+            "on": args.on.isoformat(),
+            "pool": pool_key,
+            "points": adjustment.points,
+            "rebate": adjustment.rebate,
+            "reason": reason,
+        }
+    }
+    what = (
+        f"{pool_key} {adjustment.points:+,}P"
+        if adjustment.points
+        else f"還元額 {adjustment.rebate:+,}円"
+    )
+    say(f"カード末尾{card.last4}: {args.on.isoformat()} に {what} を記録しました（{reason}）。")
+    emit(args, document, lambda: f"{args.on.isoformat()} {what} {reason}")
+    return 0
+
+
+# --- card stop / resume ----------------------------------------------------------------------
+
+
+def cmd_card_stop(args: argparse.Namespace, context: CliContext) -> int:
+    from sqlalchemy import text
+
+    from etcbook import clock
+    from etcbook.models.mileage import create_stop, stop_events
+
+    stopped: bool = args.stopped
+    at = args.at or clock.now()
+    with context.store.transaction() as connection:
+        card = _card(connection, args.last4)
+        events = stop_events(connection=connection, card_id=card.id)
+        state = False
+        for event_at, event_stopped in events:
+            if event_at <= at:
+                state = event_stopped
+        if stopped and state:
+            raise BadInput(
+                f"カード末尾{card.last4}は{at:%Y-%m-%d %H:%M}の時点ですでに利用停止中です"
+            )
+        if not stopped and not state:
+            raise BadInput(
+                f"カード末尾{card.last4}は{at:%Y-%m-%d %H:%M}の時点で利用停止されていません"
+            )
+        event_id = create_stop(
+            connection=connection, card_id=card.id, at=at, stopped=stopped, note=args.note
+        )
+        if all(event_at <= at for event_at, _ in events):
+            connection.execute(
+                text(
+                    "UPDATE cards SET status = :status WHERE id = :id"
+                    " AND status IN ('active', 'stopped', 'details_missing')"
+                ),
+                {"status": "stopped" if stopped else "active", "id": card.id},
+            )
+    verb = "利用停止" if stopped else "利用再開"
+    say(f"カード末尾{card.last4}の{verb}を記録しました（{at:%Y-%m-%d %H:%M}）。")
+    document = {
+        "id": event_id,
+        "card": card.last4,
+        "event": "stop" if stopped else "resume",
+        "stopped": stopped,
+        "at": at.isoformat(),
+    }
+    emit(args, document, lambda: f"{card.last4} {verb} {at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+# --- commute pass ----------------------------------------------------------------------------
+
+
+def cmd_commute_pass(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook.models.mileage import commute_pass_months, set_commute_pass_month
+
+    if args.remove and not args.month:
+        raise BadInput("--remove には --month が必要です")
+    with context.store.transaction() as connection:
+        card = _card(connection, args.card)
+        if args.month:
+            set_commute_pass_month(
+                connection=connection, card_id=card.id, month=args.month, present=not args.remove
+            )
+        months = commute_pass_months(connection=connection, card_id=card.id)
+    emit(
+        args,
+        {"card": card.last4, "months": months},
+        lambda: "通勤パスの月: " + ("、".join(months) if months else "なし"),
+    )
+    return 0

@@ -1,0 +1,284 @@
+"""What the user does on the ETCマイレージ side: exchanges, stops, adjustments, 通勤パス months.
+
+Tables, and keyword-only queries on them. Date-times are ISO text in Japan local time (see
+``etcbook.models.tables``); money is integer yen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from etcbook import clock
+from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
+from etcbook.models.tables import IsoDateTime
+
+
+class PointExchange(SQLModel, table=True):
+    """ポイント交換 made by hand: units of one pool's grid, at a date-time."""
+
+    __tablename__ = "point_exchanges"
+    __table_args__ = (Index("ix_point_exchanges_card_at", "card_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
+    at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    pool: str
+    units: str
+    """Points of each unit, comma-separated in the order given: ``5000,1000``."""
+    points: int
+    yen: int
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+
+
+class CardStop(SQLModel, table=True):
+    """ETCマイレージ 利用停止 (``stopped``) or 再開 (not ``stopped``) of a card at a date-time."""
+
+    __tablename__ = "card_stops"
+    __table_args__ = (Index("ix_card_stops_card_at", "card_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
+    at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    stopped: bool
+    note: str = ""
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+
+
+class MileageAdjustment(SQLModel, table=True):
+    """A manual correction of points (one pool) or of rebate, taking effect at 00:00 of ``on``."""
+
+    __tablename__ = "mileage_adjustments"
+    __table_args__ = (Index("ix_mileage_adjustments_card_on", "card_id", "on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
+    on: dt.date
+    pool: str | None = None
+    points: int = 0
+    rebate: int = 0
+    reason: str
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+
+
+class CommutePassMonth(SQLModel, table=True):
+    """A month in which the card had a 通勤パス (no 平日朝夕割引 that month)."""
+
+    __tablename__ = "commute_pass_months"
+    __table_args__ = (UniqueConstraint("card_id", "month", name="uq_commute_pass_month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
+    month: str
+    """``YYYY-MM``."""
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    """A card as the mileage commands need it."""
+
+    id: int
+    last4: str
+    auto_exchange: bool
+
+
+def find_card(*, connection: Connection, last4: str) -> CardRef | None:
+    row = connection.execute(
+        text("SELECT id, last4, auto_exchange FROM cards WHERE last4 = :last4"), {"last4": last4}
+    ).first()
+    return None if row is None else CardRef(row[0], row[1], bool(row[2]))
+
+
+def list_card_refs(*, connection: Connection) -> list[CardRef]:
+    """Every card, in the ledger's order (household, holder, last 4)."""
+    rows = connection.exec_driver_sql(
+        "SELECT id, last4, auto_exchange FROM cards ORDER BY household, holder, last4"
+    )
+    return [CardRef(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.replace(microsecond=0).isoformat()
+
+
+def create_exchange(
+    *,
+    connection: Connection,
+    card_id: int,
+    at: dt.datetime,
+    pool: str,
+    units: Sequence[ExchangeUnit],
+) -> int:
+    """Record a manual exchange; return its id. The caller has checked it (see the CLI)."""
+    result = connection.execute(
+        text(
+            "INSERT INTO point_exchanges (card_id, at, pool, units, points, yen, created_at)"
+            " VALUES (:card_id, :at, :pool, :units, :points, :yen, :created_at)"
+        ),
+        {
+            "card_id": card_id,
+            "at": _iso(at),
+            "pool": pool,
+            "units": ",".join(str(unit.points) for unit in units),
+            "points": sum(unit.points for unit in units),
+            "yen": sum(unit.yen for unit in units),
+            "created_at": _iso(clock.now()),
+        },
+    )
+    return int(result.lastrowid or 0)
+
+
+def create_stop(
+    *, connection: Connection, card_id: int, at: dt.datetime, stopped: bool, note: str = ""
+) -> int:
+    """Record a 利用停止 or 再開; return its id."""
+    result = connection.execute(
+        text(
+            "INSERT INTO card_stops (card_id, at, stopped, note, created_at)"
+            " VALUES (:card_id, :at, :stopped, :note, :created_at)"
+        ),
+        {
+            "card_id": card_id,
+            "at": _iso(at),
+            "stopped": stopped,
+            "note": note,
+            "created_at": _iso(clock.now()),
+        },
+    )
+    return int(result.lastrowid or 0)
+
+
+def stop_events(*, connection: Connection, card_id: int) -> list[tuple[dt.datetime, bool]]:
+    """(at, stopped) of a card's stops and resumes, in time order."""
+    rows = connection.execute(
+        text("SELECT at, stopped FROM card_stops WHERE card_id = :card_id ORDER BY at, id"),
+        {"card_id": card_id},
+    )
+    return [(dt.datetime.fromisoformat(r[0]), bool(r[1])) for r in rows]
+
+
+def create_adjustment(
+    *,
+    connection: Connection,
+    card_id: int,
+    on: dt.date,
+    reason: str,
+    pool: str | None = None,
+    points: int = 0,
+    rebate: int = 0,
+) -> int:
+    """Record a manual adjustment (points of one pool, or rebate); return its id."""
+    result = connection.execute(
+        text(
+            'INSERT INTO mileage_adjustments (card_id, "on", pool, points, rebate, reason,'
+            " created_at) VALUES (:card_id, :on, :pool, :points, :rebate, :reason, :created_at)"
+        ),
+        {
+            "card_id": card_id,
+            "on": on.isoformat(),
+            "pool": pool,
+            "points": points,
+            "rebate": rebate,
+            "reason": reason,
+            "created_at": _iso(clock.now()),
+        },
+    )
+    return int(result.lastrowid or 0)
+
+
+def set_commute_pass_month(
+    *, connection: Connection, card_id: int, month: str, present: bool
+) -> bool:
+    """Mark (or unmark) ``month`` (``YYYY-MM``) as a 通勤パス month; return whether it changed."""
+    if present:
+        result = connection.execute(
+            text(
+                "INSERT OR IGNORE INTO commute_pass_months (card_id, month, created_at)"
+                " VALUES (:card_id, :month, :created_at)"
+            ),
+            {"card_id": card_id, "month": month, "created_at": _iso(clock.now())},
+        )
+    else:
+        result = connection.execute(
+            text("DELETE FROM commute_pass_months WHERE card_id = :card_id AND month = :month"),
+            {"card_id": card_id, "month": month},
+        )
+    return bool(result.rowcount)
+
+
+def commute_pass_months(*, connection: Connection, card_id: int) -> list[str]:
+    rows = connection.execute(
+        text("SELECT month FROM commute_pass_months WHERE card_id = :card_id ORDER BY month"),
+        {"card_id": card_id},
+    )
+    return [r[0] for r in rows]
+
+
+TRIP_ENTRY_COLUMNS = (
+    "card_id",
+    "entry_at",
+    "exit_at",
+    "entry_ic",
+    "exit_ic",
+    "toll",
+    "rebate_applied",
+    "deferred_toll",
+    "operator",
+    "morning_evening",
+    "flags",
+)
+
+
+def manual_trip_key(
+    *, entry_at: dt.datetime | None, exit_at: dt.datetime, entry_ic: str | None, exit_ic: str
+) -> str:
+    """The identity of a trip on its card, as the 明細CSV importer builds it, so that importing
+    the statement later recognises a trip entered by hand instead of adding it twice."""
+    entry = entry_at.isoformat() if entry_at else ""
+    return f"{entry}|{exit_at.isoformat()}|{entry_ic or ''}|{exit_ic}"
+
+
+def create_manual_trip(*, connection: Connection, values: dict[str, Any]) -> int:
+    """Insert a trip entered by hand (``source = 'manual'``); return its id."""
+    exit_at: dt.datetime = values["exit_at"].replace(microsecond=0)
+    entry_at: dt.datetime | None = values.get("entry_at")
+    if entry_at is not None:
+        entry_at = entry_at.replace(microsecond=0)
+    key = manual_trip_key(
+        entry_at=entry_at,
+        exit_at=exit_at,
+        entry_ic=values.get("entry_ic"),
+        exit_ic=values["exit_ic"],
+    )
+    seq = connection.execute(
+        text("SELECT count(*) FROM trips WHERE card_id = :card_id AND trip_key = :key"),
+        {"card_id": values["card_id"], "key": key},
+    ).scalar_one()
+    params = {column: values.get(column) for column in TRIP_ENTRY_COLUMNS}
+    params.update(
+        entry_at=None if entry_at is None else entry_at.isoformat(),
+        exit_at=exit_at.isoformat(),
+        operator=values.get("operator") or DEFAULT_OPERATOR,
+        morning_evening=bool(values.get("morning_evening")),
+        flags=values.get("flags") or "",
+        trip_key=key,
+        seq=seq,
+    )
+    columns = [*TRIP_ENTRY_COLUMNS, "trip_key", "seq"]
+    result = connection.execute(
+        text(
+            f"INSERT INTO trips ({', '.join(columns)}, source)"
+            f" VALUES ({', '.join(':' + c for c in columns)}, 'manual')"
+        ),
+        params,
+    )
+    return int(result.lastrowid or 0)

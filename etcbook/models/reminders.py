@@ -1,0 +1,211 @@
+"""From the store, the engine and the vault to :func:`etcbook.domain.reminders.reminders_at`.
+
+:func:`dashboard_reminders` is what the dashboard and ``etcbook reminders`` call: every card's
+reminders at a date, most urgent first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, text
+
+from etcbook import clock
+from etcbook.domain.calendar import end_of_day
+from etcbook.domain.incidents import (
+    INCIDENT_KIND_LABELS,
+    next_step,
+    registration_input,
+    registration_segments,
+)
+from etcbook.domain.mileage import replay
+from etcbook.domain.reminders import (
+    CardReminderFacts,
+    IncidentNote,
+    PointLot,
+    Reminder,
+    UpcomingGrant,
+    next_twentieth,
+    reminders_at,
+)
+from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.reconcile import (
+    TRIP_FIELDS,
+    list_incidents,
+    load_links,
+    reconciled_months,
+    suspicious_trip_list,
+    trip_months,
+)
+from etcbook.models.reconcile_facts import card_inputs
+
+VAULT_KINDS = ("certificate", "detail_csv")
+"""The documents of ETC利用照会サービス (利用証明書, 走行明細CSV): a month holding one of them in
+the vault no longer needs downloading before the 15-month window closes."""
+
+
+def _month(text_: str) -> dt.date:
+    return dt.date(int(text_[:4]), int(text_[5:7]), 1)
+
+
+def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
+    """Card → reconciled months whose trips changed (added, removed, other amounts or times)
+    since their latest snapshot."""
+    latest = connection.execute(
+        text(
+            "SELECT c.last4, s.month, s.trips FROM reconcile_snapshots s"
+            " JOIN cards c ON c.id = s.card_id"
+            " WHERE s.id = (SELECT s2.id FROM reconcile_snapshots s2 WHERE s2.card_id = s.card_id"
+            " AND s2.month = s.month ORDER BY s2.marked_at DESC, s2.id DESC LIMIT 1)"
+        )
+    ).all()
+    changed: dict[str, set[str]] = {}
+    for last4, month, trips_json in latest:
+        marked = {
+            trip_id: tuple(values.get(f) for f in TRIP_FIELDS)
+            for trip_id, values in json.loads(trips_json).items()
+        }
+        start = _month(month)
+        end = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        now = {
+            str(r[0]): (r[1], r[2], r[3] or None, r[4], r[5], (r[6] or "").startswith("確認中"))
+            for r in connection.execute(
+                text(
+                    "SELECT t.id, c.last4, t.exit_at, t.entry_ic, t.exit_ic, t.toll, t.status"
+                    " FROM trips t JOIN cards c ON c.id = t.card_id"
+                    " WHERE c.last4 = :card AND t.exit_at >= :start AND t.exit_at < :end"
+                ),
+                {"card": last4, "start": start.isoformat(), "end": end.isoformat()},
+            )
+        }
+        if marked != now:
+            changed.setdefault(last4, set()).add(month)
+    return changed
+
+
+def vault_months(*, connection: Connection) -> dict[str, set[str]] | None:
+    """Card → months with a 利用証明書 or 走行明細CSV in the vault; None without a vault table."""
+    exists = connection.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
+    ).first()
+    if exists is None:
+        return None
+    found: dict[str, set[str]] = {}
+    for last4, month in connection.execute(
+        text(
+            "SELECT DISTINCT card_last4, month FROM documents WHERE removed_at IS NULL"
+            f" AND kind IN ({', '.join(repr(k) for k in VAULT_KINDS)})"
+        )
+    ):
+        found.setdefault(last4, set()).add(month)
+    return found
+
+
+def reminder_facts(
+    *, connection: Connection, as_of: dt.date, rules: Rules
+) -> list[CardReminderFacts]:
+    """What the reminders need about every card at the end of ``as_of``."""
+    cards = connection.execute(
+        text(
+            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
+            " FROM cards ORDER BY last4"
+        )
+    ).all()
+    links = load_links(connection=connection)
+    months = trip_months(connection=connection)
+    reconciled = reconciled_months(connection=connection)
+    changed = changed_reconciled_months(connection=connection)
+    vault = vault_months(connection=connection)
+    incidents = list_incidents(connection=connection, open_only=True)
+    suspicious: dict[str, int] = {}
+    for item in suspicious_trip_list(connection=connection):
+        suspicious[item.trip.card] = suspicious.get(item.trip.card, 0) + 1
+    inputs = card_inputs(connection=connection, cards=[c[0] for c in cards], links=links)
+    twentieth = next_twentieth(as_of)
+    facts = []
+    for last4, holder, status, expires, login_id, last_login, auto in cards:
+        segments = registration_segments(last4, links)
+        holds_registration = segments[-1].card == last4
+        lots: tuple[PointLot, ...] = ()
+        grants: tuple[UpcomingGrant, ...] = ()
+        credit = 0
+        last_change = None
+        auto_units: Mapping[str, object] = {}
+        if holds_registration:
+            chained = registration_input(last4, inputs, links)
+            now = replay(chained, rules, end_of_day(as_of))
+            ahead = replay(chained, rules, end_of_day(twentieth))
+            lots = tuple(
+                PointLot(pool, rules.pools[pool].name, lot.expires_on, lot.remaining)
+                for pool, state in now.pools.items()
+                for lot in state.lots
+            )
+            at = dt.datetime(twentieth.year, twentieth.month, twentieth.day)
+            by_pool: dict[str, int] = {}
+            for entry in ahead.ledger:
+                if entry.at != at:
+                    continue
+                if entry.kind == "grant" and entry.pool is not None:
+                    by_pool[entry.pool] = by_pool.get(entry.pool, 0) + entry.points
+                elif entry.kind == "morning_evening":
+                    credit += entry.rebate
+            grants = tuple(
+                UpcomingGrant(pool, rules.pools[pool].name, points)
+                for pool, points in by_pool.items()
+            )
+            last_change = now.last_change_at
+            auto_units = {key: pool.auto_unit for key, pool in rules.pools.items()}
+        facts.append(
+            CardReminderFacts(
+                card=last4,
+                holder=holder or "",
+                status=status,
+                expires=expires,
+                login_id=login_id,
+                last_login_on=None
+                if last_login is None
+                else dt.date.fromisoformat(str(last_login)),
+                lots=lots,
+                last_change_at=last_change,
+                next_grants=grants,
+                next_rebate_credit=credit,
+                auto_exchange=bool(auto),
+                auto_units=auto_units,  # type: ignore[arg-type]
+                trip_months=frozenset(_month(m) for m in months.get(last4, ())),
+                reconciled_months=frozenset(_month(m) for m in reconciled.get(last4, ())),
+                changed_months=frozenset(_month(m) for m in changed.get(last4, ())),
+                vault_months=None
+                if vault is None
+                else frozenset(_month(m) for m in vault.get(last4, ())),
+                incidents=tuple(
+                    IncidentNote(
+                        incident_id=i.incident_id or 0,
+                        kind_label=INCIDENT_KIND_LABELS[i.kind],
+                        next_step=None if (step := next_step(i)) is None else step.label,
+                        noticed_on=i.noticed_at.date(),
+                    )
+                    for i in incidents
+                    if i.card == last4
+                ),
+                suspicious_trips=suspicious.get(last4, 0),
+            )
+        )
+    return facts
+
+
+def dashboard_reminders(
+    *, connection: Connection, as_of: dt.date | None = None, rules: Rules | None = None
+) -> tuple[Reminder, ...]:
+    """Every card's reminders at the end of ``as_of`` (default: today), most urgent first.
+
+    For the dashboard and ``etcbook reminders``; each item has ``kind``, ``card``,
+    ``severity`` (urgent / warning / info), a Japanese ``message`` and, where it applies,
+    ``due``, ``days_left``, ``pool``, ``points``, ``yen``, ``months`` and ``ref``
+    (see :class:`etcbook.domain.reminders.Reminder`; :func:`~etcbook.domain.reminders.reminder_json`
+    gives the JSON shape).
+    """
+    as_of = clock.today() if as_of is None else as_of
+    rules = load_rules() if rules is None else rules
+    return reminders_at(as_of, reminder_facts(connection=connection, as_of=as_of, rules=rules))
