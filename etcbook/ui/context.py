@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.models.store import Store
-    from etcbook.ui.mileage import MileageService
 
 T = TypeVar("T")
 
@@ -61,7 +60,11 @@ class AppContext(QObject):
         self.sample_path = sample_path
         self.operations = OperationRunner(self.ledger_changed.emit, self)
         self._store: Store | None = None
-        self._mileage: MileageService | None = None
+        from etcbook.ui.mileage import MileageService
+
+        # Made here, so that it hears "ledger changed" before any page does.
+        self.mileage = MileageService(self)
+        """The engine's results for this store, shared by the pages."""
 
     # -- the store ---------------------------------------------------------------------------
 
@@ -104,15 +107,6 @@ class AppContext(QObject):
 
         self._store = store_access.open_store(self.db_path)
         self.store_opened.emit()
-
-    @property
-    def mileage(self) -> MileageService:
-        """The engine's results for this store, shared by the pages (created on first use)."""
-        if self._mileage is None:
-            from etcbook.ui.mileage import MileageService
-
-            self._mileage = MileageService(self)
-        return self._mileage
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:

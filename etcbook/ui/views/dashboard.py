@@ -52,8 +52,6 @@ BUCKET_LABELS = (
     ("later", "それ以降"),
 )
 BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
-HIDDEN_REMINDERS = frozenset({"unreconciled_months", "reconciled_changed"})
-"""Reminders about 月次照合, which this window cannot record yet: they would never go away."""
 LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
 """Reminder severity → alert colour."""
 
@@ -75,9 +73,8 @@ class DashboardData:
     month_from: str | None = None
     month_to: str | None = None
     tolls: list[MonthlyOperatorTolls] = field(default_factory=list)
-    facts: list[Any] = field(default_factory=list)
-    """The store's reminder facts (the engine's are added when its results arrive)."""
-    reminders: tuple[Reminder, ...] = ()
+    reminders: tuple[Reminder, ...] | None = None
+    """``None`` until read (they replay the engine too: their own background job)."""
     cards: list[CardSummary] | None = None
     """``None`` until the engine's results arrive (or when it cannot run)."""
     engine_problem: str | None = None
@@ -85,7 +82,7 @@ class DashboardData:
 
 def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
     """Read the dashboard's store figures (worker thread); the engine's come separately."""
-    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls, reminder_facts
+    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls
 
     data = DashboardData(as_of=as_of)
     latest = latest_trip_month(connection=connection)
@@ -97,17 +94,15 @@ def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
-    data.facts = reminder_facts(connection=connection)
-    data.reminders = reminders_for(as_of, data.facts)
     preload_matplotlib()
     return data
 
 
-def reminders_for(as_of: dt.date, facts: list[Any]) -> tuple[Reminder, ...]:
-    """The domain's reminders at ``as_of``, less those the window cannot act on yet."""
-    from etcbook.domain.reminders import reminders_at
+def load_reminders(connection: Any, as_of: dt.date) -> tuple[Reminder, ...]:
+    """Every card's reminders (worker thread): the store's, the engine's and the vault's."""
+    from etcbook.models.reminders import dashboard_reminders
 
-    return tuple(r for r in reminders_at(as_of, facts) if r.kind not in HIDDEN_REMINDERS)
+    return dashboard_reminders(connection=connection, as_of=as_of)
 
 
 def draw_monthly_tolls(
@@ -274,6 +269,7 @@ class DashboardPage(Page):
         self.data: DashboardData | None = None
         self._loading = False
         self._again = False
+        self._engine_shown = False
 
         self.as_of_label = QLabel()
         header = QHBoxLayout()
@@ -339,6 +335,7 @@ class DashboardPage(Page):
             return
         self._loading = True
         self._again = False
+        self._engine_shown = False
         as_of = clock.today()
         self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
         self.context.run_in_background(
@@ -349,36 +346,49 @@ class DashboardPage(Page):
         )
 
     def _show(self, data: DashboardData) -> None:
-        """First the store's figures (tolls chart, card reminders), then the engine's."""
+        """First the store's figures (tolls chart), then the engine's and the reminders."""
         self.data = data
-        self._fill_alerts(data)
         months = _month_list(data.month_from, data.month_to)
         self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
+        self.context.run_in_background(
+            lambda connection: load_reminders(connection, data.as_of),
+            lambda reminders: self._show_reminders(data, reminders),
+            parent=self,
+            title="お知らせの読み込み",
+        )
         self.context.mileage.request(self._show_engine)
 
-    def _show_engine(self, snapshot: Snapshot) -> None:
-        from etcbook.ui import mileage
+    def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
+        data.reminders = reminders
+        if data is self.data:
+            self._fill_alerts(data)
+            self._maybe_loaded()
 
+    def _show_engine(self, snapshot: Snapshot) -> None:
         data = self.data
         if data is None:
             return
-        self._loading = False
         if snapshot.problem is None:
             data.cards = snapshot.cards
-            facts = mileage.with_engine_facts(data.facts, snapshot.cards, snapshot.rules)
-            data.reminders = reminders_for(data.as_of, facts)
         else:
             data.cards = None
             data.engine_problem = snapshot.problem
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         self._fill_tiles(data)
-        self._fill_alerts(data)
         if data.cards:
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
         else:
             message = data.engine_problem or "ポイントのあるカードはありません"
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
+        self._engine_shown = True
+        self._maybe_loaded()
+
+    def _maybe_loaded(self) -> None:
+        data = self.data
+        if data is None or data.reminders is None or not self._engine_shown:
+            return
+        self._loading = False
         self.loaded.emit()
         if self._again:
             self.refresh()
@@ -403,7 +413,7 @@ class DashboardPage(Page):
 
     def _fill_alerts(self, data: DashboardData) -> None:
         colours = alert_colours(self.palette())
-        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders]
+        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders or ()]
         self.alerts.clear()
         if not alerts:
             self.alerts.addItem("お知らせはありません。")

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS
+from etcbook.ui.messages import tell
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
@@ -351,12 +352,7 @@ class PlannerPanel(QWidget):
         else:
             trips = self.planned_trips()
         request = mileage.planner_input(
-            card.state,
-            self.page.data.rules,
-            as_of=self.page.as_of,
-            auto_exchange=bool(card.next_20th and card.next_20th.auto_exchange),
-            need=need,
-            trips=trips,
+            card, self.page.data.rules, as_of=self.page.as_of, need=need, trips=trips
         )
         try:
             plan = plan_exchanges(request)
@@ -395,23 +391,32 @@ class PlannerPanel(QWidget):
         self.planned.emit(plan)
 
     def _update_apply(self) -> None:
-        from etcbook.ui import mileage
+        self.apply_button.setEnabled(bool(self.plan and self.plan.exchanges))
 
-        can_record = mileage.can_record_exchanges()
-        has_exchanges = bool(self.plan and self.plan.exchanges)
-        self.apply_button.setEnabled(can_record and has_exchanges)
-        self.apply_button.setToolTip(
-            ""
-            if can_record
-            else "交換の記録は、マイレージエンジンの保存機能が入ると使えます（この版では未対応）"
-        )
+    def apply_plan(self) -> bool:
+        """Record the plan's exchanges in one go (each at 09:00 of its day, or now for today)."""
+        from etcbook import clock
 
-    def apply_plan(self) -> None:
-        """Record the plan's exchanges (when the engine can store them)."""
-        from etcbook.ui import mileage
-
-        if self.plan is None or not mileage.can_record_exchanges():
-            return
+        card = self.page.current_card()
+        if self.plan is None or card is None or not self.plan.exchanges:
+            return False
+        now = clock.now()
+        exchanges = []
+        for exchange in self.plan.exchanges:
+            at = now if exchange.at <= now.date() else dt.datetime.combine(exchange.at, dt.time(9))
+            exchanges.append((at, exchange.pool, tuple(exchange.units)))
+        recorded = self.page.record(card.last4, exchanges)
+        if recorded:
+            self.summary.setText(
+                f"記録しました: {len(exchanges)}回の交換（"
+                + "、".join(
+                    f"{formatting.date(x.at)} {_units_text(x.units)}" for x in self.plan.exchanges
+                )
+                + "）。ETCマイレージのサイトでも同じ交換をしてください。"
+            )
+            self.plan = None
+            self.apply_button.setEnabled(False)
+        return recorded
 
 
 class PointsPage(Page):
@@ -562,9 +567,34 @@ class PointsPage(Page):
         if card is None or self.data is None or self.data.rules is None:
             return None
         dialog = ExchangeDialog(card, self.data.rules, self.as_of, parent=self)
+        dialog.submitted.connect(
+            lambda at, pool, units: self.record(card.last4, [(at, pool, units)], dialog)
+        )
         dialog.open()
         self._exchange_dialog = dialog
         return dialog
+
+    def record(
+        self,
+        last4: str,
+        exchanges: list[tuple[dt.datetime, str, tuple[Any, ...]]],
+        dialog: Any = None,
+    ) -> bool:
+        """Record exchanges of a card (checked by the engine first); the ledger then changes."""
+        from etcbook.ui import mileage
+
+        try:
+            mileage.record_exchanges(self.context.store, last4, exchanges)
+        except (mileage.ExchangeRefused, mileage.EngineUnavailable) as refused:
+            if dialog is not None:
+                dialog.show_problem(str(refused))
+            else:
+                tell(self, "ポイント交換", str(refused))
+            return False
+        if dialog is not None:
+            dialog.accept()
+        self.context.ledger_changed.emit()
+        return True
 
     def save_settings(self) -> None:
         for view in (
@@ -578,13 +608,17 @@ class PointsPage(Page):
 
 
 class ExchangeDialog(QDialog):
-    """ポイント交換の記録: a pool, then how many of each grid unit (nothing else is offered)."""
+    """ポイント交換の記録: a pool, then how many of each grid unit (nothing else is offered).
+
+    記録 emits ``submitted(at, pool, units)``; the page records it and closes the dialog, or
+    shows why the engine refused it.
+    """
+
+    submitted = Signal(object, str, object)
 
     def __init__(
         self, card: CardSummary, rules: Rules, as_of: dt.date, parent: QWidget | None = None
     ) -> None:
-        from etcbook.ui import mileage
-
         super().__init__(parent)
         self.setWindowTitle(f"ポイント交換を記録 — 末尾{card.last4}")
         self.card = card
@@ -607,13 +641,15 @@ class ExchangeDialog(QDialog):
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("記録")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("キャンセル")
-        self.buttons.accepted.connect(self.accept)
+        self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        self.can_record = mileage.can_record_exchanges()
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b;")
+        self.problem.hide()
         note = QLabel(
-            ""
-            if self.can_record
-            else "この版では交換を保存できません（マイレージエンジンの保存機能が入ると記録できます）。"
+            "記録する前に、これまでの走行・交換と合わせて計算し直し、その時点のポイントで"
+            "交換できるか確かめます。ETCマイレージのサイトでも同じ交換をしてください。"
         )
         note.setWordWrap(True)
         form = QFormLayout()
@@ -623,10 +659,24 @@ class ExchangeDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.units_box)
         layout.addWidget(self.total)
-        if not self.can_record:
-            layout.addWidget(note)
+        layout.addWidget(note)
+        layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self._fill_units()
+
+    def at(self) -> dt.datetime:
+        value = self.when.dateTime()
+        day, time = value.date(), value.time()
+        return dt.datetime(day.year(), day.month(), day.day(), time.hour(), time.minute())
+
+    def _submit(self) -> None:
+        units = self.units()
+        if units:
+            self.submitted.emit(self.at(), self.pool.currentData(), units)
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
 
     def available(self) -> int:
         key = self.pool.currentData()
@@ -664,4 +714,5 @@ class ExchangeDialog(QDialog):
         if points > available:
             text += "　ポイントが足りません"
         self.total.setText(text)
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok and self.can_record)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok)
+        self.problem.hide()

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QStyledItemDelegate,
@@ -37,6 +36,7 @@ from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
+from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation, Progress
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RememberingTableView
@@ -557,7 +557,7 @@ class TripsPage(Page):
                     work=work,
                     title="走行明細を更新しています",
                     on_success=lambda _count: self.model.refetch_keys(set(ids)),
-                    on_failure=lambda error: QMessageBox.warning(self, "走行明細", str(error)),
+                    on_failure=lambda error: tell(self, "走行明細", str(error)),
                     changes_ledger=True,
                     cancellable=True,
                     parent=self,
@@ -568,7 +568,7 @@ class TripsPage(Page):
             with self.context.transaction() as connection:
                 update_trips(connection=connection, ids=ids, **fields)
         except ValueError as problem:
-            QMessageBox.warning(self, "走行明細", str(problem))
+            tell(self, "走行明細", str(problem))
             return False
         self.model.refetch_keys(set(ids))
         self.context.ledger_changed.emit()  # refreshes this page (keys, totals) and the others
