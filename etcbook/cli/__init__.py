@@ -65,5 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("中断しました。")
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (``etcbook trips | head``): not an error of ours.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     finally:
         context.close()

@@ -92,7 +92,9 @@ def _human(document: dict[str, Any]) -> str:
                 equation["label"],
                 equation["text"],
                 "" if reported is None else amount_text(reported, equation["unit"]),
-                "" if not difference else amount_text(difference, equation["unit"]),
+                ""
+                if not difference
+                else ("+" if difference > 0 else "") + amount_text(difference, equation["unit"]),
             ]
         )
     lines.append(table(["", "etcbook", "サイト・請求", "差"], rows))
@@ -102,7 +104,8 @@ def _human(document: dict[str, Any]) -> str:
         for number, finding in enumerate(document["findings"], 1):
             where = DIFFERENCE_LABELS[finding["difference"]]
             if finding["pool"]:
-                where += f"（{finding['pool']}）"
+                pool = document["computed"]["points"].get(finding["pool"], {})
+                where += f"（{pool.get('name', finding['pool'])}）"
             mark = "" if finding["certain"] else "（可能性）"
             lines.append(
                 f"{number}. [{finding['label']}{mark}] {where}の差のうち "

@@ -34,7 +34,8 @@ from etcbook.domain.planner_types import Plan, PlannedExchange, PlannedTrip
 from etcbook.domain.points import OPERATOR_KEYS
 
 if TYPE_CHECKING:
-    from etcbook.domain.mileage import CardInput
+    from etcbook.domain.mileage import CardState
+    from etcbook.domain.rules import Rules
 
 DATE_HEADERS = ("date", "day", "日付", "利用日", "走行日", "年月日", "予定日")
 OPERATOR_HEADERS = ("operator", "road", "事業者", "道路事業者", "道路", "会社")
@@ -102,12 +103,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_suggest(args: argparse.Namespace, context: CliContext) -> int:
-    from etcbook.domain.mileage import state_at_end_of
+    from etcbook import clock
     from etcbook.domain.planner import Need, PlannerInputError, plan_exchanges
     from etcbook.domain.planner_adapter import planner_input
     from etcbook.domain.rules import RulesError, load_rules
 
-    as_of: dt.date = args.as_of or dt.date.today()
+    as_of: dt.date = args.as_of or clock.today()
     if args.need is None and args.by is not None:
         return _usage("--by は --need と一緒に指定します")
     if args.need is not None and args.need > 0 and args.by is None:
@@ -134,8 +135,7 @@ def cmd_suggest(args: argparse.Namespace, context: CliContext) -> int:
         trips = read_plan_csv(
             args.plan, default_operator="nexco", operator_names=names, not_before=as_of
         )
-    card, auto_exchange = load_card_input(context, args.card, as_of)
-    state = state_at_end_of(card, rules, as_of)
+    state, auto_exchange = load_card_state(context, args.card, as_of, rules)
     request = planner_input(
         state, rules, auto_exchange=auto_exchange, need=need, trips=trips, as_of=as_of
     )
@@ -160,42 +160,23 @@ def resolve_operator(text: str, names: Mapping[str, str]) -> str:
     return found
 
 
-def load_card_input(context: CliContext, last4: str, as_of: dt.date) -> tuple[CardInput, bool]:
-    """The engine's input for a card from the store: its trips up to the as-of day and its
-    auto-exchange setting."""
-    from etcbook.domain.mileage import CardInput, TripInput
-    from etcbook.models.cards import CardNotFound, get_card
-    from etcbook.models.trips import TripFilter, list_trip_rows
+def load_card_state(
+    context: CliContext, last4: str, as_of: dt.date, rules: Rules
+) -> tuple[CardState, bool]:
+    """The card's state at the end of the as-of day (trips, exchanges, stops, adjustments as
+    stored) and its auto-exchange setting."""
+    from etcbook.domain.mileage import state_at_end_of
+    from etcbook.models.mileage import find_card
+    from etcbook.models.mileage_inputs import load_card_inputs
 
-    store = context.store
-    with store.session() as session:
-        try:
-            auto_exchange = bool(get_card(session=session, last4=last4).auto_exchange)
-        except CardNotFound as exc:
-            raise BadInput(str(exc)) from None
-    with store.engine.connect() as connection:
-        rows = list_trip_rows(
-            connection=connection, trip_filter=TripFilter(card=last4, date_to=as_of)
-        )
-    trips = [
-        TripInput(
-            trip_id=row["id"],
-            exit_at=_datetime(row["exit_at"]),
-            toll=row["toll"],
-            operator=row["operator"],
-            entry_at=_datetime(row["entry_at"]) if row["entry_at"] else None,
-            rebate_applied_from_file=row["rebate_applied"],
-            morning_evening=bool(row["morning_evening"]),
-        )
-        for row in rows
-    ]
-    return CardInput(card=last4, trips=trips, auto_exchange=auto_exchange), auto_exchange
-
-
-def _datetime(value: object) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
+    with context.store.engine.connect() as connection:
+        card = find_card(connection=connection, last4=last4)
+        if card is None:
+            raise BadInput(
+                f"カード末尾{last4}は登録されていません（etcbook card list で確認できます）"
+            )
+        inputs = load_card_inputs(connection=connection, cards=[card], rules=rules)
+    return state_at_end_of(inputs[card.id], rules, as_of), card.auto_exchange
 
 
 # -- the plan file ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Final
 
 CARD_KINDS: Final = ("credit", "personal", "corporate")
@@ -15,13 +14,16 @@ CARD_KIND_LABELS: Final = {
     "corporate": "ETCコーポレート",
 }
 
+_FULLWIDTH_DIGITS: Final = str.maketrans("０１２３４５６７８９", "0123456789")
+"""Full-width digits as typed with a Japanese IME; nothing else (① is not a digit of a card)."""
+
 _EXPIRY_ISO = re.compile(r"^(\d{4})-(\d{1,2})$")
 _EXPIRY_CARD = re.compile(r"^(\d{1,2})/(\d{2})$")
 
 
 def check_last4(text: str) -> str:
     """The last four digits of a card number (カード末尾4桁). A longer number is cut to its last 4."""
-    folded = unicodedata.normalize("NFKC", text).strip()
+    folded = text.translate(_FULLWIDTH_DIGITS).strip()
     digits = re.sub(r"[^0-9]", "", folded)
     if len(digits) < 4 or folded[-1:] not in "0123456789" or not folded:
         raise ValueError("カード末尾4桁は数字4桁で入力してください")

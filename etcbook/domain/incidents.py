@@ -503,7 +503,7 @@ def current_card(card: str, links: Iterable[CardLink]) -> str:
 def registration_input(
     card: str, inputs: Mapping[str, CardInput], links: Sequence[CardLink]
 ) -> CardInput:
-    """The mileage engine's input for the registration ``card`` belongs to.
+    """The mileage engine's input of ``card``, seen as part of its mileage registration.
 
     登録カード変更 moves the rebate and the points to the new card: the registration is one
     ledger, held by each card of the chain in turn (:func:`registration_segments`). So the
@@ -515,21 +515,27 @@ def registration_input(
     does not hold the registration (the new card before the change, the old card after it)
     are left out: they earn nothing and take no rebate.
 
-    The input is labelled with the card holding the registration now and takes its
-    auto-exchange setting. ``inputs`` maps カード末尾4桁 to each card's own input; a card
-    without links gets its own input back unchanged.
+    The chain is taken up to ``card``: for the card holding the registration now, the whole
+    registration; for a replaced card, the registration up to its change, handed over then
+    (``handed_over_at``: from that instant it holds nothing). The input is labelled ``card``
+    and takes its auto-exchange setting. ``inputs`` maps カード末尾4桁 to each card's own input;
+    a card without links gets its own input back unchanged.
     """
+    from dataclasses import replace
+
     from etcbook.domain.mileage import CardInput, StopEvent
 
     segments = registration_segments(card, links)
+    own_input = inputs.get(card) or CardInput(card=card)
     if len(segments) == 1:
-        return inputs.get(card) or CardInput(card=card)
+        return own_input
+    upto = next(i for i, segment in enumerate(segments) if segment.card == card)
     trips: list[TripInput] = []
     exchanges: list[ExchangeInput] = []
     adjustments: list[Adjustment] = []
     stops: list[StopEvent] = []
     commute: set[dt.date] = set()
-    for index, segment in enumerate(segments):
+    for index, segment in enumerate(segments[: upto + 1]):
         own = inputs.get(segment.card)
         if own is None:
             continue
@@ -540,15 +546,14 @@ def registration_input(
         if index > 0 and segment.start is not None:
             stops.append(StopEvent(segment.start, stopped=False))
         stops.extend(stop for stop in own.stops if segment.covers(stop.at))
-    last = inputs.get(segments[-1].card)
-    return CardInput(
-        card=segments[-1].card,
+    return replace(
+        own_input,
         trips=tuple(trips),
         exchanges=tuple(exchanges),
         stops=tuple(sorted(stops, key=lambda stop: stop.at)),
         adjustments=tuple(adjustments),
         commute_pass_months=frozenset(commute),
-        auto_exchange=False if last is None else last.auto_exchange,
+        handed_over_at=segments[upto].end,
     )
 
 

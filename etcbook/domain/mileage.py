@@ -147,6 +147,11 @@ class CardInput:
         adjustments: manual point or rebate adjustments.
         commute_pass_months: first days of the months with a 通勤パス (no 朝夕割 then).
         auto_exchange: ポイント自動還元 is on for the card.
+        handed_over_at: 登録カード変更 — from this instant (00:00 after the change) the card no
+            longer holds the mileage registration: its points (with their dates), rebate and
+            pending grants belong to the new card, whose input continues the same timeline
+            (:func:`etcbook.domain.incidents.registration_input`). Nothing at or after it is
+            replayed for this card; its state from then on holds nothing. None: never.
     """
 
     card: str
@@ -156,6 +161,7 @@ class CardInput:
     adjustments: Sequence[Adjustment] = ()
     commute_pass_months: frozenset[dt.date] = frozenset()
     auto_exchange: bool = False
+    handed_over_at: dt.datetime | None = None
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -332,6 +338,7 @@ LedgerKind = Literal[
     "adjustment",
     "expiry",
     "inferred_credit",
+    "handover",
 ]
 
 
@@ -1147,9 +1154,53 @@ def replay(card: CardInput, rules: Rules, until: dt.datetime) -> CardState:
     """Replay ``card``'s timeline up to and including ``until`` and return its state then.
 
     Pure: the same inputs give the same state. Costs O(n log n) in the number of trips
-    (one sort; the rest is linear).
+    (one sort; the rest is linear). A card handed over to a new one (``handed_over_at``) is
+    replayed up to the handover; from then on it holds nothing (:func:`_handed_over`).
     """
-    return _Replay(card, rules, until).run()
+    handover = card.handed_over_at
+    if handover is None or until < handover:
+        return _Replay(card, rules, until).run()
+    before = _Replay(card, rules, handover - dt.timedelta(microseconds=1)).run()
+    return _handed_over(before, handover, until)
+
+
+_KEPT_AFTER_HANDOVER = frozenset({"card_stopped", "stopped_card_trips"})
+
+
+def _handed_over(state: CardState, at: dt.datetime, until: dt.datetime) -> CardState:
+    """``state`` (taken just before ``at``) after the registration left the card at ``at``.
+
+    The points and the rebate leave with ledger entries of kind ``handover``; grants not made
+    yet are the new card's (its earnings are dropped here); alerts about points go too. The
+    trips' results, the granted earnings and the ledger up to the handover stay as history.
+    """
+    note = "登録カード変更で新カードへ引き継ぎ"
+    ledger = list(state.ledger)
+    for key, pool in state.pools.items():
+        if pool.points:
+            ledger.append(LedgerEntry(at, "handover", key, -pool.points, 0, note))
+    if state.rebate_balance:
+        ledger.append(LedgerEntry(at, "handover", None, 0, -state.rebate_balance, note))
+    return CardState(
+        card=state.card,
+        as_of=until,
+        pools={key: PoolState(key, 0, 0, ExpiryBuckets(), ()) for key in state.pools},
+        rebate_balance=0,
+        points_lost_total=state.points_lost_total,
+        losses=state.losses,
+        inferred_credits=state.inferred_credits,
+        trip_results=state.trip_results,
+        alerts=tuple(a for a in state.alerts if a.kind in _KEPT_AFTER_HANDOVER),
+        earnings={
+            key: tuple(e for e in items if e.granted) for key, items in state.earnings.items()
+        },
+        morning_evening=state.morning_evening,
+        pending_rebate=0,
+        rebate_months=state.rebate_months,
+        ledger=tuple(ledger),
+        stopped=state.stopped,
+        last_change_at=state.last_change_at,
+    )
 
 
 def state_at_end_of(card: CardInput, rules: Rules, as_of: dt.date) -> CardState:

@@ -333,8 +333,10 @@ def _split(text: str) -> list[str]:
     return text.split(",")
 
 
-_STAND_IN: Final = bytes(MAX_LINE_BYTES + 1)
-"""Yielded in place of an overlong line (see MeisaiReader._lines)."""
+class _BadLine(str):
+    """A line that cannot be a row (undecodable or overlong); the text is the message."""
+
+    __slots__ = ()
 
 
 class MeisaiReader:
@@ -367,7 +369,6 @@ class MeisaiReader:
         """The card last-4s seen so far; a record's ``card`` indexes this list."""
         self.remarks: list[Remarks] = []
         """The distinct 備考 seen so far; a record's ``remarks`` indexes this list."""
-        self._long_line = 0
 
     # -- lines --
 
@@ -379,65 +380,94 @@ class MeisaiReader:
                 self.progress(self.bytes_read)
             yield chunk
 
-    def _lines(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        """Lines without their ends; a line ends at LF, CRLF or a lone CR (as editors count).
-
-        A line longer than MAX_LINE_BYTES is not kept: a stand-in longer than that comes back
-        instead, and ``self._long_line`` holds the line's length in bytes.
+    @staticmethod
+    def _pieces(chunks: Iterator[bytes]) -> Iterator[bytes | int]:
+        """The file as pieces of whole lines: ``bytes`` holding one or more lines separated by
+        LF (a CRLF or a lone CR, as editors count them, has become LF), or an ``int``, the
+        length of one line longer than MAX_LINE_BYTES that is not kept (memory stays flat).
         """
         pending = b""
-        long_line = 0  # bytes of an overlong line seen so far (not kept)
+        long_line = 0  # bytes of an overlong line seen so far
         for chunk in chunks:
             data = pending + chunk
-            hold = 1 if data.endswith(b"\r") else 0  # maybe the CR of a CRLF cut in two
-            body = data[: len(data) - hold] if hold else data
+            hold = data.endswith(b"\r")  # maybe the CR of a CRLF cut in two
+            body = data[:-1] if hold else data
             if b"\r" in body:
                 body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            lines = body.split(b"\n")
-            pending = lines.pop() + (b"\r" if hold else b"")
-            if long_line and lines:
-                self._long_line = long_line + len(lines[0])
-                long_line = 0
-                yield _STAND_IN
-                del lines[0]
-            if max(map(len, lines), default=0) > MAX_LINE_BYTES:
-                for line in lines:
-                    if len(line) > MAX_LINE_BYTES:
-                        self._long_line = len(line)
-                        yield _STAND_IN
-                    else:
-                        yield line
-            else:
-                yield from lines
+            cut = body.rfind(b"\n")
+            pending = body[cut + 1 :] + (b"\r" if hold else b"")
+            if cut >= 0:
+                whole = body[:cut]
+                if long_line:
+                    end = whole.find(b"\n")
+                    yield long_line + (len(whole) if end < 0 else end)
+                    long_line = 0
+                    if end >= 0:
+                        yield whole[end + 1 :]
+                else:
+                    yield whole
             if len(pending) > MAX_LINE_BYTES:
                 long_line += len(pending)
                 pending = b""
-        if pending.endswith(b"\r"):
-            pending = pending[:-1]
+        pending = pending.removesuffix(b"\r")
         if long_line or len(pending) > MAX_LINE_BYTES:
-            self._long_line = long_line + len(pending)
-            yield _STAND_IN
+            yield long_line + len(pending)
         elif pending:
             yield pending
 
+    def _texts(self, piece: bytes | int) -> list[str]:
+        """The lines of a piece, decoded; a line that cannot be a row comes as a _BadLine."""
+        encoding = self.encoding
+        if isinstance(piece, int):
+            return [_BadLine(f"行が長すぎます（{piece:,}バイト）。明細の行ではありません")]
+        try:
+            texts = piece.decode(encoding).split("\n")
+        except UnicodeDecodeError:
+            texts = []
+            for raw in piece.split(b"\n"):
+                try:
+                    texts.append(raw.decode(encoding))
+                except UnicodeDecodeError:
+                    texts.append(
+                        _BadLine(f"文字コード（{encoding}）として読めないバイトがあります")
+                        if raw.strip()
+                        else ""
+                    )
+        if max(map(len, texts)) > MAX_LINE_BYTES // 2:  # characters: maybe over in bytes
+            for i, text in enumerate(texts):
+                size = len(text.encode(encoding, errors="replace"))
+                if size > MAX_LINE_BYTES and not isinstance(text, _BadLine):
+                    texts[i] = _BadLine(f"行が長すぎます（{size:,}バイト）。明細の行ではありません")
+        return texts
+
     # -- header --
 
-    def _read_header(self, lines: Iterator[bytes]) -> int:
-        """Read the header (the first line that is not blank); returns its line number."""
+    def _read_header(self, pieces: Iterator[bytes | int]) -> tuple[int, bytes | None]:
+        """Read the header (the first line that is not blank).
+
+        Returns its line number and the rest of its piece (the lines after it), if any.
+        """
         number = 0
-        for number, raw in enumerate(lines, start=1):  # noqa: B007
-            if raw.strip():
-                break
-        else:
-            raise NotMeisaiError(
-                f"{self.filename}: 空のファイルなので、"
-                "ETC利用照会サービスからダウンロードした明細CSVを選んでください。"
-            )
-        where = f"{number}行目" if number > 1 else "1行目"
-        if len(raw) > MAX_LINE_BYTES:
-            raise NotMeisaiError(
-                f"{self.filename}: {where}が長すぎるので、ETC利用照会サービスの明細CSVではありません。"
-            )
+        for piece in pieces:
+            if isinstance(piece, int):
+                number += 1
+                raise NotMeisaiError(
+                    f"{self.filename}: {number}行目が長すぎるので、"
+                    "ETC利用照会サービスの明細CSVではありません。"
+                )
+            lines = piece.split(b"\n")
+            for i, raw in enumerate(lines):
+                number += 1
+                if raw.strip():
+                    self._header(raw, number)
+                    return number, b"\n".join(lines[i + 1 :]) if i + 1 < len(lines) else None
+        raise NotMeisaiError(
+            f"{self.filename}: 空のファイルなので、"
+            "ETC利用照会サービスからダウンロードした明細CSVを選んでください。"
+        )
+
+    def _header(self, raw: bytes, number: int) -> None:
+        where = f"{number}行目"
         candidates: tuple[str, ...] = ("utf-8", "cp932")
         if raw.startswith(b"\xef\xbb\xbf"):
             raw, candidates = raw[3:], ("utf-8",)
@@ -469,7 +499,6 @@ class MeisaiReader:
         seen = [c for c in self.columns if c]
         if len(seen) != len(set(seen)):
             raise NotMeisaiError(f"{self.filename}: {where}に同じ名前の列が2回あります。")
-        return number
 
     # -- rows --
 
@@ -512,148 +541,148 @@ class MeisaiReader:
             yield first
             yield from chunks
 
-        lines = self._lines(all_chunks())
-        header_line = self._read_header(lines)
-        return self._records(lines, header_line)
+        pieces = self._pieces(all_chunks())
+        header_line, rest = self._read_header(pieces)
+        return self._records(pieces, header_line, rest)
 
-    def _records(self, lines: Iterator[bytes], header_line: int) -> Iterator[Record | LineError]:
+    def _records(
+        self, pieces: Iterator[bytes | int], header_line: int, rest: bytes | None
+    ) -> Iterator[Record | LineError]:
         n = len(self.columns)
         index = {field: i for i, field in enumerate(self.columns) if field}
         pick = itemgetter(*(index.get(field, n) for field in _FIELDS))  # n: a blank cell
         in_order = tuple(self.columns) == _FIELDS  # the 15-column layout as downloaded
-        encoding = self.encoding
         dates: _Memo[str, str | None] = _Memo(_date_iso)
         times: _Memo[str, str | None] = _Memo(_time_iso)
         amounts: _Memo[str, int | None] = _Memo(_amount)
         cards: _Memo[str, int] = _Memo(self._card)
         classes: _Memo[str, int | None] = _Memo(_vehicle_class)
         remarks_index: _Memo[str, int] = _Memo(self._remarks)
+        names: _Memo[str, str] = _Memo(str.strip)  # IC names: one object per name
+        texts_of = self._texts
 
         def labelled(field: str, exc: ValueError) -> ValueError:
             return ValueError(f"{_FIELD_LABEL[field]}: {exc}")
 
-        for number, raw in enumerate(lines, start=header_line + 1):
-            if len(raw) > MAX_LINE_BYTES:
-                self.rows_read += 1
-                self.errors_found += 1
-                yield LineError(
-                    number, f"行が長すぎます（{self._long_line:,}バイト）。明細の行ではありません"
-                )
-                continue
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                if not raw.strip():
-                    continue
-                self.rows_read += 1
-                self.errors_found += 1
-                yield LineError(number, f"文字コード（{encoding}）として読めないバイトがあります")
-                continue
-            if '"' in text:
-                try:
-                    cells = next(csv.reader([text]), [])
-                except csv.Error as exc:
+        def all_pieces() -> Iterator[bytes | int]:
+            if rest is not None:
+                yield rest
+            yield from pieces
+
+        number = header_line
+        for piece in all_pieces():
+            for text in texts_of(piece):
+                number += 1
+                if text.__class__ is not str:
                     self.rows_read += 1
                     self.errors_found += 1
-                    yield LineError(number, f"CSVとして読めません: {exc}")
+                    yield LineError(number, str(text))
                     continue
-            else:
-                cells = text.split(",")
-            if len(cells) != n:
-                if len(cells) == 1 and not cells[0].strip(" \t\ufeff"):
-                    continue  # a blank line
-                if len(cells) < n or any(c.strip() for c in cells[n:]):
-                    self.rows_read += 1
-                    self.errors_found += 1
-                    yield LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）")
-                    continue
-                del cells[n:]  # empty cells a spreadsheet added at the end
-            if not in_order:
-                cells.append("")
-                cells = pick(cells)
-            self.rows_read += 1
-            (
-                entry_d,
-                entry_t,
-                exit_d,
-                exit_t,
-                entry_ic,
-                exit_ic,
-                before,
-                discount,
-                toll_text,
-                rebate,
-                deferred,
-                vehicle_class,
-                vehicle_number,
-                card,
-                remarks,
-            ) = cells
-            # The checks in the order a person reads the row; the first problem is reported.
-            try:
-                exit_day = dates[exit_d]
-                exit_time = times[exit_t]
-                if exit_day is None or exit_time is None:
-                    raise ValueError("利用年月日（至）と時分（至）は必須です")
-                entry_day = dates[entry_d]
-                entry_time = times[entry_t]
-                if entry_day is None and entry_time is None:
-                    entry_at = None
-                elif entry_day is None or entry_time is None:
-                    raise ValueError("利用年月日（自）と時分（自）の片方だけが空です")
+                if '"' in text:
+                    try:
+                        cells = next(csv.reader([text]), [])
+                    except csv.Error as exc:
+                        self.rows_read += 1
+                        self.errors_found += 1
+                        yield LineError(number, f"CSVとして読めません: {exc}")
+                        continue
                 else:
-                    entry_at = entry_day + entry_time
-                exit_ic = exit_ic.strip()
-                if not exit_ic:
-                    raise ValueError("利用ＩＣ（至）が空です")
+                    cells = text.split(",")
+                if len(cells) != n:
+                    if len(cells) == 1 and not cells[0].strip(" \t\ufeff"):
+                        continue  # a blank line
+                    if len(cells) < n or any(c.strip() for c in cells[n:]):
+                        self.rows_read += 1
+                        self.errors_found += 1
+                        yield LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）")
+                        continue
+                    del cells[n:]  # empty cells a spreadsheet added at the end
+                if not in_order:
+                    cells.append("")
+                    cells = pick(cells)
+                self.rows_read += 1
+                (
+                    entry_d,
+                    entry_t,
+                    exit_d,
+                    exit_t,
+                    entry_ic,
+                    exit_ic,
+                    before,
+                    discount,
+                    toll_text,
+                    rebate,
+                    deferred,
+                    vehicle_class,
+                    vehicle_number,
+                    card,
+                    remarks,
+                ) = cells
+                # The checks in the order a person reads the row; the first problem is reported.
                 try:
-                    toll = amounts[toll_text]
+                    exit_day = dates[exit_d]
+                    exit_time = times[exit_t]
+                    if exit_day is None or exit_time is None:
+                        raise ValueError("利用年月日（至）と時分（至）は必須です")
+                    entry_day = dates[entry_d]
+                    entry_time = times[entry_t]
+                    if entry_day is None and entry_time is None:
+                        entry_at = None
+                    elif entry_day is None or entry_time is None:
+                        raise ValueError("利用年月日（自）と時分（自）の片方だけが空です")
+                    else:
+                        entry_at = entry_day + entry_time
+                    exit_ic = names[exit_ic]
+                    if not exit_ic:
+                        raise ValueError("利用ＩＣ（至）が空です")
+                    try:
+                        toll = amounts[toll_text]
+                    except ValueError as exc:
+                        raise labelled("toll", exc) from None
+                    if toll is None:
+                        raise ValueError("通行料金が空です")
+                    card_index = cards[card]
+                    vclass = classes[vehicle_class]
+                    remarks_at = remarks_index[remarks]
+                    try:
+                        before_value = amounts[before]
+                    except ValueError as exc:
+                        raise labelled("toll_before_discount", exc) from None
+                    try:
+                        discount_value = amounts[discount]
+                    except ValueError as exc:
+                        raise labelled("etc_discount", exc) from None
+                    try:
+                        rebate_value = amounts[rebate]
+                    except ValueError as exc:
+                        raise labelled("rebate_applied", exc) from None
+                    try:
+                        deferred_value = amounts[deferred]
+                    except ValueError as exc:
+                        raise labelled("deferred_toll", exc) from None
                 except ValueError as exc:
-                    raise labelled("toll", exc) from None
-                if toll is None:
-                    raise ValueError("通行料金が空です")
-                card_index = cards[card]
-                vclass = classes[vehicle_class]
-                remarks_at = remarks_index[remarks]
-                try:
-                    before_value = amounts[before]
-                except ValueError as exc:
-                    raise labelled("toll_before_discount", exc) from None
-                try:
-                    discount_value = amounts[discount]
-                except ValueError as exc:
-                    raise labelled("etc_discount", exc) from None
-                try:
-                    rebate_value = amounts[rebate]
-                except ValueError as exc:
-                    raise labelled("rebate_applied", exc) from None
-                try:
-                    deferred_value = amounts[deferred]
-                except ValueError as exc:
-                    raise labelled("deferred_toll", exc) from None
-            except ValueError as exc:
-                if not any(c.strip() for c in cells):
-                    self.rows_read -= 1
-                    continue  # a row of empty cells, as spreadsheets write blank rows
-                self.errors_found += 1
-                yield LineError(number, str(exc))
-                continue
-            yield (
-                number,
-                card_index,
-                entry_at,
-                exit_day + exit_time,
-                entry_ic.strip() or None,
-                exit_ic,
-                before_value,
-                discount_value,
-                toll,
-                rebate_value,
-                deferred_value,
-                vclass,
-                vehicle_number.strip() or None,
-                remarks_at,
-            )
+                    if not any(c.strip() for c in cells):
+                        self.rows_read -= 1
+                        continue  # a row of empty cells, as spreadsheets write blank rows
+                    self.errors_found += 1
+                    yield LineError(number, str(exc))
+                    continue
+                yield (
+                    number,
+                    card_index,
+                    entry_at,
+                    exit_day + exit_time,
+                    names[entry_ic] or None,
+                    exit_ic,
+                    before_value,
+                    discount_value,
+                    toll,
+                    rebate_value,
+                    deferred_value,
+                    vclass,
+                    vehicle_number.strip() or None,
+                    remarks_at,
+                )
 
     def _card(self, text: str) -> int:
         last4 = _card_last4(text)

@@ -163,10 +163,13 @@ class _HashingReader:
 
 
 class _Repeats:
-    """Which rows' identity (card, entry and exit date-time and ICs) may have occurred earlier.
+    """Which rows may repeat an earlier row's identity (card, entry and exit date-time, ICs).
 
-    A bit per hash slot: a row whose slot is already set is a candidate (a true repeat or a
-    collision, told apart later in SQL). Memory is fixed by the file size, at most 16 MiB.
+    One bit per hash slot of (card, exit date-time), which rows of one identity share: a row
+    whose slot is already set is a candidate (a true repeat, or another trip with the same
+    card and exit time, or a hash collision), told apart exactly in SQL. A row whose slot was
+    clear is certainly the first of its identity. Memory is fixed by the file size, at most
+    16 MiB.
     """
 
     def __init__(self, file_bytes: int) -> None:
@@ -268,8 +271,6 @@ def _stage_file(
                 result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
             )
         )
-    if progress is not None:
-        progress(total, total)
     return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate)
 
 
@@ -500,12 +501,14 @@ def import_files(
                     )
                 except NotMeisaiError as exc:
                     result.problem = str(exc)
-                    continue
                 except OSError as exc:
                     result.problem = f"{path}: 読めません（{exc.strerror or exc}）。"
-                    continue
-                if result.ok:
-                    _merge_staged(db, path, staged, result)
+                else:
+                    if result.ok:
+                        _merge_staged(db, path, staged, result)
+                if progress is not None:  # once per file, whatever became of it
+                    size = path.stat().st_size if path.is_file() else 0
+                    progress(size, size)
             commit = not dry_run and all(r.ok for r in results)
             if commit:
                 transaction.commit()

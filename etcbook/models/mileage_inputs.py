@@ -58,7 +58,32 @@ def _in_clause(ids: Sequence[int]) -> str:
 def load_card_inputs(
     *, connection: Connection, cards: Sequence[CardRef], rules: Rules
 ) -> dict[int, CardInput]:
-    """Card id → the engine's input for each of ``cards``."""
+    """Card id → the engine's input for each of ``cards``, as part of its mileage registration.
+
+    After a 登録カード変更 (card_links), the card holding the registration gets the whole of
+    it — the old card's trips until the change, its points with their dates, its rebate — and a
+    replaced card its part up to the change, handed over then
+    (:func:`etcbook.domain.incidents.registration_input`). Without links this is
+    :func:`load_own_card_inputs`.
+    """
+    from etcbook.domain.incidents import registration_input, registration_segments
+    from etcbook.models.reconcile import load_links
+
+    links = load_links(connection=connection)
+    if not links:
+        return load_own_card_inputs(connection=connection, cards=cards, rules=rules)
+    wanted = {card.last4 for card in cards}
+    chain = {segment.card for last4 in wanted for segment in registration_segments(last4, links)}
+    refs = [card for card in list_card_refs(connection=connection) if card.last4 in chain]
+    own = load_own_card_inputs(connection=connection, cards=refs, rules=rules)
+    by_last4 = {card.last4: own[card.id] for card in refs}
+    return {card.id: registration_input(card.last4, by_last4, links) for card in cards}
+
+
+def load_own_card_inputs(
+    *, connection: Connection, cards: Sequence[CardRef], rules: Rules
+) -> dict[int, CardInput]:
+    """Card id → the engine's input for each of ``cards``, from its own records only."""
     if not cards:
         return {}
     ids = _in_clause([card.id for card in cards])

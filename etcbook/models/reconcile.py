@@ -609,7 +609,8 @@ def record_step(
 ) -> tuple[int, list[str]]:
     """Record a step and apply its effects in the same transaction; returns (id, warnings).
 
-    - ``mileage_stop``: the card's status becomes ``stopped`` (the engine's stop);
+    - ``mileage_stop``: a card stop for the mileage engine (card_stops) at the step's time, and
+      the card's status becomes ``stopped``;
     - ``reissue_received``: the new card must be registered in etcbook (same holder);
     - ``card_change``: the card link (:func:`change_card`), refused for another holder.
 
@@ -642,9 +643,19 @@ def record_step(
             incident_id=incident_id,
         )
     elif record.step == "mileage_stop":
+        from etcbook.models.mileage import create_stop
+
+        card = card_row(connection=connection, last4=incident.card)
+        create_stop(
+            connection=connection,
+            card_id=card["id"],
+            at=record.at,
+            stopped=True,
+            note=f"紛失・トラブル 記録 ID {incident_id}",
+        )
         connection.execute(
-            text("UPDATE cards SET status = 'stopped' WHERE last4 = :c AND status <> 'replaced'"),
-            {"c": incident.card},
+            text("UPDATE cards SET status = 'stopped' WHERE id = :id AND status <> 'replaced'"),
+            {"id": card["id"]},
         )
     result = connection.execute(
         text(

@@ -24,7 +24,7 @@ from etcbook.domain.incidents import (
     registration_segments,
 )
 from etcbook.domain.memo import Memo, MemoCard, MemoChange, MemoFigure, MemoTrip, subject_for
-from etcbook.domain.mileage import CardInput, CardState, StopEvent, TripInput, TripResult, replay
+from etcbook.domain.mileage import CardInput, CardState, TripResult, replay
 from etcbook.domain.reconcile import (
     BOUNDARY_MINUTES,
     CardChange,
@@ -104,43 +104,17 @@ def _in(names: Iterable[str], prefix: str = "c") -> tuple[str, dict[str, str]]:
 
 
 def card_inputs(
-    *, connection: Connection, cards: Sequence[str], links: Sequence[CardLink]
+    *, connection: Connection, cards: Sequence[str], rules: Rules
 ) -> dict[str, CardInput]:
-    """カード末尾4桁 → the engine's input of each card: its trips and the 利用停止 of its
-    incidents (the stop is a card stop for the engine)."""
-    placeholders, params = _in(cards)
-    trips: dict[str, list[TripInput]] = {card: [] for card in cards}
-    auto: dict[str, bool] = {}
-    for row in _rows(connection, f"c.last4 IN ({placeholders})", params):
-        trips[row.card].append(
-            TripInput(
-                row.trip_id,
-                row.exit_at,
-                row.toll,
-                row.operator,
-                row.entry_at,
-                row.rebate_applied,
-                row.morning_evening,
-            )
-        )
-    for last4, flag in connection.execute(
-        text(f"SELECT last4, auto_exchange FROM cards WHERE last4 IN ({placeholders})"), params
-    ):
-        auto[last4] = bool(flag)
-    stops: dict[str, list[StopEvent]] = {card: [] for card in cards}
-    for incident in list_incidents(connection=connection):
-        record = incident.record("mileage_stop")
-        if record is not None and incident.card in stops:
-            stops[incident.card].append(StopEvent(record.at, stopped=True))
-    return {
-        card: CardInput(
-            card=card,
-            trips=tuple(trips[card]),
-            stops=tuple(stops[card]),
-            auto_exchange=auto.get(card, False),
-        )
-        for card in cards
-    }
+    """カード末尾4桁 → the engine's input of each card from its own records (trips, exchanges,
+    stops — an incident's 利用停止 among them —, adjustments, 通勤パス months)."""
+    from etcbook.models.mileage import list_card_refs
+    from etcbook.models.mileage_inputs import load_own_card_inputs
+
+    wanted = set(cards)
+    refs = [card for card in list_card_refs(connection=connection) if card.last4 in wanted]
+    inputs = load_own_card_inputs(connection=connection, cards=refs, rules=rules)
+    return {card.last4: inputs[card.id] for card in refs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +142,8 @@ def replay_registration(
     """Replay the registration ``card`` belongs to up to ``until``."""
     links = load_links(connection=connection)
     chain = tuple(segment.card for segment in registration_segments(card, links))
-    inputs = card_inputs(connection=connection, cards=chain, links=links)
-    chained = registration_input(card, inputs, links)
+    inputs = card_inputs(connection=connection, cards=chain, rules=rules)
+    chained = registration_input(chain[-1], inputs, links)
     return Registration(card, chain, links, replay(chained, rules, until), chained)
 
 
@@ -449,6 +423,9 @@ class MemoError(ValueError):
     """The memo cannot be made as asked; the message is Japanese."""
 
 
+MEMO_TRIPS = 12
+"""At most this many trips of a month's findings are listed in its memo."""
+
 RECENT_CHANGE_DAYS = 365
 """Card changes and incidents within this many days are listed as recent changes."""
 
@@ -522,6 +499,15 @@ def build_memo(
             chosen = (result.findings[finding - 1],)
             ids += [t.trip_id for t in chosen[0].trips if t.trip_id not in ids]
         notes = [f.message for f in chosen]
+        if not ids and finding is None:
+            # the trips the findings name, the month's first ones first
+            named = sorted(
+                {t.trip_id: t for f in chosen for t in f.trips if t.card == card}.values(),
+                key=lambda t: (t.exit_at, t.trip_id),
+            )
+            ids = [t.trip_id for t in named[:MEMO_TRIPS]]
+            if len(named) > MEMO_TRIPS:
+                notes.append(f"説明に関わる走行はほかに{len(named) - MEMO_TRIPS}件あります。")
         wanted = {(f.difference, f.pool) for f in chosen}
         for equation in result.equations:
             key, _, pool = equation.key.partition(":")

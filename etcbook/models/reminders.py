@@ -122,7 +122,7 @@ def reminder_facts(
     suspicious: dict[str, int] = {}
     for item in suspicious_trip_list(connection=connection):
         suspicious[item.trip.card] = suspicious.get(item.trip.card, 0) + 1
-    inputs = card_inputs(connection=connection, cards=[c[0] for c in cards], links=links)
+    inputs = card_inputs(connection=connection, cards=[c[0] for c in cards], rules=rules)
     twentieth = next_twentieth(as_of)
     facts = []
     for last4, holder, status, expires, login_id, last_login, auto in cards:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -65,6 +67,41 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+@functools.cache
+def _declared_heads() -> frozenset[str]:
+    """The migration heads, read from the revision files without importing Alembic.
+
+    Opening an up-to-date store (every command does) then costs no Alembic import; only a
+    store that needs upgrading goes through Alembic's own graph.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                continue
+            name = getattr(node.targets[0], "id", None)
+            if name not in ("revision", "down_revision"):
+                continue
+            value = ast.literal_eval(node.value)
+            values = set(value) if isinstance(value, tuple | list) else {value} - {None}
+            (revisions if name == "revision" else parents).update(values)
+    return frozenset(revisions - parents)
+
+
+def _stored_revisions(engine: Engine) -> set[str] | None:
+    """The store's alembic_version rows, or None when the table does not exist yet."""
+    with engine.connect() as connection:
+        exists = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+        if exists is None:
+            return None
+        return {
+            row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        }
+
+
 def _current_and_target(engine: Engine) -> tuple[set[str], set[str], set[str]]:
     """The store's revisions, the code's heads, and the store's revisions this code doesn't know."""
     from alembic.runtime.migration import MigrationContext
@@ -125,8 +162,6 @@ def open_store(path: Path) -> Store:
 
     When an existing file needs upgrading, a backup copy is kept beside it first.
     """
-    from alembic import command
-
     path = Path(path).expanduser().absolute()
     is_new = not path.exists() or path.stat().st_size == 0
     if is_new and not path.exists():
@@ -139,6 +174,8 @@ def open_store(path: Path) -> Store:
         if head and head != b"SQLite format 3\x00":
             raise StoreError(f"{path}: etcbook のストア（SQLiteファイル）ではありません。")
     engine = _make_engine(path)
+    if _stored_revisions(engine) == _declared_heads():
+        return Store(path=path, engine=engine, upgraded_from=_declared_heads())
     current, target, unknown = _current_and_target(engine)
     backup = None
     if current != target:
@@ -150,6 +187,8 @@ def open_store(path: Path) -> Store:
         if not is_new:
             stamp = clock.now().strftime("%Y%m%d-%H%M%S")
             backup = backup_copy(path, f"before-upgrade-{stamp}")
+        from alembic import command
+
         with engine.connect() as connection:
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():

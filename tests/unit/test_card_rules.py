@@ -14,7 +14,11 @@ def test_full_card_number_is_cut_to_last4() -> None:
     assert check_last4("*******123456789") == "6789"
 
 
-@pytest.mark.parametrize("bad", ["", "12", "abcd", "12a4x"])
+def test_full_width_digits_typed_with_an_ime_are_read() -> None:
+    assert check_last4("１２３４") == "1234"
+
+
+@pytest.mark.parametrize("bad", ["", "12", "abcd", "12a4x", "123①", "12３²"])
 def test_bad_last4_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="4桁"):
         check_last4(bad)

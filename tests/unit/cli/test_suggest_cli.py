@@ -249,3 +249,27 @@ def test_need_on_another_operator(card: Cli) -> None:
     )
 
     assert out["exchanges"] == [] and out["covered"] == 0 and out["shortfall"] == 1200
+
+
+def test_exchanges_already_recorded_are_taken_into_account(card: Cli) -> None:
+    card(
+        "exchange",
+        "--card",
+        "4321",
+        "--pool",
+        "nexco",
+        "--units",
+        "1000",
+        "--at",
+        "2025-05-25T08:00",
+        check=True,
+    )
+
+    out = suggest(card, "--need", "1200", "--by", "2025-06-30", "--as-of", "2025-06-01")
+
+    # 2,000P and 500円 of rebate left: 2 × 1,000P -> 1,000円 covers the other 700円
+    assert out["exchanges"] == [
+        {"at": "2025-06-01", "pool": "nexco", "units": [1000, 1000], "points": 2000, "yen": 1000}
+    ]
+    assert (out["covered"], out["shortfall"], out["rebate_after"]) == (1200, 0, 300)
+    assert any("還元額残高は500円" in s for s in out["explanation"])  # type: ignore[union-attr]

@@ -559,3 +559,23 @@ def test_big_import_into_a_small_store_keeps_every_trips_index(
             text("EXPLAIN QUERY PLAN SELECT id FROM trips WHERE exit_at >= '2024-03-01'")
         ).fetchall()
     assert "ix_trips_exit" in str(plan)
+
+
+def test_progress_ends_each_file_exactly_once_even_a_rejected_one(
+    store: Store, write: Callable[..., Path], tmp_path: Path
+) -> None:
+    """(size, size) exactly once per file, after its partial reports: a window summing the
+    files' sizes reaches its total whatever becomes of each file."""
+    rows = [
+        row15(exit=f"24/11/{1 + i // 1440:02d} {i // 60 % 24:02d}:{i % 60:02d}", entry="")
+        for i in range(3000)
+    ]
+    files = [write("a.csv", rows), write("s.pdf", b"%PDF-1.7\n" + b"x" * 100_000)]
+    files += [tmp_path / "missing.csv", write("b.csv", rows[:10])]
+    seen: list[tuple[int, int]] = []
+    result = import_files(store, files, progress=lambda done, total: seen.append((done, total)))
+    assert not result.ok
+    ends = [i for i, (done, total) in enumerate(seen) if done == total]
+    sizes = [p.stat().st_size if p.exists() else 0 for p in files]
+    assert [seen[i][1] for i in ends] == sizes
+    assert all(done < total for i, (done, total) in enumerate(seen) if i not in ends)

@@ -267,3 +267,24 @@ def test_many_rows_with_repeats_far_apart(store: Store, tmp_path: Path) -> None:
     assert stored_identities(store) == reference_identities(rows)
     again = import_files(store, [path])
     assert (again.inserted, again.duplicates) == (0, len(rows_text))
+
+
+@SLOW
+@given(data=st.one_of(st.binary(max_size=2000), st.builds(lambda b: meisai([]) + b, st.binary())))
+def test_import_of_random_bytes_never_raises_and_stores_nothing_when_rejected(
+    tmp_path_factory: object, data: bytes
+) -> None:
+    folder = tmp_path_factory.mktemp("random")  # type: ignore[attr-defined]
+    store = open_store(folder / "s.sqlite3")
+    try:
+        path = folder / "random.csv"
+        path.write_bytes(data)
+        result = import_files(store, [path])
+        stored = store_trips(store.path)
+        if result.ok:
+            assert len(stored) == result.inserted == result.files[0].rows
+        else:
+            assert stored == []
+            assert result.files[0].problem or result.files[0].errors
+    finally:
+        store.close()

@@ -160,6 +160,17 @@ def test_incident_walkthrough_and_card_change(cards, tmp_path: Path) -> None:  #
     assert [t["exit_at"] for t in suspicious] == ["2026-03-12T18:40:00"]
     assert suspicious[0]["incident_id"] == incident_id
 
+    # the engine: the stop is a card stop, the points moved to the new card with their dates
+    status = cli("status", "--as-of", "2026-05-01", "--json", check=True).json()
+    cards_status = {c["card"]: c for c in status["cards"]}
+    (new_pool,) = cards_status["4321"]["pools"]
+    assert new_pool["pool"] == "nexco" and new_pool["points"] == 93
+    assert [(lot["granted_on"], lot["expires_on"]) for lot in new_pool["lots"]] == [
+        ("2026-04-20", "2028-03-31")
+    ]
+    assert all(pool["points"] == 0 for pool in cards_status["1234"]["pools"])
+    assert cards_status["1234"]["rebate_balance"] == 0
+
     closed = cli(
         "incident", "close", str(incident_id), "--at", "2026-03-25T12:00", "--json", check=True
     ).json()

@@ -187,7 +187,7 @@ def test_registration_moves_points_and_rebate_to_the_new_card_keeping_dates() ->
         ),
     )
     link = check_card_change(OLD, NEW, [], T("2025-06-25T23:50"))
-    chained = registration_input("1234", {"1234": old, "4321": new}, [link])
+    chained = registration_input("4321", {"1234": old, "4321": new}, [link])
     assert chained.card == "4321"
     assert [t.trip_id for t in chained.trips] == [1, 2, 5]
     state = replay(chained, rules, T("2025-07-20T23:59"))
@@ -199,6 +199,16 @@ def test_registration_moves_points_and_rebate_to_the_new_card_keeping_dates() ->
         (dt.date(2025, 6, 20), dt.date(2027, 3, 31), 2000),
         (dt.date(2025, 7, 20), dt.date(2027, 3, 31), 70),
     ]
-    # the same registration whichever card of the chain asks
-    assert registration_input("4321", {"1234": old, "4321": new}, [link]) == chained
     assert registration_input("9999", {}, []) == CardInput(card="9999")
+
+    # the old card, seen by itself: the registration up to the change, then nothing
+    handed = registration_input("1234", {"1234": old, "4321": new}, [link])
+    assert handed.handed_over_at == T("2025-06-26T00:00")
+    before = replay(handed, rules, T("2025-06-25T23:59"))
+    assert before.pools["nexco"].points == 2000 and before.pools["nexco"].pending_points == 0
+    after = replay(handed, rules, T("2025-07-20T23:59"))
+    assert after.pools["nexco"].points == 0 and after.rebate_balance == 0
+    assert [(e.kind, e.points) for e in after.ledger if e.kind == "handover"] == [
+        ("handover", -2000)
+    ]
+    assert [r.trip_id for r in after.trip_results] == [1, 2]
