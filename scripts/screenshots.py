@@ -69,6 +69,19 @@ def prepare_trips(page) -> None:  # type: ignore[no-untyped-def]
 PREPARE = {"points": prepare_points, "trips": prepare_trips}
 
 
+def shoot_points_lots(app, window, out: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The points page's lots: every grant with its expiry, and points still to be granted."""
+    window.show_page("points")
+    page = window.page_widget("points")
+    page.select_card("1234")
+    page.tabs.setCurrentWidget(page.lots_view)
+    settle(app, window, 0.4)
+    path = out / "detail_points_lots.png"
+    window.grab().save(str(path))
+    page.tabs.setCurrentIndex(0)
+    return path
+
+
 def shoot_import_preview(app, window, tmp: Path, out: Path) -> Path:  # type: ignore[no-untyped-def]
     """The preview of two dropped files, one of them with line errors."""
     files = []
@@ -85,7 +98,7 @@ def shoot_import_preview(app, window, tmp: Path, out: Path) -> Path:  # type: ig
         time.sleep(0.01)
     dialog = dialogs[0]
     settle(app, window)
-    path = out / "10_import_preview.png"
+    path = out / "detail_import_preview.png"
     dialog.grab().save(str(path))
     dialog.reject()
     return path
@@ -102,7 +115,7 @@ def shoot_card_dialog(app, window, out: Path) -> Path:  # type: ignore[no-untype
     dialog.obu.edit.setText("1234-5678-9012")
     dialog.show()
     settle(app, window)
-    path = out / "11_card_dialog.png"
+    path = out / "detail_card_dialog.png"
     dialog.grab().save(str(path))
     dialog.reject()
     return path
@@ -164,6 +177,7 @@ def main() -> int:
             path = args.out / f"{number:02d}_{spec.key}.png"
             window.grab().save(str(path))
             written.append(path)
+        written.append(shoot_points_lots(app, window, args.out))
         written.append(shoot_import_preview(app, window, tmp, args.out))
         written.append(shoot_card_dialog(app, window, args.out))
         window.close()

@@ -67,7 +67,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _window_only(argv: Sequence[str]) -> Path | bool | None:
+    """``etcbook`` or ``etcbook --db PATH`` opens the window: return the --db value (or None).
+
+    Returns False for anything else, which goes through the full parser. Opening the window
+    then skips importing every command module.
+    """
+    args = list(argv)
+    if not args:
+        return None
+    if len(args) == 2 and args[0] == "--db":
+        return Path(args[1])
+    if len(args) == 1 and args[0].startswith("--db="):
+        return Path(args[0].removeprefix("--db="))
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    window_db = _window_only(argv)
+    if window_db is not False:
+        from etcbook.ui.app import run_app
+
+        return run_app(CliContext(db=window_db or None).db_path)
     parser = build_parser()
     args = parser.parse_args(argv)
     context = CliContext(db=args.db)
@@ -76,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_app(context.db_path)
     if not hasattr(args, "handler"):
-        parser.parse_args([*(argv or sys.argv[1:]), "--help"])
+        parser.parse_args([*argv, "--help"])
         return EXIT_USAGE
     try:
         return int(args.handler(args, context) or 0)

@@ -12,15 +12,12 @@ import datetime as dt
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
 from etcbook import clock
 from etcbook.domain.points import OPERATOR_KEYS
-
-if TYPE_CHECKING:
-    from etcbook.domain.reminders import CardReminderFacts
 
 Use = Literal["all", "business", "private"]
 
@@ -454,55 +451,6 @@ def create_route_rule(
     return int(result.lastrowid or 0)
 
 
-# -- reminders: the store's facts about each card -------------------------------------------
-
-
-def reminder_facts(*, connection: Connection) -> list[CardReminderFacts]:
-    """What :func:`etcbook.domain.reminders.reminders_at` needs to know from the store alone.
-
-    Card details, the months with trips and the months whose 請求書 is in the vault. What the
-    mileage engine knows (lots, last change, the next 20th) is added by the caller.
-    """
-    from etcbook.domain.reminders import CardReminderFacts
-
-    months: dict[str, set[dt.date]] = {}
-    for last4, month in connection.exec_driver_sql(
-        "SELECT c.last4, substr(t.exit_at, 1, 7) FROM trips t JOIN cards c ON c.id = t.card_id"
-        " GROUP BY c.last4, substr(t.exit_at, 1, 7)"
-    ):
-        months.setdefault(last4, set()).add(_month_start(month))
-    vault: dict[str, set[dt.date]] | None = None
-    has_vault = connection.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'"
-    ).first()
-    if has_vault:
-        vault = {}
-        for last4, month in connection.exec_driver_sql(
-            "SELECT DISTINCT card_last4, month FROM documents"
-            " WHERE removed_at IS NULL AND kind = 'statement'"
-        ):
-            vault.setdefault(last4, set()).add(_month_start(month))
-    facts = []
-    for last4, holder, status, expires, login_id, last_login, auto in connection.exec_driver_sql(
-        "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
-        " FROM cards ORDER BY last4"
-    ):
-        facts.append(
-            CardReminderFacts(
-                card=last4,
-                holder=holder or "",
-                status=status,
-                expires=expires,
-                login_id=login_id,
-                last_login_on=dt.date.fromisoformat(last_login) if last_login else None,
-                auto_exchange=bool(auto),
-                trip_months=frozenset(months.get(last4, ())),
-                vault_months=None if vault is None else frozenset(vault.get(last4, ())),
-            )
-        )
-    return facts
-
-
 # -- dashboard: monthly tolls ------------------------------------------------------------------
 
 _TOLL_BUSINESS_SQL: Final = (
@@ -561,7 +509,7 @@ def latest_trip_month(*, connection: Connection) -> str | None:
     return str(value)[:7] if value else None
 
 
-# -- the mileage engine's input, read from the store (until the engine brings its own) ---------
+# -- cards for the mileage views ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -579,31 +527,5 @@ def engine_cards(*, connection: Connection) -> list[CardRow]:
         CardRow(last4, holder or "", bool(auto))
         for last4, holder, auto in connection.exec_driver_sql(
             "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
-        )
-    ]
-
-
-def trip_inputs(*, connection: Connection, card: str) -> list[Any]:
-    """The trips of one card as :class:`etcbook.domain.mileage.TripInput` records."""
-    from etcbook.domain.mileage import TripInput
-
-    parse = dt.datetime.fromisoformat
-    return [
-        TripInput(
-            trip_id=trip_id,
-            exit_at=parse(exit_at),
-            toll=toll,
-            operator=operator,
-            entry_at=parse(entry_at) if entry_at else None,
-            rebate_applied_from_file=rebate,
-            morning_evening=bool(morning_evening),
-        )
-        for trip_id, exit_at, toll, operator, entry_at, rebate, morning_evening in (
-            connection.exec_driver_sql(
-                "SELECT t.id, t.exit_at, t.toll, t.operator, t.entry_at, t.rebate_applied,"
-                " t.morning_evening FROM trips t JOIN cards c ON c.id = t.card_id"
-                " WHERE c.last4 = ? ORDER BY t.exit_at, t.id",
-                (card,),
-            )
         )
     ]

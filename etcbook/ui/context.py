@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.models.store import Store
+    from etcbook.ui.mileage import MileageService
 
 T = TypeVar("T")
 
@@ -60,6 +61,7 @@ class AppContext(QObject):
         self.sample_path = sample_path
         self.operations = OperationRunner(self.ledger_changed.emit, self)
         self._store: Store | None = None
+        self._mileage: MileageService | None = None
 
     # -- the store ---------------------------------------------------------------------------
 
@@ -80,8 +82,7 @@ class AppContext(QObject):
         from etcbook.ui import store_access  # SQLModel and Alembic load here, not at start-up
 
         def opened(store: Store) -> None:
-            self._store = store
-            self.store_opened.emit()
+            self._opened(store)
 
         def failed(error: BaseException) -> None:
             self.store_failed.emit(f"{self.db_path}: {error}")
@@ -100,8 +101,22 @@ class AppContext(QObject):
         """Open the store on this thread (tests and scripts)."""
         from etcbook.ui import store_access
 
-        self._store = store_access.open_store(self.db_path)
+        self._opened(store_access.open_store(self.db_path))
+
+    def _opened(self, store: Store) -> None:
+        from etcbook.ui.mileage import MileageService
+
+        self._store = store
+        # Made before any page, so that it hears "ledger changed" before the pages do.
+        self._mileage = MileageService(self)
         self.store_opened.emit()
+
+    @property
+    def mileage(self) -> MileageService:
+        """The engine's results for this store, shared by the pages (once the store is open)."""
+        if self._mileage is None:
+            raise RuntimeError("store not open yet")
+        return self._mileage
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
+from etcbook.ui.messages import tell
 from etcbook.ui.operations import Cancelled, Operation, Progress
 from etcbook.ui.tables import Column, RecordTableModel
 
@@ -268,7 +269,12 @@ class ImportFlow(QObject):
         self._end(None)
 
     def _failed(self, error: BaseException) -> None:
-        QMessageBox.critical(self.window, "明細CSVの取り込み", f"取り込めませんでした。\n{error}")
+        tell(
+            self.window,
+            "明細CSVの取り込み",
+            f"取り込めませんでした。\n{error}",
+            icon=QMessageBox.Icon.Critical,
+        )
         self._end(None)
 
     def _status(self, message: str) -> None:

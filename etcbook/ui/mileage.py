@@ -1,27 +1,38 @@
-"""What the window shows of the mileage engine: per card, pools, buckets, rebate, the next 20th.
+"""What the window shows of the mileage engine, and how it records exchanges.
 
-The engine (:mod:`etcbook.domain.mileage`) computes; this module reads its input from the
-store, runs it, and copies the results into the small records the pages draw. Called on a
-worker thread. Exchanges, stops and adjustments are not stored yet in this build: the states
-are those of the trips alone until the engine's persistence lands.
+The engine computes (:mod:`etcbook.domain.mileage` over :mod:`etcbook.models.mileage_inputs`:
+trips, exchanges, stops, adjustments and 通勤パス months from the store); this module runs it
+off the GUI thread once per change of the ledger (:class:`MileageService`, shared by the
+pages) and copies the results into the small records the pages draw. Exchanges are recorded
+only after a replay with them shows the engine accepts them (as ``etcbook exchange`` does).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QObject, Signal
+
+from etcbook.ui.operations import Operation
+
 if TYPE_CHECKING:
     from etcbook.domain.mileage import CardState
-    from etcbook.domain.reminders import CardReminderFacts
+    from etcbook.domain.points import ExchangeUnit
     from etcbook.domain.rules import Rules
     from etcbook.models.store import Store
+    from etcbook.ui.context import AppContext
 
 
 class EngineUnavailable(RuntimeError):
     """The mileage engine could not run (its message is shown to the user)."""
+
+
+class ExchangeRefused(ValueError):
+    """The engine refuses an exchange (not enough points then, a unit off the grid…)."""
 
 
 @dataclass(frozen=True)
@@ -56,27 +67,48 @@ class NextTwentieth:
 
 @dataclass(frozen=True)
 class CardSummary:
-    """A card's mileage state at a date, as the dashboard shows it.
+    """A card's mileage state at a date, as the pages show it.
 
     Attributes:
         last4: the card.
         holder: 名義.
+        auto_exchange: ポイント自動還元 is on.
         rebate_balance: 還元額残高.
         pending_rebate: 平日朝夕割引 rebate not yet credited (months still to be credited).
         points_lost_total: points lost to expiry so far.
         pools: pools with points or pending points.
         next_20th: the next grant date and what it brings.
-        state: the engine's full state (lots, ledger, rebate months) for the points page.
+        state: the engine's full state (lots, ledger, rebate months).
     """
 
     last4: str
     holder: str
+    auto_exchange: bool
     rebate_balance: int
     pending_rebate: int
     points_lost_total: int
     pools: list[PoolSummary] = field(default_factory=list)
     next_20th: NextTwentieth | None = None
     state: Any = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every card's engine state at a date, computed once per change of the ledger.
+
+    Attributes:
+        as_of: the date (states at the end of it).
+        rules: the operator rules used (``None`` when they could not be read).
+        cards: per card, its summary (with the full state).
+        figures: trip id → (還元額充当, 差引後, points) of every replayed trip.
+        problem: why the engine could not run (then ``cards`` and ``figures`` are empty).
+    """
+
+    as_of: dt.date
+    rules: Rules | None
+    cards: list[CardSummary]
+    figures: dict[int, tuple[int, int, int]]
+    problem: str | None = None
 
 
 def load_rules() -> Rules:
@@ -90,29 +122,8 @@ def load_rules() -> Rules:
         raise EngineUnavailable(f"事業者ルールを読めません: {problem}") from None
 
 
-def card_states(store: Store, as_of: dt.date, rules: Rules) -> dict[str, tuple[Any, CardState]]:
-    """Every card's engine state at the end of ``as_of``: last4 → (card row, state)."""
-    from etcbook.domain.mileage import CardInput, state_at_end_of
-    from etcbook.models.ui_queries import engine_cards, trip_inputs
-
-    states: dict[str, tuple[Any, CardState]] = {}
-    with store.engine.connect() as connection:
-        cards = engine_cards(connection=connection)
-        inputs = {
-            card.last4: CardInput(
-                card=card.last4,
-                trips=trip_inputs(connection=connection, card=card.last4),
-                auto_exchange=card.auto_exchange,
-            )
-            for card in cards
-        }
-    for card in cards:
-        states[card.last4] = (card, state_at_end_of(inputs[card.last4], rules, as_of))
-    return states
-
-
 def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> CardSummary:
-    """The dashboard's record of one card's state."""
+    """The pages' record of one card's state (``card`` has last4, holder, auto_exchange)."""
     from etcbook.domain.reminders import next_twentieth
 
     twentieth = next_twentieth(as_of)
@@ -140,6 +151,7 @@ def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> Card
     return CardSummary(
         last4=card.last4,
         holder=card.holder,
+        auto_exchange=card.auto_exchange,
         rebate_balance=state.rebate_balance,
         pending_rebate=state.pending_rebate,
         points_lost_total=state.points_lost_total,
@@ -154,150 +166,165 @@ def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> Card
     )
 
 
-def card_summaries(store: Store, as_of: dt.date) -> list[CardSummary]:
-    """Every card's summary at the end of ``as_of`` (worker thread)."""
-    rules = load_rules()
-    return [
-        summarise(card, state, rules, as_of)
-        for card, state in card_states(store, as_of, rules).values()
-    ]
+def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
+    """Run the engine for every card at the end of ``as_of`` (worker thread)."""
+    from etcbook.models.mileage_inputs import card_states
+    from etcbook.models.ui_queries import engine_cards
+
+    try:
+        rules = load_rules()
+    except EngineUnavailable as problem:
+        return Snapshot(as_of, None, [], {}, str(problem))
+    with store.engine.connect() as connection:
+        cards = {card.last4: card for card in engine_cards(connection=connection)}
+        states = card_states(connection=connection, as_of=as_of, rules=rules)
+    summaries = [summarise(cards[state.card], state, rules, as_of) for state in states]
+    figures: dict[int, tuple[int, int, int]] = {}
+    for state in states:
+        for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows():
+            figures[trip_id] = (applied, billed, points)
+    return Snapshot(as_of, rules, summaries, figures)
 
 
-def with_engine_facts(
-    facts: list[CardReminderFacts], cards: list[CardSummary]
-) -> list[CardReminderFacts]:
-    """The store's reminder facts with what the engine knows: lots, last change, the 20th."""
-    from etcbook.domain.reminders import PointLot, UpcomingGrant
+class MileageService(QObject):
+    """The engine's results for the open store, computed off the GUI thread once per ledger
+    change and shared by the pages (the dashboard, the trips and the points pages)."""
 
-    rules = load_rules()
-    by_card = {card.last4: card for card in cards}
-    enriched = []
-    for fact in facts:
-        card = by_card.get(fact.card)
-        if card is None or card.state is None:
-            enriched.append(fact)
-            continue
-        state = card.state
-        lots = tuple(
-            PointLot(key, _pool_name(rules, key), lot.expires_on, lot.remaining)
-            for key, pool in state.pools.items()
-            for lot in pool.lots
-        )
-        grants = tuple(
-            UpcomingGrant(key, name, points)
-            for key, name, points in (card.next_20th.grants if card.next_20th else ())
-        )
-        enriched.append(
-            dataclasses.replace(
-                fact,
-                lots=lots,
-                last_change_at=state.last_change_at,
-                next_grants=grants,
-                auto_units={key: pool.auto_unit for key, pool in rules.pools.items()},
+    computed = Signal(object)
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self._context = context
+        self._snapshot: Snapshot | None = None
+        self._waiting: list[Callable[[Snapshot], None]] = []
+        self._running = False
+        self._generation = 0
+        context.ledger_changed.connect(self.invalidate)
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest snapshot, while it is current."""
+        return self._snapshot
+
+    def invalidate(self) -> None:
+        """The ledger changed: the next request recomputes."""
+        self._snapshot = None
+        self._generation += 1
+
+    def request(self, callback: Callable[[Snapshot], None]) -> None:
+        """Call ``callback(snapshot)`` on the GUI thread: now if current, else once computed."""
+        from etcbook import clock
+
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.as_of == clock.today():
+            callback(snapshot)
+            return
+        self._waiting.append(callback)
+        self._start()
+
+    def _start(self) -> None:
+        from etcbook import clock
+
+        if self._running:
+            return
+        self._running = True
+        generation = self._generation
+        store = self._context.store
+        as_of = clock.today()
+        self._context.run(
+            Operation(
+                work=lambda _progress: compute_snapshot(store, as_of),
+                title="ポイントと還元額の計算",
+                on_success=lambda snapshot: self._done(generation, snapshot),
+                on_failure=self._failed,
+                show_progress=False,
             )
         )
-    return enriched
+
+    def _done(self, generation: int, snapshot: Snapshot) -> None:
+        self._running = False
+        if generation != self._generation:  # the ledger changed meanwhile
+            self._start()
+            return
+        self._snapshot = snapshot
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback(snapshot)
+        self.computed.emit(snapshot)
+
+    def _failed(self, error: BaseException) -> None:
+        self._running = False
+        snapshot = Snapshot(dt.date.today(), None, [], {}, f"計算できませんでした: {error}")
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback(snapshot)
 
 
-def _pool_name(rules: Rules, key: str) -> str:
-    return rules.pools[key].name if key in rules.pools else key
-
-
-# -- the planner ----------------------------------------------------------------------------
-
-RECENT_MONTHS = 6
-"""Months of earnings the planner's forecast averages."""
+# -- the planner and recorded exchanges ---------------------------------------------------------
 
 
 def planner_input(
-    state: CardState,
+    card: CardSummary,
     rules: Rules,
     *,
     as_of: dt.date,
-    auto_exchange: bool,
     need: Any = None,
     trips: tuple[Any, ...] = (),
 ) -> Any:
-    """The planner's view of a card: its pools (lots, not-yet-granted points as future lots,
-    grids, recent earnings), its rebate balance and the operators rebate pays, plus the need or
-    the planned trips."""
-    from etcbook.domain.calendar import expiry_for
-    from etcbook.domain.planner import EarningRule, PlannerInput
-    from etcbook.domain.planner import PoolState as PlannerPool
-    from etcbook.domain.points import Lot
+    """The planner's request for ``card`` (the planner's own adapter over the engine's state)."""
+    from etcbook.domain.planner_adapter import planner_input as adapt
 
-    operators_of = rules.pools_of_operators()
-    pools = []
-    for key, pool_rule in rules.pools.items():
-        held = state.pools.get(key)
-        lots = list(held.lots) if held is not None else []
-        earnings = state.earnings.get(key, ())
-        for earning in earnings:
-            if not earning.granted and earning.points > 0:
-                lots.append(
-                    Lot(
-                        key,
-                        earning.grant_on,
-                        expiry_for(earning.grant_on),
-                        earning.points,
-                        earning.points,
-                    )
-                )
-        if not lots and key not in state.pools:
-            continue
-        operators = operators_of.get(key, ())
-        earning_rule = None
-        for operator in operators:
-            rate = rules.operators[operator].earning
-            if rate is not None:
-                earning_rule = EarningRule(rate.yen_per_unit, rate.points_per_unit)
-                break
-        recent = tuple(e.points for e in earnings if e.granted)[-RECENT_MONTHS:]
-        pools.append(
-            PlannerPool(
-                pool=key,
-                lots=tuple(sorted(lots, key=lambda lot: (lot.expires_on, lot.granted_on))),
-                grid=pool_rule.manual_units,
-                auto_unit=pool_rule.auto_unit,
-                auto_exchange=auto_exchange,
-                recent_monthly_points=recent,
-                operators=operators,
-                earning=earning_rule,
-                label=pool_rule.name,
-            )
-        )
-    rebate_operators = frozenset(
-        key for key, operator in rules.operators.items() if operator.rebate_usable_on(as_of)
-    )
-    return PlannerInput(
-        as_of=as_of,
-        pools=tuple(pools),
-        rebate_balance=state.rebate_balance,
-        rebate_operators=rebate_operators,
+    return adapt(
+        card.state,
+        rules,
+        auto_exchange=card.auto_exchange,
         need=need,
-        trips=tuple(trips),
+        trips=trips,
+        as_of=as_of,
     )
 
 
-def can_record_exchanges() -> bool:
-    """Whether this build stores exchanges (the engine's persistence); not yet."""
-    return False
+def record_exchanges(
+    store: Store,
+    last4: str,
+    exchanges: Sequence[tuple[dt.datetime, str, tuple[ExchangeUnit, ...]]],
+) -> list[int]:
+    """Record manual exchanges ``(at, pool, units)`` of one card in one transaction.
 
+    They are replayed with the card's timeline first: if the engine refuses one (not enough
+    points at that time, a unit off the grid) or one makes an exchange already recorded fail,
+    nothing is written and :class:`ExchangeRefused` says why (Japanese).
+    """
+    from etcbook.domain.calendar import end_of_day
+    from etcbook.domain.mileage import ExchangeInput, replay
+    from etcbook.models.mileage import create_exchange, find_card
+    from etcbook.models.mileage_inputs import load_card_inputs
 
-def trip_figures(store: Store, as_of: dt.date) -> dict[int, tuple[int, int, int]]:
-    """Trip id → (還元額充当, 差引後, points) for every trip, as the engine computes them."""
+    if not exchanges:
+        return []
     rules = load_rules()
-    with store.engine.connect() as connection:
-        from etcbook.models.ui_queries import latest_trip_month
-
-        latest = latest_trip_month(connection=connection)
-    until = as_of
-    if latest is not None:
-        year, month = (int(part) for part in latest.split("-"))
-        last_day = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-        until = max(as_of, last_day)
-    figures: dict[int, tuple[int, int, int]] = {}
-    for _card, state in card_states(store, until, rules).values():
-        for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows():
-            figures[trip_id] = (applied, billed, points)
-    return figures
+    with store.transaction() as connection:
+        card = find_card(connection=connection, last4=last4)
+        if card is None:
+            raise ExchangeRefused(f"カード末尾{last4}は登録されていません")
+        before = load_card_inputs(connection=connection, cards=[card], rules=rules)[card.id]
+        added = tuple(ExchangeInput(at, pool, units) for at, pool, units in exchanges)
+        after = dataclasses.replace(before, exchanges=(*before.exchanges, *added))
+        moments = [at for at, _pool, _units in exchanges]
+        moments.extend(trip.exit_at for trip in before.trips)
+        moments.extend(exchange.at for exchange in before.exchanges)
+        until = end_of_day(max(moments).date())
+        old = {a.ref for a in replay(before, rules, until).alerts if a.kind == "exchange_refused"}
+        for alert in replay(after, rules, until).alerts:
+            if alert.kind != "exchange_refused":
+                continue
+            if alert.ref is None:
+                raise ExchangeRefused(f"記録しませんでした。{alert.message}")
+            if alert.ref not in old:
+                raise ExchangeRefused(
+                    f"記録しませんでした。記録すると後の交換が成り立たなくなります: {alert.message}"
+                )
+        return [
+            create_exchange(connection=connection, card_id=card.id, at=at, pool=pool, units=units)
+            for at, pool, units in exchanges
+        ]

@@ -79,7 +79,7 @@ def test_dropped_csv_reaches_the_preview_and_the_import(qtbot, demo_window, tmp_
 
 
 def test_malformed_file_shows_line_errors_and_stores_nothing(
-    qtbot, demo_window, tmp_path: Path
+    qtbot, qtmodeltester, demo_window, tmp_path: Path
 ) -> None:
     window = demo_window
     before = trip_count(window)
@@ -101,6 +101,8 @@ def test_malformed_file_shows_line_errors_and_stores_nothing(
     assert errors, "no line errors listed"
     assert {error.line for error in errors} == {3}
     assert not dialog.import_button.isEnabled()
+    qtmodeltester.check(dialog.files_model, force_py=True)
+    qtmodeltester.check(dialog.errors_model, force_py=True)
     dialog.reject()
     assert trip_count(window) == before
 

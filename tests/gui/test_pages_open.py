@@ -33,5 +33,20 @@ def test_dashboard_lists_card_reminders_and_draws_tolls(qtbot, demo_window) -> N
     qtbot.waitUntil(lambda: page.data is not None, timeout=20_000)
     assert page.data.tolls, "no monthly tolls"
     assert page.tolls_chart.figure is not None
+    qtbot.waitUntil(lambda: page.data.reminders is not None, timeout=30_000)
     texts = page.alert_texts()
-    assert texts
+    assert any("有効期限" in text and "5678" in text for text in texts)
+    qtbot.waitUntil(lambda: page.data.cards is not None, timeout=30_000)
+    assert {card.last4 for card in page.data.cards} == {"1234", "5678", "9012"}
+    assert page.points_chart.figure is not None
+    assert page.tiles.count() == 4  # three cards and the stretch
+
+
+def test_the_engine_runs_once_for_all_pages(qtbot, demo_window) -> None:
+    runs = []
+    service = demo_window.context.mileage
+    service.computed.connect(runs.append)
+    for key in ("dashboard", "trips", "points"):
+        demo_window.show_page(key)
+        qtbot.waitUntil(lambda: not demo_window.context.operations.busy, timeout=30_000)
+    assert len(runs) <= 1

@@ -70,3 +70,50 @@ def test_exchange_dialog_offers_only_grid_units(qtbot, demo_window) -> None:
     dialog.spins[2][1].setValue(20)
     assert "足りません" in dialog.total.text()
     dialog.reject()
+
+
+def test_recording_an_exchange_moves_points_to_rebate(qtbot, demo_window) -> None:
+    page = points_page(qtbot, demo_window)
+    page.select_card("9012")
+    before = page.current_card()
+    dialog = page.record_exchange()
+    dialog.spins[2][1].setValue(1)  # 5,000P → 5,000円
+    with qtbot.waitSignal(page.loaded, timeout=30_000):
+        dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert not dialog.isVisible()
+    after = page.current_card()
+    assert after.rebate_balance == before.rebate_balance + 5000
+    nexco = {pool.pool: pool.points for pool in after.pools}["nexco"]
+    assert nexco == {pool.pool: pool.points for pool in before.pools}["nexco"] - 5000
+
+
+def test_an_exchange_beyond_the_points_is_refused(qtbot, demo_window) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from etcbook import clock
+    from etcbook.domain.points import ExchangeUnit
+
+    page = points_page(qtbot, demo_window)
+    page.select_card("5678")  # 106 NEXCO points
+    changes: list[bool] = []
+    demo_window.context.ledger_changed.connect(lambda: changes.append(True))
+    at = clock.now()  # the card holds 106 NEXCO points now
+    assert not page.record("5678", [(at, "nexco", (ExchangeUnit(1000, 500),))])
+    assert changes == []
+    boxes = [box for box in page.findChildren(QMessageBox) if box.isVisible()]
+    assert boxes and "足りません" in boxes[0].text()
+    boxes[0].close()
+
+
+def test_apply_the_plan_records_its_exchanges(qtbot, demo_window) -> None:
+    page = points_page(qtbot, demo_window)
+    page.select_card("9012")
+    planner = page.planner
+    planner.need_yen.setValue(3000)
+    plan = planner.make_plan()
+    assert plan.exchanges
+    yen = sum(exchange.yen for exchange in plan.exchanges)
+    with qtbot.waitSignal(page.loaded, timeout=30_000):
+        assert planner.apply_plan()
+    assert page.current_card().rebate_balance == yen
+    assert "記録しました" in planner.summary.text()

@@ -30,7 +30,7 @@ def test_totals_are_the_engines_billed_and_the_claim_rule(qtbot, demo_window) ->
     from etcbook.ui import mileage
 
     page = trips_page(qtbot, demo_window)
-    figures = mileage.trip_figures(demo_window.context.store, clock.today())
+    figures = mileage.compute_snapshot(demo_window.context.store, clock.today()).figures
     with demo_window.context.connection() as connection:
         shares = dict(connection.execute(text("SELECT id, business_share FROM trips")).all())
     assert page.totals.count == len(shares)

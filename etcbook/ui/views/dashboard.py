@@ -42,7 +42,7 @@ from etcbook.ui.theme import alert_colours
 if TYPE_CHECKING:
     from etcbook.domain.reminders import Reminder
     from etcbook.models.ui_queries import MonthlyOperatorTolls
-    from etcbook.ui.mileage import CardSummary
+    from etcbook.ui.mileage import CardSummary, Snapshot
 
 MONTHS_SHOWN = 12
 BUCKET_LABELS = (
@@ -52,8 +52,6 @@ BUCKET_LABELS = (
     ("later", "それ以降"),
 )
 BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
-HIDDEN_REMINDERS = frozenset({"unreconciled_months", "reconciled_changed"})
-"""Reminders about 月次照合, which this window cannot record yet: they would never go away."""
 LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
 """Reminder severity → alert colour."""
 
@@ -75,17 +73,16 @@ class DashboardData:
     month_from: str | None = None
     month_to: str | None = None
     tolls: list[MonthlyOperatorTolls] = field(default_factory=list)
-    reminders: tuple[Reminder, ...] = ()
+    reminders: tuple[Reminder, ...] | None = None
+    """``None`` until read (they replay the engine too: their own background job)."""
     cards: list[CardSummary] | None = None
-    """``None`` when the mileage engine is not available."""
+    """``None`` until the engine's results arrive (or when it cannot run)."""
     engine_problem: str | None = None
 
 
-def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData:
-    """Read the dashboard's figures (worker thread)."""
-    from etcbook.domain.reminders import reminders_at
-    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls, reminder_facts
-    from etcbook.ui import mileage
+def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
+    """Read the dashboard's store figures (worker thread); the engine's come separately."""
+    from etcbook.models.ui_queries import latest_trip_month, monthly_tolls
 
     data = DashboardData(as_of=as_of)
     latest = latest_trip_month(connection=connection)
@@ -97,18 +94,15 @@ def load_dashboard(connection: Any, store: Any, as_of: dt.date) -> DashboardData
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
-    facts = reminder_facts(connection=connection)
-    try:
-        data.cards = mileage.card_summaries(store, as_of)
-    except mileage.EngineUnavailable as problem:
-        data.engine_problem = str(problem)
-    else:
-        facts = mileage.with_engine_facts(facts, data.cards)
-    data.reminders = tuple(
-        reminder for reminder in reminders_at(as_of, facts) if reminder.kind not in HIDDEN_REMINDERS
-    )
     preload_matplotlib()
     return data
+
+
+def load_reminders(connection: Any, as_of: dt.date) -> tuple[Reminder, ...]:
+    """Every card's reminders (worker thread): the store's, the engine's and the vault's."""
+    from etcbook.models.reminders import dashboard_reminders
+
+    return dashboard_reminders(connection=connection, as_of=as_of)
 
 
 def draw_monthly_tolls(
@@ -274,6 +268,8 @@ class DashboardPage(Page):
         super().__init__(context, parent)
         self.data: DashboardData | None = None
         self._loading = False
+        self._again = False
+        self._engine_shown = False
 
         self.as_of_label = QLabel()
         header = QHBoxLayout()
@@ -339,32 +335,62 @@ class DashboardPage(Page):
             return
         self._loading = True
         self._again = False
+        self._engine_shown = False
         as_of = clock.today()
-        store = self.context.store
         self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
         self.context.run_in_background(
-            lambda connection: load_dashboard(connection, store, as_of),
+            lambda connection: load_dashboard(connection, as_of),
             self._show,
             parent=self,
             title="ダッシュボードの読み込み",
         )
 
     def _show(self, data: DashboardData) -> None:
-        self._loading = False
+        """First the store's figures (tolls chart), then the engine's and the reminders."""
         self.data = data
-        self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
-        self._fill_tiles(data)
-        self._fill_alerts(data)
         months = _month_list(data.month_from, data.month_to)
         self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
+        self.context.run_in_background(
+            lambda connection: load_reminders(connection, data.as_of),
+            lambda reminders: self._show_reminders(data, reminders),
+            parent=self,
+            title="お知らせの読み込み",
+        )
+        self.context.mileage.request(self._show_engine)
+
+    def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
+        data.reminders = reminders
+        if data is self.data:
+            self._fill_alerts(data)
+            self._maybe_loaded()
+
+    def _show_engine(self, snapshot: Snapshot) -> None:
+        data = self.data
+        if data is None:
+            return
+        if snapshot.problem is None:
+            data.cards = snapshot.cards
+        else:
+            data.cards = None
+            data.engine_problem = snapshot.problem
+        self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
+        self._fill_tiles(data)
         if data.cards:
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
         else:
             message = data.engine_problem or "ポイントのあるカードはありません"
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
+        self._engine_shown = True
+        self._maybe_loaded()
+
+    def _maybe_loaded(self) -> None:
+        data = self.data
+        if data is None or data.reminders is None or not self._engine_shown:
+            return
+        self._loading = False
         self.loaded.emit()
-        if getattr(self, "_again", False):
+        if self._again:
             self.refresh()
 
     def _fill_tiles(self, data: DashboardData) -> None:
@@ -387,7 +413,7 @@ class DashboardPage(Page):
 
     def _fill_alerts(self, data: DashboardData) -> None:
         colours = alert_colours(self.palette())
-        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders]
+        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders or ()]
         self.alerts.clear()
         if not alerts:
             self.alerts.addItem("お知らせはありません。")

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS
+from etcbook.ui.messages import tell
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from etcbook.domain.mileage import CardState, LedgerEntry, RebateMonth
     from etcbook.domain.planner import Alternative, Plan, PlannedExchange
     from etcbook.domain.rules import Rules
-    from etcbook.ui.mileage import CardSummary
+    from etcbook.ui.mileage import CardSummary, Snapshot
 
 LEDGER_KINDS = {
     "grant": "ポイント付与",
@@ -142,31 +143,6 @@ ALTERNATIVE_COLUMNS: list[Column[Alternative]] = [
     Column("失効", lambda a: a.points_lost, "points"),
     Column("選ばなかった理由", lambda a: a.reason, tooltip=lambda a: a.reason),
 ]
-
-
-@dataclass
-class PointsData:
-    """What the page shows, computed off the GUI thread."""
-
-    as_of: dt.date
-    cards: list[CardSummary]
-    rules: Rules
-    problem: str | None = None
-
-
-def load_points(store: Any, as_of: dt.date) -> PointsData:
-    """Run the engine for every card (worker thread)."""
-    from etcbook.ui import mileage
-
-    try:
-        rules = mileage.load_rules()
-        cards = [
-            mileage.summarise(card, state, rules, as_of)
-            for card, state in mileage.card_states(store, as_of, rules).values()
-        ]
-    except mileage.EngineUnavailable as problem:
-        return PointsData(as_of, [], None, str(problem))  # type: ignore[arg-type]
-    return PointsData(as_of, cards, rules)
 
 
 def _heading(text: str, scale: float = 1.4) -> QLabel:
@@ -376,12 +352,7 @@ class PlannerPanel(QWidget):
         else:
             trips = self.planned_trips()
         request = mileage.planner_input(
-            card.state,
-            self.page.data.rules,
-            as_of=self.page.as_of,
-            auto_exchange=bool(card.next_20th and card.next_20th.auto_exchange),
-            need=need,
-            trips=trips,
+            card, self.page.data.rules, as_of=self.page.as_of, need=need, trips=trips
         )
         try:
             plan = plan_exchanges(request)
@@ -420,23 +391,32 @@ class PlannerPanel(QWidget):
         self.planned.emit(plan)
 
     def _update_apply(self) -> None:
-        from etcbook.ui import mileage
+        self.apply_button.setEnabled(bool(self.plan and self.plan.exchanges))
 
-        can_record = mileage.can_record_exchanges()
-        has_exchanges = bool(self.plan and self.plan.exchanges)
-        self.apply_button.setEnabled(can_record and has_exchanges)
-        self.apply_button.setToolTip(
-            ""
-            if can_record
-            else "交換の記録は、マイレージエンジンの保存機能が入ると使えます（この版では未対応）"
-        )
+    def apply_plan(self) -> bool:
+        """Record the plan's exchanges in one go (each at 09:00 of its day, or now for today)."""
+        from etcbook import clock
 
-    def apply_plan(self) -> None:
-        """Record the plan's exchanges (when the engine can store them)."""
-        from etcbook.ui import mileage
-
-        if self.plan is None or not mileage.can_record_exchanges():
-            return
+        card = self.page.current_card()
+        if self.plan is None or card is None or not self.plan.exchanges:
+            return False
+        now = clock.now()
+        exchanges = []
+        for exchange in self.plan.exchanges:
+            at = now if exchange.at <= now.date() else dt.datetime.combine(exchange.at, dt.time(9))
+            exchanges.append((at, exchange.pool, tuple(exchange.units)))
+        recorded = self.page.record(card.last4, exchanges)
+        if recorded:
+            self.summary.setText(
+                f"記録しました: {len(exchanges)}回の交換（"
+                + "、".join(
+                    f"{formatting.date(x.at)} {_units_text(x.units)}" for x in self.plan.exchanges
+                )
+                + "）。ETCマイレージのサイトでも同じ交換をしてください。"
+            )
+            self.plan = None
+            self.apply_button.setEnabled(False)
+        return recorded
 
 
 class PointsPage(Page):
@@ -446,10 +426,8 @@ class PointsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.data: PointsData | None = None
+        self.data: Snapshot | None = None
         self.as_of = dt.date.today()
-        self._loading = False
-        self._again = False
 
         self.card_choice = QComboBox()
         self.card_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -500,25 +478,14 @@ class PointsPage(Page):
     def refresh(self) -> None:
         from etcbook import clock
 
-        if self._loading:
-            self._again = True
-            return
-        self._loading = True
         self.as_of = clock.today()
         self.planner.set_as_of(self.as_of)
         self.as_of_label.setText(f"{formatting.date_with_weekday(self.as_of)} 現在（計算中…）")
-        store = self.context.store
-        as_of = self.as_of
-        self.context.run_in_background(
-            lambda _connection: load_points(store, as_of),
-            self._loaded,
-            parent=self,
-            title="ポイントの計算",
-        )
+        self.context.mileage.request(self._loaded)
 
-    def _loaded(self, data: PointsData) -> None:
-        self._loading = False
+    def _loaded(self, data: Snapshot) -> None:
         self.data = data
+        self.as_of = data.as_of
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         with QSignalBlocker(self.card_choice):
             current = self.card_choice.currentData()
@@ -533,9 +500,6 @@ class PointsPage(Page):
             self.planner.set_pool_names(names)
         self._show_card()
         self.loaded.emit()
-        if self._again:
-            self._again = False
-            self.refresh()
 
     def current_card(self) -> CardSummary | None:
         if self.data is None:
@@ -603,9 +567,34 @@ class PointsPage(Page):
         if card is None or self.data is None or self.data.rules is None:
             return None
         dialog = ExchangeDialog(card, self.data.rules, self.as_of, parent=self)
+        dialog.submitted.connect(
+            lambda at, pool, units: self.record(card.last4, [(at, pool, units)], dialog)
+        )
         dialog.open()
         self._exchange_dialog = dialog
         return dialog
+
+    def record(
+        self,
+        last4: str,
+        exchanges: list[tuple[dt.datetime, str, tuple[Any, ...]]],
+        dialog: Any = None,
+    ) -> bool:
+        """Record exchanges of a card (checked by the engine first); the ledger then changes."""
+        from etcbook.ui import mileage
+
+        try:
+            mileage.record_exchanges(self.context.store, last4, exchanges)
+        except (mileage.ExchangeRefused, mileage.EngineUnavailable) as refused:
+            if dialog is not None:
+                dialog.show_problem(str(refused))
+            else:
+                tell(self, "ポイント交換", str(refused))
+            return False
+        if dialog is not None:
+            dialog.accept()
+        self.context.ledger_changed.emit()
+        return True
 
     def save_settings(self) -> None:
         for view in (
@@ -619,13 +608,17 @@ class PointsPage(Page):
 
 
 class ExchangeDialog(QDialog):
-    """ポイント交換の記録: a pool, then how many of each grid unit (nothing else is offered)."""
+    """ポイント交換の記録: a pool, then how many of each grid unit (nothing else is offered).
+
+    記録 emits ``submitted(at, pool, units)``; the page records it and closes the dialog, or
+    shows why the engine refused it.
+    """
+
+    submitted = Signal(object, str, object)
 
     def __init__(
         self, card: CardSummary, rules: Rules, as_of: dt.date, parent: QWidget | None = None
     ) -> None:
-        from etcbook.ui import mileage
-
         super().__init__(parent)
         self.setWindowTitle(f"ポイント交換を記録 — 末尾{card.last4}")
         self.card = card
@@ -648,13 +641,15 @@ class ExchangeDialog(QDialog):
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("記録")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("キャンセル")
-        self.buttons.accepted.connect(self.accept)
+        self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        self.can_record = mileage.can_record_exchanges()
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b;")
+        self.problem.hide()
         note = QLabel(
-            ""
-            if self.can_record
-            else "この版では交換を保存できません（マイレージエンジンの保存機能が入ると記録できます）。"
+            "記録する前に、これまでの走行・交換と合わせて計算し直し、その時点のポイントで"
+            "交換できるか確かめます。ETCマイレージのサイトでも同じ交換をしてください。"
         )
         note.setWordWrap(True)
         form = QFormLayout()
@@ -664,10 +659,24 @@ class ExchangeDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.units_box)
         layout.addWidget(self.total)
-        if not self.can_record:
-            layout.addWidget(note)
+        layout.addWidget(note)
+        layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self._fill_units()
+
+    def at(self) -> dt.datetime:
+        value = self.when.dateTime()
+        day, time = value.date(), value.time()
+        return dt.datetime(day.year(), day.month(), day.day(), time.hour(), time.minute())
+
+    def _submit(self) -> None:
+        units = self.units()
+        if units:
+            self.submitted.emit(self.at(), self.pool.currentData(), units)
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
 
     def available(self) -> int:
         key = self.pool.currentData()
@@ -705,4 +714,5 @@ class ExchangeDialog(QDialog):
         if points > available:
             text += "　ポイントが足りません"
         self.total.setText(text)
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok and self.can_record)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok)
+        self.problem.hide()

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QStyledItemDelegate,
@@ -37,12 +36,14 @@ from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
+from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation, Progress
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RememberingTableView
 
 if TYPE_CHECKING:
     from etcbook.models.ui_queries import TripQuery, TripRow, TripTotals
+    from etcbook.ui.mileage import Snapshot
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -178,7 +179,6 @@ class TripsPage(Page):
         self.query = TripQuery(sort="exit_at", descending=True)
         self.totals: TripTotals | None = None
         self._computing = False
-        self._compute_again = False
         self.model = TripTableModel(context, self)
         self.model.editor = self._edit_cells
         self.model.editable_columns = frozenset(COLUMN[key] for key in EDITABLE)
@@ -383,39 +383,16 @@ class TripsPage(Page):
         self._compute_figures()
 
     def _compute_figures(self) -> None:
-        from etcbook import clock
-        from etcbook.ui import mileage
-
+        self._computing = self.context.mileage.snapshot is None
         if self._computing:
-            self._compute_again = True
-            return
-        self._computing = True
-        self._compute_again = False
-        store = self.context.store
-        today = clock.today()
+            self._show_totals(self.totals or _empty_totals())
+        self.context.mileage.request(self._snapshot_ready)
 
-        def work(_progress: Progress) -> dict[int, tuple[int, int, int]] | None:
-            try:
-                return mileage.trip_figures(store, today)
-            except mileage.EngineUnavailable:
-                return None
-
-        self.context.run(
-            Operation(
-                work=work,
-                title="還元額充当の計算",
-                on_success=self._figures_ready,
-                on_failure=lambda _error: setattr(self, "_computing", False),
-                show_progress=False,
-                parent=self,
-            )
-        )
-        self._show_totals(self.totals or _empty_totals())
-
-    def _figures_ready(self, figures: dict[int, tuple[int, int, int]] | None) -> None:
+    def _snapshot_ready(self, snapshot: Snapshot) -> None:
         self._computing = False
-        if self._compute_again:
-            self._compute_figures()
+        figures = snapshot.figures or None
+        if figures is self.model.figures:
+            self._show_totals(self.totals or _empty_totals())
             return
         self.model.figures = figures
         self.model.refetch()
@@ -580,7 +557,7 @@ class TripsPage(Page):
                     work=work,
                     title="走行明細を更新しています",
                     on_success=lambda _count: self.model.refetch_keys(set(ids)),
-                    on_failure=lambda error: QMessageBox.warning(self, "走行明細", str(error)),
+                    on_failure=lambda error: tell(self, "走行明細", str(error)),
                     changes_ledger=True,
                     cancellable=True,
                     parent=self,
@@ -591,7 +568,7 @@ class TripsPage(Page):
             with self.context.transaction() as connection:
                 update_trips(connection=connection, ids=ids, **fields)
         except ValueError as problem:
-            QMessageBox.warning(self, "走行明細", str(problem))
+            tell(self, "走行明細", str(problem))
             return False
         self.model.refetch_keys(set(ids))
         self.context.ledger_changed.emit()  # refreshes this page (keys, totals) and the others
