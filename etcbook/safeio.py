@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 PART_SUFFIX = ".part"
 
@@ -38,6 +39,7 @@ def atomic_output(path: Path, *, mode: int = 0o600) -> Iterator[Path]:
     """
     path = Path(path)
     folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=folder)
     os.close(fd)
     temp = Path(temp_name)
@@ -54,8 +56,16 @@ def atomic_output(path: Path, *, mode: int = 0o600) -> Iterator[Path]:
         raise
 
 
-def write_bytes_atomically(path: Path, data: bytes, *, mode: int = 0o600) -> Path:
-    with atomic_output(path, mode=mode) as temp:
+@contextmanager
+def atomic_writer(path: Path | str, *, mode: int = 0o600) -> Iterator[BinaryIO]:
+    """Open a binary file that replaces ``path`` only when the ``with`` block ends without error."""
+    with atomic_output(Path(path), mode=mode) as temp, open(temp, "wb") as handle:
+        yield handle
+
+
+def write_bytes_atomically(path: Path | str, data: bytes, *, mode: int = 0o600) -> Path:
+    """Write ``data`` to ``path`` atomically; return the path."""
+    with atomic_output(Path(path), mode=mode) as temp:
         temp.write_bytes(data)
     return Path(path)
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from etcbook.export.atomic import atomic_write_bytes
 from etcbook.export.claim_csv import CSV_ENCODING, csv_text
+from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 AUDIT_HEADER = (
     "ID",

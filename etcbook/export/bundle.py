@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from etcbook.domain.claims import AttachedOriginal, Claim
-from etcbook.export.atomic import atomic_write_bytes, atomic_writer
 from etcbook.export.claim_csv import claim_csv_bytes
 from etcbook.export.claim_pdf import claim_pdf_bytes
+from etcbook.safeio import atomic_writer
+from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 MANIFEST_NAME = "manifest.json"
 ORIGINALS_FOLDER = "originals"

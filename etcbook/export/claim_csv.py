@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from etcbook.domain.claims import Claim, ClaimLine
-from etcbook.export.atomic import atomic_write_bytes
+from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 CSV_ENCODING = "utf-8-sig"
 """UTF-8 with a byte-order mark: Excel in Japan otherwise reads the file as Shift_JIS."""

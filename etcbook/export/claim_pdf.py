@@ -35,8 +35,8 @@ from reportlab.platypus import (
 
 from etcbook.domain.claims import Claim, ClaimLine, ClaimTotals, share_groups
 from etcbook.domain.evidence import kind_label
-from etcbook.export.atomic import atomic_write_bytes
 from etcbook.export.fonts import MONO_FONT, register_japanese_font
+from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 PAGE_SIZE = A4
 MARGIN_X = 12 * mm

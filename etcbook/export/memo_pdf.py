@@ -18,8 +18,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from etcbook.domain.memo import Memo, memo_sections, memo_title
-from etcbook.export.atomic import atomic_write_bytes
 from etcbook.export.fonts import register_japanese_font
+from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 MARGIN = 16 * mm
 

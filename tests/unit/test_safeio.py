@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from etcbook.export.atomic import atomic_write_bytes, atomic_writer
+from etcbook.safeio import atomic_writer
+from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 
 def test_writes_and_replaces(tmp_path: Path) -> None:
