@@ -19,6 +19,15 @@ EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with Japanese-friendly usage errors on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        say(f"{self.prog}: 使い方の誤り: {message}")
+        raise SystemExit(EXIT_USAGE)
+
+
 class BadInput(Exception):
     """Bad input from the user: the message is printed on stderr, exit status 3, nothing changed."""
 
