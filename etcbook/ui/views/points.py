@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from etcbook.domain.mileage import CardState, LedgerEntry, RebateMonth
     from etcbook.domain.planner import Alternative, Plan, PlannedExchange
     from etcbook.domain.rules import Rules
+    from etcbook.ui.ledger_dialogs import AdjustmentDialog
     from etcbook.ui.mileage import CardSummary, Snapshot
 
 LEDGER_KINDS = {
@@ -441,6 +442,12 @@ class PointsPage(Page):
         self.exchange_button = QPushButton("交換を記録…")
         self.exchange_button.clicked.connect(self.record_exchange)
         header.addWidget(self.exchange_button)
+        self.adjust_button = QPushButton("調整を記録…")
+        self.adjust_button.setToolTip(
+            "キャンペーンの加算やサイトに合わせた訂正など、ポイントか還元額を手で増減します"
+        )
+        self.adjust_button.clicked.connect(self.record_adjustment)
+        header.addWidget(self.adjust_button)
         header.addStretch(1)
         header.addWidget(self.as_of_label)
 
@@ -523,6 +530,8 @@ class PointsPage(Page):
             return
         state: CardState = card.state
         parts = [f"還元額残高 {formatting.yen(card.rebate_balance)}"]
+        if state.stopped:
+            parts.insert(0, "利用停止中")
         for pool in card.pools:
             text = f"{pool.name} {formatting.points(pool.points)}"
             if pool.pending_points:
@@ -572,6 +581,17 @@ class PointsPage(Page):
         )
         dialog.open()
         self._exchange_dialog = dialog
+        return dialog
+
+    def record_adjustment(self) -> AdjustmentDialog | None:
+        """Open the adjustment dialog for the selected card (points of a pool, or rebate)."""
+        from etcbook.ui.ledger_dialogs import AdjustmentDialog
+
+        card = self.current_card()
+        if card is None or self.data is None or self.data.rules is None:
+            return None
+        dialog = AdjustmentDialog(self.context, card.last4, self.data.rules, parent=self)
+        dialog.open()
         return dialog
 
     def record(
