@@ -304,6 +304,9 @@ class DashboardPage(Page):
         self.alerts = QListWidget()
         self.alerts.setObjectName("alerts")
         self.alerts.setWordWrap(True)
+        self.alerts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.alerts.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap on resize
+        self.alerts.setSpacing(2)
         self.alerts.setAlternatingRowColors(False)
         self.alerts.setMinimumHeight(90)
 
@@ -326,7 +329,7 @@ class DashboardPage(Page):
         body.setObjectName("dashboardBody")
         body.addWidget(alerts_box)
         body.addWidget(charts)
-        body.setSizes([160, 420])
+        body.setSizes([240, 360])  # the alerts matter most: room for several
         self._body = body
         state = context.settings.value("dashboard/splitter")
         if state is not None:
@@ -420,7 +423,7 @@ class DashboardPage(Page):
             self.tiles.addWidget(note)
         else:
             for card in data.cards:
-                self.tiles.addWidget(CardTile(card))
+                self.tiles.addWidget(CardTile(card), 0, Qt.AlignmentFlag.AlignTop)
         self.tiles.addStretch(1)
 
     def _fill_alerts(self, data: DashboardData) -> None:

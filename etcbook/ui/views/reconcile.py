@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -146,6 +147,13 @@ class ReconcilePage(Page):
         self.equations_view = RememberingTableView(context.settings, "reconcile/equations")
         self.equations_view.setModel(self.equations)
         self.equations_view.setWordWrap(True)
+        # The figures stay in sight: the formula column takes what is left and wraps.
+        equations_header = self.equations_view.horizontalHeader()
+        equations_header.setStretchLastSection(False)
+        equations_header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        equations_header.sectionResized.connect(
+            lambda *_: self.equations_view.resizeRowsToContents()
+        )
         self.findings: RecordTableModel[Finding] = RecordTableModel(FINDING_COLUMNS, self)
         self.findings_view = RememberingTableView(context.settings, "reconcile/findings")
         self.findings_view.setModel(self.findings)
@@ -331,6 +339,7 @@ class ReconcilePage(Page):
         self.equations.set_records(list(result.equations))
         if not self.equations_view.restore_columns():
             self.equations_view.resizeColumnsToContents()
+        self.equations_view.resizeRowsToContents()
         self.findings.set_records(list(result.findings))
         self.trips.set_records([])
         self.detail.setText("")
