@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import argparse
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _window_only(argv: Sequence[str]) -> Path | bool | None:
+def _window_only(argv: Sequence[str]) -> Path | Literal[False] | None:
     """``etcbook`` or ``etcbook --db PATH`` opens the window: return the --db value (or None).
 
     Returns False for anything else, which goes through the full parser. Opening the window
