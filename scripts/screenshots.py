@@ -66,7 +66,12 @@ def prepare_trips(page) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-PREPARE = {"points": prepare_points, "trips": prepare_trips}
+def prepare_cards(page) -> None:  # type: ignore[no-untyped-def]
+    """A card selected: its buttons (利用停止・再開, 通勤パス, 走行を追加) enabled."""
+    page.select_card("1234")
+
+
+PREPARE = {"points": prepare_points, "trips": prepare_trips, "cards": prepare_cards}
 
 
 def shoot_points_lots(app, window, out: Path) -> Path:  # type: ignore[no-untyped-def]
@@ -119,6 +124,53 @@ def shoot_card_dialog(app, window, out: Path) -> Path:  # type: ignore[no-untype
     dialog.grab().save(str(path))
     dialog.reject()
     return path
+
+
+def shoot_ledger_dialogs(app, window, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """The dialogs that change the mileage ledger; the adjustment one with a refusal shown."""
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    window.show_page("cards")
+    cards = window.page_widget("cards")
+    cards.select_card("1234")
+    settle(app, window)
+    window.show_page("points")
+    points = window.page_widget("points")
+    settle(app, window, 0.6)
+    points.select_card("5678")
+    adjustment = points.record_adjustment()
+    adjustment.set_values(rebate=-8000, reason="サイトの残高に合わせる", on=dt.date(2025, 6, 1))
+    adjustment.submit()  # refused: more than the balance that day
+    window.show_page("cards")
+    stop = cards.record_stop()
+    stop.note.setText("ETCマイレージ コールセンター 受付番号 A-1024")
+    commute = cards.edit_commute_pass()
+    commute.month.setDate(QDate(2025, 9, 1))
+    trip = cards.add_trip()
+    trip.set_values(
+        exit_at=dt.datetime(2026, 11, 2, 18, 40),
+        entry_at=dt.datetime(2026, 11, 2, 18, 5),
+        entry_ic="東京",
+        exit_ic="厚木",
+        toll=1320,
+        morning_evening=True,
+    )
+    written = []
+    for name, dialog in (
+        ("detail_adjustment_refused", adjustment),
+        ("detail_stop_dialog", stop),
+        ("detail_commute_pass", commute),
+        ("detail_trip_dialog", trip),
+    ):
+        dialog.show()
+        settle(app, window)
+        path = out / f"{name}.png"
+        dialog.grab().save(str(path))
+        dialog.reject()
+        written.append(path)
+    return written
 
 
 def main() -> int:
@@ -180,6 +232,7 @@ def main() -> int:
         written.append(shoot_points_lots(app, window, args.out))
         written.append(shoot_import_preview(app, window, tmp, args.out))
         written.append(shoot_card_dialog(app, window, args.out))
+        written.extend(shoot_ledger_dialogs(app, window, args.out))
         window.close()
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

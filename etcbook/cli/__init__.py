@@ -2,53 +2,30 @@
 
 Each module in this package defines ``register(subparsers)`` and is discovered here, so a
 command group is added by adding a module.
+
+Opening the window (``etcbook`` alone, or with ``--db PATH``) imports none of it: neither
+argparse nor the command modules load before the window is shown.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from etcbook import __version__
-from etcbook.cli.common import (
-    EXIT_BAD_INPUT,
-    EXIT_BUSY,
-    EXIT_USAGE,
-    BadInput,
-    CliContext,
-    say,
-)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with Japanese-friendly usage errors on stderr and exit status 2."""
-
-    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
-        # argparse turns "--holder=--" into an empty list instead of a value or an error.
-        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
-            self.error(f"{action.option_strings[-1]} の値に「--」は使えません")
-        return super()._get_values(action, arg_strings)
-
-    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
-        value = super()._get_value(action, arg_string)
-        # An id or amount SQLite cannot hold (64-bit) is a usage error, not an OverflowError.
-        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
-            name = action.option_strings[-1] if action.option_strings else action.metavar
-            self.error(f"{name or action.dest} の値が大きすぎます: {arg_string}")
-        return value
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        say(f"{self.prog}: 使い方の誤り: {message}")
-        raise SystemExit(EXIT_USAGE)
+if TYPE_CHECKING:
+    import argparse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    import importlib
+    import pkgutil
+
+    from etcbook import __version__
+    from etcbook.cli.common import Parser
+
+    parser = Parser(
         prog="etcbook",
         description="ETC利用明細とETCマイレージの帳簿（オフライン）。コマンドなしでウィンドウを開きます。",
     )
@@ -59,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="ストアのファイル（既定: 環境変数 ETCBOOK_DB、なければユーザーデータフォルダ）",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if module.name == "common":
             continue
@@ -67,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _window_only(argv: Sequence[str]) -> Path | bool | None:
+def _window_only(argv: Sequence[str]) -> Path | Literal[False] | None:
     """``etcbook`` or ``etcbook --db PATH`` opens the window: return the --db value (or None).
 
     Returns False for anything else, which goes through the full parser. Opening the window
@@ -87,9 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     window_db = _window_only(argv)
     if window_db is not False:
+        from etcbook.paths import default_store_path
         from etcbook.ui.app import run_app
 
-        return run_app(CliContext(db=window_db or None).db_path)
+        return run_app(window_db or default_store_path())
+    from etcbook.cli.common import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_USAGE, BadInput, CliContext, say
+
     parser = build_parser()
     args = parser.parse_args(argv)
     context = CliContext(db=args.db)

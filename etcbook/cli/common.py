@@ -21,6 +21,29 @@ EXIT_BUSY = 75
 """The store is locked by another process for longer than we waited (EX_TEMPFAIL: try again)."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with Japanese-friendly usage errors on stderr and exit status 2."""
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        # argparse turns "--holder=--" into an empty list instead of a value or an error.
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            self.error(f"{action.option_strings[-1]} の値に「--」は使えません")
+        return super()._get_values(action, arg_strings)
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        value = super()._get_value(action, arg_string)
+        # An id or amount SQLite cannot hold (64-bit) is a usage error, not an OverflowError.
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            name = action.option_strings[-1] if action.option_strings else action.metavar
+            self.error(f"{name or action.dest} の値が大きすぎます: {arg_string}")
+        return value
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        say(f"{self.prog}: 使い方の誤り: {message}")
+        raise SystemExit(EXIT_USAGE)
+
+
 class BadInput(Exception):
     """Bad input from the user: the message is printed on stderr, exit status 3, nothing changed."""
 

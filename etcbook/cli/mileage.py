@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.domain.alerts import Alert
-    from etcbook.domain.mileage import CardInput, CardState
+    from etcbook.domain.mileage import CardState
     from etcbook.domain.rules import Rules
     from etcbook.models.mileage import CardRef
 
@@ -164,54 +166,18 @@ def _card(connection: Connection, last4: str) -> CardRef:
     return card
 
 
-def _card_input(connection: Connection, card: CardRef, rules: Rules) -> CardInput:
-    from etcbook.models.mileage_inputs import load_card_inputs
+@contextmanager
+def refusals_as_bad_input() -> Iterator[None]:
+    """A change the store refuses (:mod:`etcbook.models.mileage_changes`) exits 3 with its
+    reason; put it outside the transaction, which rolls back first."""
+    from etcbook.models.mileage_changes import ChangeRefused, UnknownCard
 
-    return load_card_inputs(connection=connection, cards=[card], rules=rules)[card.id]
-
-
-def _horizon(card: CardInput, *moments: dt.datetime) -> dt.datetime:
-    """A replay end covering today, ``moments`` and everything recorded on the card."""
-    from etcbook import clock
-    from etcbook.domain.calendar import end_of_day
-
-    latest = [clock.now(), *moments]
-    latest.extend(trip.exit_at for trip in card.trips)
-    latest.extend(exchange.at for exchange in card.exchanges)
-    latest.extend(stop.at for stop in card.stops)
-    latest.extend(dt.datetime.combine(a.on, dt.time()) for a in card.adjustments)
-    return end_of_day(max(latest).date())
-
-
-def _refusals(state: CardState, kinds: tuple[str, ...]) -> dict[int | None, Alert]:
-    return {alert.ref: alert for alert in state.alerts if alert.kind in kinds}
-
-
-def _check_change(
-    before: CardInput, after: CardInput, rules: Rules, until: dt.datetime, kinds: tuple[str, ...]
-) -> None:
-    """Refuse (exit 3) a change the replay refuses, or one that makes a recorded one fail."""
-    from etcbook.domain.mileage import replay
-
-    old = _refusals(replay(before, rules, until), kinds)
-    new = _refusals(replay(after, rules, until), kinds)
-    if None in new:
-        refused = new[None]
-        if refused.kind == "adjustment_clamped":
-            amount = (
-                f"{-refused.points:,}P"
-                if refused.points is not None
-                else f"{-(refused.yen or 0):,}円"
-            )
-            message = f"減らす量（{amount}）がその日の残高を超えています。"
-        else:
-            message = refused.message.split(": ", 1)[-1]
-        raise BadInput(f"記録しませんでした。{message}")
-    broken = [alert for ref, alert in new.items() if ref not in old]
-    if broken:
-        raise BadInput(
-            f"記録しませんでした。記録すると後の記録が成り立たなくなります: {broken[0].message}"
-        )
+    try:
+        yield
+    except UnknownCard as exc:
+        raise BadInput(f"{exc}（etcbook card list で確認できます）") from None
+    except ChangeRefused as exc:
+        raise BadInput(str(exc)) from None
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -346,6 +312,7 @@ def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.domain.mileage import ExchangeInput
     from etcbook.domain.money import exchange_totals
     from etcbook.models.mileage import create_exchange
+    from etcbook.models.mileage_changes import card_for, card_input, check_change, replay_horizon
 
     rules = _rules()
     try:
@@ -358,11 +325,11 @@ def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
         raise BadInput(str(exc)) from None
     at = args.at or clock.now()
     points, yen = exchange_totals(units)
-    with context.store.transaction() as connection:
-        card = _card(connection, args.card)
-        before = _card_input(connection, card, rules)
+    with refusals_as_bad_input(), context.store.transaction() as connection:
+        card = card_for(connection=connection, last4=args.card)
+        before = card_input(connection=connection, card=card, rules=rules)
         after = replace(before, exchanges=(*before.exchanges, ExchangeInput(at, pool.key, units)))
-        _check_change(before, after, rules, _horizon(before, at), ("exchange_refused",))
+        check_change(before, after, rules, replay_horizon(before, at), ("exchange_refused",))
         exchange_id = create_exchange(
             connection=connection, card_id=card.id, at=at, pool=pool.key, units=units
         )
@@ -388,63 +355,39 @@ def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def cmd_adjust(args: argparse.Namespace, context: CliContext) -> int:
-    from etcbook.domain.mileage import Adjustment
-    from etcbook.models.mileage import create_adjustment
+    from etcbook.models.mileage_changes import record_adjustment
 
     rules = _rules()
-    reason = args.reason.strip()
-    if not reason:
-        raise BadInput(
-            "--reason に理由を書いてください（例: キャンペーン加算、サイトの残高に合わせる）"
-        )
-    pool_key: str | None = None
-    if args.points is not None:
-        if not args.pool:
-            raise BadInput("ポイントの調整には --pool が必要です")
-        try:
-            pool_key = rules.pool(args.pool).key
-        except KeyError:
-            raise BadInput(
-                f"プール「{args.pool}」はありません（{', '.join(rules.pools)}）"
-            ) from None
-    elif args.pool:
-        raise BadInput("還元額の調整に --pool は指定しません")
-    adjustment = Adjustment(
-        args.on, reason, pool=pool_key, points=args.points or 0, rebate=args.rebate or 0
-    )
-    with context.store.transaction() as connection:
-        card = _card(connection, args.card)
-        before = _card_input(connection, card, rules)
-        after = replace(before, adjustments=(*before.adjustments, adjustment))
-        until = _horizon(before, dt.datetime.combine(args.on, dt.time()))
-        _check_change(before, after, rules, until, ("adjustment_clamped",))
-        adjustment_id = create_adjustment(
+    with refusals_as_bad_input(), context.store.transaction() as connection:
+        recorded = record_adjustment(
             connection=connection,
-            card_id=card.id,
+            rules=rules,
+            last4=args.card,
             on=args.on,
-            reason=reason,
-            pool=pool_key,
-            points=adjustment.points,
-            rebate=adjustment.rebate,
+            reason=args.reason,
+            pool=args.pool,
+            points=args.points or 0,
+            rebate=args.rebate or 0,
         )
     document = {
         "adjustment": {
-            "id": adjustment_id,
-            "card": card.last4,
-            "on": args.on.isoformat(),
-            "pool": pool_key,
-            "points": adjustment.points,
-            "rebate": adjustment.rebate,
-            "reason": reason,
+            "id": recorded.id,
+            "card": recorded.card,
+            "on": recorded.on.isoformat(),
+            "pool": recorded.pool,
+            "points": recorded.points,
+            "rebate": recorded.rebate,
+            "reason": recorded.reason,
         }
     }
     what = (
-        f"{pool_key} {adjustment.points:+,}P"
-        if adjustment.points
-        else f"還元額 {adjustment.rebate:+,}円"
+        f"{recorded.pool} {recorded.points:+,}P"
+        if recorded.points
+        else f"還元額 {recorded.rebate:+,}円"
     )
-    say(f"カード末尾{card.last4}: {args.on.isoformat()} に {what} を記録しました（{reason}）。")
-    emit(args, document, lambda: f"{args.on.isoformat()} {what} {reason}")
+    on = recorded.on.isoformat()
+    say(f"カード末尾{recorded.card}: {on} に {what} を記録しました（{recorded.reason}）。")
+    emit(args, document, lambda: f"{on} {what} {recorded.reason}")
     return 0
 
 
@@ -452,49 +395,24 @@ def cmd_adjust(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def cmd_card_stop(args: argparse.Namespace, context: CliContext) -> int:
-    from sqlalchemy import text
-
     from etcbook import clock
-    from etcbook.models.mileage import create_stop, stop_events
+    from etcbook.models.mileage_changes import record_stop
 
-    stopped: bool = args.stopped
     at = args.at or clock.now()
-    with context.store.transaction() as connection:
-        card = _card(connection, args.last4)
-        events = stop_events(connection=connection, card_id=card.id)
-        state = False
-        for event_at, event_stopped in events:
-            if event_at <= at:
-                state = event_stopped
-        if stopped and state:
-            raise BadInput(
-                f"カード末尾{card.last4}は{at:%Y-%m-%d %H:%M}の時点ですでに利用停止中です"
-            )
-        if not stopped and not state:
-            raise BadInput(
-                f"カード末尾{card.last4}は{at:%Y-%m-%d %H:%M}の時点で利用停止されていません"
-            )
-        event_id = create_stop(
-            connection=connection, card_id=card.id, at=at, stopped=stopped, note=args.note
+    with refusals_as_bad_input(), context.store.transaction() as connection:
+        recorded = record_stop(
+            connection=connection, last4=args.last4, at=at, stopped=args.stopped, note=args.note
         )
-        if all(event_at <= at for event_at, _ in events):
-            connection.execute(
-                text(
-                    "UPDATE cards SET status = :status WHERE id = :id"
-                    " AND status IN ('active', 'stopped', 'details_missing')"
-                ),
-                {"status": "stopped" if stopped else "active", "id": card.id},
-            )
-    verb = "利用停止" if stopped else "利用再開"
-    say(f"カード末尾{card.last4}の{verb}を記録しました（{at:%Y-%m-%d %H:%M}）。")
+    verb = "利用停止" if recorded.stopped else "利用再開"
+    say(f"カード末尾{recorded.card}の{verb}を記録しました（{at:%Y-%m-%d %H:%M}）。")
     document = {
-        "id": event_id,
-        "card": card.last4,
-        "event": "stop" if stopped else "resume",
-        "stopped": stopped,
+        "id": recorded.id,
+        "card": recorded.card,
+        "event": "stop" if recorded.stopped else "resume",
+        "stopped": recorded.stopped,
         "at": at.isoformat(),
     }
-    emit(args, document, lambda: f"{card.last4} {verb} {at:%Y-%m-%d %H:%M}")
+    emit(args, document, lambda: f"{recorded.card} {verb} {at:%Y-%m-%d %H:%M}")
     return 0
 
 
@@ -502,20 +420,17 @@ def cmd_card_stop(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def cmd_commute_pass(args: argparse.Namespace, context: CliContext) -> int:
-    from etcbook.models.mileage import commute_pass_months, set_commute_pass_month
+    from etcbook.models.mileage_changes import set_commute_pass
 
     if args.remove and not args.month:
         raise BadInput("--remove には --month が必要です")
-    with context.store.transaction() as connection:
-        card = _card(connection, args.card)
-        if args.month:
-            set_commute_pass_month(
-                connection=connection, card_id=card.id, month=args.month, present=not args.remove
-            )
-        months = commute_pass_months(connection=connection, card_id=card.id)
+    with refusals_as_bad_input(), context.store.transaction() as connection:
+        months = set_commute_pass(
+            connection=connection, last4=args.card, month=args.month, present=not args.remove
+        )
     emit(
         args,
-        {"card": card.last4, "months": months},
+        {"card": args.card, "months": months},
         lambda: "通勤パスの月: " + ("、".join(months) if months else "なし"),
     )
     return 0

@@ -100,42 +100,21 @@ def _human(trip: dict[str, Any]) -> str:
 
 
 def cmd_trip_add(args: argparse.Namespace, context: CliContext) -> int:
-    from etcbook.models.mileage import create_manual_trip, find_card
-    from etcbook.models.trips import check_operator
+    from etcbook.cli.mileage import refusals_as_bad_input
+    from etcbook.models.mileage_changes import add_trip_by_hand
 
-    try:
-        operator = check_operator(args.operator)
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
-    if args.entry is not None and args.entry > args.exit:
-        raise BadInput("--entry が --exit より後になっています")
-    exit_ic = args.exit_ic.strip()
-    if not exit_ic:
-        raise BadInput("--to に出口ICを指定してください")
-    rebate = args.rebate_applied
-    if rebate is not None and not (min(0, args.toll) <= rebate <= max(0, args.toll)):
-        raise BadInput("--rebate-applied は0から通行料金までの金額です")
-    with context.store.transaction() as connection:
-        card = find_card(connection=connection, last4=args.card)
-        if card is None:
-            raise BadInput(
-                f"カード末尾{args.card}は登録されていません（etcbook card list で確認できます）"
-            )
-        trip_id = create_manual_trip(
+    with refusals_as_bad_input(), context.store.transaction() as connection:
+        trip_id = add_trip_by_hand(
             connection=connection,
-            values={
-                "card_id": card.id,
-                "entry_at": args.entry,
-                "exit_at": args.exit,
-                "entry_ic": (args.entry_ic or "").strip() or None,
-                "exit_ic": exit_ic,
-                "toll": args.toll,
-                "rebate_applied": rebate,
-                "deferred_toll": None if rebate is None else args.toll - rebate,
-                "operator": operator,
-                "morning_evening": args.morning_evening,
-                "flags": "（朝夕）" if args.morning_evening else "",
-            },
+            last4=args.card,
+            exit_at=args.exit,
+            exit_ic=args.exit_ic,
+            toll=args.toll,
+            entry_at=args.entry,
+            entry_ic=args.entry_ic,
+            operator=args.operator,
+            morning_evening=args.morning_evening,
+            rebate_applied=args.rebate_applied,
         )
         document = trip_document(connection, trip_id)
     say(f"走行を追加しました（ID {trip_id}）。")

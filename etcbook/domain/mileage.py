@@ -438,6 +438,8 @@ class CardState:
         ledger: every change of points or rebate except trips' rebate use, in time order.
         stopped: the card is stopped at ``as_of``.
         last_change_at: last change of points or rebate (for the 730-day rule), or None.
+        pending_morning_evening: 平日朝夕割引 of the months not yet credited, as their trips so
+            far give it (``pending_rebate`` is the sum of their totals).
     """
 
     card: str
@@ -456,6 +458,7 @@ class CardState:
     ledger: tuple[LedgerEntry, ...]
     stopped: bool
     last_change_at: dt.datetime | None
+    pending_morning_evening: tuple[MorningEveningMonth, ...] = ()
 
     def points(self, pool: str) -> int:
         """Points of ``pool`` (0 when the card has none there)."""
@@ -1015,7 +1018,7 @@ class _Replay:
         as_of = until.date()
         pending_by_pool: dict[str, int] = {}
         pending_grants: dict[str, list[tuple[dt.date, int]]] = {}
-        pending_rebate = 0
+        pending_morning_evening: list[MorningEveningMonth] = []
         earnings = list(self.earnings)
         for index in sorted(self.months):
             month = self.months[index]
@@ -1032,7 +1035,9 @@ class _Replay:
                     pending_by_pool[pool] = pending_by_pool.get(pool, 0) + base + bonus
                     pending_grants.setdefault(pool, []).append((grant_on, base + bonus))
             if month.morning_evening:
-                pending_rebate += morning_evening_for_month(exit_month, month.morning_evening).total
+                pending_morning_evening.append(
+                    morning_evening_for_month(exit_month, month.morning_evening)
+                )
         by_pool_earnings: dict[str, list[MonthlyEarning]] = {}
         for earning in sorted(earnings, key=lambda e: (e.pool, e.month)):
             by_pool_earnings.setdefault(earning.pool, []).append(earning)
@@ -1101,11 +1106,12 @@ class _Replay:
             alerts=(*alerts, *self.findings),
             earnings={pool: tuple(items) for pool, items in by_pool_earnings.items()},
             morning_evening=tuple(self.morning_evening),
-            pending_rebate=pending_rebate,
+            pending_rebate=sum(month.total for month in pending_morning_evening),
             rebate_months=tuple(rebate_months),
             ledger=tuple(ledger),
             stopped=self.stopped,
             last_change_at=self.last_change_at,
+            pending_morning_evening=tuple(pending_morning_evening),
         )
 
 
@@ -1201,6 +1207,37 @@ def _handed_over(state: CardState, at: dt.datetime, until: dt.datetime) -> CardS
         stopped=state.stopped,
         last_change_at=state.last_change_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DueOnTwentieth:
+    """What one 20th brings a card: points granted per pool and 平日朝夕割引 rebate credited.
+
+    Attributes:
+        on: the 20th.
+        points: pool key → points granted then (pools with none are left out).
+        rebate: 朝夕割 rebate credited then, yen.
+    """
+
+    on: dt.date
+    points: Mapping[str, int]
+    rebate: int
+
+
+def due_on_twentieth(state: CardState, on: dt.date) -> DueOnTwentieth:
+    """What the 20th ``on`` (after ``state.as_of``) brings for the trips replayed in ``state``.
+
+    The grant and the 朝夕割 credit of a month depend only on its trips, so this is what a
+    replay up to ``on`` shows at 00:00 that day — as long as no trip of the month before ``on``
+    exits after ``state.as_of`` (such a trip is not in the state).
+    """
+    points: dict[str, int] = {}
+    for pool, earnings in state.earnings.items():
+        for earning in earnings:
+            if not earning.granted and earning.grant_on == on and earning.points > 0:
+                points[pool] = points.get(pool, 0) + earning.points
+    rebate = sum(month.total for month in state.pending_morning_evening if month.credit_on == on)
+    return DueOnTwentieth(on, points, rebate)
 
 
 def state_at_end_of(card: CardInput, rules: Rules, as_of: dt.date) -> CardState:

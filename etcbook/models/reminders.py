@@ -1,7 +1,8 @@
 """From the store, the engine and the vault to :func:`etcbook.domain.reminders.reminders_at`.
 
 :func:`dashboard_reminders` is what the dashboard and ``etcbook reminders`` call: every card's
-reminders at a date, most urgent first.
+reminders at a date, most urgent first. The window passes the card states its shared engine
+run already has (``states``); the command line lets it replay each registration once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from etcbook.domain.incidents import (
     registration_input,
     registration_segments,
 )
-from etcbook.domain.mileage import replay
+from etcbook.domain.mileage import CardInput, CardState, DueOnTwentieth, due_on_twentieth, replay
 from etcbook.domain.reminders import (
     CardReminderFacts,
     IncidentNote,
@@ -103,10 +104,38 @@ def vault_months(*, connection: Connection) -> dict[str, set[str]] | None:
     return found
 
 
+def _trips_before_twentieth_after(connection: Connection, as_of: dt.date) -> bool:
+    """Whether a trip exits after ``as_of`` in the month the next 20th pays for: a state at the
+    end of ``as_of`` does not hold it (``as_of`` in the past), so that 20th must be replayed."""
+    grant_month_end = next_twentieth(as_of).replace(day=1)
+    found = connection.execute(
+        text("SELECT 1 FROM trips WHERE exit_at >= :after AND exit_at < :before LIMIT 1"),
+        {
+            "after": (as_of + dt.timedelta(days=1)).isoformat(),
+            "before": grant_month_end.isoformat(),
+        },
+    ).first()
+    return found is not None
+
+
 def reminder_facts(
-    *, connection: Connection, as_of: dt.date, rules: Rules
+    *,
+    connection: Connection,
+    as_of: dt.date,
+    rules: Rules,
+    states: Mapping[str, CardState] | None = None,
 ) -> list[CardReminderFacts]:
-    """What the reminders need about every card at the end of ``as_of``."""
+    """What the reminders need about every card at the end of ``as_of``.
+
+    ``states`` (カード末尾4桁 → the engine's state of the card's registration at the end of
+    ``as_of``, as :func:`etcbook.models.mileage_inputs.card_states` gives them) spares the
+    replays; a card missing from it is replayed here. What the next 20th brings is read from
+    the state (:func:`~etcbook.domain.mileage.due_on_twentieth`), or replayed up to that day
+    when trips after ``as_of`` still count for it (an ``as_of`` in the past).
+    """
+    for last4, state in (states or {}).items():
+        if state.as_of != end_of_day(as_of):
+            raise ValueError(f"state of card {last4} is at {state.as_of}, not the end of {as_of}")
     cards = connection.execute(
         text(
             "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
@@ -122,8 +151,17 @@ def reminder_facts(
     suspicious: dict[str, int] = {}
     for item in suspicious_trip_list(connection=connection):
         suspicious[item.trip.card] = suspicious.get(item.trip.card, 0) + 1
-    inputs = card_inputs(connection=connection, cards=[c[0] for c in cards], rules=rules)
     twentieth = next_twentieth(as_of)
+    read_ahead = _trips_before_twentieth_after(connection, as_of)
+    loaded: dict[str, CardInput] = {}
+
+    def chained(last4: str) -> CardInput:
+        if not loaded:  # read once, for every card, the first time one is needed
+            loaded.update(
+                card_inputs(connection=connection, cards=[c[0] for c in cards], rules=rules)
+            )
+        return registration_input(last4, loaded, links)
+
     facts = []
     for last4, holder, status, expires, login_id, last_login, auto in cards:
         segments = registration_segments(last4, links)
@@ -134,26 +172,21 @@ def reminder_facts(
         last_change = None
         auto_units: Mapping[str, object] = {}
         if holds_registration:
-            chained = registration_input(last4, inputs, links)
-            now = replay(chained, rules, end_of_day(as_of))
-            ahead = replay(chained, rules, end_of_day(twentieth))
+            given = None if states is None else states.get(last4)
+            now = replay(chained(last4), rules, end_of_day(as_of)) if given is None else given
             lots = tuple(
                 PointLot(pool, rules.pools[pool].name, lot.expires_on, lot.remaining)
                 for pool, state in now.pools.items()
                 for lot in state.lots
             )
-            at = dt.datetime(twentieth.year, twentieth.month, twentieth.day)
-            by_pool: dict[str, int] = {}
-            for entry in ahead.ledger:
-                if entry.at != at:
-                    continue
-                if entry.kind == "grant" and entry.pool is not None:
-                    by_pool[entry.pool] = by_pool.get(entry.pool, 0) + entry.points
-                elif entry.kind == "morning_evening":
-                    credit += entry.rebate
+            if read_ahead:
+                due = _replayed_due(chained(last4), rules, twentieth)
+            else:
+                due = due_on_twentieth(now, twentieth)
+            credit = due.rebate
             grants = tuple(
                 UpcomingGrant(pool, rules.pools[pool].name, points)
-                for pool, points in by_pool.items()
+                for pool, points in due.points.items()
             )
             last_change = now.last_change_at
             auto_units = {key: pool.auto_unit for key, pool in rules.pools.items()}
@@ -195,8 +228,28 @@ def reminder_facts(
     return facts
 
 
+def _replayed_due(card: CardInput, rules: Rules, twentieth: dt.date) -> DueOnTwentieth:
+    """What the 20th brings, from the ledger of a replay up to the end of that day."""
+    ahead = replay(card, rules, end_of_day(twentieth))
+    at = dt.datetime(twentieth.year, twentieth.month, twentieth.day)
+    by_pool: dict[str, int] = {}
+    credit = 0
+    for entry in ahead.ledger:
+        if entry.at != at:
+            continue
+        if entry.kind == "grant" and entry.pool is not None:
+            by_pool[entry.pool] = by_pool.get(entry.pool, 0) + entry.points
+        elif entry.kind == "morning_evening":
+            credit += entry.rebate
+    return DueOnTwentieth(twentieth, by_pool, credit)
+
+
 def dashboard_reminders(
-    *, connection: Connection, as_of: dt.date | None = None, rules: Rules | None = None
+    *,
+    connection: Connection,
+    as_of: dt.date | None = None,
+    rules: Rules | None = None,
+    states: Mapping[str, CardState] | None = None,
 ) -> tuple[Reminder, ...]:
     """Every card's reminders at the end of ``as_of`` (default: today), most urgent first.
 
@@ -205,7 +258,11 @@ def dashboard_reminders(
     ``due``, ``days_left``, ``pool``, ``points``, ``yen``, ``months`` and ``ref``
     (see :class:`etcbook.domain.reminders.Reminder`; :func:`~etcbook.domain.reminders.reminder_json`
     gives the JSON shape).
+
+    ``states``: the engine's card states at the end of ``as_of`` when the caller has them
+    (the window's shared engine run), by カード末尾4桁; see :func:`reminder_facts`.
     """
     as_of = clock.today() if as_of is None else as_of
     rules = load_rules() if rules is None else rules
-    return reminders_at(as_of, reminder_facts(connection=connection, as_of=as_of, rules=rules))
+    facts = reminder_facts(connection=connection, as_of=as_of, rules=rules, states=states)
+    return reminders_at(as_of, facts)

@@ -124,9 +124,11 @@ def load_rules() -> Rules:
 
 def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> CardSummary:
     """The pages' record of one card's state (``card`` has last4, holder, auto_exchange)."""
+    from etcbook.domain.mileage import due_on_twentieth
     from etcbook.domain.reminders import next_twentieth
 
     twentieth = next_twentieth(as_of)
+    due = due_on_twentieth(state, twentieth)
     pools = []
     grants = []
     for key, pool in state.pools.items():
@@ -141,13 +143,8 @@ def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> Card
                     buckets=dataclasses.asdict(pool.buckets),
                 )
             )
-        due = sum(
-            earning.points
-            for earning in state.earnings.get(key, ())
-            if not earning.granted and earning.grant_on == twentieth
-        )
-        if due:
-            grants.append((key, name, due))
+        if due.points.get(key):
+            grants.append((key, name, due.points[key]))
     return CardSummary(
         last4=card.last4,
         holder=card.holder,

@@ -5,8 +5,11 @@ from __future__ import annotations
 STYLE_SHEET = """
 QListWidget#navigation { padding-top: 6px; }
 QListWidget#navigation::item { padding: 4px 14px; }
-QListWidget#alerts::item { padding: 4px 6px; }
+QListWidget#alerts::item { padding: 4px 0px; }
 QTreeView#cardsTree::item { padding: 3px 2px; }
-QListWidget#planExplanation::item { padding: 4px 4px; }
+QListWidget#planExplanation::item { padding: 4px 0px; }
 """
-"""Applied to the main window (not the application, so dialogs keep the native look)."""
+"""Applied to the main window (not the application, so dialogs keep the native look).
+
+No side padding on items of word-wrapped lists: Qt wraps their text to the full item width,
+so side padding would cut (elide) a line that just fits; the lists set a spacing instead."""

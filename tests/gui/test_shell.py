@@ -37,6 +37,23 @@ def test_pages_are_discovered_in_order() -> None:
     assert [spec.order for spec in specs] == sorted(spec.order for spec in specs)
 
 
+def test_discovering_the_pages_imports_no_page_widgets() -> None:
+    """Every page module is imported at start-up: its widgets load in the factory only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from etcbook.ui.pages import discover_pages\n"
+        "specs, problems = discover_pages()\n"
+        "assert specs and not problems, problems\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('etcbook.')"
+        " and not m.startswith('etcbook.ui.pages'))\n"
+        "assert loaded == ['etcbook.ui'], loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_formatting() -> None:
     import datetime as dt
 
@@ -129,3 +146,6 @@ def test_ctrl_digit_switches_pages(qtbot, demo_window) -> None:
     assert window.current_page_key == "trips"
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.current_page_key == "cards"
+    # Let Ctrl go, or Qt keeps it as held for later tests (a selectRow() would then toggle).
+    qtbot.keyRelease(window, Qt.Key.Key_Control)
+    assert QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from etcbook.ui import formatting
 from etcbook.ui.card_dialog import CardDialog, status_label
 from etcbook.ui.context import AppContext
+from etcbook.ui.ledger_dialogs import CommutePassDialog, StopDialog, TripDialog
 from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
@@ -172,12 +173,32 @@ class CardsPage(Page):
         self.login_button = QPushButton("今日ログインした")
         self.login_button.setToolTip("ETC利用照会サービスの最終ログイン日を今日にします")
         self.login_button.clicked.connect(self.record_login_today)
-        for button in (self.edit_button, self.login_button):
+        self.stop_button = QPushButton("利用停止・再開…")
+        self.stop_button.setToolTip("ETCマイレージの利用停止・利用再開を記録します")
+        self.stop_button.clicked.connect(self.record_stop)
+        self.commute_button = QPushButton("通勤パスの月…")
+        self.commute_button.setToolTip("通勤パスを使った月（平日朝夕割引なし）を登録します")
+        self.commute_button.clicked.connect(self.edit_commute_pass)
+        self.trip_button = QPushButton("走行を追加…")
+        self.trip_button.setToolTip("明細CSVにない走行を手で追加します")
+        self.trip_button.clicked.connect(self.add_trip)
+        self._card_buttons = (
+            self.edit_button,
+            self.login_button,
+            self.stop_button,
+            self.commute_button,
+            self.trip_button,
+        )
+        for button in self._card_buttons:
             button.setEnabled(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.edit_button)
         buttons.addWidget(self.login_button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.commute_button)
+        buttons.addWidget(self.trip_button)
         buttons.addStretch(1)
 
         layout = QVBoxLayout(self)
@@ -186,6 +207,7 @@ class CardsPage(Page):
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)
         self._header_key = "tables/cards/header"
+        self._cards: dict[str, Any] = {}
 
     def refresh(self) -> None:
         from etcbook import clock
@@ -193,6 +215,7 @@ class CardsPage(Page):
 
         with self.context.store.session() as session:
             cards = list_cards(session=session)
+        self._cards = {card.last4: card for card in cards}
         selected = self.selected_card()
         self.model.fill(cards, clock.today(), alert_colours(self.palette()))
         self.view.expandAll()
@@ -228,8 +251,8 @@ class CardsPage(Page):
 
     def _selection_changed(self, *_args: object) -> None:
         has_card = self.selected_card() is not None
-        self.edit_button.setEnabled(has_card)
-        self.login_button.setEnabled(has_card)
+        for button in self._card_buttons:
+            button.setEnabled(has_card)
 
     def add_card(self) -> CardDialog:
         dialog = CardDialog(self.context, parent=self)
@@ -263,3 +286,35 @@ class CardsPage(Page):
         with self.context.store.session(write=True) as session:
             update_card(session=session, last4=last4, last_login_on=clock.today())
         self.context.ledger_changed.emit()
+
+    # -- the mileage side of the selected card (dialogs of etcbook.ui.ledger_dialogs) ---------
+
+    def record_stop(self) -> StopDialog | None:
+        """利用停止・再開 of the selected card."""
+        last4 = self.selected_card()
+        if last4 is None:
+            return None
+        card = self._cards.get(last4)
+        stopped = card is not None and card.status == "stopped"
+        dialog = StopDialog(self.context, last4, stopped_now=stopped, parent=self)
+        dialog.open()
+        return dialog
+
+    def edit_commute_pass(self) -> CommutePassDialog | None:
+        """通勤パスの月 of the selected card."""
+        last4 = self.selected_card()
+        if last4 is None:
+            return None
+        dialog = CommutePassDialog(self.context, last4, parent=self)
+        dialog.open()
+        return dialog
+
+    def add_trip(self) -> TripDialog | None:
+        """A trip entered by hand, on the selected card by default."""
+        last4 = self.selected_card()
+        if last4 is None:
+            return None
+        cards = [(card.last4, card.holder or "") for card in self._cards.values()]
+        dialog = TripDialog(self.context, cards, last4=last4, parent=self)
+        dialog.open()
+        return dialog

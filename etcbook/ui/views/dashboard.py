@@ -98,11 +98,22 @@ def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
     return data
 
 
-def load_reminders(connection: Any, as_of: dt.date) -> tuple[Reminder, ...]:
-    """Every card's reminders (worker thread): the store's, the engine's and the vault's."""
+def load_reminders(
+    connection: Any, as_of: dt.date, snapshot: Snapshot | None = None
+) -> tuple[Reminder, ...]:
+    """Every card's reminders (worker thread): the store's, the engine's and the vault's.
+
+    With the shared engine run's ``snapshot`` of the same day, its card states are used
+    instead of replaying the engine again.
+    """
     from etcbook.models.reminders import dashboard_reminders
 
-    return dashboard_reminders(connection=connection, as_of=as_of)
+    if snapshot is None or snapshot.problem is not None or snapshot.as_of != as_of:
+        return dashboard_reminders(connection=connection, as_of=as_of)
+    states = {card.last4: card.state for card in snapshot.cards}
+    return dashboard_reminders(
+        connection=connection, as_of=as_of, rules=snapshot.rules, states=states
+    )
 
 
 def draw_monthly_tolls(
@@ -293,6 +304,9 @@ class DashboardPage(Page):
         self.alerts = QListWidget()
         self.alerts.setObjectName("alerts")
         self.alerts.setWordWrap(True)
+        self.alerts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.alerts.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap on resize
+        self.alerts.setSpacing(2)
         self.alerts.setAlternatingRowColors(False)
         self.alerts.setMinimumHeight(90)
 
@@ -315,7 +329,7 @@ class DashboardPage(Page):
         body.setObjectName("dashboardBody")
         body.addWidget(alerts_box)
         body.addWidget(charts)
-        body.setSizes([160, 420])
+        body.setSizes([240, 360])  # the alerts matter most: room for several
         self._body = body
         state = context.settings.value("dashboard/splitter")
         if state is not None:
@@ -346,16 +360,11 @@ class DashboardPage(Page):
         )
 
     def _show(self, data: DashboardData) -> None:
-        """First the store's figures (tolls chart), then the engine's and the reminders."""
+        """First the store's figures (tolls chart), then the engine's, then the reminders
+        (which read the engine's card states rather than replaying it again)."""
         self.data = data
         months = _month_list(data.month_from, data.month_to)
         self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
-        self.context.run_in_background(
-            lambda connection: load_reminders(connection, data.as_of),
-            lambda reminders: self._show_reminders(data, reminders),
-            parent=self,
-            title="お知らせの読み込み",
-        )
         self.context.mileage.request(self._show_engine)
 
     def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
@@ -368,6 +377,12 @@ class DashboardPage(Page):
         data = self.data
         if data is None:
             return
+        self.context.run_in_background(
+            lambda connection: load_reminders(connection, data.as_of, snapshot),
+            lambda reminders: self._show_reminders(data, reminders),
+            parent=self,
+            title="お知らせの読み込み",
+        )
         if snapshot.problem is None:
             data.cards = snapshot.cards
         else:
@@ -408,7 +423,7 @@ class DashboardPage(Page):
             self.tiles.addWidget(note)
         else:
             for card in data.cards:
-                self.tiles.addWidget(CardTile(card))
+                self.tiles.addWidget(CardTile(card), 0, Qt.AlignmentFlag.AlignTop)
         self.tiles.addStretch(1)
 
     def _fill_alerts(self, data: DashboardData) -> None:

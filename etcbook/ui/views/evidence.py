@@ -191,6 +191,7 @@ class EvidencePage(Page):
         layout = QVBoxLayout(tab)
         form = QFormLayout()
         row = QHBoxLayout()
+        second = QHBoxLayout()  # two rows: on one, the fields and combos are cut off
         self.search_from = QLineEdit()
         self.search_from.setPlaceholderText("取引日 から YYYY-MM-DD")
         self.search_to = QLineEdit()
@@ -208,19 +209,21 @@ class EvidencePage(Page):
             self.search_max,
             self.search_counterparty,
         ):
-            row.addWidget(widget)
+            (second if widget is self.search_counterparty else row).addWidget(widget)
             widget.returnPressed.connect(self.refresh)
         self.search_kind = QComboBox()
         self.search_kind.addItem("すべての種類", None)
         for kind in DOCUMENT_KINDS:
             self.search_kind.addItem(kind.label, kind.key)
         self.search_card = QComboBox()
-        row.addWidget(self.search_kind)
-        row.addWidget(self.search_card)
+        self.search_card.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        second.addWidget(self.search_kind)
+        second.addWidget(self.search_card)
         search_button = QPushButton("検索")
         search_button.clicked.connect(self.refresh)
-        row.addWidget(search_button)
+        second.addWidget(search_button)
         form.addRow(row)
+        form.addRow(second)
         layout.addLayout(form)
         self.documents = RecordTableModel(DOCUMENT_COLUMNS, self)
         self.documents_view = RememberingTableView(self.context.settings, "evidence/documents")

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from etcbook.domain.mileage import CardState, LedgerEntry, RebateMonth
     from etcbook.domain.planner import Alternative, Plan, PlannedExchange
     from etcbook.domain.rules import Rules
+    from etcbook.ui.ledger_dialogs import AdjustmentDialog
     from etcbook.ui.mileage import CardSummary, Snapshot
 
 LEDGER_KINDS = {
@@ -250,6 +251,9 @@ class PlannerPanel(QWidget):
         self.exchanges_view = _table(self.exchanges_model, page.context.settings, "plan_exchanges")
         self.explanation = QListWidget()
         self.explanation.setWordWrap(True)
+        self.explanation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.explanation.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap on resize
+        self.explanation.setSpacing(2)
         self.explanation.setObjectName("planExplanation")
         self.alternatives_model: RecordTableModel[Alternative] = RecordTableModel(
             ALTERNATIVE_COLUMNS, self
@@ -257,24 +261,36 @@ class PlannerPanel(QWidget):
         self.alternatives_view = _table(
             self.alternatives_model, page.context.settings, "plan_alternatives"
         )
+        self.alternatives_view.setWordWrap(True)
+        reason = self.alternatives_view.horizontalHeader()
+        reason.setSectionResizeMode(len(ALTERNATIVE_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("交換する"))
         left_layout.addWidget(self.exchanges_view, 1)
-        left_layout.addWidget(QLabel("検討して選ばなかった案"))
-        left_layout.addWidget(self.alternatives_view, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(QLabel("説明"))
         right_layout.addWidget(self.explanation, 1)
-        results = QSplitter(Qt.Orientation.Horizontal)
-        results.setObjectName("planResults")
-        results.addWidget(left)
-        results.addWidget(right)
-        results.setSizes([560, 440])
+        plan = QSplitter(Qt.Orientation.Horizontal)
+        plan.setObjectName("planResults")
+        plan.addWidget(left)
+        plan.addWidget(right)
+        plan.setSizes([560, 440])
+        # The alternatives take the whole width: their reason is the column that matters.
+        alternatives = QWidget()
+        alternatives_layout = QVBoxLayout(alternatives)
+        alternatives_layout.setContentsMargins(0, 0, 0, 0)
+        alternatives_layout.addWidget(QLabel("検討して選ばなかった案"))
+        alternatives_layout.addWidget(self.alternatives_view, 1)
+        results = QSplitter(Qt.Orientation.Vertical)
+        results.setObjectName("planAndAlternatives")
+        results.addWidget(plan)
+        results.addWidget(alternatives)
+        results.setSizes([300, 200])
 
         layout = QVBoxLayout(self)
         layout.addWidget(form)
@@ -381,9 +397,15 @@ class PlannerPanel(QWidget):
         self.exchanges_model.set_records(plan.exchanges)
         self.alternatives_model.set_records(plan.alternatives)
         self.exchanges_view.resizeColumnsToContents()
-        self.alternatives_view.resizeColumnsToContents()
-        if self.alternatives_view.columnWidth(0) > 280:
-            self.alternatives_view.setColumnWidth(0, 280)
+        alternatives = self.alternatives_view
+        alternatives.setWordWrap(False)  # measured unwrapped: the label's full width
+        alternatives.resizeColumnsToContents()
+        alternatives.setColumnWidth(0, min(alternatives.columnWidth(0) + 8, 480))
+        alternatives.setWordWrap(True)
+        alternatives.resizeRowsToContents()  # long labels and reasons wrap
+        least = alternatives.verticalHeader().defaultSectionSize()
+        for row in range(self.alternatives_model.rowCount()):
+            alternatives.setRowHeight(row, max(least, alternatives.rowHeight(row) + 6))
         self.explanation.clear()
         for sentence in plan.explanation:
             self.explanation.addItem(sentence)
@@ -441,6 +463,12 @@ class PointsPage(Page):
         self.exchange_button = QPushButton("交換を記録…")
         self.exchange_button.clicked.connect(self.record_exchange)
         header.addWidget(self.exchange_button)
+        self.adjust_button = QPushButton("調整を記録…")
+        self.adjust_button.setToolTip(
+            "キャンペーンの加算やサイトに合わせた訂正など、ポイントか還元額を手で増減します"
+        )
+        self.adjust_button.clicked.connect(self.record_adjustment)
+        header.addWidget(self.adjust_button)
         header.addStretch(1)
         header.addWidget(self.as_of_label)
 
@@ -523,6 +551,8 @@ class PointsPage(Page):
             return
         state: CardState = card.state
         parts = [f"還元額残高 {formatting.yen(card.rebate_balance)}"]
+        if state.stopped:
+            parts.insert(0, "利用停止中")
         for pool in card.pools:
             text = f"{pool.name} {formatting.points(pool.points)}"
             if pool.pending_points:
@@ -572,6 +602,17 @@ class PointsPage(Page):
         )
         dialog.open()
         self._exchange_dialog = dialog
+        return dialog
+
+    def record_adjustment(self) -> AdjustmentDialog | None:
+        """Open the adjustment dialog for the selected card (points of a pool, or rebate)."""
+        from etcbook.ui.ledger_dialogs import AdjustmentDialog
+
+        card = self.current_card()
+        if card is None or self.data is None or self.data.rules is None:
+            return None
+        dialog = AdjustmentDialog(self.context, card.last4, self.data.rules, parent=self)
+        dialog.open()
         return dialog
 
     def record(

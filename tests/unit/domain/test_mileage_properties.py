@@ -9,6 +9,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from etcbook.domain.calendar import end_of_day
 from etcbook.domain.mileage import (
     Adjustment,
     CardInput,
@@ -16,8 +17,10 @@ from etcbook.domain.mileage import (
     ExchangeInput,
     StopEvent,
     TripInput,
+    due_on_twentieth,
     replay,
 )
+from etcbook.domain.reminders import next_twentieth
 from etcbook.domain.rules import Rules, load_rules
 
 RULES: Rules = load_rules()
@@ -227,3 +230,29 @@ def test_replaying_twice_or_shuffled_gives_the_same_state(card: CardInput, seed:
     shuffled = list(card.trips)
     random.Random(seed).shuffle(shuffled)
     assert replay(replace(card, trips=tuple(shuffled)), RULES, END) == first
+
+
+@SETTINGS
+@given(card=cards(), data=st.data())
+def test_what_the_next_twentieth_brings_is_what_replaying_to_it_shows(
+    card: CardInput, data: st.DataObject
+) -> None:
+    """due_on_twentieth on the state at the end of a day equals the replay up to that 20th,
+    when no trip exits in between (the 20th pays only for trips already made)."""
+    exits = sorted(trip.exit_at for trip in card.trips) or [START]
+    after = data.draw(st.sampled_from(exits)).date()  # a day with trips, then up to 45 days on
+    as_of = after + dt.timedelta(days=data.draw(st.integers(0, 45)))
+    end = end_of_day(as_of)
+    card = replace(card, trips=tuple(trip for trip in card.trips if trip.exit_at <= end))
+    state = replay(card, RULES, end)
+    assert state.pending_rebate == sum(m.total for m in state.pending_morning_evening)
+    twentieth = next_twentieth(as_of)
+    ahead = replay(card, RULES, end_of_day(twentieth))
+    at = dt.datetime(twentieth.year, twentieth.month, twentieth.day)
+    granted: dict[str, int] = {}
+    for entry in ahead.ledger:
+        if entry.at == at and entry.kind == "grant" and entry.pool is not None:
+            granted[entry.pool] = granted.get(entry.pool, 0) + entry.points
+    credited = sum(e.rebate for e in ahead.ledger if e.at == at and e.kind == "morning_evening")
+    due = due_on_twentieth(state, twentieth)
+    assert (due.on, dict(due.points), due.rebate) == (twentieth, granted, credited)

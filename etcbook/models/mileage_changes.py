@@ -1,0 +1,300 @@
+"""Checked changes of the mileage ledger, shared by the ``etcbook`` commands and the window:
+a card's 利用停止・再開, a manual adjustment of points or rebate, 通勤パス months, a trip
+entered by hand, and the check that a change keeps the card's timeline valid.
+
+Each function works in the caller's write transaction. It either records the change or raises
+:class:`ChangeRefused` with the reason in Japanese; the caller's transaction then rolls back
+and nothing is stored. Changes the engine could refuse (an adjustment taking away more than
+the balance of that day, an exchange without the points) are replayed with the card's
+timeline first, and refused as well when they would make a change recorded later fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection, text
+
+from etcbook import clock
+from etcbook.domain.alerts import Alert
+from etcbook.domain.calendar import end_of_day
+from etcbook.domain.mileage import Adjustment, CardInput, CardState, replay
+from etcbook.domain.points import DEFAULT_OPERATOR
+from etcbook.domain.rules import Rules
+from etcbook.models.mileage import (
+    CardRef,
+    commute_pass_months,
+    create_adjustment,
+    create_manual_trip,
+    create_stop,
+    find_card,
+    set_commute_pass_month,
+    stop_events,
+)
+from etcbook.models.mileage_inputs import load_card_inputs
+
+
+class ChangeRefused(ValueError):
+    """A change that is not recorded; the message (Japanese) says why."""
+
+
+class UnknownCard(ChangeRefused):
+    """No card with these last 4 digits in the store."""
+
+
+def card_for(*, connection: Connection, last4: str) -> CardRef:
+    """The card ``last4``; :class:`UnknownCard` when it is not registered."""
+    card = find_card(connection=connection, last4=last4)
+    if card is None:
+        raise UnknownCard(f"カード末尾{last4}は登録されていません")
+    return card
+
+
+# --- the engine's check ----------------------------------------------------------------------
+
+
+def card_input(*, connection: Connection, card: CardRef, rules: Rules) -> CardInput:
+    """The engine's input of ``card``'s registration as stored now."""
+    return load_card_inputs(connection=connection, cards=[card], rules=rules)[card.id]
+
+
+def replay_horizon(card: CardInput, *moments: dt.datetime) -> dt.datetime:
+    """A replay end covering today, ``moments`` and everything recorded on the card."""
+    latest = [clock.now(), *moments]
+    latest.extend(trip.exit_at for trip in card.trips)
+    latest.extend(exchange.at for exchange in card.exchanges)
+    latest.extend(stop.at for stop in card.stops)
+    latest.extend(dt.datetime.combine(a.on, dt.time()) for a in card.adjustments)
+    return end_of_day(max(latest).date())
+
+
+def _refusals(state: CardState, kinds: tuple[str, ...]) -> dict[int | None, Alert]:
+    return {alert.ref: alert for alert in state.alerts if alert.kind in kinds}
+
+
+def check_change(
+    before: CardInput, after: CardInput, rules: Rules, until: dt.datetime, kinds: tuple[str, ...]
+) -> None:
+    """Refuse a change (``before`` → ``after``) that the replay refuses (alerts of ``kinds``
+    about the new record), or one that makes a change recorded before it fail."""
+    old = _refusals(replay(before, rules, until), kinds)
+    new = _refusals(replay(after, rules, until), kinds)
+    if None in new:
+        refused = new[None]
+        if refused.kind == "adjustment_clamped":
+            amount = (
+                f"{-refused.points:,}P"
+                if refused.points is not None
+                else f"{-(refused.yen or 0):,}円"
+            )
+            message = f"減らす量（{amount}）がその日の残高を超えています。"
+        else:
+            message = refused.message.split(": ", 1)[-1]
+        raise ChangeRefused(f"記録しませんでした。{message}")
+    broken = [alert for ref, alert in new.items() if ref not in old]
+    if broken:
+        raise ChangeRefused(
+            f"記録しませんでした。記録すると後の記録が成り立たなくなります: {broken[0].message}"
+        )
+
+
+# --- 利用停止・再開 ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StopRecorded:
+    """A recorded 利用停止 (``stopped``) or 再開 of ``card`` at ``at``; ``id`` of its row."""
+
+    id: int
+    card: str
+    at: dt.datetime
+    stopped: bool
+
+
+def record_stop(
+    *, connection: Connection, last4: str, at: dt.datetime, stopped: bool, note: str = ""
+) -> StopRecorded:
+    """Record ETCマイレージ 利用停止 (``stopped``) or 利用再開 of a card at ``at``.
+
+    Refused: a stop while the card is already stopped then, a resume while it is not. When
+    it is the card's latest event, the card's status follows (利用停止中 / 有効).
+    """
+    card = card_for(connection=connection, last4=last4)
+    events = stop_events(connection=connection, card_id=card.id)
+    state = False
+    for event_at, event_stopped in events:
+        if event_at <= at:
+            state = event_stopped
+    if stopped and state:
+        raise ChangeRefused(
+            f"カード末尾{card.last4}は{at:%Y-%m-%d %H:%M}の時点ですでに利用停止中です"
+        )
+    if not stopped and not state:
+        raise ChangeRefused(
+            f"カード末尾{card.last4}は{at:%Y-%m-%d %H:%M}の時点で利用停止されていません"
+        )
+    event_id = create_stop(
+        connection=connection, card_id=card.id, at=at, stopped=stopped, note=note.strip()
+    )
+    if all(event_at <= at for event_at, _ in events):
+        connection.execute(
+            text(
+                "UPDATE cards SET status = :status WHERE id = :id"
+                " AND status IN ('active', 'stopped', 'details_missing')"
+            ),
+            {"status": "stopped" if stopped else "active", "id": card.id},
+        )
+    return StopRecorded(event_id, card.last4, at, stopped)
+
+
+# --- adjustments -----------------------------------------------------------------------------
+
+REASON_EXAMPLES = "キャンペーン加算、サイトの残高に合わせる"
+"""Examples of an adjustment's reason, for messages and placeholders."""
+
+
+@dataclass(frozen=True)
+class AdjustmentRecorded:
+    """A recorded manual adjustment (points of ``pool``, or rebate when ``pool`` is None)."""
+
+    id: int
+    card: str
+    on: dt.date
+    pool: str | None
+    points: int
+    rebate: int
+    reason: str
+
+
+def record_adjustment(
+    *,
+    connection: Connection,
+    rules: Rules,
+    last4: str,
+    on: dt.date,
+    reason: str,
+    pool: str | None = None,
+    points: int = 0,
+    rebate: int = 0,
+) -> AdjustmentRecorded:
+    """Record a manual adjustment of one pool's points or of the rebate, effective at 00:00 of
+    ``on`` (a campaign credit, a correction to match the site).
+
+    Refused: no reason; nothing or both to adjust; points without a known pool, rebate with
+    one; taking away more than the balance of that day; making a later record fail.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ChangeRefused(f"調整の理由を書いてください（例: {REASON_EXAMPLES}）")
+    if points and rebate:
+        raise ChangeRefused("ポイントと還元額は別々に調整してください")
+    if not points and not rebate:
+        raise ChangeRefused("0は調整になりません")
+    pool_key: str | None = None
+    if points:
+        if not pool:
+            raise ChangeRefused("ポイントの調整にはプールの指定が必要です")
+        try:
+            pool_key = rules.pool(pool).key
+        except KeyError:
+            raise ChangeRefused(
+                f"プール「{pool}」はありません（{', '.join(rules.pools)}）"
+            ) from None
+    elif pool:
+        raise ChangeRefused("還元額の調整にプールは指定しません")
+    adjustment = Adjustment(on, reason, pool=pool_key, points=points, rebate=rebate)
+    card = card_for(connection=connection, last4=last4)
+    before = card_input(connection=connection, card=card, rules=rules)
+    after = replace(before, adjustments=(*before.adjustments, adjustment))
+    until = replay_horizon(before, dt.datetime.combine(on, dt.time()))
+    check_change(before, after, rules, until, ("adjustment_clamped",))
+    adjustment_id = create_adjustment(
+        connection=connection,
+        card_id=card.id,
+        on=on,
+        reason=reason,
+        pool=pool_key,
+        points=points,
+        rebate=rebate,
+    )
+    return AdjustmentRecorded(adjustment_id, card.last4, on, pool_key, points, rebate, reason)
+
+
+# --- 通勤パス months ---------------------------------------------------------------------------
+
+
+def check_month(month: str) -> str:
+    """``YYYY-MM`` as given, or ChangeRefused."""
+    try:
+        value = dt.datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        raise ChangeRefused(f"月は YYYY-MM で指定してください: {month!r}") from None
+    return value.strftime("%Y-%m")
+
+
+def set_commute_pass(
+    *, connection: Connection, last4: str, month: str | None = None, present: bool = True
+) -> list[str]:
+    """Mark (``present``) or unmark ``month`` as a 通勤パス month of the card (no 平日朝夕割引
+    that month); return the card's 通勤パス months after. Without ``month``, only read them."""
+    card = card_for(connection=connection, last4=last4)
+    if month is not None:
+        set_commute_pass_month(
+            connection=connection, card_id=card.id, month=check_month(month), present=present
+        )
+    return commute_pass_months(connection=connection, card_id=card.id)
+
+
+# --- trips by hand ---------------------------------------------------------------------------
+
+
+def add_trip_by_hand(
+    *,
+    connection: Connection,
+    last4: str,
+    exit_at: dt.datetime,
+    exit_ic: str,
+    toll: int,
+    entry_at: dt.datetime | None = None,
+    entry_ic: str | None = None,
+    operator: str = DEFAULT_OPERATOR,
+    morning_evening: bool = False,
+    rebate_applied: int | None = None,
+) -> int:
+    """Add a trip that is not in (or not yet imported from) a 明細CSV; return its id.
+
+    A later import of the statement recognises it (same card, times and ICs) rather than
+    adding it twice. Refused: an unknown operator key, an entry after the exit, no exit IC,
+    a 還元額適用料金 outside 0 … toll.
+    """
+    from etcbook.models.trips import check_operator
+
+    try:
+        operator = check_operator(operator)
+    except ValueError as exc:
+        raise ChangeRefused(str(exc)) from None
+    if entry_at is not None and entry_at > exit_at:
+        raise ChangeRefused("入口の日時が出口の日時より後になっています")
+    exit_ic = exit_ic.strip()
+    if not exit_ic:
+        raise ChangeRefused("出口ICを指定してください")
+    if rebate_applied is not None and not (min(0, toll) <= rebate_applied <= max(0, toll)):
+        raise ChangeRefused("還元額適用料金は0から通行料金までの金額です")
+    card = card_for(connection=connection, last4=last4)
+    return create_manual_trip(
+        connection=connection,
+        values={
+            "card_id": card.id,
+            "entry_at": entry_at,
+            "exit_at": exit_at,
+            "entry_ic": (entry_ic or "").strip() or None,
+            "exit_ic": exit_ic,
+            "toll": toll,
+            "rebate_applied": rebate_applied,
+            "deferred_toll": None if rebate_applied is None else toll - rebate_applied,
+            "operator": operator,
+            "morning_evening": morning_evening,
+            "flags": "（朝夕）" if morning_evening else "",
+        },
+    )
