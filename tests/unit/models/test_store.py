@@ -88,3 +88,23 @@ def test_store_at_the_first_revision_is_upgraded_after_a_copy(store_path: Path) 
     kept = sqlite3.connect(store.backup)
     assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
     kept.close()
+
+
+def test_declared_heads_agree_with_alembic_and_are_one(store_path: Path) -> None:
+    """The fast open path reads the heads from the revision files; Alembic must agree, and
+    0003 merged the branches into a single head."""
+    from alembic.script import ScriptDirectory
+
+    from etcbook.models.store import _alembic_config, _declared_heads
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    assert _declared_heads() == frozenset(script.get_heads()) == {"0003_speed"}
+    store = open_store(store_path)
+    with store.engine.connect() as connection:
+        names = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
+        stored = {
+            row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        }
+    store.close()
+    assert stored == {"0003_speed"}
+    assert "ix_trips_card_exit" not in names and "ix_trips_mileage" in names
