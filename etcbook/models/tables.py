@@ -68,7 +68,6 @@ class Trip(SQLModel, table=True):
     __tablename__ = "trips"
     __table_args__ = (
         UniqueConstraint("card_id", "trip_key", "seq", name="uq_trips_identity"),
-        Index("ix_trips_card_exit", "card_id", "exit_at"),
         Index("ix_trips_exit", "exit_at"),
     )
 
