@@ -79,6 +79,21 @@ class Column(Generic[R]):
         return formatting.TEXT_ALIGNMENT
 
 
+def column_header(
+    columns: Sequence[Column[Any]], section: int, orientation: Qt.Orientation, role: int
+) -> Any:
+    """headerData shared by the table models: column titles and alignment, row numbers."""
+    if orientation == Qt.Orientation.Horizontal and 0 <= section < len(columns):
+        column = columns[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.title
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return column.alignment
+    if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+        return section + 1
+    return None
+
+
 class RecordTableModel(QAbstractTableModel, Generic[R]):
     """A read-only table over a list of records (dataclasses, rows), with declared columns."""
 
@@ -131,15 +146,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
-            column = self._columns[section]
-            if role == Qt.ItemDataRole.DisplayRole:
-                return column.title
-            if role == Qt.ItemDataRole.TextAlignmentRole:
-                return column.alignment
-        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
-            return section + 1
-        return None
+        return column_header(self._columns, section, orientation, role)
 
 
 def _sortable(value: Any) -> Any:
