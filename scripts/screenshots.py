@@ -173,6 +173,46 @@ def shoot_ledger_dialogs(app, window, out: Path) -> list[Path]:  # type: ignore[
     return written
 
 
+def shoot_backup(app, window, settings, tmp: Path, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """A second window on the same store, and the question before a restore."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from etcbook.ui.app import make_main_window
+
+    second = make_main_window(
+        window.context.db_path, settings=settings, sample_path=tmp / "s.sqlite3"
+    )
+    second.resize(960, 560)
+    second.show()
+    second.context.open_store_now()  # refused: the first window holds the store
+    settle(app, second)
+    in_use = out / "detail_store_in_use.png"
+    second.grab().save(str(in_use))
+    second.close()
+
+    archive = tmp / "etcbook-backup.zip"
+    window.backup_flow.back_up_to(archive)
+    settle(app, window)
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QMessageBox):
+            widget.close()
+    window.backup_flow.check_then_restore(archive)
+    deadline = time.monotonic() + 30
+    boxes: list[QMessageBox] = []
+    while not boxes and time.monotonic() < deadline:
+        app.processEvents()
+        boxes = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        ]
+    settle(app, window)
+    question = out / "detail_restore_question.png"
+    boxes[0].grab().save(str(question))
+    boxes[0].reject()
+    return [in_use, question]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -214,7 +254,8 @@ def main() -> int:
         written.append(path)
         empty.close()
 
-        window = make_main_window(demo, settings=settings, sample_path=demo)
+        # The demo store shown as the user's own (so the backup reminder shows too).
+        window = make_main_window(demo, settings=settings, sample_path=tmp / "sample.sqlite3")
         window.resize(*WINDOW_SIZE)
         window.show()
         window.context.open_store_now()
@@ -233,6 +274,7 @@ def main() -> int:
         written.append(shoot_import_preview(app, window, tmp, args.out))
         written.append(shoot_card_dialog(app, window, args.out))
         written.extend(shoot_ledger_dialogs(app, window, args.out))
+        written.extend(shoot_backup(app, window, settings, tmp, args.out))
         window.close()
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

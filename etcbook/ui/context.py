@@ -20,6 +20,7 @@ from etcbook.ui.operations import Operation, OperationRunner, Progress
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from etcbook.models.instance import StoreClaim
     from etcbook.models.store import Store
     from etcbook.ui.mileage import MileageService
 
@@ -37,6 +38,9 @@ class AppContext(QObject):
         import_requested: a page asks the window to import files (list of paths; empty = ask).
         sample_requested: a page asks the window to open the sample store.
         card_add_requested: a page asks for the "add a card" dialog.
+        store_in_use: another window holds the store (the message to show); not opened.
+        backup_requested: a page asks the window to back the store up (asks where).
+        backup_made: a backup of this store was written (the reminder may go).
     """
 
     ledger_changed = Signal()
@@ -46,6 +50,9 @@ class AppContext(QObject):
     import_requested = Signal(list)
     sample_requested = Signal()
     card_add_requested = Signal()
+    store_in_use = Signal(str)
+    backup_requested = Signal()
+    backup_made = Signal()
 
     def __init__(
         self,
@@ -62,6 +69,52 @@ class AppContext(QObject):
         self.operations = OperationRunner(self.ledger_changed.emit, self)
         self._store: Store | None = None
         self._mileage: MileageService | None = None
+        self._claim: StoreClaim | None = None
+
+    @property
+    def is_sample(self) -> bool:
+        """``True`` when this context shows the sample store rather than the user's own."""
+        return self.sample_path is not None and self.db_path == self.sample_path
+
+    # -- the claim: one window per store -------------------------------------------------------
+
+    @property
+    def claim(self) -> StoreClaim | None:
+        """This window's claim on the store (see :mod:`etcbook.models.instance`), once held."""
+        return self._claim
+
+    def adopt_claim(self, claim: StoreClaim | None) -> None:
+        """Hold ``claim`` (taken by the window's previous context on the same store)."""
+        if claim is not None and claim.acquired and claim.store_path == self._absolute_path():
+            self._claim = claim
+
+    def take_claim(self) -> StoreClaim | None:
+        """Hand the claim over (it is then not released by :meth:`close`)."""
+        claim, self._claim = self._claim, None
+        return claim
+
+    def _absolute_path(self) -> Path:
+        return self.db_path.expanduser().absolute()
+
+    def claim_store(self) -> bool:
+        """Claim the store for this window; when another window holds it, emit
+        ``store_in_use`` with the message for the user and return ``False``."""
+        if self._claim is not None:
+            return True
+        from etcbook.models.instance import claim_store
+
+        try:
+            claim = claim_store(self.db_path)
+        except OSError as error:
+            self.store_failed.emit(
+                f"{self.db_path}: ストアのフォルダに書き込めません（{error.strerror or error}）。"
+            )
+            return False
+        if not claim.acquired:
+            self.store_in_use.emit(claim.message or "")
+            return False
+        self._claim = claim
+        return True
 
     # -- the store ---------------------------------------------------------------------------
 
@@ -79,6 +132,8 @@ class AppContext(QObject):
 
     def open_store_async(self) -> None:
         """Open (and migrate) the store on a worker thread; emit ``store_opened`` after."""
+        if not self.claim_store():
+            return
         from etcbook.ui import store_access  # SQLModel and Alembic load here, not at start-up
 
         def opened(store: Store) -> None:
@@ -99,6 +154,8 @@ class AppContext(QObject):
 
     def open_store_now(self) -> None:
         """Open the store on this thread (tests and scripts)."""
+        if not self.claim_store():
+            return
         from etcbook.ui import store_access
 
         self._opened(store_access.open_store(self.db_path))
@@ -131,11 +188,14 @@ class AppContext(QObject):
             yield connection
 
     def close(self) -> None:
-        """Stop running work (its results are dropped), then release the store."""
+        """Stop running work (its results are dropped), then release the store and its claim."""
         self.operations.shut_down()
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     # -- work ----------------------------------------------------------------------------------
 

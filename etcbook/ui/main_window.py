@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -26,9 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from etcbook import __version__
+from etcbook.ui.backup import BackupFlow
 from etcbook.ui.context import AppContext
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
 from etcbook.ui.style import STYLE_SHEET
+
+if TYPE_CHECKING:
+    from etcbook.models.instance import StoreClaim
 
 ContextFactory = Callable[[Path], AppContext]
 
@@ -48,6 +54,30 @@ class _PageSlot(QWidget):
             self.widget = self.spec.factory(context)
             self.layout().addWidget(self.widget)
         return self.widget
+
+
+class _LoadingPage(QWidget):
+    """Shown while the store opens; says why when it cannot (with a retry when it is busy)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("ストアを開いています…")
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton("もう一度開く")
+        self.retry_button.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 40, 40, 40)
+        layout.addStretch(1)
+        self.label.setMaximumWidth(640)
+        layout.addWidget(self.label, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(1)
+
+    def show_text(self, text: str, *, retry: bool = False) -> None:
+        self.label.setText(text)
+        self.retry_button.setVisible(retry)
 
 
 class MainWindow(QMainWindow):
@@ -90,9 +120,10 @@ class MainWindow(QMainWindow):
         self._nav.currentRowChanged.connect(self._nav_row_changed)
 
         self._stack = QStackedWidget()
-        self._loading = QLabel("ストアを開いています…")
-        self._loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._loading = _LoadingPage()
+        self._loading.retry_button.clicked.connect(self._retry_open)
         self._stack.addWidget(self._loading)
+        self.backup_flow = BackupFlow(self, lambda: self.context, self._reopen_same_store)
 
         self._splitter = QSplitter(Qt.Orientation.Horizontal)
         self._splitter.setObjectName("mainSplitter")
@@ -132,6 +163,19 @@ class MainWindow(QMainWindow):
         self.home_action.triggered.connect(self.open_home_store)
         self.home_action.setEnabled(False)
         file_menu.addAction(self.home_action)
+        file_menu.addSeparator()
+        self.backup_action = QAction("バックアップ(&B)…", self)
+        self.backup_action.setStatusTip(
+            "ストアと保管書類を1つのZIPに保存します（毎月1回がおすすめです）"
+        )
+        self.backup_action.triggered.connect(lambda: self.backup_flow.ask_and_back_up())
+        file_menu.addAction(self.backup_action)
+        self.restore_action = QAction("バックアップから戻す(&R)…", self)
+        self.restore_action.setStatusTip(
+            "バックアップのZIPでいまのデータを置き換えます（いまのデータは残します）"
+        )
+        self.restore_action.triggered.connect(lambda: self.backup_flow.ask_and_restore())
+        file_menu.addAction(self.restore_action)
         file_menu.addSeparator()
         quit_action = QAction("終了(&Q)", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -179,29 +223,46 @@ class MainWindow(QMainWindow):
         context.import_requested.connect(self.import_files)
         context.sample_requested.connect(self.open_sample_store)
         context.card_add_requested.connect(self.add_card)
+        context.store_in_use.connect(self._store_in_use)
+        context.backup_requested.connect(self.backup_flow.ask_and_back_up)
         context.ledger_changed.connect(self._ledger_changed)
         context.operations.busy_changed.connect(self._busy_changed)
-        is_sample = context.sample_path is not None and context.db_path == context.sample_path
+        is_sample = context.is_sample
         self.home_action.setEnabled(is_sample)
         suffix = "（サンプルデータ）" if is_sample else ""
         self.setWindowTitle(f"etcbook — {context.db_path.name}{suffix}")
         self._store_label.setText(str(context.db_path))
+        self._loading.show_text("ストアを開いています…")
         self._stack.setCurrentWidget(self._loading)
         self._nav.setEnabled(False)
-        for action in (self.import_action, *self._page_actions):
+        for action in self._store_actions():
             action.setEnabled(False)
+
+    def _store_actions(self) -> list[QAction]:
+        """The actions that need the open store."""
+        return [self.import_action, self.backup_action, self.restore_action, *self._page_actions]
 
     def _store_opened(self) -> None:
         self._nav.setEnabled(True)
-        for action in (self.import_action, *self._page_actions):
+        for action in self._store_actions():
             action.setEnabled(True)
+        self.restore_action.setEnabled(not self.context.is_sample)
         if self._show_welcome_if_empty():
             return
         key = self._current_key or self.context.settings.value("window/page", "", str)
         self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
 
     def _store_failed(self, message: str) -> None:
-        self._loading.setText(f"ストアを開けませんでした。\n{message}")
+        self._loading.show_text(f"ストアを開けませんでした。\n{message}")
+
+    def _store_in_use(self, message: str) -> None:
+        self._loading.show_text(message, retry=True)
+        self.statusBar().showMessage("このストアは別のウィンドウで開かれています", 15_000)
+
+    def _retry_open(self) -> None:
+        if not self.context.is_open:
+            self._loading.show_text("ストアを開いています…")
+            self.context.open_store_async()
 
     def _show_welcome_if_empty(self) -> bool:
         from etcbook.ui import store_access
@@ -237,11 +298,31 @@ class MainWindow(QMainWindow):
         """Close the current store and show ``path`` in this window, pages rebuilt."""
         if self._context_factory is None:
             raise RuntimeError("this window cannot switch stores")
+        self._detach_context()
+        self._attach_context(self._context_factory(path))
+        self.context.open_store_async()
+
+    def _reopen_same_store(self, before_open: Callable[[AppContext], None]) -> None:
+        """Close the store but keep its claim, give a new context for the same store to
+        ``before_open`` (a restore), which opens the store when it is done."""
+        if self._context_factory is None:
+            raise RuntimeError("this window cannot reopen its store")
+        path = self.context.db_path
+        claim = self._detach_context(keep_claim=True)
+        context = self._context_factory(path)
+        context.adopt_claim(claim)
+        self._attach_context(context)
+        self._loading.show_text("バックアップから戻しています…")
+        before_open(context)
+
+    def _detach_context(self, *, keep_claim: bool = False) -> StoreClaim | None:
+        """Close the current store and drop its pages; return its claim when ``keep_claim``."""
         old = self.context
         # Closed first, so that nothing (a focus change selecting a page) builds on it.
         self._nav.setEnabled(False)
         self._stack.setCurrentWidget(self._loading)
         self._save_page_settings()
+        claim = old.take_claim() if keep_claim else None
         old.close()
         for slot in self._slots.values():
             if slot.widget is not None:
@@ -252,12 +333,11 @@ class MainWindow(QMainWindow):
             self._stack.removeWidget(self._welcome)
             self._welcome.deleteLater()
             self._welcome = None
-        for signal in (old.store_opened, old.store_failed, old.page_requested):
+        for signal in (old.store_opened, old.store_failed, old.page_requested, old.store_in_use):
             signal.disconnect()
         old.deleteLater()
         self._current_key = None
-        self._attach_context(self._context_factory(path))
-        self.context.open_store_async()
+        return claim
 
     # -- navigation ----------------------------------------------------------------------------
 

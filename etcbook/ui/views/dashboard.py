@@ -52,6 +52,8 @@ BUCKET_LABELS = (
     ("later", "それ以降"),
 )
 BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
+ACTION_ROLE = Qt.ItemDataRole.UserRole + 1
+LEVEL_ORDER = ("danger", "warning", "info")
 LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
 """Reminder severity → alert colour."""
 
@@ -63,6 +65,24 @@ class Alert:
     level: str
     message: str
     card: str | None = None
+    action: str | None = None
+    """What double-clicking the line does ("backup": start a backup), if anything."""
+
+
+BACKUP_ACTION = "backup"
+
+
+def backup_alert(context: AppContext, as_of: dt.date) -> Alert | None:
+    """The monthly backup reminder for the user's own store (none for the sample data)."""
+    from etcbook.models.backup import backup_reminder, last_backup
+
+    if context.is_sample:
+        return None
+    text = backup_reminder(context.db_path, as_of)
+    if text is None:
+        return None
+    level = "info" if last_backup(context.db_path) is None else "warning"
+    return Alert(level, f"{text}（ここをダブルクリックでバックアップ）", action=BACKUP_ACTION)
 
 
 @dataclass
@@ -309,6 +329,8 @@ class DashboardPage(Page):
         self.alerts.setSpacing(2)
         self.alerts.setAlternatingRowColors(False)
         self.alerts.setMinimumHeight(90)
+        self.alerts.itemActivated.connect(self._alert_activated)
+        context.backup_made.connect(self._backup_made)
 
         self.points_chart = ChartView(minimum_height=220)
         self.tolls_chart = ChartView(minimum_height=220)
@@ -429,6 +451,15 @@ class DashboardPage(Page):
     def _fill_alerts(self, data: DashboardData) -> None:
         colours = alert_colours(self.palette())
         alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders or ()]
+        backup = backup_alert(self.context, data.as_of)
+        if backup is not None:
+            # Heads its own level: after anything more urgent, before the rest.
+            rank = list(LEVEL_ORDER).index
+            position = next(
+                (i for i, alert in enumerate(alerts) if rank(alert.level) >= rank(backup.level)),
+                len(alerts),
+            )
+            alerts.insert(position, backup)
         self.alerts.clear()
         if not alerts:
             self.alerts.addItem("お知らせはありません。")
@@ -440,7 +471,16 @@ class DashboardPage(Page):
             if background is not None:
                 item.setBackground(background)
             item.setData(Qt.ItemDataRole.UserRole, alert.level)
+            item.setData(ACTION_ROLE, alert.action)
             self.alerts.addItem(item)
+
+    def _alert_activated(self, item: QListWidgetItem) -> None:
+        if item.data(ACTION_ROLE) == BACKUP_ACTION:
+            self.context.backup_requested.emit()
+
+    def _backup_made(self) -> None:
+        if self.data is not None and self.data.reminders is not None:
+            self._fill_alerts(self.data)
 
     def alert_texts(self) -> list[str]:
         return [self.alerts.item(i).text() for i in range(self.alerts.count())]

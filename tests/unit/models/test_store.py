@@ -63,7 +63,6 @@ def test_foreign_file_is_refused(store_path: Path) -> None:
         open_store(store_path)
 
 
-
 def test_store_at_the_first_revision_is_upgraded_after_a_copy(store_path: Path) -> None:
     from alembic import command
     from sqlalchemy import create_engine
