@@ -2,6 +2,8 @@
 
 - A full card number never leaves the importer: only its last 4 digits are kept, and any long
   run of digits that could be a card number is masked in messages (``mask_card_numbers``).
+- A card number typed into a free-text field (a note, a name, a reason) is masked the same way
+  before it is stored (``free_text``).
 - Files and folders etcbook creates are readable only by the user (0600 / 0700 on POSIX).
 - Exports can leave out the IDs that let someone log in or claim points as the user
   (マイレージID, ETC利用照会サービスのログインID): ``redact_card``.
@@ -40,6 +42,21 @@ def mask_card_numbers(text: str) -> str:
         return "*" * (len(digits) - 4) + digits[-4:]
 
     return CARD_NUMBER_RUN.sub(masked, text)
+
+
+def free_text(value: str) -> str:
+    """A free-text value (a note, a name, a reason) as it may be stored: with any card number
+    typed or pasted into it masked, so that a full card number never reaches the store.
+
+    Applied by the store's writers to every free-text field; numbers that are IDs by nature
+    (車載器管理番号 has 19 digits, マイレージID, a desk's reference number) are not free text.
+    """
+    return mask_card_numbers(value) if value else value
+
+
+def free_text_or_none(value: str | None) -> str | None:
+    """:func:`free_text` for a field that may be empty (``None``)."""
+    return None if value is None else free_text(value)
 
 
 def redact_card(card: Mapping[str, Any], *, omit_ids: bool) -> dict[str, Any]:

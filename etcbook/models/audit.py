@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from etcbook import clock
+from etcbook.privacy import free_text
 
 TRIP_AMOUNT_FIELDS = (
     "toll_before_discount",
@@ -72,7 +73,7 @@ def append_audit(
             "field": field,
             "old": json.dumps(old, ensure_ascii=False, default=str),
             "new": json.dumps(new, ensure_ascii=False, default=str),
-            "reason": reason,
+            "reason": free_text(reason),
         },
     )
     return int(result.lastrowid or 0)
@@ -82,7 +83,7 @@ def _check_value(field: str, value: Any) -> Any:
     if field in ("purpose", "department"):
         if not isinstance(value, str):
             raise TripEditError(f"{field} は文字列で指定してください")
-        return value
+        return free_text(value)
     if value is None and field in _NULLABLE:
         return None
     if isinstance(value, bool) or not isinstance(value, int):

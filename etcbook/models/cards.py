@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from etcbook import clock
 from etcbook.domain import cards as rules
 from etcbook.models.tables import Card
+from etcbook.privacy import free_text_or_none
 
 EDITABLE_FIELDS = (
     "holder",
@@ -27,6 +28,10 @@ EDITABLE_FIELDS = (
 )
 
 
+FREE_TEXT_FIELDS = ("holder", "driver", "household", "plate", "notes")
+"""Fields typed freely: a card number typed into one is masked (see ``etcbook.privacy``)."""
+
+
 class CardNotFound(LookupError):
     def __init__(self, last4: str) -> None:
         super().__init__(
@@ -38,6 +43,9 @@ class CardNotFound(LookupError):
 def validated(values: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise card fields (raises ValueError with a Japanese message)."""
     out = dict(values)
+    for name in FREE_TEXT_FIELDS:
+        if isinstance(out.get(name), str):
+            out[name] = free_text_or_none(out[name])
     if "last4" in out:
         out["last4"] = rules.check_last4(str(out["last4"]))
     if out.get("obu_number"):

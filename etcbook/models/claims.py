@@ -12,6 +12,7 @@ from etcbook.domain.claims import Claim, ClaimHeader, ClaimLine, claimable_lines
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows
 from etcbook.models.vault import DocumentRecord, DocumentSearch, search_documents
+from etcbook.privacy import free_text
 
 OPERATOR_NAMES: dict[str, str] = {
     "nexco": "NEXCO",
@@ -105,15 +106,15 @@ def claim_from_store(
         lines = claimable_lines(line_of(r) for r in chosen)
     departments = sorted({r["department"] for r in chosen if r["department"]})
     header = ClaimHeader(
-        claimant=claimant if claimant is not None else card_row["holder"],
-        department=department if department is not None else "・".join(departments),
+        claimant=free_text(claimant if claimant is not None else card_row["holder"]),
+        department=free_text(department if department is not None else "・".join(departments)),
         holder=card_row["holder"],
         card_last4=card,
         period_start=date_from,
         period_end=date_to,
         mileage_id=card_row["mileage_id"] if include_mileage_id else None,
         prepared_on=prepared_on,
-        private_use_basis=private_use_basis,
+        private_use_basis=free_text(private_use_basis),
     )
     return Claim(header=header, lines=lines), originals_for(
         store=store, card=card, date_from=date_from, date_to=date_to

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 from etcbook import clock
 from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
 from etcbook.models.tables import IsoDateTime
+from etcbook.privacy import free_text, free_text_or_none
 
 
 class PointExchange(SQLModel, table=True):
@@ -150,7 +151,7 @@ def create_stop(
             "card_id": card_id,
             "at": _iso(at),
             "stopped": stopped,
-            "note": note,
+            "note": free_text(note),
             "created_at": _iso(clock.now()),
         },
     )
@@ -188,7 +189,7 @@ def create_adjustment(
             "pool": pool,
             "points": points,
             "rebate": rebate,
-            "reason": reason,
+            "reason": free_text(reason),
             "created_at": _iso(clock.now()),
         },
     )
@@ -249,6 +250,10 @@ def manual_trip_key(
 
 def create_manual_trip(*, connection: Connection, values: dict[str, Any]) -> int:
     """Insert a trip entered by hand (``source = 'manual'``); return its id."""
+    values = {
+        **values,
+        **{name: free_text_or_none(values.get(name)) for name in ("entry_ic", "exit_ic")},
+    }
     exit_at: dt.datetime = values["exit_at"].replace(microsecond=0)
     entry_at: dt.datetime | None = values.get("entry_at")
     if entry_at is not None:

@@ -33,6 +33,7 @@ from etcbook.models.mileage import (
     stop_events,
 )
 from etcbook.models.mileage_inputs import load_card_inputs
+from etcbook.privacy import free_text
 
 
 class ChangeRefused(ValueError):
@@ -184,7 +185,7 @@ def record_adjustment(
     Refused: no reason; nothing or both to adjust; points without a known pool, rebate with
     one; taking away more than the balance of that day; making a later record fail.
     """
-    reason = reason.strip()
+    reason = free_text(reason.strip())
     if not reason:
         raise ChangeRefused(f"調整の理由を書いてください（例: {REASON_EXAMPLES}）")
     if points and rebate:

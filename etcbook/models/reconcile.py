@@ -39,6 +39,7 @@ from etcbook.domain.incidents import (
 from etcbook.domain.reconcile import Reported, TripLine
 from etcbook.models.cards import CardNotFound
 from etcbook.models.tables import IsoDateTime
+from etcbook.privacy import free_text
 
 # --- tables ----------------------------------------------------------------------------------
 
@@ -446,7 +447,7 @@ def open_incident(
             "card_id": card_id,
             "kind": kind,
             "noticed_at": noticed_at.isoformat(),
-            "note": note,
+            "note": free_text(note),
             "now": clock.now().isoformat(),
         },
     )
@@ -667,11 +668,11 @@ def record_step(
             "incident": incident_id,
             "step": record.step,
             "at": record.at.isoformat(),
-            "desk": record.desk,
+            "desk": free_text(record.desk),
             "reference": record.reference,
-            "person": record.person,
-            "details": json.dumps(dict(record.details), ensure_ascii=False),
-            "note": record.note,
+            "person": free_text(record.person),
+            "details": free_text(json.dumps(dict(record.details), ensure_ascii=False)),
+            "note": free_text(record.note),
             "now": clock.now().isoformat(),
         },
     )
@@ -692,10 +693,10 @@ def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry
         {
             "incident": incident_id,
             "at": entry.at.isoformat(),
-            "desk": entry.desk,
-            "person": entry.person,
+            "desk": free_text(entry.desk),
+            "person": free_text(entry.person),
             "reference": entry.reference,
-            "summary": entry.summary,
+            "summary": free_text(entry.summary),
             "now": clock.now().isoformat(),
         },
     )

@@ -38,7 +38,7 @@ from etcbook.domain.evidence import (
 )
 from etcbook.models.audit import append_audit, os_user
 from etcbook.models.store import Store
-from etcbook.privacy import make_private_dir
+from etcbook.privacy import free_text, make_private_dir
 
 VAULT_FOLDER = "ETC"
 TRASH_FOLDER = "_trash"
@@ -335,7 +335,9 @@ def add_document(
     _check_inputs(kind, card, month, source)
     if date is not None and kind in SCREEN_KINDS and date.strftime("%Y-%m") != month:
         raise VaultError(f"撮影日 {date} が月 {month} と合いません")
-    vehicle = safe_name_part(vehicle)
+    vehicle = safe_name_part(free_text(vehicle))
+    counterparty = free_text(counterparty)
+    original_name = free_text(source.name)
     root = vault_root(store)
     make_private_dir(root)  # 0700: the originals are readable by the user only
     folder = root / vault_folder(month)
@@ -404,7 +406,7 @@ def add_document(
                 ),
                 {
                     "path": relpath,
-                    "original_name": source.name,
+                    "original_name": original_name,
                     "sha256": sha256,
                     "size": size,
                     "kind": kind,
@@ -441,7 +443,7 @@ def add_document(
                     "date": date.isoformat() if date else None,
                     "amount": amount,
                     "counterparty": counterparty,
-                    "original_name": source.name,
+                    "original_name": original_name,
                 },
                 user=who,
                 at=now,
@@ -489,7 +491,7 @@ def remove_document(
                 {
                     "at": now.isoformat(),
                     "by": who,
-                    "reason": reason,
+                    "reason": free_text(reason),
                     "trash": trash_rel,
                     "id": document_id,
                 },

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 import robustkit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from etcbook.privacy import FULL_CARD_NUMBER, mask_card_numbers, redact_card
+from etcbook.privacy import FULL_CARD_NUMBER, free_text, mask_card_numbers, redact_card
 
 FULL_NUMBERS = {
     "4980123412345678": "5678",
@@ -30,6 +32,7 @@ FULL_NUMBERS = {
     "4980-0000-1111-0042": "0042",
 }
 """Full card numbers as they could appear in a file or be typed, and the last 4 that stays."""
+FULL_NUMBERS_LIST = list(FULL_NUMBERS)
 
 _BLOCK_NETWORK = r"""
 import socket, sys
@@ -175,8 +178,22 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Offline]:
     run(
         "evidence", "add", str(statement), "--kind", "statement", "--card", "5678", "--month", month
     )
+    # Full numbers typed or pasted into every kind of free-text field.
+    typed = iter(FULL_NUMBERS)
+    run("card", "edit", "5678", "--notes", f"旧カード {next(typed)} は解約済み",
+        "--driver", f"山田 {next(typed)}", "--household", f"{next(typed)}")  # fmt: skip
+    run("trip", "edit", str(trips[0]["id"]), "--purpose", f"請求 {FULL_NUMBERS_LIST[1]} の確認")
+    named = inputs / f"明細_{FULL_NUMBERS_LIST[0]}.pdf"
+    named.write_bytes(b"%PDF-1.4\n% certificate\n%%EOF\n")
+    run("evidence", "add", str(named), "--kind", "certificate", "--card", "5678", "--month", month,
+        "--counterparty", f"カード会社 {FULL_NUMBERS_LIST[2]}")  # fmt: skip
+    run("adjust", "--card", "5678", "--rebate", "100", "--on", trips[0]["exit_at"][:10],
+        "--reason", f"サイトの表示 {FULL_NUMBERS_LIST[0]} に合わせる")  # fmt: skip
+    run("incident", "open", "--card", "9012", "--kind", "lost",
+        "--note", f"番号 {FULL_NUMBERS_LIST[1]} のカードを紛失")  # fmt: skip
     first, last = trips[0]["exit_at"][:10], trips[-1]["exit_at"][:10]
-    run("report", "--card", "5678", "--from", first, "--to", last, "--out", str(home / "claim"))
+    run("report", "--card", "5678", "--from", first, "--to", last, "--out", str(home / "claim"),
+        "--claimant", f"山田花子 {FULL_NUMBERS_LIST[2]}", "--basis", f"{FULL_NUMBERS_LIST[0]}")  # fmt: skip
     run("report", "--card", "5678", "--from", first, "--to", last,
         "--out", str(home / "claim-no-ids"), "--no-mileage-id")  # fmt: skip
     run("evidence", "audit", "--csv", str(home / "audit.csv"))
@@ -304,3 +321,46 @@ def test_in_process_tests_run_offline() -> None:
     """tests/robust/conftest.py refuses sockets to every test in this folder."""
     with pytest.raises(OSError, match="network"):
         socket.create_connection(("192.0.2.1", 80), timeout=1)
+
+
+_TEXT = st.text(alphabet=st.sampled_from("山田 メモ-:、。abc0123456789"), max_size=30)
+_CARD = st.lists(st.sampled_from("0123456789"), min_size=16, max_size=16).map("".join)
+_GROUPING = st.sampled_from(["", " ", "-"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=_TEXT, card=_CARD, sep=_GROUPING, after=_TEXT)
+def test_a_card_number_typed_into_free_text_keeps_only_its_last_four(
+    before: str, card: str, sep: str, after: str
+) -> None:
+    typed = sep.join(card[i : i + 4] for i in range(0, 16, 4))
+    stored = free_text(f"{before}（{typed}）{after}")
+    assert not _leaks(stored), stored
+    assert card[-4:] in stored
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60).filter(lambda t: not re.search(r"[0-9][0-9 \-]{11,}[0-9]", t)))
+def test_free_text_without_a_long_number_is_stored_as_typed(text: str) -> None:
+    assert free_text(text) == text
+
+
+def test_the_stores_free_text_fields_mask_what_the_smoke_path_typed(
+    smoke: tuple[Path, Offline],
+) -> None:
+    home, _run = smoke
+    db = robustkit.connect_readonly(home / "etcbook.sqlite3")
+    try:
+        notes, driver = db.execute(
+            "SELECT notes, driver FROM cards WHERE last4 = '5678'"
+        ).fetchone()
+        reason = db.execute("SELECT reason FROM mileage_adjustments").fetchone()[0]
+        original = db.execute(
+            "SELECT original_name FROM documents WHERE kind = 'certificate'"
+        ).fetchone()[0]
+    finally:
+        db.close()
+    assert notes == "旧カード ************5678 は解約済み"
+    assert driver == "山田 ************9012"
+    assert reason == "サイトの表示 ************5678 に合わせる"
+    assert original == "明細_************5678.pdf"
