@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from etcbook.cli.common import (
@@ -309,10 +308,8 @@ def cmd_status(args: argparse.Namespace, context: CliContext) -> int:
 def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook import clock
     from etcbook.domain.exchange import units_for_request
-    from etcbook.domain.mileage import ExchangeInput
     from etcbook.domain.money import exchange_totals
-    from etcbook.models.mileage import create_exchange
-    from etcbook.models.mileage_changes import card_for, card_input, check_change, replay_horizon
+    from etcbook.models.mileage_changes import record_exchanges
 
     rules = _rules()
     try:
@@ -326,17 +323,13 @@ def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
     at = args.at or clock.now()
     points, yen = exchange_totals(units)
     with refusals_as_bad_input(), context.store.transaction() as connection:
-        card = card_for(connection=connection, last4=args.card)
-        before = card_input(connection=connection, card=card, rules=rules)
-        after = replace(before, exchanges=(*before.exchanges, ExchangeInput(at, pool.key, units)))
-        check_change(before, after, rules, replay_horizon(before, at), ("exchange_refused",))
-        exchange_id = create_exchange(
-            connection=connection, card_id=card.id, at=at, pool=pool.key, units=units
+        [exchange_id] = record_exchanges(
+            connection=connection, rules=rules, last4=args.card, exchanges=[(at, pool.key, units)]
         )
     say(f"{pool.name}の{points:,}Pを還元額{yen:,}円に交換しました（{at:%Y-%m-%d %H:%M}）。")
     document = {
         "id": exchange_id,
-        "card": card.last4,
+        "card": args.card,
         "pool": pool.key,
         "units": [unit.points for unit in units],
         "points": points,

@@ -1,5 +1,5 @@
 """Checked changes of the mileage ledger, shared by the ``etcbook`` commands and the window:
-a card's 利用停止・再開, a manual adjustment of points or rebate, 通勤パス months, a trip
+a manual exchange, a card's 利用停止・再開, a manual adjustment of points or rebate, 通勤パス months, a trip
 entered by hand, and the check that a change keeps the card's timeline valid.
 
 Each function works in the caller's write transaction. It either records the change or raises
@@ -12,6 +12,7 @@ timeline first, and refused as well when they would make a change recorded later
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, text
@@ -19,13 +20,14 @@ from sqlalchemy import Connection, text
 from etcbook import clock
 from etcbook.domain.alerts import Alert
 from etcbook.domain.calendar import end_of_day
-from etcbook.domain.mileage import Adjustment, CardInput, CardState, replay
-from etcbook.domain.points import DEFAULT_OPERATOR
+from etcbook.domain.mileage import Adjustment, CardInput, CardState, ExchangeInput, replay
+from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
 from etcbook.domain.rules import Rules
 from etcbook.models.mileage import (
     CardRef,
     commute_pass_months,
     create_adjustment,
+    create_exchange,
     create_manual_trip,
     create_stop,
     find_card,
@@ -98,6 +100,36 @@ def check_change(
         raise ChangeRefused(
             f"記録しませんでした。記録すると後の記録が成り立たなくなります: {broken[0].message}"
         )
+
+
+# --- exchanges -------------------------------------------------------------------------------
+
+
+def record_exchanges(
+    *,
+    connection: Connection,
+    rules: Rules,
+    last4: str,
+    exchanges: Sequence[tuple[dt.datetime, str, tuple[ExchangeUnit, ...]]],
+) -> list[int]:
+    """Record manual exchanges ``(at, pool, units)`` of one card; return their ids.
+
+    Replayed with the card's timeline first: refused (nothing written) when the engine refuses
+    one (not enough points at that time, a unit off the grid) or one makes an exchange already
+    recorded fail.
+    """
+    if not exchanges:
+        return []
+    card = card_for(connection=connection, last4=last4)
+    before = card_input(connection=connection, card=card, rules=rules)
+    added = tuple(ExchangeInput(at, pool, units) for at, pool, units in exchanges)
+    after = replace(before, exchanges=(*before.exchanges, *added))
+    until = replay_horizon(before, *(at for at, _pool, _units in exchanges))
+    check_change(before, after, rules, until, ("exchange_refused",))
+    return [
+        create_exchange(connection=connection, card_id=card.id, at=at, pool=pool, units=units)
+        for at, pool, units in exchanges
+    ]
 
 
 # --- 利用停止・再開 ----------------------------------------------------------------------------

@@ -644,20 +644,29 @@ def record_step(
             incident_id=incident_id,
         )
     elif record.step == "mileage_stop":
-        from etcbook.models.mileage import create_stop
+        from etcbook.models.mileage import stop_events
 
         card = card_row(connection=connection, last4=incident.card)
-        create_stop(
-            connection=connection,
-            card_id=card["id"],
-            at=record.at,
-            stopped=True,
-            note=f"紛失・トラブル 記録 ID {incident_id}",
-        )
-        connection.execute(
-            text("UPDATE cards SET status = 'stopped' WHERE id = :id AND status <> 'replaced'"),
-            {"id": card["id"]},
-        )
+        stopped_then = False
+        for event_at, event_stopped in stop_events(connection=connection, card_id=card["id"]):
+            if event_at <= record.at:
+                stopped_then = event_stopped
+        if stopped_then:
+            # Already recorded (on the cards page, say): the step is kept, the stop not doubled.
+            warnings.append(
+                f"カード末尾{incident.card}は{record.at:%Y-%m-%d %H:%M}の時点ですでに利用停止中です。"
+                "停止の記録は追加しません。"
+            )
+        else:
+            from etcbook.models.mileage_changes import record_stop
+
+            record_stop(
+                connection=connection,
+                last4=incident.card,
+                at=record.at,
+                stopped=True,
+                note=f"紛失・トラブル 記録 ID {incident_id}",
+            )
     result = connection.execute(
         text(
             "INSERT INTO incident_steps (incident_id, step, at, desk, reference, person, details,"

@@ -288,40 +288,17 @@ def record_exchanges(
 ) -> list[int]:
     """Record manual exchanges ``(at, pool, units)`` of one card in one transaction.
 
-    They are replayed with the card's timeline first: if the engine refuses one (not enough
-    points at that time, a unit off the grid) or one makes an exchange already recorded fail,
-    nothing is written and :class:`ExchangeRefused` says why (Japanese).
+    See :func:`etcbook.models.mileage_changes.record_exchanges`: when the engine refuses one,
+    or one makes an exchange already recorded fail, nothing is written and
+    :class:`ExchangeRefused` says why (Japanese).
     """
-    from etcbook.domain.calendar import end_of_day
-    from etcbook.domain.mileage import ExchangeInput, replay
-    from etcbook.models.mileage import create_exchange, find_card
-    from etcbook.models.mileage_inputs import load_card_inputs
+    from etcbook.models.mileage_changes import ChangeRefused
+    from etcbook.models.mileage_changes import record_exchanges as record
 
-    if not exchanges:
-        return []
-    rules = load_rules()
-    with store.transaction() as connection:
-        card = find_card(connection=connection, last4=last4)
-        if card is None:
-            raise ExchangeRefused(f"カード末尾{last4}は登録されていません")
-        before = load_card_inputs(connection=connection, cards=[card], rules=rules)[card.id]
-        added = tuple(ExchangeInput(at, pool, units) for at, pool, units in exchanges)
-        after = dataclasses.replace(before, exchanges=(*before.exchanges, *added))
-        moments = [at for at, _pool, _units in exchanges]
-        moments.extend(trip.exit_at for trip in before.trips)
-        moments.extend(exchange.at for exchange in before.exchanges)
-        until = end_of_day(max(moments).date())
-        old = {a.ref for a in replay(before, rules, until).alerts if a.kind == "exchange_refused"}
-        for alert in replay(after, rules, until).alerts:
-            if alert.kind != "exchange_refused":
-                continue
-            if alert.ref is None:
-                raise ExchangeRefused(f"記録しませんでした。{alert.message}")
-            if alert.ref not in old:
-                raise ExchangeRefused(
-                    f"記録しませんでした。記録すると後の交換が成り立たなくなります: {alert.message}"
-                )
-        return [
-            create_exchange(connection=connection, card_id=card.id, at=at, pool=pool, units=units)
-            for at, pool, units in exchanges
-        ]
+    try:
+        with store.transaction() as connection:
+            return record(
+                connection=connection, rules=load_rules(), last4=last4, exchanges=exchanges
+            )
+    except ChangeRefused as refused:
+        raise ExchangeRefused(str(refused)) from None

@@ -213,3 +213,56 @@ def test_unknown_incident_and_bad_usage(cards) -> None:  # type: ignore[no-untyp
     assert cli("incident", "open", "--card", "0000", "--kind", "lost").returncode == 3
     guide = cli("incident", "guide", "--json", check=True).json()["steps"]
     assert guide[0]["step"] == "issuer_stop"
+
+
+def incident_with_issuer_stop(cli, kind: str) -> str:  # type: ignore[no-untyped-def]
+    """An incident on card 5678 noticed 2026-03-10 06:30, the issuer told at 07:10; its id."""
+    opened = cli(
+        "incident", "open", "--card", "5678", "--kind", kind,
+        "--noticed-at", "2026-03-10T06:30", "--json", check=True,
+    ).json()  # fmt: skip
+    incident_id = str(opened["incident"]["id"])
+    cli("incident", "step", incident_id, "issuer_stop", "--at", "2026-03-10T07:10",
+        "--desk", "カード会社 紛失・盗難デスク", check=True)  # fmt: skip
+    return incident_id
+
+
+def test_mileage_stop_step_on_a_card_already_stopped_is_not_doubled(cards) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    cli = cards
+    cli("card", "stop", "5678", "--at", "2026-03-10T07:00", "--note", "電話で停止", check=True)
+    incident_id = incident_with_issuer_stop(cli, "stolen")
+    step = cli("incident", "step", incident_id, "mileage_stop", "--at", "2026-03-10T08:00",
+               "--json", check=True)  # fmt: skip
+    assert "すでに利用停止中" in step.stderr and "追加しません" in step.stderr
+    db = sqlite3.connect(cli.db)
+    try:
+        stops = db.execute("SELECT at, stopped, note FROM card_stops").fetchall()
+        status = db.execute("SELECT status FROM cards WHERE last4 = '5678'").fetchone()[0]
+        steps = db.execute("SELECT step FROM incident_steps ORDER BY id").fetchall()
+    finally:
+        db.close()
+    assert stops == [("2026-03-10T07:00:00", 1, "電話で停止")]
+    assert status == "stopped"
+    assert [s for (s,) in steps] == ["issuer_stop", "mileage_stop"]
+
+
+def test_mileage_stop_step_stops_a_card_that_was_resumed(cards) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    cli = cards
+    cli("card", "stop", "5678", "--at", "2026-03-01T07:00", check=True)
+    cli("card", "resume", "5678", "--at", "2026-03-05T07:00", check=True)
+    incident_id = incident_with_issuer_stop(cli, "lost")
+    step = cli("incident", "step", incident_id, "mileage_stop", "--at", "2026-03-10T08:00",
+               check=True)  # fmt: skip
+    assert "すでに利用停止中" not in step.stderr
+    db = sqlite3.connect(cli.db)
+    try:
+        stops = db.execute("SELECT at, stopped FROM card_stops ORDER BY at").fetchall()
+        status = db.execute("SELECT status FROM cards WHERE last4 = '5678'").fetchone()[0]
+    finally:
+        db.close()
+    assert stops[-1] == ("2026-03-10T08:00:00", 1) and len(stops) == 3
+    assert status == "stopped"
