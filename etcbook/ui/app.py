@@ -16,10 +16,11 @@ from etcbook.ui.theme import apply_system_palette
 
 
 def sample_store_path() -> Path:
-    """Where "open the sample data" keeps its store: beside the user's store, never in it."""
+    """Where "open the sample data" keeps its store: in a folder of its own next to the user's
+    store, so that the sample's vault (``ETC`` beside a store) is never the user's."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("etcbook", appauthor=False)) / "sample.sqlite3"
+    return Path(user_data_dir("etcbook", appauthor=False)) / "sample" / "sample.sqlite3"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:

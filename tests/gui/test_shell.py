@@ -149,3 +149,13 @@ def test_ctrl_digit_switches_pages(qtbot, demo_window) -> None:
     # Let Ctrl go, or Qt keeps it as held for later tests (a selectRow() would then toggle).
     qtbot.keyRelease(window, Qt.Key.Key_Control)
     assert QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
+
+
+def test_the_sample_store_has_a_folder_and_vault_of_its_own() -> None:
+    from etcbook.paths import default_store_path
+    from etcbook.ui.app import sample_store_path
+
+    sample, own = sample_store_path(), default_store_path()
+    assert sample != own
+    # A vault is the ETC folder beside its store: the sample's must not be the user's.
+    assert sample.parent != own.parent
