@@ -3,7 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import etcbook.models  # noqa: F401 - registers every table on SQLModel.metadata
+from etcbook.models import register_all_tables
+
+register_all_tables()
 
 connection = context.config.attributes.get("connection")
 if connection is None:
