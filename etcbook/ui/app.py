@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
@@ -52,10 +55,27 @@ def make_main_window(
     return MainWindow(context_for(db_path), context_factory=context_for)
 
 
+def report_unhandled(window: MainWindow) -> Callable[..., None]:
+    """An excepthook for the running app: an error in an edit made on the GUI thread (the
+    store busy in another etcbook, a full disk) is told in a message box, not only on stderr.
+    The edit's transaction was rolled back, so nothing half-done was stored."""
+    from etcbook.ui.operations import show_failure
+
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        sys.__excepthook__(kind, error, trace)
+        if not issubclass(kind, Exception):
+            return
+        details = "".join(traceback.format_exception(kind, error, trace))
+        show_failure(window, "変更", error, details)
+
+    return hook
+
+
 def run_app(db_path: Path) -> int:
     """Open the window on the store at ``db_path``; return the exit status."""
     app = make_application()
     window = make_main_window(Path(db_path))
+    sys.excepthook = report_unhandled(window)
     window.show()
     # The window is on screen before SQLModel, Alembic and the data are loaded.
     QTimer.singleShot(0, window.context.open_store_async)

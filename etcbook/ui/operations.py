@@ -247,13 +247,25 @@ def _update(dialog: QProgressDialog, done: int, total: int, text: str) -> None:
         dialog.setLabelText(text)
 
 
-def show_failure(parent: QWidget | None, title: str, error: BaseException, trace: str = "") -> None:
+def failure_text(error: BaseException) -> str:
+    """What to tell the user about ``error``: SQLite's refusals (the store busy in another
+    etcbook, a full disk, a damaged file) as a sentence, anything else as its message."""
+    from etcbook.models.instance import store_problem
+
+    return store_problem(error) or str(error) or type(error).__name__
+
+
+def show_failure(
+    parent: QWidget | None, title: str, error: BaseException, trace: str = ""
+) -> QMessageBox:
     """The default failure report: one sentence, the details folded away."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title or "エラー")
     box.setText(f"{title or '処理'}に失敗しました。")
-    box.setInformativeText(str(error) or type(error).__name__)
+    box.setInformativeText(failure_text(error))
     if trace:
         box.setDetailedText(trace)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
+    return box

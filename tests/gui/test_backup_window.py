@@ -27,6 +27,14 @@ def trip_count(store: Path) -> int:
         db.close()
 
 
+def card_notes(store: Path) -> list[tuple[str]]:
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT notes FROM cards ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
 def vault_hashes(store: Path) -> dict[str, str]:
     vault = store.parent / "ETC"
     return {
@@ -364,3 +372,28 @@ def test_no_reminder_right_after_a_backup_or_for_the_sample(
     sample = create_sample_store(tmp_path / "sample-data" / "sample.sqlite3")
     sample_window = make_window(sample, sample_path=sample)
     assert backup_lines(dashboard(qtbot, sample_window)) == []
+
+
+# -- the store busy in another etcbook ------------------------------------------------------------
+
+
+def test_an_edit_refused_because_the_store_is_busy_is_told_in_words(qtbot, demo_window) -> None:
+    """A command-line import holding the write lock longer than the busy timeout: the edit
+    made in the window is rolled back and the user reads why, not "database is locked"."""
+    from etcbook.ui.app import report_unhandled
+
+    store = demo_window.context.db_path
+    notes_before = card_notes(store)
+    error = None
+    try:
+        with demo_window.context.transaction() as connection:
+            connection.exec_driver_sql("UPDATE cards SET notes = 'edited'")
+            raise sqlite3.OperationalError("database is locked")
+    except sqlite3.OperationalError as raised:
+        error = raised
+    assert error is not None
+    report_unhandled(demo_window)(type(error), error, error.__traceback__)
+    box = open_message_box(qtbot, demo_window)
+    assert "書き込み中" in box.informativeText() and "何も変更していません" in box.informativeText()
+    assert "Traceback" in box.detailedText()
+    assert card_notes(store) == notes_before
