@@ -70,8 +70,9 @@ def _make_engine(path: Path) -> Engine:
     def _on_begin(connection: Connection) -> None:
         # Writers ask for BEGIN IMMEDIATE (see Store.transaction) and take the lock up front,
         # so two processes never deadlock upgrading a read lock; readers begin deferred.
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        deadline = time.monotonic() + WRITER_WAIT_S
+        options = connection.get_execution_options()
+        mode = options.get("sqlite_begin", "DEFERRED")
+        deadline = time.monotonic() + options.get("writer_wait_s", WRITER_WAIT_S)
         while True:
             try:
                 connection.exec_driver_sql(f"BEGIN {mode}")
@@ -175,10 +176,18 @@ class Store:
         return Session(bind, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception)."""
+    def transaction(self, *, wait_s: float = WRITER_WAIT_S) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception).
+
+        While another process writes, the lock is asked for again until ``wait_s`` seconds
+        have passed (each try waits the busy timeout); then SQLite's "database is locked"
+        is raised. An edit on the GUI thread passes 0: one busy timeout at most, then a
+        message, rather than a window frozen behind a queue of imports.
+        """
         with self.engine.connect() as connection:
-            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            connection = connection.execution_options(
+                sqlite_begin="IMMEDIATE", writer_wait_s=wait_s
+            )
             with connection.begin():
                 yield connection
 

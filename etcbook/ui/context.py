@@ -183,8 +183,12 @@ class AppContext(QObject):
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One short write transaction on the GUI thread (an edit); commits or rolls back."""
-        with self.store.transaction() as connection:
+        """One short write transaction on the GUI thread (an edit); commits or rolls back.
+
+        Waits one busy timeout at most for another etcbook writing the store, then raises
+        (the window tells why), so that the window never freezes behind a long import.
+        """
+        with self.store.transaction(wait_s=0) as connection:
             yield connection
 
     def close(self) -> None:
