@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Literal, overload
+from typing import Literal, NamedTuple, overload
 
 from etcbook.domain.alerts import Alert, card_alerts
 from etcbook.domain.calendar import (
@@ -53,9 +53,11 @@ from etcbook.domain.rules import BonusRule, Rules
 # --- inputs ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TripInput:
+class TripInput(NamedTuple):
     """走行: one trip as the engine needs it.
+
+    A named tuple, not a frozen dataclass: ``status`` builds one per stored trip (100,000 and
+    more), and a frozen dataclass costs five times as much to construct (benchmarks/status.py).
 
     Attributes:
         trip_id: the trip's id (unique within the card).
@@ -916,8 +918,8 @@ class _Replay:
         base: dict[str, int] = month.base
         billed_by_operator: dict[str, int] = month.billed
         rebate_acc = _RebateMonthAcc(0)
-        for trip in trips:
-            at = trip.exit_at
+        # Unpacked rather than read field by field: this loop runs for every trip.
+        for trip_id, at, toll, key, entry_at, from_file, flagged, eligible in trips:
             if at > until:
                 break
             if at >= next_event_at:
@@ -939,7 +941,6 @@ class _Replay:
                 billed_by_operator = month.billed
                 self.rebate = rebate
                 rebate_acc = self._rebate_month(at)
-            key = trip.operator
             operator = operators.get(key)
             if operator is None:
                 operator = unknown
@@ -949,8 +950,6 @@ class _Replay:
                 usable = operator.usable
             else:
                 earns, usable = operator.terms_at(at)
-            toll = trip.toll
-            from_file = trip.rebate_applied_from_file
             inferred = 0
             if from_file is not None:
                 applied = from_file
@@ -958,7 +957,7 @@ class _Replay:
                     inferred = applied - rebate
                     rebate = applied
                     rebate_acc.inferred += inferred
-                    self.inferred.append(InferredCredit(trip.trip_id, at, inferred))
+                    self.inferred.append(InferredCredit(trip_id, at, inferred))
                     self.ledger.append(
                         LedgerEntry(
                             at, "inferred_credit", None, 0, inferred, "明細の還元額適用料金"
@@ -985,19 +984,18 @@ class _Replay:
                 base[key] = base.get(key, 0) + points
                 billed_by_operator[key] = billed_by_operator.get(key, 0) + billed
             if (
-                trip.morning_evening
+                flagged
                 and operator.morning_evening
                 and not stopped
                 and index not in commute
                 and (usable or earns)
             ):
-                eligible = trip.eligible_amount
                 month.morning_evening.append(
                     MorningEveningTrip(
-                        trip.trip_id, at, trip.entry_at, toll if eligible is None else eligible
+                        trip_id, at, entry_at, toll if eligible is None else eligible
                     )
                 )
-            append_row((trip.trip_id, applied, billed, points, inferred, stopped))
+            append_row((trip_id, applied, billed, points, inferred, stopped))
         self.rebate = rebate
         while next_event < event_count and events[next_event][0] <= until:
             self._run_event(events[next_event])
