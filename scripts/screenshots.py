@@ -71,7 +71,22 @@ def prepare_cards(page) -> None:  # type: ignore[no-untyped-def]
     page.select_card("1234")
 
 
-PREPARE = {"points": prepare_points, "trips": prepare_trips, "cards": prepare_cards}
+def prepare_evidence(page) -> None:  # type: ignore[no-untyped-def]
+    """The corporate card's latest statement selected: its preview shown beside the list."""
+    view, proxy = page.documents_view, page._documents_proxy
+    for row in range(proxy.rowCount()):
+        record = page.documents.record(proxy.mapToSource(proxy.index(row, 0)).row())
+        if record.card == "9012" and record.kind == "statement":
+            view.setCurrentIndex(proxy.index(row, 0))
+            return
+
+
+PREPARE = {
+    "points": prepare_points,
+    "trips": prepare_trips,
+    "cards": prepare_cards,
+    "evidence": prepare_evidence,
+}
 
 
 def shoot_points_lots(app, window, out: Path) -> Path:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -49,12 +50,14 @@ def demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo_store_path(demo_store_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo store for one test."""
+    """A private copy of the demo store and its vault (``ETC`` beside it) for one test."""
     from etcbook.models.store import backup_copy
+    from etcbook.models.vault import VAULT_FOLDER
 
     copy = backup_copy(demo_store_template, "copy")
     target = tmp_path / "demo.sqlite3"
     copy.rename(target)
+    shutil.copytree(demo_store_template.parent / VAULT_FOLDER, tmp_path / VAULT_FOLDER)
     return target
 
 

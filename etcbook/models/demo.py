@@ -23,6 +23,12 @@ FIRST_MONTH = dt.date(2025, 5, 1)
 MONTHS = 18
 """Trips from May 2025 to October 2026."""
 
+SAMPLE_ISSUER = "サンプルカード株式会社"
+KEPT_FROM = dt.date(2025, 11, 1)
+"""The first month whose originals the sample's users kept in the vault."""
+CERTIFICATE_GAP = dt.date(2026, 9, 1)
+"""The corporate card's one month without its 利用証明書, for the missing-months view."""
+
 HEADER_13 = (
     "利用年月日（自）,時分（自）,利用年月日（至）,時分（至）,利用ＩＣ（自）,利用ＩＣ（至）,"
     "割引前料金,ＥＴＣ割引額,通行料金,車種,車両番号,ＥＴＣカード番号,備考"
@@ -363,6 +369,7 @@ def fill_demo(store: Store) -> dict[str, int]:
         again = import_files(store, [latest])
         if not again.ok:
             raise RuntimeError(f"sample import failed: {again.to_json()}")
+        documents = _add_documents(store, Path(folder), months, latest)
     with store.transaction() as connection:
         corporate = (
             connection.execute(
@@ -401,4 +408,113 @@ def fill_demo(store: Store) -> dict[str, int]:
                 ),
                 {"i": trip_id},
             )
-    return {"cards": len(CARDS), "trips": result.inserted, "files": len(files)}
+    return {
+        "cards": len(CARDS),
+        "trips": result.inserted,
+        "files": len(files),
+        "documents": documents,
+    }
+
+
+def _add_documents(store: Store, folder: Path, months: list[dt.date], latest_1234: Path) -> int:
+    """Keep originals in the sample's vault, as its users would have; returns how many.
+
+    The corporate card (9012) has every month's 明細CSV, and from ``KEPT_FROM`` its statements
+    and certificates but one (``CERTIFICATE_GAP``). Card 1234 has its statements from
+    ``KEPT_FROM`` and the latest month's CSV in two versions (13 columns, then 15). Card 5678
+    has none, so the dashboard shows what a card without originals looks like.
+    """
+    from etcbook.export.sample_documents import (
+        SITE,
+        SampleLine,
+        certificate_date,
+        certificate_pdf_bytes,
+        statement_date,
+        statement_pdf_bytes,
+    )
+    from etcbook.models.mileage_inputs import trip_results_for
+    from etcbook.models.vault import add_document
+
+    holders = {card["last4"]: str(card["holder"]) for card in CARDS}
+    with store.engine.connect() as connection:
+        results = trip_results_for(
+            connection=connection, last4=["1234", "9012"], as_of=months[-1] + dt.timedelta(days=60)
+        )
+        trips = connection.execute(
+            text(
+                "SELECT t.id, c.last4, t.exit_at, t.entry_ic, t.exit_ic, t.toll FROM trips t"
+                " JOIN cards c ON c.id = t.card_id WHERE c.last4 IN ('1234', '9012')"
+            )
+        ).all()
+    billed: dict[tuple[str, str], list[SampleLine]] = {}
+    tolls: dict[tuple[str, str], list[SampleLine]] = {}
+    for trip_id, last4, exit_at, entry_ic, exit_ic, toll in trips:
+        at = dt.datetime.fromisoformat(exit_at)
+        key = (last4, exit_at[:7])
+        tolls.setdefault(key, []).append(SampleLine(at, entry_ic or "", exit_ic, toll))
+        billed.setdefault(key, []).append(
+            SampleLine(at, entry_ic or "", exit_ic, results[trip_id].billed)
+        )
+
+    def add(
+        source: Path,
+        kind: str,
+        last4: str,
+        month: dt.date,
+        *,
+        counterparty: str = SITE,
+        date: dt.date | None = None,
+        lines: list[SampleLine] | None = None,
+    ) -> None:
+        add_document(
+            store=store,
+            source=source,
+            kind=kind,
+            card=last4,
+            month=f"{month:%Y-%m}",
+            date=date,
+            amount=None if lines is None else sum(line.amount for line in lines),
+            counterparty=counterparty,
+            user="サンプル",
+        )
+
+    count = 0
+    for month in months:
+        add(folder / f"meisai_9012_{month:%Y%m}.csv", "detail_csv", "9012", month)
+        count += 1
+        if month < KEPT_FROM:
+            continue
+        for last4 in ("1234", "9012"):
+            lines = billed.get((last4, f"{month:%Y-%m}"), [])
+            source = folder / f"ご利用代金明細書_{last4}_{month:%Y%m}.pdf"
+            pdf = statement_pdf_bytes(
+                card_last4=last4,
+                holder=holders[last4],
+                issuer=SAMPLE_ISSUER,
+                month=month,
+                lines=lines,
+            )
+            source.write_bytes(pdf)
+            add(
+                source,
+                "statement",
+                last4,
+                month,
+                counterparty=SAMPLE_ISSUER,
+                date=statement_date(month),
+                lines=lines,
+            )
+            count += 1
+        if month != CERTIFICATE_GAP:
+            lines = tolls.get(("9012", f"{month:%Y-%m}"), [])
+            source = folder / f"利用証明書_9012_{month:%Y%m}.pdf"
+            pdf = certificate_pdf_bytes(
+                card_last4="9012", holder=holders["9012"], month=month, lines=lines
+            )
+            source.write_bytes(pdf)
+            add(source, "certificate", "9012", month, date=certificate_date(month), lines=lines)
+            count += 1
+    for source in (folder / f"meisai_1234_{months[-1]:%Y%m}.csv", latest_1234):
+        add(source, "detail_csv", "1234", months[-1])
+        count += 1
+    return count

@@ -26,33 +26,43 @@ def test_evidence_page_adds_previews_and_searches(  # type: ignore[no-untyped-de
     demo_window.show_page("evidence")
     page = demo_window.page_widget("evidence")
     assert page.isVisible()
-    assert page.documents.rowCount() == 0
+    kept = page.documents.rowCount()
+    assert kept > 0  # the sample's originals
     qtmodeltester.check(page.documents)
     qtmodeltester.check(page.months)
-    assert all(m.lacking for m in page.months.records)
+    lacking = {(m.card, m.month) for m in page.months.records}
+    assert ("9012", "2026-09") in lacking  # the sample's corporate card lacks one certificate
+    assert not any(
+        card == "9012" and month != "2026-09" and month >= "2025-11" for card, month in lacking
+    )
 
-    statement = tmp_path / "statement.pdf"
-    statement.write_bytes(claim_pdf_bytes(sample_claim(3)))
+    certificate = tmp_path / "certificate.pdf"
+    certificate.write_bytes(claim_pdf_bytes(sample_claim(3)))
     page.card.setCurrentIndex(page.card.findData("9012"))
-    page.kind.setCurrentIndex(page.kind.findData("statement"))
+    page.kind.setCurrentIndex(page.kind.findData("certificate"))
     page.month.setText("2026-09")
     page.amount.setText("12,345")
-    page.counterparty.setText("テストカード")
-    messages = page.add_files([statement])
+    page.counterparty.setText("テスト証明")
+    messages = page.add_files([certificate])
     assert messages and messages[0].startswith("保管しました")
-    assert page.documents.rowCount() == 1
-    document = page.documents.record(0)
-    assert document.path.name == "2026-09_CARD9012_請求.pdf"
-    assert document.path.read_bytes() == statement.read_bytes()
+    assert page.documents.rowCount() == kept + 1
+    added = next(
+        page.documents.record(row)
+        for row in range(page.documents.rowCount())
+        if page.documents.record(row).counterparty == "テスト証明"
+    )
+    assert added.path.name == "2026-09_CARD9012_利用証明.pdf"
+    assert added.path.read_bytes() == certificate.read_bytes()
+    assert ("9012", "2026-09") not in {(m.card, m.month) for m in page.months.records}
 
-    page.show_preview(document)
+    page.show_preview(added)
     pixmap = page.preview.pixmap()
     assert pixmap is not None and not pixmap.isNull()
     assert pixmap.width() > 100
 
-    again = page.add_files([statement])
+    again = page.add_files([certificate])
     assert "すでに保管" in again[0]
-    assert page.documents.rowCount() == 1
+    assert page.documents.rowCount() == kept + 1
 
     page.search_counterparty.setText("存在しない")
     page.refresh()
@@ -66,20 +76,27 @@ def test_evidence_page_adds_previews_and_searches(  # type: ignore[no-untyped-de
 def test_pasted_screenshot_is_kept_as_the_chosen_screen(demo_window) -> None:  # type: ignore[no-untyped-def]
     demo_window.show_page("evidence")
     page = demo_window.page_widget("evidence")
+    kept = page.documents.rowCount()
     page.card.setCurrentIndex(page.card.findData("1234"))
     image = QImage(200, 120, QImage.Format.Format_RGB32)
     image.fill(QColor("steelblue"))
     messages = page.paste_screenshot(image, kind="screen_rebate")
     assert messages[0].startswith("保管しました")
-    document = page.documents.record(0)
+    assert page.documents.rowCount() == kept + 1
+    screens = [
+        page.documents.record(row)
+        for row in range(page.documents.rowCount())
+        if page.documents.record(row).kind == "screen_rebate"
+    ]
+    assert len(screens) == 1
+    document = screens[0]
     today = clock.today()
     assert document.path.name == f"{today.isoformat()}_CARD1234_還元額残高.png"
-    assert document.kind == "screen_rebate"
     page.show_preview(document)
     assert isinstance(page.preview.pixmap(), QPixmap)
 
     page.remove(document.id, "撮り直し")
-    assert page.documents.rowCount() == 0
+    assert page.documents.rowCount() == kept
     assert "ごみ箱" in page.status.text()
 
 

@@ -246,6 +246,9 @@ def test_demo_twice_is_refused_the_second_time(
     assert first.returncode == 0, first.stderr
     counts = json.loads(first.stdout)
     assert counts["cards"] == 3 and counts["trips"] > 500
+    vault = cli("evidence", "verify", "--json")  # the sample's originals, beside the store
+    assert vault.returncode == 0
+    assert vault.json()["intact"] is True and vault.json()["checked"] == counts["documents"] > 0
     before = snapshot(store_path)
     second = cli("demo", "--json")
     assert second.returncode == 3 and "すでに走行があります" in second.stderr

@@ -209,7 +209,7 @@ def test_report_writes_claim_and_bundle_that_verifies(
         "add",
         str(files["statement.pdf"]),
         "--kind",
-        "statement",
+        "certificate",
         "--card",
         "9012",
         "--month",
@@ -251,8 +251,13 @@ def test_report_writes_claim_and_bundle_that_verifies(
     expected = sum(t["billed"] * t["business_share"] // 100 for t in trips if t["business_share"])
     assert result["claimed_total"] == expected > 0
     assert result["trips"] == sum(1 for t in trips if t["business_share"])
+    certificate = "originals/2026-09_CARD9012_利用証明.pdf"  # the one just added
     with zipfile.ZipFile(result["bundle"]) as archive:
-        assert "originals/2026-09_CARD9012_請求.pdf" in archive.namelist()
+        originals = sorted(n for n in archive.namelist() if n.startswith("originals/"))
+    # with the statement and 明細CSV the sample keeps for that month
+    assert originals == sorted(
+        [certificate, "originals/2026-09_CARD9012_請求.pdf", "originals/2026-09_CARD9012_明細.csv"]
+    )
 
     verified = demo_cli("evidence", "verify", "--bundle", result["bundle"], "--json")
     assert verified.returncode == 0 and verified.json()["intact"] is True
@@ -261,14 +266,14 @@ def test_report_writes_claim_and_bundle_that_verifies(
         members = {n: archive.read(n) for n in archive.namelist()}
     with zipfile.ZipFile(result["bundle"], "w") as archive:
         for name, data in members.items():
-            if name.endswith(".csv"):
+            if name == "2026-09_CARD9012_経費精算.csv":
                 continue
-            archive.writestr(name, data + b"!" if name.startswith("originals/") else data)
+            archive.writestr(name, data + b"!" if name == certificate else data)
     tampered = demo_cli("evidence", "verify", "--bundle", result["bundle"], "--json")
     assert tampered.returncode == 3
     document = tampered.json()
     assert document["missing"] == ["2026-09_CARD9012_経費精算.csv"]
-    assert document["altered"] == ["originals/2026-09_CARD9012_請求.pdf"]
+    assert document["altered"] == [certificate]
 
 
 def test_report_refuses_an_unknown_card(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from etcbook.models.claims import ClaimError, claim_from_store, months_between
 from etcbook.models.store import Store, open_store
 from etcbook.models.trips import TripFilter, list_trip_rows
-from etcbook.models.vault import add_document, remove_document
+from etcbook.models.vault import DocumentSearch, add_document, remove_document, search_documents
 
 SEPTEMBER = (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
 
@@ -42,7 +42,11 @@ def test_the_claim_holds_the_business_trips_of_card_and_period(demo: Store) -> N
     assert claim.header.card_last4 == "9012"
     assert claim.header.department  # from the trips
     assert claim.header.mileage_id
-    assert originals == []
+    # The sample keeps that month's statement and 明細CSV; its certificate is the one missing.
+    assert sorted((d.kind, d.month, d.version) for d in originals) == [
+        ("detail_csv", "2026-09", 1),
+        ("statement", "2026-09", 1),
+    ]
 
 
 def test_chosen_trips_and_header_overrides(demo: Store) -> None:
@@ -75,8 +79,12 @@ def test_originals_are_the_current_versions_of_the_period(demo: Store, tmp_path:
         path.write_bytes(name.encode())
         return add_document(store=demo, source=path, kind=kind, card="9012", month=month)
 
-    add("old.pdf", "2026-09")
-    v2 = add("new.pdf", "2026-09")
+    kept_csv = search_documents(
+        store=demo, search=DocumentSearch(card="9012", kind="detail_csv", month="2026-09")
+    )
+    assert len(kept_csv) == 1  # the sample's
+    add("old.pdf", "2026-09")  # corrects the sample's statement
+    latest = add("new.pdf", "2026-09")
     certificate = add("cert.pdf", "2026-09", "certificate")
     add("other-month.pdf", "2026-08")
     gone = add("gone.csv", "2026-09", "detail_csv")
@@ -84,7 +92,7 @@ def test_originals_are_the_current_versions_of_the_period(demo: Store, tmp_path:
     _, originals = claim_from_store(
         store=demo, card="9012", date_from=SEPTEMBER[0], date_to=SEPTEMBER[1]
     )
-    assert sorted(d.id for d in originals) == sorted([v2.id, certificate.id])
+    assert sorted(d.id for d in originals) == sorted([latest.id, certificate.id, kept_csv[0].id])
 
 
 def test_unknown_card_and_reversed_period_are_refused(demo: Store) -> None:
