@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
@@ -134,3 +136,38 @@ def test_claims_page_previews_totals_and_exports(  # type: ignore[no-untyped-def
     assert outputs.pdf.is_file() and outputs.csv.is_file()
     assert verify_bundle(outputs.bundle).intact
     assert page.open_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("today", "shown"),
+    [
+        # last month (September) has business trips on the corporate card: it is shown
+        (dt.date(2026, 10, 15), (dt.date(2026, 9, 1), dt.date(2026, 9, 30))),
+        # the sample ends in October: in December the page opens on October, not on nothing
+        (dt.date(2026, 12, 10), (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
+    ],
+)
+def test_claims_page_opens_on_the_latest_month_with_business_trips(  # type: ignore[no-untyped-def]
+    make_window, demo_store_path: Path, monkeypatch: pytest.MonkeyPatch, today, shown
+) -> None:
+    monkeypatch.setattr(clock, "today", lambda: today)
+    window = make_window(demo_store_path)
+    window.show_page("claims")
+    page = window.page_widget("claims")
+    assert page.card.currentData() == "9012"  # the card with the most business trips
+    period = (page.date_from.date().toPython(), page.date_to.date().toPython())
+    assert period == shown
+    assert page.lines.chosen()
+    assert all(shown[0] <= line.exit_at.date() <= shown[1] for line in page.lines.records)
+
+
+def test_claims_page_says_when_the_chosen_period_has_no_trips(demo_window) -> None:  # type: ignore[no-untyped-def]
+    demo_window.show_page("claims")
+    page = demo_window.page_widget("claims")
+    page.date_from.setDate(QDate(2027, 1, 1))
+    page.date_to.setDate(QDate(2027, 1, 31))
+    page.load()
+    assert page.lines.rowCount() == 0
+    assert "2027/01/01〜2027/01/31 に末尾9012の走行はありません" in page.totals.text()
+    page.refresh()  # the page shown again keeps the period the user chose
+    assert page.date_from.date() == QDate(2027, 1, 1)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from etcbook import clock
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.page import Page
@@ -117,13 +118,15 @@ class ClaimsPage(Page):
         box = QGroupBox("精算する走行")
         grid = QGridLayout(box)
         self.card = QComboBox()
-        today = dt.date.today()
+        today = clock.today()
         last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+        self._period_is_default = True  # until the user sets a period
         self.date_from = QDateEdit(_qdate(last_month_end.replace(day=1)))
         self.date_to = QDateEdit(_qdate(last_month_end))
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy/MM/dd")
+            edit.dateChanged.connect(self._period_set_by_user)
         self.claimant = QLineEdit()
         self.claimant.setPlaceholderText("申請者（空欄ならカード名義）")
         self.department = QLineEdit()
@@ -193,7 +196,38 @@ class ClaimsPage(Page):
         index = self.card.findData(current)
         self.card.setCurrentIndex(max(index, 0))
         self.card.blockSignals(False)
+        if self._period_is_default:
+            self._default_to_latest_business_month()
         self.load()
+
+    def _period_set_by_user(self, *_args: Any) -> None:
+        self._period_is_default = False
+
+    def _default_to_latest_business_month(self) -> None:
+        """While the user has not set a period: last month, or when the card has no business
+        trip then, the latest month before it that has one (an empty page helps no one)."""
+        from sqlalchemy import text
+
+        card = self.card.currentData()
+        date_from, date_to = _date(self.date_from.date()), _date(self.date_to.date())
+        if card is None:
+            return
+        with self.context.connection() as connection:
+            latest = connection.execute(
+                text(
+                    "SELECT max(t.exit_at) FROM trips t JOIN cards c ON c.id = t.card_id"
+                    " WHERE c.last4 = :card AND t.business_share > 0 AND t.exit_at < :end"
+                ),
+                {"card": card, "end": (date_to + dt.timedelta(days=1)).isoformat()},
+            ).scalar()
+        if latest is None or latest >= date_from.isoformat():
+            return
+        first = dt.date.fromisoformat(latest[:10]).replace(day=1)
+        last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+        for edit, day in ((self.date_from, first), (self.date_to, last)):
+            edit.blockSignals(True)
+            edit.setDate(_qdate(day))
+            edit.blockSignals(False)
 
     def load(self) -> None:
         """Read every trip of the card and period; those with a business share are ticked."""
@@ -216,7 +250,7 @@ class ClaimsPage(Page):
                 department=self.department.text().strip() or None,
                 include_mileage_id=self.mileage_id.isChecked(),
                 private_use_basis=self.basis.text().strip(),
-                prepared_on=dt.date.today(),
+                prepared_on=clock.today(),
             )
         except ClaimError as exc:
             self.totals.setText(str(exc))
@@ -232,6 +266,11 @@ class ClaimsPage(Page):
         if not self.view.restore_columns():
             self.view.resizeColumnsToContents()
         self._update_totals()
+        if not rows:
+            self.totals.setText(
+                f"{date_from:%Y/%m/%d}〜{date_to:%Y/%m/%d} に末尾{card}の走行はありません。"
+                "期間を変えて「走行を表示」を押してください。"
+            )
 
     def current_claim(self) -> Claim | None:
         """The claim as chosen on the page (the ticked trips)."""
