@@ -17,7 +17,7 @@ from etcbook.cli.common import (
 from etcbook.domain.cards import CARD_KIND_LABELS, CARD_KINDS
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     card = subparsers.add_parser("card", help="カード台帳（追加・一覧・変更）")
     card_sub = card.add_subparsers(dest="card_command", metavar="ACTION", required=True)
 

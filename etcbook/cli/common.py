@@ -10,9 +10,12 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from etcbook.paths import default_store_path
+
+if TYPE_CHECKING:
+    from etcbook.models.store import Store
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -58,14 +61,14 @@ class CliContext:
     """The store a command works on, opened on first use."""
 
     db: Path | None = None
-    _store: Any = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
         return self.db if self.db is not None else default_store_path()
 
     @property
-    def store(self):
+    def store(self) -> Store:
         if self._store is None:
             from etcbook.models.store import StoreError, open_store
 

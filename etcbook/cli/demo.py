@@ -7,9 +7,10 @@ import argparse
 from etcbook.cli.common import BadInput, CliContext, add_json_flag, emit, say
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "demo", help="空のストアにサンプル（世帯のカード2枚と法人カード1枚、18か月分）を作る"
+        "demo",
+        help="空のストアにサンプル（世帯のカード2枚と法人カード1枚、18か月分、証憑の見本つき）を作る",
     )
     add_json_flag(parser)
     parser.set_defaults(handler=cmd_demo)
@@ -17,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_demo(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.demo import fill_demo
+    from etcbook.models.vault import vault_root
 
     try:
         counts = fill_demo(context.store)
@@ -27,7 +29,8 @@ def cmd_demo(args: argparse.Namespace, context: CliContext) -> int:
         args,
         {"store": str(context.store.path), **counts},
         lambda: (
-            f"カード {counts['cards']}枚、走行 {counts['trips']:,}件（明細CSV {counts['files']}ファイル）"
+            f"カード {counts['cards']}枚、走行 {counts['trips']:,}件（明細CSV {counts['files']}ファイル）、"
+            f"証憑 {counts['documents']}件（{vault_root(context.store)}）"
         ),
     )
     return 0

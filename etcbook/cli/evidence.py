@@ -24,7 +24,7 @@ from etcbook.cli.common import (
 from etcbook.domain.evidence import kind_keys, kind_label
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     evidence = subparsers.add_parser("evidence", help="証憑（電子原本）の保管・検索・検証")
     sub = evidence.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
 
@@ -251,7 +251,7 @@ def cmd_missing(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.vault import month_coverage
 
     months = [m for m in month_coverage(store=context.store) if args.all or m.lacking]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "card": m.card,
             "month": m.month,

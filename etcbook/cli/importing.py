@@ -8,7 +8,7 @@ from pathlib import Path
 from etcbook.cli.common import EXIT_BAD_INPUT, CliContext, add_json_flag, emit, parse_last4, say
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "import",
         help="ETC利用照会サービスの明細CSVを取り込む",

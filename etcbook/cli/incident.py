@@ -37,7 +37,7 @@ from etcbook.domain.incidents import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "incident", help="カードの紛失・盗難・破損（手順の記録、連絡記録、登録カード変更）"
     )

@@ -37,7 +37,7 @@ def parse_change(text: str) -> tuple[dt.date, str]:
         ) from None
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "memo", help="問い合わせメモ（事務局に伝える要点、テキストかPDF）"
     )

@@ -43,7 +43,7 @@ def parse_pool_points(text: str) -> tuple[str, int]:
         ) from None
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "reconcile", help="月次照合（サイト・カード請求との突き合わせと差額の説明）"
     )

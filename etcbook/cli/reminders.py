@@ -10,7 +10,7 @@ from etcbook import clock
 from etcbook.cli.common import CliContext, add_json_flag, emit, parse_date, table
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("reminders", help="リマインダー（期限・失効・未照合など）")
     parser.add_argument(
         "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="基準日（既定: 今日）"

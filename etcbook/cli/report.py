@@ -16,7 +16,7 @@ from etcbook.cli.common import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("report", help="経費精算書（PDF・CSV・証憑一式ZIP）を書き出す")
     parser.add_argument("--card", required=True, type=parse_last4, metavar="L4")
     parser.add_argument("--from", dest="date_from", required=True, type=parse_date, metavar="DATE")

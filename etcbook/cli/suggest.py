@@ -69,7 +69,7 @@ OPERATOR_ALIASES: dict[str, str] = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "suggest",
         help="必要額だけ交換: いつ・何ポイントを交換するかの提案（JSON）",

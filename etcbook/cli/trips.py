@@ -17,7 +17,7 @@ from etcbook.cli.common import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("trips", help="走行明細の一覧")
     parser.add_argument("--card", type=parse_last4, metavar="LAST4")
     parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="出口の日時の月")

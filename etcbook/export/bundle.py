@@ -14,7 +14,6 @@ and says which listed files are missing or altered, so a claim can be proven int
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import zipfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from etcbook import clock
 from etcbook.domain.claims import AttachedOriginal, Claim
 from etcbook.export.claim_csv import claim_csv_bytes
 from etcbook.export.claim_pdf import claim_pdf_bytes
@@ -216,7 +216,7 @@ def manifest_document(claim: Claim, entries: Sequence[ManifestEntry]) -> dict[st
 
 def write_bundle(path: Path | str, members: dict[str, bytes], manifest: dict[str, Any]) -> Path:
     """Write the zip atomically: the members in order, then ``manifest.json``."""
-    stamp = dt.datetime.now().timetuple()[:6]
+    stamp = clock.now().timetuple()[:6]  # Japan time, whatever the computer's zone
     with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
         for name, data in members.items():
             info = zipfile.ZipInfo(name, date_time=stamp)

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -169,7 +169,7 @@ def trip_rows(claim: Claim, wrapper: _Wrapper) -> list[list[str]]:
     return rows
 
 
-def _cell_style(name: str, font: str, alignment: str) -> CellStyle:
+def _cell_style(name: str, font: str, alignment: Literal["LEFT", "CENTER", "RIGHT"]) -> CellStyle:
     style = CellStyle(name)
     style.fontname = font
     style.fontsize = TABLE_FONT_SIZE
@@ -212,9 +212,17 @@ def trip_table(rows: list[list[str]], font: str) -> Table:
     return table
 
 
+class _FontKeywords(TypedDict):
+    """The ParagraphStyle keywords every style of the claim shares."""
+
+    fontName: str
+    bulletFontName: str
+    wordWrap: str
+
+
 class _Styles:
     def __init__(self, font: str) -> None:
-        base = {"fontName": font, "bulletFontName": font, "wordWrap": "CJK"}
+        base: _FontKeywords = {"fontName": font, "bulletFontName": font, "wordWrap": "CJK"}
         self.title = ParagraphStyle("title", fontSize=18, leading=22, **base)
         self.subtitle = ParagraphStyle("subtitle", fontSize=9.5, leading=13, **base)
         self.heading = ParagraphStyle(
@@ -421,7 +429,8 @@ def _numbered_canvas(label: str, font: str) -> type[Canvas]:
 
         def showPage(self) -> None:
             self._held_pages.append(dict(self.__dict__))
-            self._startPage()
+            # reportlab's own page reset, which its stubs leave out.
+            self._startPage()  # type: ignore[attr-defined]
 
         def save(self) -> None:
             total = len(self._held_pages)
@@ -467,19 +476,23 @@ def story_of(claim: Claim, font: str) -> list[Any]:
     story += [Spacer(1, 3 * mm), KeepTogether([_totals_table(t, font)])]
     story.append(
         KeepTogether(
-            [Paragraph("備考", styles.heading)]
-            + [
-                Paragraph(_escape(text), styles.note, bulletText="・")
-                for text in notes_text(claim, t)
+            [
+                Paragraph("備考", styles.heading),
+                *(
+                    Paragraph(_escape(text), styles.note, bulletText="・")
+                    for text in notes_text(claim, t)
+                ),
             ]
         )
     )
     story.append(
         KeepTogether(
-            [Paragraph("私用分の除外について", styles.heading)]
-            + [
-                Paragraph(_escape(text), styles.note, bulletText="・")
-                for text in private_use_text(claim, t)
+            [
+                Paragraph("私用分の除外について", styles.heading),
+                *(
+                    Paragraph(_escape(text), styles.note, bulletText="・")
+                    for text in private_use_text(claim, t)
+                ),
             ]
         )
     )
@@ -516,7 +529,7 @@ def claim_pdf_bytes(claim: Claim) -> bytes:
         author=claim.header.claimant,
         subject="高速道路通行料金（ETC）の経費精算",
         creator="etcbook",
-        keywords=f"経費精算, ETC, {claim.month_label}",
+        keywords=["経費精算", "ETC", claim.month_label],  # joined with ", " by reportlab
         lang="ja-JP",
     )
     doc.build(story_of(claim, font), canvasmaker=_numbered_canvas(_footer_label(claim), font))

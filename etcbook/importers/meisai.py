@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import BinaryIO, Final, Generic, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from etcbook.privacy import mask_card_numbers
 
@@ -341,6 +341,12 @@ class _BadLine(str):
     __slots__ = ()
 
 
+class ByteStream(Protocol):
+    """What :class:`MeisaiReader` needs of its input: ``read(size)``, ``b""`` at the end."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
 class MeisaiReader:
     """Reads one 明細CSV as a stream of :class:`MeisaiRow` and :class:`LineError` values.
 
@@ -352,7 +358,7 @@ class MeisaiReader:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: ByteStream,
         filename: str,
         *,
         card_last4: str | None = None,

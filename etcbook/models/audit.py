@@ -174,7 +174,8 @@ def list_audit(
     until: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Audit rows, oldest first, with old and new values decoded from JSON."""
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, str | int] = {}
     if entity:
         clauses.append("entity = :entity")
         params["entity"] = entity

@@ -51,9 +51,9 @@ class Document(SQLModel, table=True):
     vehicle: str = ""
     version: int = 1
     supersedes_id: int | None = Field(default=None, foreign_key="documents.id")
-    added_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    added_at: dt.datetime = Field(sa_type=IsoDateTime)
     added_by: str = ""
-    removed_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)  # type: ignore[call-overload]
+    removed_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)
     removed_by: str | None = None
     removed_reason: str | None = None
     trash_path: str | None = None
@@ -66,7 +66,7 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: dt.datetime = Field(sa_type=IsoDateTime, index=True)  # type: ignore[call-overload]
+    at: dt.datetime = Field(sa_type=IsoDateTime, index=True)
     os_user: str
     entity: str
     """``trip`` or ``document``."""

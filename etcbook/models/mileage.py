@@ -28,13 +28,13 @@ class PointExchange(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
-    at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    at: dt.datetime = Field(sa_type=IsoDateTime)
     pool: str
     units: str
     """Points of each unit, comma-separated in the order given: ``5000,1000``."""
     points: int
     yen: int
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class CardStop(SQLModel, table=True):
@@ -45,10 +45,10 @@ class CardStop(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
-    at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    at: dt.datetime = Field(sa_type=IsoDateTime)
     stopped: bool
     note: str = ""
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class MileageAdjustment(SQLModel, table=True):
@@ -64,7 +64,7 @@ class MileageAdjustment(SQLModel, table=True):
     points: int = 0
     rebate: int = 0
     reason: str
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class CommutePassMonth(SQLModel, table=True):
@@ -77,7 +77,7 @@ class CommutePassMonth(SQLModel, table=True):
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
     month: str
     """``YYYY-MM``."""
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 # --- queries ---------------------------------------------------------------------------------

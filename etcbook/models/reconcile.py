@@ -56,7 +56,7 @@ class ReconcileReport(SQLModel, table=True):
     rebate_closing: int | None = None
     statement_total: int | None = None
     points: str = "{}"
-    updated_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    updated_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class ReconcileSnapshot(SQLModel, table=True):
@@ -67,7 +67,7 @@ class ReconcileSnapshot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
     month: str
-    marked_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    marked_at: dt.datetime = Field(sa_type=IsoDateTime)
     document: str
     trips: str
 
@@ -80,10 +80,10 @@ class IncidentRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", index=True)
     kind: str
-    noticed_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
-    closed_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)  # type: ignore[call-overload]
+    noticed_at: dt.datetime = Field(sa_type=IsoDateTime)
+    closed_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)
     note: str = ""
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class IncidentStepRow(SQLModel, table=True):
@@ -94,13 +94,13 @@ class IncidentStepRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE", index=True)
     step: str
-    at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    at: dt.datetime = Field(sa_type=IsoDateTime)
     desk: str = ""
     reference: str = ""
     person: str = ""
     details: str = "{}"
     note: str = ""
-    recorded_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    recorded_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class IncidentContactRow(SQLModel, table=True):
@@ -110,12 +110,12 @@ class IncidentContactRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE", index=True)
-    at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    at: dt.datetime = Field(sa_type=IsoDateTime)
     desk: str
     person: str = ""
     reference: str = ""
     summary: str = ""
-    recorded_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    recorded_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class CardLinkRow(SQLModel, table=True):
@@ -126,10 +126,10 @@ class CardLinkRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     old_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", unique=True)
     new_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", unique=True)
-    registered_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
-    effective_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    registered_at: dt.datetime = Field(sa_type=IsoDateTime)
+    effective_at: dt.datetime = Field(sa_type=IsoDateTime)
     incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -7,16 +7,20 @@ import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from etcbook import clock
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
@@ -28,7 +32,7 @@ class StoreError(RuntimeError):
     """The store cannot be opened or upgraded; the message is for the user."""
 
 
-def _alembic_config(connection: Connection | None = None):
+def _alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
@@ -119,7 +123,7 @@ def _declared_heads() -> frozenset[str]:
     return frozenset(revisions - parents)
 
 
-def _stored_revisions(engine: Engine) -> set[str] | None:
+def _stored_revisions(engine: Engine) -> Set[str] | None:
     """The store's alembic_version rows, or None when the table does not exist yet."""
     with engine.connect() as connection:
         exists = connection.exec_driver_sql(

@@ -12,7 +12,8 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlmodel import Field, SQLModel
 
-IsoDateTime = DATETIME(
+# SQLAlchemy leaves the SQLite DATETIME constructor unannotated.
+IsoDateTime = DATETIME(  # type: ignore[no-untyped-call]
     storage_format="%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d",
     regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)",
 )
@@ -44,7 +45,7 @@ class Card(SQLModel, table=True):
     auto_exchange: bool = False
     status: str = "active"
     notes: str = ""
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
 class ImportBatch(SQLModel, table=True):
@@ -55,7 +56,7 @@ class ImportBatch(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     file_name: str
     sha256: str = Field(index=True)
-    imported_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    imported_at: dt.datetime = Field(sa_type=IsoDateTime)
     rows: int = 0
     inserted: int = 0
     updated: int = 0
@@ -73,8 +74,8 @@ class Trip(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
-    entry_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)  # type: ignore[call-overload]
-    exit_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    entry_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)
+    exit_at: dt.datetime = Field(sa_type=IsoDateTime)
     entry_ic: str | None = None
     exit_ic: str
     toll_before_discount: int | None = None
@@ -105,7 +106,7 @@ class TripHistory(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     trip_id: int = Field(foreign_key="trips.id", index=True, ondelete="CASCADE")
-    changed_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    changed_at: dt.datetime = Field(sa_type=IsoDateTime)
     batch_id: int | None = Field(default=None, foreign_key="import_batches.id")
     old_values: str
 
@@ -123,4 +124,4 @@ class RouteRule(SQLModel, table=True):
     exit_pattern: str
     operator: str | None = None
     morning_evening: bool | None = None
-    created_at: dt.datetime = Field(sa_type=IsoDateTime)  # type: ignore[call-overload]
+    created_at: dt.datetime = Field(sa_type=IsoDateTime)

@@ -140,7 +140,8 @@ class ChartView(QWidget):
         from matplotlib.figure import Figure
 
         self._figure = Figure(layout="constrained")
-        self._canvas = FigureCanvasQTAgg(self._figure)
+        # matplotlib's Qt backend leaves its constructors unannotated.
+        self._canvas = FigureCanvasQTAgg(self._figure)  # type: ignore[no-untyped-call]
         self._canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._layout.removeWidget(self._placeholder)
         self._placeholder.deleteLater()

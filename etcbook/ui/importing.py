@@ -9,7 +9,7 @@ The import can be cancelled; the importer then rolls its one transaction back.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
@@ -99,7 +99,9 @@ class ImportPreviewDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("明細CSVの取り込み — 確認")
         self.resize(860, 520)
-        self.result = result
+        # Shadows QDialog.result() (the dialog's exit code, unused here); callers and tests
+        # read the import's outcome under this name.
+        self.result = result  # type: ignore[method-assign,assignment]
         good = [f for f in result.files if f.ok]
         bad = [f for f in result.files if not f.ok]
         self.importable = [Path(f.file) for f in good]
@@ -174,7 +176,7 @@ class ImportPreviewDialog(QDialog):
         return text
 
 
-def _compact_table(model: RecordTableModel) -> QTableView:  # type: ignore[type-arg]
+def _compact_table(model: RecordTableModel[Any]) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.verticalHeader().setVisible(False)
@@ -208,7 +210,8 @@ class ImportFlow(QObject):
             names, _filter = QFileDialog.getOpenFileNames(
                 self.window,
                 "明細CSVを取り込む",
-                self.context.settings.value("import/folder", "", str),
+                # With type=str, QSettings.value returns a str; the stubs only say object.
+                cast(str, self.context.settings.value("import/folder", "", str)),
                 "明細CSV (*.csv *.CSV);;すべてのファイル (*)",
             )
             paths = [Path(name) for name in names]
@@ -233,7 +236,7 @@ class ImportFlow(QObject):
     def _show_preview(self, result: ImportResult) -> None:
         self.dialog = ImportPreviewDialog(result, self.window)
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self.dialog.accepted.connect(lambda: self._import(self.dialog.importable))  # type: ignore[union-attr]
+        self.dialog.accepted.connect(lambda: self._import(self.dialog.importable))
         self.dialog.rejected.connect(lambda: self._end(None))
         self.dialog.open()
         self.previewed.emit(self.dialog)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -29,7 +29,7 @@ CACHED_PAGES = 64
 class RowFetcher(Protocol[R_co]):
     """Reads the records of the given keys, in any order, keyed by their key."""
 
-    def __call__(self, keys: Sequence[int]) -> dict[int, R_co]: ...
+    def __call__(self, keys: Sequence[int]) -> Mapping[int, R_co]: ...
 
 
 class LazyRecordModel(QAbstractTableModel, Generic[R]):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
+    QDragMoveEvent,
     QDropEvent,
     QKeySequence,
 )
@@ -46,13 +47,13 @@ class _PageSlot(QWidget):
         super().__init__(parent)
         self.spec = spec
         self.widget: QWidget | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
 
     def ensure_built(self, context: AppContext) -> QWidget:
         if self.widget is None:
             self.widget = self.spec.factory(context)
-            self.layout().addWidget(self.widget)
+            self._layout.addWidget(self.widget)
         return self.widget
 
 
@@ -249,7 +250,8 @@ class MainWindow(QMainWindow):
         self.restore_action.setEnabled(not self.context.is_sample)
         if self._show_welcome_if_empty():
             return
-        key = self._current_key or self.context.settings.value("window/page", "", str)
+        # With type=str, QSettings.value returns a str; the stubs only say object.
+        key = self._current_key or cast(str, self.context.settings.value("window/page", "", str))
         self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
 
     def _store_failed(self, message: str) -> None:
@@ -423,7 +425,7 @@ class MainWindow(QMainWindow):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:  # Qt override
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # Qt override
         if self.context.is_open and _local_files(event.mimeData().urls()):
             event.acceptProposedAction()
         else:
@@ -506,5 +508,5 @@ class MainWindow(QMainWindow):
         )
 
 
-def _local_files(urls: list) -> list[Path]:
+def _local_files(urls: list[QUrl]) -> list[Path]:
     return [Path(url.toLocalFile()) for url in urls if url.isLocalFile() and url.toLocalFile()]

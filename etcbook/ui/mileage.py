@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from etcbook import clock
 from etcbook.ui.operations import Operation
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ class MileageService(QObject):
 
     def _failed(self, error: BaseException) -> None:
         self._running = False
-        snapshot = Snapshot(dt.date.today(), None, [], {}, f"計算できませんでした: {error}")
+        snapshot = Snapshot(clock.today(), None, [], {}, f"計算できませんでした: {error}")
         waiting, self._waiting = self._waiting, []
         for callback in waiting:
             callback(snapshot)

@@ -81,7 +81,8 @@ class Operation(Generic[T]):
         work: run in a worker thread with a :class:`Progress`; returns the result.
         title: shown in the progress dialog and in failure messages (Japanese).
         on_success: called on the GUI thread with the result.
-        on_failure: called on the GUI thread with the exception; default shows a message box.
+        on_failure: called on the GUI thread with the exception (its result is ignored);
+            default shows a message box.
         on_cancelled: called on the GUI thread after the user cancelled.
         changes_ledger: emit "ledger changed" after a success.
         cancellable: the progress dialog offers a cancel button.
@@ -92,7 +93,7 @@ class Operation(Generic[T]):
     work: Callable[[Progress], T]
     title: str = ""
     on_success: Callable[[T], None] | None = None
-    on_failure: Callable[[BaseException], None] | None = None
+    on_failure: Callable[[BaseException], object] | None = None
     on_cancelled: Callable[[], None] | None = None
     changes_ledger: bool = False
     cancellable: bool = False

@@ -433,6 +433,7 @@ class DashboardPage(Page):
     def _fill_tiles(self, data: DashboardData) -> None:
         while self.tiles.count():
             item = self.tiles.takeAt(0)
+            assert item is not None  # the layout still holds count() > 0 items
             widget = item.widget()
             if widget is not None:
                 widget.deleteLater()

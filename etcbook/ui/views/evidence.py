@@ -227,7 +227,8 @@ class EvidencePage(Page):
         layout.addLayout(form)
         self.documents = RecordTableModel(DOCUMENT_COLUMNS, self)
         self.documents_view = RememberingTableView(self.context.settings, "evidence/documents")
-        self.documents_view.setModel(sortable_proxy(self.documents, self))
+        self._documents_proxy = sortable_proxy(self.documents, self)
+        self.documents_view.setModel(self._documents_proxy)
         self.documents_view.setSortingEnabled(True)
         self.documents_view.restore_columns()
         self.documents_view.selectionModel().currentRowChanged.connect(self._selected)
@@ -300,8 +301,7 @@ class EvidencePage(Page):
     def _selected(self, current: Any, _previous: Any) -> None:
         if not current.isValid():
             return
-        proxy = self.documents_view.model()
-        row = proxy.mapToSource(current).row()
+        row = self._documents_proxy.mapToSource(current).row()
         self.show_preview(self.documents.record(row))
 
     def show_preview(self, document: DocumentRecord) -> None:
@@ -337,7 +337,7 @@ class EvidencePage(Page):
             except ValueError as exc:
                 messages.append(f"取引日・金額を読めません: {exc}")
             else:
-                month = date.strftime("%Y-%m") if day else self.month.text().strip()
+                month = day.strftime("%Y-%m") if day else self.month.text().strip()
                 for path in paths:
                     try:
                         document = add_document(
@@ -402,7 +402,8 @@ class EvidencePage(Page):
             return []
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "screenshot.png"
-            if not image.save(str(path), "PNG"):
+            # PySide6 takes the format as str (it refuses bytes); its stubs say bytes.
+            if not image.save(str(path), "PNG"):  # type: ignore[call-overload]
                 self.status.setText("画像を保存できませんでした。")
                 return []
             return self.add_files([path], kind=kind, day=clock.today())
@@ -413,8 +414,7 @@ class EvidencePage(Page):
         index = self.documents_view.currentIndex()
         if not index.isValid():
             return
-        proxy = self.documents_view.model()
-        document = self.documents.record(proxy.mapToSource(index).row())
+        document = self.documents.record(self._documents_proxy.mapToSource(index).row())
         reason, ok = QInputDialog.getText(
             self, "証憑の削除", f"{document.relpath} をごみ箱に移します。理由:"
         )

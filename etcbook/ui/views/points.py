@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QDate, QDateTime, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from etcbook import clock
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS
@@ -155,7 +156,7 @@ def _heading(text: str, scale: float = 1.4) -> QLabel:
     return label
 
 
-def _table(model: RecordTableModel, settings: Any, key: str) -> RememberingTableView:  # type: ignore[type-arg]
+def _table(model: RecordTableModel[Any], settings: Any, key: str) -> RememberingTableView:
     view = RememberingTableView(settings, key)
     view.setModel(model)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -297,7 +298,7 @@ class PlannerPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(results, 1)
 
-        self.set_as_of(dt.date.today())
+        self.set_as_of(clock.today())
 
     def set_as_of(self, as_of: dt.date) -> None:
         target = as_of + dt.timedelta(days=14)
@@ -340,9 +341,10 @@ class PlannerPanel(QWidget):
 
         trips = []
         for row in range(self.trips_table.rowCount()):
-            date = self.trips_table.cellWidget(row, 0).date()  # type: ignore[union-attr]
-            operator = self.trips_table.cellWidget(row, 1).currentData()  # type: ignore[union-attr]
-            toll = self.trips_table.cellWidget(row, 2).value()  # type: ignore[union-attr]
+            # The cell widgets add_trip put in the row.
+            date = cast(QDateEdit, self.trips_table.cellWidget(row, 0)).date()
+            operator = cast(QComboBox, self.trips_table.cellWidget(row, 1)).currentData()
+            toll = cast(QSpinBox, self.trips_table.cellWidget(row, 2)).value()
             trips.append(
                 PlannedTrip(dt.date(date.year(), date.month(), date.day()), operator, toll)
             )
@@ -354,7 +356,8 @@ class PlannerPanel(QWidget):
         from etcbook.ui import mileage
 
         card = self.page.current_card()
-        if card is None or card.state is None or self.page.data is None:
+        data = self.page.data
+        if card is None or card.state is None or data is None or data.rules is None:
             return None
         need = None
         trips: tuple[Any, ...] = ()
@@ -368,7 +371,7 @@ class PlannerPanel(QWidget):
         else:
             trips = self.planned_trips()
         request = mileage.planner_input(
-            card, self.page.data.rules, as_of=self.page.as_of, need=need, trips=trips
+            card, data.rules, as_of=self.page.as_of, need=need, trips=trips
         )
         try:
             plan = plan_exchanges(request)
@@ -449,7 +452,7 @@ class PointsPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.data: Snapshot | None = None
-        self.as_of = dt.date.today()
+        self.as_of = clock.today()
 
         self.card_choice = QComboBox()
         self.card_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)

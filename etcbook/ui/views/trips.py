@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -127,7 +128,7 @@ class TripTableModel(LazyRecordModel["TripRow"]):
         """The engine's (還元額充当, 差引後, points) per trip, once computed."""
         super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
 
-    def _fetch_rows(self, keys: list[int]) -> dict[int, TripRow]:
+    def _fetch_rows(self, keys: Sequence[int]) -> dict[int, TripRow]:
         from etcbook.models.ui_queries import trip_rows
 
         with self.context.connection() as connection:
@@ -256,7 +257,7 @@ class TripsPage(Page):
             self.use_filter,
         ):
             combo.currentIndexChanged.connect(lambda _index: self.apply_filters())
-        self.filters = QHBoxLayout()
+        self.filters: QHBoxLayout = QHBoxLayout()
         self.filters.addWidget(QLabel("カード"))
         self.filters.addWidget(self.card_filter)
         self.filters.addWidget(QLabel("期間"))
@@ -453,7 +454,7 @@ class TripsPage(Page):
         )
         blockers = [QSignalBlocker(widget) for widget in widgets]
         for combo in widgets[:-1]:
-            combo.setCurrentIndex(0)  # type: ignore[attr-defined]
+            combo.setCurrentIndex(0)
         self.text_filter.clear()
         del blockers
         self.apply_filters()

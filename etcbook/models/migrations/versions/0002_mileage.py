@@ -16,7 +16,7 @@ depends_on = None
 ISO = sa.Text  # date-times are ISO 8601 text (see etcbook.models.tables.IsoDateTime)
 
 
-def _card_id() -> sa.Column:
+def _card_id() -> sa.Column[int]:
     return sa.Column(
         "card_id", sa.Integer, sa.ForeignKey("cards.id", ondelete="RESTRICT"), nullable=False
     )

@@ -17,7 +17,7 @@ depends_on = None
 ISO = sa.Text  # date-times are ISO 8601 text (see etcbook.models.tables.IsoDateTime)
 
 
-def _card(name: str, *, nullable: bool = False) -> sa.Column:
+def _card(name: str, *, nullable: bool = False) -> sa.Column[int]:
     return sa.Column(
         name, sa.Integer, sa.ForeignKey("cards.id", ondelete="RESTRICT"), nullable=nullable
     )
