@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from etcbook.ui import fonts
@@ -104,8 +105,19 @@ DrawFunction = Callable[[Any, ChartStyle], None]
 """Draws on a matplotlib ``Figure`` (cleared first) with the palette's :class:`ChartStyle`."""
 
 
+def figure_width_pt(figure: Any) -> float:
+    """The figure's width in points, to fit tick labels and legends to the space there is."""
+    return float(figure.get_figwidth()) * 72
+
+
 class ChartView(QWidget):
-    """A chart area; matplotlib is imported on the first :meth:`draw`."""
+    """A chart area; matplotlib is imported on the first :meth:`draw`.
+
+    The chart is drawn again (once the size settles) when the widget is resized, so that a
+    draw function choosing its labels by :func:`figure_width_pt` fits the new size.
+    """
+
+    REDRAW_AFTER_RESIZE_MS = 150
 
     def __init__(self, parent: QWidget | None = None, *, minimum_height: int = 240) -> None:
         super().__init__(parent)
@@ -117,6 +129,11 @@ class ChartView(QWidget):
         self._layout.addWidget(self._placeholder)
         self._canvas: Any = None
         self._figure: Any = None
+        self._draw_function: DrawFunction | None = None
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(self.REDRAW_AFTER_RESIZE_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
 
     @property
     def figure(self) -> Any:
@@ -125,12 +142,22 @@ class ChartView(QWidget):
 
     def draw(self, draw: DrawFunction) -> None:
         """Clear the figure and draw on it with ``draw(figure, style)``."""
+        self._draw_function = draw
         self._ensure_canvas()
         style = ChartStyle.from_palette(self.palette())
         self._figure.clear()
         self._figure.set_facecolor(style.background)
         draw(self._figure, style)
         self._canvas.draw_idle()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        if self._draw_function is not None and event.size().width() != event.oldSize().width():
+            self._redraw_timer.start()
+
+    def _redraw(self) -> None:
+        if self._draw_function is not None:
+            self.draw(self._draw_function)
 
     def _ensure_canvas(self) -> None:
         if self._canvas is not None:
@@ -146,6 +173,11 @@ class ChartView(QWidget):
         self._layout.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
         self._layout.addWidget(self._canvas)
+        # The first draw happens before the layout gives the canvas its size: start from the
+        # size this widget has, not matplotlib's default 6.4 × 4.8 inches.
+        if self.width() > 1 and self.height() > 1:
+            dpi = self._figure.dpi
+            self._figure.set_size_inches(self.width() / dpi, self.height() / dpi, forward=False)
 
 
 def yen_axis_formatter() -> Any:
@@ -155,11 +187,22 @@ def yen_axis_formatter() -> Any:
     return FuncFormatter(lambda value, _pos: f"{int(value):,}円")
 
 
+def points_label(points: int) -> str:
+    """A short axis label for a point count: ``5,000P`` below ten thousand, ``1.5万P`` from it.
+
+    >>> [points_label(p) for p in (0, 5_000, 10_000, 15_000, 60_000, 125_000)]
+    ['0P', '5,000P', '1万P', '1.5万P', '6万P', '12.5万P']
+    """
+    if abs(points) < 10_000:
+        return f"{points:,}P"
+    return f"{points / 10_000:.2f}".rstrip("0").rstrip(".") + "万P"
+
+
 def points_axis_formatter() -> Any:
-    """A tick formatter writing ``1,200P``."""
+    """A tick formatter writing :func:`points_label`: short, so ticks fit a narrow chart."""
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda value, _pos: f"{int(value):,}P")
+    return FuncFormatter(lambda value, _pos: points_label(int(value)))
 
 
 def stacked_bars(

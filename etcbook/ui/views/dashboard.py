@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from etcbook.ui.charts import (
     SERIES_COLOURS,
     ChartStyle,
     ChartView,
+    figure_width_pt,
     points_axis_formatter,
     preload_matplotlib,
     stacked_barh,
@@ -45,6 +47,10 @@ if TYPE_CHECKING:
     from etcbook.ui.mileage import CardSummary, Snapshot
 
 MONTHS_SHOWN = 12
+MONTH_LABEL_PT = 22
+"""Width a month label ("11月" at 8 pt, 16 pt wide) needs on the toll chart's axis, with a gap."""
+LEGEND_ONE_ROW_PT = 260
+"""Figure width from which the four expiry buckets' legend fits in one row."""
 BUCKET_LABELS = (
     ("this_month", "今月失効"),
     ("next_month", "来月失効"),
@@ -148,10 +154,13 @@ def draw_monthly_tolls(
     )
     colour = {key: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, key in enumerate(operators)}
     by_key = {(row.month, row.operator): row for row in rows}
+    # Every month labelled when there is room, else every second or third (the year stays).
+    room = figure_width_pt(figure) * 0.65  # the legend and the yen labels take the rest
+    step = max(1, math.ceil(len(months) * MONTH_LABEL_PT / room)) if months else 1
     labels = [
         f"{int(month[5:])}月\n{month[:4]}"
         if i == 0 or month.endswith("-01")
-        else f"{int(month[5:])}月"
+        else (f"{int(month[5:])}月" if i % step == 0 else "")
         for i, month in enumerate(months)
     ]
     tops: list[int] = [0] * len(months)
@@ -216,14 +225,18 @@ def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSumma
         )
     if totals:
         axes.set_xlim(0, max(max(totals) * 1.18, 1))
+    # As many ticks as the axis has room for, recomputed when the window is resized.
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True))
     axes.xaxis.set_major_formatter(points_axis_formatter())
-    axes.set_title("ポイント残高（カード・プール別、失効時期で色分け）", fontsize=10)
+    axes.set_title("ポイント残高（失効時期別）", fontsize=10)
     axes.tick_params(axis="x", labelsize=8)
     axes.tick_params(axis="y", labelsize=8)
     if labels:
-        legend = axes.legend(
-            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=4, frameon=False
-        )
+        # Below the whole figure, not the axes: the axes leave room for the row labels.
+        columns = 4 if figure_width_pt(figure) >= LEGEND_ONE_ROW_PT else 2
+        legend = figure.legend(fontsize=7, loc="outside lower center", ncols=columns, frameon=False)
         for text in legend.get_texts():
             text.set_color(style.foreground)
 
