@@ -54,6 +54,10 @@ def test_evidence_page_adds_previews_and_searches(  # type: ignore[no-untyped-de
         if page.documents.record(row).counterparty == "テスト証明"
     )
     assert added.path.name == "2026-09_CARD9012_利用証明.pdf"
+    row = next(r for r in range(page.documents.rowCount()) if page.documents.record(r) == added)
+    file_cell = page.documents.index(row, page.documents.columnCount() - 1)
+    assert file_cell.data() == added.path.name  # the name; the folder is the 月 column
+    assert added.relpath in file_cell.data(Qt.ItemDataRole.ToolTipRole)
     assert added.path.read_bytes() == certificate.read_bytes()
     assert ("9012", "2026-09") not in {(m.card, m.month) for m in page.months.records}
 

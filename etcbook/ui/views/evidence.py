@@ -68,7 +68,8 @@ DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
     Column("取引日", lambda d: d.date, "date"),
     Column("金額", lambda d: d.amount, "yen"),
     Column("取引先", lambda d: d.counterparty),
-    Column("ファイル", lambda d: d.relpath, tooltip=lambda d: f"SHA-256 {d.sha256}"),
+    # The name (the 月 column already says the YYYY/MM folder); the path and digest on hover.
+    Column("ファイル", lambda d: d.path.name, tooltip=lambda d: f"{d.relpath}\nSHA-256 {d.sha256}"),
 ]
 
 MONTH_COLUMNS: list[Column[MonthCoverage]] = [
