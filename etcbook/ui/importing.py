@@ -99,9 +99,7 @@ class ImportPreviewDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("明細CSVの取り込み — 確認")
         self.resize(860, 520)
-        # Shadows QDialog.result() (the dialog's exit code, unused here); callers and tests
-        # read the import's outcome under this name.
-        self.result = result  # type: ignore[method-assign,assignment]
+        self.preview = result  # what a dry run of the import found (not QDialog.result())
         good = [f for f in result.files if f.ok]
         bad = [f for f in result.files if not f.ok]
         self.importable = [Path(f.file) for f in good]

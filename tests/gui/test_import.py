@@ -65,9 +65,9 @@ def test_dropped_csv_reaches_the_preview_and_the_import(qtbot, demo_window, tmp_
         pass
     dialog = previewed.args[0]
     assert trip_count(window) == before, "the preview wrote to the store"
-    assert dialog.result.inserted == 3
+    assert dialog.preview.inserted == 3
     assert dialog.import_button.isEnabled()
-    assert dialog.result.new_cards == ["4321"]
+    assert dialog.preview.new_cards == ["4321"]
     with (
         qtbot.waitSignal(window.context.ledger_changed, timeout=10_000),
         qtbot.waitSignal(flow.finished, timeout=10_000) as finished,
@@ -116,12 +116,12 @@ def test_reimport_counts_duplicates(qtbot, demo_window, tmp_path: Path) -> None:
         with qtbot.waitSignal(started.args[0].previewed, timeout=10_000) as previewed:
             pass
         dialog = previewed.args[0]
-        assert dialog.result.inserted == expected_new
+        assert dialog.preview.inserted == expected_new
         if expected_new:
             with qtbot.waitSignal(started.args[0].finished, timeout=10_000):
                 dialog.import_button.click()
         else:
-            assert dialog.result.duplicates == 3
+            assert dialog.preview.duplicates == 3
             dialog.reject()
 
 
