@@ -7,18 +7,17 @@ was already found, recent changes. Long lines wrap; a long list flows onto furth
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, Spacer
 
 from etcbook.domain.memo import Memo, memo_sections, memo_title
 from etcbook.export.fonts import register_japanese_font
+from etcbook.export.pdfdoc import a4_pdf_bytes
 from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
 
 MARGIN = 16 * mm
@@ -52,20 +51,7 @@ def memo_pdf_bytes(memo: Memo) -> bytes:
         story.append(Paragraph(escape(f"■ {name}"), heading))
         for line in lines:
             story.append(Paragraph(escape(line).replace("   ", "&nbsp;" * 6), body))
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=memo_title(memo),
-        author="etcbook",
-        subject=memo.subject,
-    )
-    document.build(story)
-    return buffer.getvalue()
+    return a4_pdf_bytes(story, margin=MARGIN, title=memo_title(memo), subject=memo.subject)
 
 
 def write_memo_pdf(memo: Memo, path: Path) -> Path:

@@ -9,7 +9,6 @@ originals look like. The layout is etcbook's own; it copies neither site's.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +17,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
+from etcbook.domain.calendar import add_months
 from etcbook.export.fonts import register_japanese_font
+from etcbook.export.pdfdoc import a4_pdf_bytes
 
 MARGIN = 18 * mm
 STAMP = "サンプル"
@@ -72,7 +73,7 @@ def certificate_pdf_bytes(
         facts=[
             f"発行: {SITE}",
             f"カード: ＥＴＣカード（末尾{card_last4}）　名義: {holder}",
-            f"対象期間: {month.year}年{month.month}月1日〜{_day(_next_month(month) - dt.timedelta(days=1))}"
+            f"対象期間: {month.year}年{month.month}月1日〜{_day(add_months(month, 1) - dt.timedelta(days=1))}"
             f"　発行日: {_day(issued_on)}",
             "上記の期間に、下記のとおり有料道路をETCで利用したことを証明します。",
         ],
@@ -115,19 +116,6 @@ def _document(
     story: list[Flowable] = [Paragraph(title, heading)]
     story += [Paragraph(fact, body) for fact in facts]
     story += [Spacer(1, 5 * mm), table]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=f"{title}（{STAMP}）",
-        author="etcbook",
-        # A fixed creation date: the same sample gives the same bytes (and vault hashes).
-        invariant=True,
-    )
 
     def stamp(canvas: Any, _document: Any) -> None:
         canvas.saveState()
@@ -144,22 +132,24 @@ def _document(
         )
         canvas.restoreState()
 
-    document.build(story, onFirstPage=stamp, onLaterPages=stamp)
-    return buffer.getvalue()
+    return a4_pdf_bytes(
+        story,
+        margin=MARGIN,
+        title=f"{title}（{STAMP}）",
+        decorate=stamp,
+        # A fixed creation date: the same sample gives the same bytes (and vault hashes).
+        invariant=True,
+    )
 
 
 def statement_date(month: dt.date) -> dt.date:
     """The payment day printed on ``month``'s statement: the 10th of the next month."""
-    return _next_month(month).replace(day=10)
+    return add_months(month, 1).replace(day=10)
 
 
 def certificate_date(month: dt.date) -> dt.date:
     """The issue day printed on ``month``'s certificate: the 5th of the next month."""
-    return _next_month(month).replace(day=5)
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return add_months(month, 1).replace(day=5)
 
 
 def _day(day: dt.date) -> str:

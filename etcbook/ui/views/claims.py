@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from etcbook import clock
+from etcbook.domain.calendar import add_months
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.page import Page
@@ -223,7 +224,7 @@ class ClaimsPage(Page):
         if latest is None or latest >= date_from.isoformat():
             return
         first = dt.date.fromisoformat(latest[:10]).replace(day=1)
-        last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+        last = add_months(first, 1) - dt.timedelta(days=1)
         for edit, day in ((self.date_from, first), (self.date_to, last)):
             edit.blockSignals(True)
             edit.setDate(_qdate(day))
