@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(str(files("etcbook") / "resources"))
+"""Data files shipped inside the package (operators.toml, ...): the same in a checkout, a wheel
+and a frozen bundle."""
 
 APP_NAME = "etcbook"
 

@@ -1,6 +1,6 @@
 """ETCマイレージ rules as data: operators (道路事業者), pools, earning, bonus tiers, exchange grids.
 
-The rules live in ``resources/operators.toml`` (see the comments at its top). :func:`parse_rules`
+The rules live in ``etcbook/resources/operators.toml`` (see the comments at its top). :func:`parse_rules`
 checks a parsed document and returns :class:`Rules`; :func:`load_rules` reads the file first.
 Every mistake is reported as a :class:`RulesError` naming the key and the field.
 """
@@ -191,7 +191,7 @@ def default_rules_path() -> Path:
 
 
 def load_rules(path: Path | None = None) -> Rules:
-    """Read and check the rules file (default: ``resources/operators.toml``).
+    """Read and check the rules file (default: ``etcbook/resources/operators.toml``).
 
     Raises:
         RulesError: the file is missing, is not TOML, or breaks the schema (the message names

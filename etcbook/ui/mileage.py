@@ -113,7 +113,7 @@ class Snapshot:
 
 
 def load_rules() -> Rules:
-    """The operator rules (resources/operators.toml); EngineUnavailable when they don't load."""
+    """The operator rules (etcbook/resources/operators.toml); EngineUnavailable when they don't load."""
     from etcbook.domain.rules import RulesError
     from etcbook.domain.rules import load_rules as load
 

@@ -12,7 +12,7 @@ import pytest
 from etcbook.domain.points import OPERATOR_KEYS, ExchangeUnit
 from etcbook.domain.rules import Rules, RulesError, load_rules, parse_rules
 
-RULES_FILE = Path(__file__).resolve().parents[3] / "resources" / "operators.toml"
+RULES_FILE = Path(__file__).resolve().parents[3] / "etcbook" / "resources" / "operators.toml"
 
 
 def document() -> dict[str, Any]:
