@@ -188,6 +188,42 @@ def shoot_ledger_dialogs(app, window, out: Path) -> list[Path]:  # type: ignore[
     return written
 
 
+def shoot_journal_export(app, window, tmp: Path, out: Path) -> Path:  # type: ignore[no-untyped-def]
+    """「会計ソフト用に書き出す」 after September was exported: October to book, September listed."""
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    from etcbook import clock
+    from etcbook.export.journal import JournalFormat, Product
+    from etcbook.models.journal import JournalRequest, export_journal
+
+    export_journal(
+        store=window.context.store,
+        request=JournalRequest(
+            fmt=JournalFormat(Product.YAYOI),
+            card="9012",
+            date_from=dt.date(2026, 9, 1),
+            date_to=dt.date(2026, 9, 30),
+        ),
+        out=tmp / "2026-09_CARD9012_弥生_仕訳.csv",
+        now=clock.now(),
+    )
+    window.show_page("claims")
+    page = window.page_widget("claims")
+    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.date_from.setDate(QDate(2026, 9, 1))
+    page.date_to.setDate(QDate(2026, 10, 31))
+    page.load()
+    dialog = page.open_journal_export()
+    dialog.resize(900, 620)
+    settle(app, window)
+    path = out / "detail_journal_export.png"
+    dialog.grab().save(str(path))
+    dialog.reject()
+    return path
+
+
 def shoot_backup(app, window, settings, tmp: Path, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
     """A second window on the same store, and the question before a restore."""
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -289,6 +325,7 @@ def main() -> int:
         written.append(shoot_import_preview(app, window, tmp, args.out))
         written.append(shoot_card_dialog(app, window, args.out))
         written.extend(shoot_ledger_dialogs(app, window, args.out))
+        written.append(shoot_journal_export(app, window, tmp, args.out))
         written.extend(shoot_backup(app, window, settings, tmp, args.out))
         window.close()
     for path in written:

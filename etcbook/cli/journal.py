@@ -95,7 +95,7 @@ def cmd_journal(args: argparse.Namespace, context: CliContext) -> int:
     else:
         say(f"書き出しました: {result.file}")
     for skipped in booking.skipped:
-        say(f"  除外 走行 {skipped.trip_id}: {skipped.reason}")
+        say(f"  除外 走行 {skipped.trip_id}（{skipped.label}）: {skipped.reason}")
 
     def human() -> str:
         return f"{fmt.label}: 仕訳 {len(booking.entries):,} 件、合計 {booking.total:,} 円、除外 {len(booking.skipped):,} 件"
@@ -108,7 +108,9 @@ def cmd_journal(args: argparse.Namespace, context: CliContext) -> int:
             "encoding": fmt.encoding,
             "entries": len(booking.entries),
             "total": booking.total,
-            "skipped": [{"trip": s.trip_id, "reason": s.reason} for s in booking.skipped],
+            "skipped": [
+                {"trip": s.trip_id, "reason": s.reason, "label": s.label} for s in booking.skipped
+            ],
         },
         human,
     )

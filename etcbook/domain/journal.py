@@ -269,6 +269,7 @@ class JournalTrip:
         line: the trip as the claim sees it; ``None`` when the trip has no toll.
         exported: when and where it was already exported, or ``None``.
         exported_amount: the amount it was exported with, when it was.
+        label: how the trip is named to the user (``2026/10/21 東京→川崎``).
     """
 
     trip_id: int
@@ -278,6 +279,7 @@ class JournalTrip:
     flags: tuple[str, ...] = ()
     exported: str | None = None
     exported_amount: int | None = None
+    label: str = ""
 
 
 PROVISIONAL = "確認中"
@@ -344,10 +346,11 @@ class JournalEntry:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A trip left out of the journal, and why (the sentence the user reads)."""
+    """A trip left out of the journal, and why (the sentence the user reads), with its label."""
 
     trip_id: int
     reason: str
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,7 +453,11 @@ def book(
     for trip in trips:
         line = trip.line
         if line is None or PASSAGE_FLAG in trip.flags:
-            skipped.append(Skipped(trip.trip_id, "通行料金のない通過記録（料金は別の行）"))
+            skipped.append(
+                Skipped(
+                    trip.trip_id, label=trip.label, reason="通行料金のない通過記録（料金は別の行）"
+                )
+            )
             continue
         if line.business_share == 0:
             continue
@@ -469,11 +476,15 @@ def book(
                     f"。その後金額が {trip.exported_amount:,} 円から {line.claimed:,} 円に"
                     "変わりました: 前の仕訳を直してください"
                 )
-            skipped.append(Skipped(trip.trip_id, reason))
+            skipped.append(Skipped(trip.trip_id, label=trip.label, reason=reason))
             continue
         entry = entry_for(trip, line, settings, credits[trip.card])
         if entry is None:
-            skipped.append(Skipped(trip.trip_id, "精算額 0 円（全額が還元額で支払われた）"))
+            skipped.append(
+                Skipped(
+                    trip.trip_id, label=trip.label, reason="精算額 0 円（全額が還元額で支払われた）"
+                )
+            )
             continue
         entries.append(entry)
     entries.sort(key=lambda e: (e.date, e.trip_id))

@@ -179,6 +179,8 @@ def _exported(connection: Connection) -> dict[int, tuple[str, int]]:
 def _journal_trip(row: dict[str, Any], exported: Mapping[int, tuple[str, int]]) -> JournalTrip:
     flags = tuple(f for f in (row["flags"] or "").split(";") if f)
     done = exported.get(row["id"])
+    when = str(row["exit_at"])[:10].replace("-", "/")
+    route = f"{row['entry_ic']}→{row['exit_ic']}" if row["entry_ic"] else row["exit_ic"]
     return JournalTrip(
         trip_id=row["id"],
         card=row["card"],
@@ -187,6 +189,7 @@ def _journal_trip(row: dict[str, Any], exported: Mapping[int, tuple[str, int]]) 
         line=None if row["toll"] is None else line_of(row),
         exported=done[0] if done else None,
         exported_amount=done[1] if done else None,
+        label=f"{when} {route}",
     )
 
 

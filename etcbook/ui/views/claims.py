@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from etcbook.domain.claims import Claim, ClaimLine
     from etcbook.export.bundle import ClaimOutputs
     from etcbook.models.vault import DocumentRecord
+    from etcbook.ui.journal_dialog import JournalExportDialog
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -169,10 +170,16 @@ class ClaimsPage(Page):
         row.addWidget(self.result, 1)
         self.export_button = QPushButton("書き出す（PDF・CSV・ZIP）…")
         self.export_button.clicked.connect(self._choose_folder_and_export)
+        self.journal_button = QPushButton("会計ソフト用に書き出す…")
+        self.journal_button.setToolTip(
+            "弥生・freee・マネーフォワードに取り込む仕訳ファイルを書き出します"
+        )
+        self.journal_button.clicked.connect(self.open_journal_export)
         self.open_button = QPushButton("フォルダを開く")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_folder)
         row.addWidget(self.export_button)
+        row.addWidget(self.journal_button)
         row.addWidget(self.open_button)
         layout.addLayout(row)
 
@@ -331,6 +338,20 @@ class ClaimsPage(Page):
                 parent=self,
             )
         )
+
+    def open_journal_export(self) -> JournalExportDialog:
+        """「会計ソフト用に書き出す」 for the page's card and period."""
+        from etcbook.ui.journal_dialog import JournalExportDialog
+
+        dialog = JournalExportDialog(
+            self.context,
+            card=self.card.currentData(),
+            date_from=_date(self.date_from.date()),
+            date_to=_date(self.date_to.date()),
+            parent=self,
+        )
+        dialog.open()
+        return dialog
 
     def open_folder(self) -> None:
         if self.last_outputs is not None:
