@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = settings.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="設定を表示する")
+    show.add_argument("--card", type=parse_last4, metavar="L4", help="このカードの設定だけ")
     add_json_flag(show)
     show.set_defaults(handler=cmd_settings_show)
     put = actions.add_parser("set", help="設定を変える: KEY VALUE（カードごとの設定は --card）")
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_journal(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook import clock
-    from etcbook.export.journal import JournalFormat, Product, UnencodableText
+    from etcbook.export.journal import JournalFormat, Product, TooManyLines, UnencodableText
     from etcbook.models.journal import JournalError, JournalRequest, export_journal
 
     fmt = JournalFormat(
@@ -80,7 +81,7 @@ def cmd_journal(args: argparse.Namespace, context: CliContext) -> int:
     )
     try:
         result = export_journal(store=context.store, request=request, out=args.out, now=clock.now())
-    except (JournalError, UnencodableText) as exc:
+    except (JournalError, UnencodableText, TooManyLines) as exc:
         raise BadInput(str(exc)) from None
     booking = result.booking
     if result.file is None:
@@ -152,6 +153,12 @@ def _settings_text(document: dict[str, object]) -> str:
 
 def cmd_settings_show(args: argparse.Namespace, context: CliContext) -> int:
     document = _settings_document(context)
+    if args.card is not None:
+        cards = document["cards"]
+        assert isinstance(cards, dict)
+        if args.card not in cards:
+            raise BadInput(f"カード末尾 {args.card} はストアにありません")
+        document["cards"] = {args.card: cards[args.card]}
     emit(args, document, lambda: _settings_text(document))
     return 0
 

@@ -73,6 +73,15 @@ class JournalFormat:
         return PRODUCT_LABELS[self.product]
 
 
+YAYOI_NEXT_MAX_LINES = 1000
+"""弥生会計 Next imports at most 1,000 detail lines per file (so do 弥生会計 オンライン and
+やよいの青色申告 オンライン)."""
+
+
+class TooManyLines(ValueError):
+    """The product takes fewer lines per file than the entries need; nothing is written."""
+
+
 class UnencodableText(ValueError):
     """A field holds a character the file's encoding cannot carry; nothing is written."""
 
@@ -373,9 +382,16 @@ def render_journal(
         raise ValueError(problem)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    lines = 0
     for trip_id, row in journal_rows(entries, settings, fmt):
         _check_encodable(trip_id, row, fmt.encoding)
         writer.writerow([value for _name, value in row])
+        lines += 1
+    if fmt.yayoi_next and lines > YAYOI_NEXT_MAX_LINES:
+        raise TooManyLines(
+            f"弥生会計 Next が1ファイルで取り込めるのは {YAYOI_NEXT_MAX_LINES:,} 行までです"
+            f"（この期間は {lines:,} 行）。期間を分けて書き出してください"
+        )
     text = buffer.getvalue()
     data = text.encode(fmt.encoding)
     if fmt.encoding == "utf-8" and fmt.product is Product.FREEE:

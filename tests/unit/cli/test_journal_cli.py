@@ -215,8 +215,16 @@ def test_settings_change_the_credit_side_and_labels(demo_cli: Any, tmp_path: Pat
         refused = demo_cli("journal-settings", "set", *args)
         assert refused.returncode == 3, args
         assert refused.stderr.strip()
-    after = run_json(demo_cli, "journal-settings", "show")
+    after = run_json(demo_cli, "journal-settings", "show", "--card", "9012")
     assert after["settings"]["debit_account"] == "旅費交通費"
+    assert after["cards"] == {
+        "9012": {
+            "credit": "employee",
+            "credit_account": "未払費用",
+            "credit_sub": "佐藤一郎",
+            "freee.wallet": "",
+        }
+    }
 
 
 def test_all_cards_book_every_card(demo_cli: Any, tmp_path: Path) -> None:

@@ -300,3 +300,22 @@ def test_desktop_yayoi_refuses_utf8() -> None:
     assert JournalFormat(Product.YAYOI, "utf-8").problem()
     assert JournalFormat(Product.YAYOI, "utf-8", yayoi_next=True).problem() is None
     assert JournalFormat(Product.MF, yayoi_next=True).problem()
+
+
+def test_yayoi_next_refuses_more_than_1000_lines() -> None:
+    import dataclasses
+
+    from etcbook.domain.journal import book
+    from etcbook.export.journal import YAYOI_NEXT_MAX_LINES, TooManyLines
+
+    first = TRIPS[0]
+    many = [dataclasses.replace(first, trip_id=i) for i in range(1, YAYOI_NEXT_MAX_LINES + 2)]
+    case = CASES[0]
+    booking = book(many, case.settings, {CARD: case.credit})
+    next_format = JournalFormat(Product.YAYOI, yayoi_next=True)
+    with pytest.raises(TooManyLines, match="1,001"):
+        render_journal(booking.entries, case.settings, next_format)
+    fits = booking.entries[:YAYOI_NEXT_MAX_LINES]
+    assert render_journal(fits, case.settings, next_format).count(b"\r\n") == 1000
+    desktop = render_journal(booking.entries, case.settings, JournalFormat(Product.YAYOI))
+    assert desktop.count(b"\r\n") == 1001  # the desktop edition states no such limit
