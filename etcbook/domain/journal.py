@@ -16,7 +16,7 @@ Pure: no Qt, no SQL, no files.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -270,6 +270,7 @@ class JournalTrip:
         exported: when and where it was already exported, or ``None``.
         exported_amount: the amount it was exported with, when it was.
         label: how the trip is named to the user (``2026/10/21 東京→川崎``).
+        business_share: 業務割合 of a trip without a line (a passage row); a line has its own.
     """
 
     trip_id: int
@@ -280,6 +281,13 @@ class JournalTrip:
     exported: str | None = None
     exported_amount: int | None = None
     label: str = ""
+    business_share: int = 0
+
+    @property
+    def is_business(self) -> bool:
+        """The trip has a business share: it is a candidate for the journal."""
+        share = self.line.business_share if self.line is not None else self.business_share
+        return share > 0
 
 
 PROVISIONAL = "確認中"
@@ -433,6 +441,24 @@ def entry_for(
     )
 
 
+def _left_out_because(trip: JournalTrip, *, include_provisional: bool, again: bool) -> str | None:
+    """Why a business trip is not booked, or ``None`` when it is."""
+    line = trip.line
+    if line is None or PASSAGE_FLAG in trip.flags:
+        return "通行料金のない通過記録（料金は別の行）"
+    if trip.status == PROVISIONAL and not include_provisional:
+        return "確認中（金額が変わることがあり、利用証明書がまだ適格請求書でない）"
+    if trip.exported is not None and not again:
+        reason = f"書き出し済み（{trip.exported}）"
+        if trip.exported_amount is not None and trip.exported_amount != line.claimed:
+            reason += (
+                f"。その後金額が {trip.exported_amount:,} 円から {line.claimed:,} 円に"
+                "変わりました: 前の仕訳を直してください"
+            )
+        return reason
+    return None
+
+
 def book(
     trips: Iterable[JournalTrip],
     settings: JournalSettings,
@@ -446,58 +472,29 @@ def book(
     Left out: trips without a toll (gate passages: the journey's charge is on another row),
     確認中 trips unless ``include_provisional`` (their 利用証明書 is not yet an invoice and
     their amount can still change), trips already exported unless ``again``, and trips whose
-    claimable amount is 0 yen. Private trips (business share 0 %) are not candidates at all.
+    claimable amount is 0 yen. Private trips (business share 0 %, passages included) are not
+    candidates at all.
     """
     entries: list[JournalEntry] = []
     skipped: list[Skipped] = []
     for trip in trips:
+        if not trip.is_business:
+            continue
         line = trip.line
-        if line is None or PASSAGE_FLAG in trip.flags:
-            skipped.append(
-                Skipped(
-                    trip.trip_id, label=trip.label, reason="通行料金のない通過記録（料金は別の行）"
+        reason = _left_out_because(trip, include_provisional=include_provisional, again=again)
+        entry = None
+        if reason is None:
+            assert line is not None
+            entry = entry_for(trip, line, settings, credits[trip.card])
+            if entry is None:
+                reason = (
+                    "精算額 0 円（全額が還元額で支払われた）"
+                    if line.billed == 0
+                    else "精算額 0 円（業務分が1円未満）"
                 )
-            )
-            continue
-        if line.business_share == 0:
-            continue
-        if trip.status == PROVISIONAL and not include_provisional:
-            skipped.append(
-                Skipped(
-                    trip.trip_id,
-                    "確認中（金額が変わることがあり、利用証明書がまだ適格請求書でない）",
-                )
-            )
-            continue
-        if trip.exported is not None and not again:
-            reason = f"書き出し済み（{trip.exported}）"
-            if trip.exported_amount is not None and trip.exported_amount != line.claimed:
-                reason += (
-                    f"。その後金額が {trip.exported_amount:,} 円から {line.claimed:,} 円に"
-                    "変わりました: 前の仕訳を直してください"
-                )
-            skipped.append(Skipped(trip.trip_id, label=trip.label, reason=reason))
-            continue
-        entry = entry_for(trip, line, settings, credits[trip.card])
         if entry is None:
-            skipped.append(
-                Skipped(
-                    trip.trip_id, label=trip.label, reason="精算額 0 円（全額が還元額で支払われた）"
-                )
-            )
-            continue
-        entries.append(entry)
+            skipped.append(Skipped(trip.trip_id, label=trip.label, reason=reason or ""))
+        else:
+            entries.append(entry)
     entries.sort(key=lambda e: (e.date, e.trip_id))
     return Booking(entries=tuple(entries), skipped=tuple(skipped))
-
-
-def net_amount(entries: Sequence[JournalEntry], account: str) -> int:
-    """Σ debits − Σ credits of ``account`` over the entries (e.g. the net 旅費交通費)."""
-    net = 0
-    for entry in entries:
-        for posting in entry.postings:
-            if posting.debit.account == account:
-                net += posting.amount
-            if posting.credit.account == account:
-                net -= posting.amount
-    return net

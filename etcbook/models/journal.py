@@ -190,6 +190,7 @@ def _journal_trip(row: dict[str, Any], exported: Mapping[int, tuple[str, int]]) 
         exported=done[0] if done else None,
         exported_amount=done[1] if done else None,
         label=f"{when} {route}",
+        business_share=row["business_share"] or 0,
     )
 
 

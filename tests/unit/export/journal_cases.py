@@ -80,10 +80,14 @@ TRIPS: tuple[JournalTrip, ...] = (
             (110, "確定", line(23, "東京", "八王子", 990, share=0, purpose="私用")),
         )
     ),
-    JournalTrip(trip_id=111, card=CARD, status="確定", line=None, flags=("passage",)),
+    JournalTrip(
+        trip_id=111, card=CARD, status="確定", line=None, flags=("passage",), business_share=100
+    ),
+    JournalTrip(trip_id=112, card=CARD, status="確定", line=None, flags=("passage",)),
 )
 """Whole, part-business, rebate, single gate, negative, fully rebated, hand-entered with a
-comma and quotes, long purpose, provisional, private, and a passage row without a toll."""
+comma and quotes, long purpose, provisional, private, and passage rows without a toll (one
+marked as business, one not)."""
 
 
 def credit(kind: CreditKind, **values: str) -> CreditSide:

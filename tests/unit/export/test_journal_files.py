@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_cases import CARD, CASES, TRIPS, Case
 
 from etcbook.domain.journal import CreditKind, JournalTrip, Treatment
 from etcbook.export.journal import (
@@ -22,6 +21,7 @@ from etcbook.export.journal import (
     render_journal,
     write_journal,
 )
+from tests.unit.export.journal_cases import CARD, CASES, TRIPS, Case
 
 DATE = re.compile(r"^\d{4}/\d{2}/\d{2}$")
 

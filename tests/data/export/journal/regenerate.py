@@ -13,11 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "export"))
-
-from journal_cases import CASES  # noqa: E402
 
 from etcbook.export.journal import render_journal  # noqa: E402
+from tests.unit.export.journal_cases import CASES  # noqa: E402
 
 for case in CASES:
     case.path.write_bytes(render_journal(case.booking().entries, case.settings, case.fmt))
