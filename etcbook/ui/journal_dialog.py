@@ -86,6 +86,7 @@ class JournalSettingsDialog(QDialog):
         super().__init__(parent)
         self.context = context
         self.setWindowTitle("仕訳の設定")
+        self.setMinimumWidth(900)
         with context.connection() as connection:
             settings, credits = load_settings(connection=connection)
             self._holders: dict[str, str] = {
@@ -147,6 +148,8 @@ class JournalSettingsDialog(QDialog):
             for column, widget in enumerate((kind, account, sub, wallet), start=1):
                 grid.addWidget(widget, row, column)
             self.card_rows[card] = (kind, account, sub, wallet)
+        for column in (2, 3, 4):
+            grid.setColumnStretch(column, 1)
         layout.addWidget(cards)
 
         self.problem = QLabel()
