@@ -29,6 +29,7 @@ from etcbook.export.journal import JournalFormat, render_journal
 from etcbook.models.claims import line_of
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows
+from etcbook.privacy import free_text
 from etcbook.safeio import write_bytes_atomically
 
 
@@ -113,7 +114,7 @@ def load_settings(*, connection: Connection) -> tuple[JournalSettings, dict[str,
 
 def save_setting(*, store: Store, key: str, value: str, card: str | None = None) -> None:
     """Store one setting (for every card, or for ``card``); refuses a key or value that
-    cannot be used, with the reason."""
+    cannot be used, with the reason. A card number typed into a name is masked (privacy)."""
     problem = check_setting(key, value, per_card=card is not None)
     if problem:
         raise JournalError(problem)
@@ -125,7 +126,7 @@ def save_setting(*, store: Store, key: str, value: str, card: str | None = None)
         )
         connection.execute(
             text("INSERT INTO journal_settings (card_id, key, value) VALUES (:c, :k, :v)"),
-            {"c": card_id, "k": key, "v": value},
+            {"c": card_id, "k": key, "v": free_text(value)},
         )
 
 
@@ -153,7 +154,7 @@ def save_settings(
                 )
                 connection.execute(
                     text("INSERT INTO journal_settings (card_id, key, value) VALUES (:c, :k, :v)"),
-                    {"c": card_id, "k": key, "v": value},
+                    {"c": card_id, "k": key, "v": free_text(value)},
                 )
 
 
