@@ -112,6 +112,12 @@ def load_settings(*, connection: Connection) -> tuple[JournalSettings, dict[str,
     return settings, credits
 
 
+def card_holders(*, connection: Connection) -> dict[str, str]:
+    """カード末尾4桁 → 名義 of every card, in card order (the dialog's rows)."""
+    rows = connection.execute(text("SELECT last4, holder FROM cards ORDER BY last4"))
+    return {last4: holder for last4, holder in rows}
+
+
 def save_setting(*, store: Store, key: str, value: str, card: str | None = None) -> None:
     """Store one setting (for every card, or for ``card``); refuses a key or value that
     cannot be used, with the reason. A card number typed into a name is masked (privacy)."""

@@ -79,9 +79,7 @@ class JournalSettingsDialog(QDialog):
     """Accounts, tax labels, the credit side per card and the rebate treatment."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
-        from sqlalchemy import text
-
-        from etcbook.models.journal import load_settings
+        from etcbook.models.journal import card_holders, load_settings
 
         super().__init__(parent)
         self.context = context
@@ -89,10 +87,7 @@ class JournalSettingsDialog(QDialog):
         self.setMinimumWidth(900)
         with context.connection() as connection:
             settings, credits = load_settings(connection=connection)
-            self._holders: dict[str, str] = {
-                last4: holder
-                for last4, holder in connection.execute(text("SELECT last4, holder FROM cards"))
-            }
+            self._holders = card_holders(connection=connection)
         values = settings_values(settings)
         layout = QVBoxLayout(self)
 
@@ -242,12 +237,10 @@ class JournalExportDialog(QDialog):
         self.encoding.addItem("Shift-JIS（cp932）", "cp932")
         self.encoding.addItem("UTF-8", "utf-8")
         self.card = QComboBox()
-        with context.connection() as connection:
-            from sqlalchemy import text
+        from etcbook.models.journal import card_holders
 
-            cards = [
-                row[0] for row in connection.execute(text("SELECT last4 FROM cards ORDER BY last4"))
-            ]
+        with context.connection() as connection:
+            cards = card_holders(connection=connection)
         for last4 in cards:
             self.card.addItem(f"末尾 {last4}", last4)
         self.card.addItem("すべてのカード", None)
