@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, text
 
 from etcbook import clock
+from etcbook.domain.fleet import CardFacet
 from etcbook.domain.points import OPERATOR_KEYS
 
 Use = Literal["all", "business", "private"]
@@ -527,5 +528,18 @@ def engine_cards(*, connection: Connection) -> list[CardRow]:
         CardRow(last4, holder or "", bool(auto))
         for last4, holder, auto in connection.exec_driver_sql(
             "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
+        )
+    ]
+
+
+# -- the card filter ---------------------------------------------------------------------------
+
+
+def card_facets(*, connection: Connection) -> list[CardFacet]:
+    """Every card with what the card filter selects by (名義, 利用者), in ledger order."""
+    return [
+        CardFacet(last4, holder or "", driver or "")
+        for last4, holder, driver in connection.exec_driver_sql(
+            "SELECT last4, holder, driver FROM cards ORDER BY household, holder, last4"
         )
     ]

@@ -215,6 +215,7 @@ class CardsPage(Page):
 
         with self.context.store.session() as session:
             cards = list_cards(session=session)
+        cards = self.context.card_filter.narrow(cards, lambda card: card.last4)
         self._cards = {card.last4: card for card in cards}
         selected = self.selected_card()
         self.model.fill(cards, clock.today(), alert_colours(self.palette()))

@@ -365,10 +365,12 @@ class TripsPage(Page):
         with self.context.connection() as connection:
             cards = card_choices(connection=connection)
             months = trip_months(connection=connection)
+        cards = self.context.card_filter.narrow(cards, lambda choice: choice[0])
         with QSignalBlocker(self.card_filter):
             current = self.card_filter.currentData()
             self.card_filter.clear()
-            self.card_filter.addItem("すべてのカード", None)
+            everything = "絞り込み中のすべてのカード" if self.context.card_filter.active else ""
+            self.card_filter.addItem(everything or "すべてのカード", None)
             for last4, label in cards:
                 self.card_filter.addItem(label, last4)
             self.card_filter.setCurrentIndex(max(0, self.card_filter.findData(current)))
@@ -409,7 +411,7 @@ class TripsPage(Page):
         if month_from and month_to and month_from > month_to:
             month_from, month_to = month_to, month_from
         return TripQuery(
-            cards=(card,) if card else (),
+            cards=(card,) if card else self.context.card_filter.query_cards(),
             month_from=month_from,
             month_to=month_to,
             operator=self.operator_filter.currentData(),
