@@ -228,11 +228,55 @@ def shoot_backup(app, window, settings, tmp: Path, out: Path) -> list[Path]:  # 
     return [in_use, question]
 
 
+def shoot_fleet(app, settings, tmp: Path, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """A company's 111 cards: the fleet dashboard (a grouped alert opened), its per-card table,
+    and the trips page narrowed by the card filter to one driver's cards."""
+    from etcbook import clock
+    from etcbook.models.fleet_sample import fill_fleet
+    from etcbook.models.store import open_store
+    from etcbook.ui.app import make_main_window
+
+    path = tmp / "fleet.sqlite3"
+    store = open_store(path)
+    fill_fleet(store, as_of=clock.today())
+    store.close()
+    window = make_main_window(path, settings=settings, sample_path=tmp / "sample.sqlite3")
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.context.open_store_now()
+    settle(app, window)
+    window.show_page("dashboard")
+    settle(app, window, 1.0)
+    page = window.page_widget("dashboard")
+    grouped = [i for i, group in enumerate(page.groups) if group.grouped]
+    if grouped:
+        page.toggle_group(grouped[0])
+    settle(app, window, 0.4)
+    written = [out / "fleet_dashboard.png"]
+    window.grab().save(str(written[-1]))
+    page.lower_tabs.setCurrentWidget(page.fleet_table)
+    settle(app, window, 0.4)
+    written.append(out / "fleet_card_table.png")
+    window.grab().save(str(written[-1]))
+    bar = window.card_filter_bar
+    combo = bar.combos["driver"]
+    combo.setCurrentIndex(combo.findData("佐藤一郎"))
+    window.show_page("trips")
+    settle(app, window, 1.0)
+    written.append(out / "fleet_trips_filtered.png")
+    window.grab().save(str(written[-1]))
+    window.close()
+    return written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument(
         "--dark", action="store_true", help="render with the dark palette (as on a dark desktop)"
+    )
+    parser.add_argument(
+        "--only", choices=["fleet"], help="render only these screens (faster while working on them)"
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -257,6 +301,12 @@ def main() -> int:
         store.close()
 
         written: list[Path] = []
+        if args.only == "fleet":
+            written.extend(shoot_fleet(app, settings, tmp, args.out))
+            for path in written:
+                print(path)
+            sys.stdout.flush()
+            os._exit(0)
 
         # First start: an empty store shows the welcome page.
         empty = make_main_window(tmp / "empty.sqlite3", settings=settings, sample_path=demo)
@@ -291,6 +341,7 @@ def main() -> int:
         written.extend(shoot_ledger_dialogs(app, window, args.out))
         written.extend(shoot_backup(app, window, settings, tmp, args.out))
         window.close()
+        written.extend(shoot_fleet(app, settings, tmp, args.out))
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0

@@ -35,6 +35,8 @@ DRIVERS = (
     "加藤十和",
 )
 FLEET_MONTHS = 24
+KYOTO_EXITS = ("鴨川東", "山科")
+"""阪神高速8号京都線 exits some cards use (a route rule of the sample marks them so)."""
 
 
 def fleet_card_numbers(count: int) -> list[str]:
@@ -61,6 +63,13 @@ def fleet_csv(path: Path, *, cards: int, as_of: dt.date, seed: int = 111) -> int
                 )
                 exit_at = entry_at + dt.timedelta(minutes=rng.randrange(20, 150))
                 rows.append((exit_at, entry_at, entry, exit_, toll, masked))
+                if number % 3 == 0 and rng.random() < 0.5:
+                    later = exit_at + dt.timedelta(minutes=rng.randrange(30, 90))
+                    exit_ = rng.choice(KYOTO_EXITS)
+                    toll = rng.choice([510, 770, 1020])
+                    rows.append(
+                        (later + dt.timedelta(minutes=25), later, "名古屋", exit_, toll, masked)
+                    )
     rows.sort(key=lambda row: (row[0], row[5]))
     for exit_at, entry_at, entry, exit_, toll, masked in rows:
         lines.append(
@@ -88,6 +97,15 @@ def fleet_csv(path: Path, *, cards: int, as_of: dt.date, seed: int = 111) -> int
 
 def fill_fleet(store: Store, *, cards: int = 111, as_of: dt.date, seed: int = 111) -> int:
     """Import the company's file into an empty store and fill in the cards; returns the trips."""
+    with store.transaction() as connection:
+        for exit_ in KYOTO_EXITS:
+            connection.execute(
+                text(
+                    "INSERT INTO route_rules (entry_pattern, exit_pattern, operator, created_at)"
+                    " VALUES (NULL, :exit, 'hanshin_kyoto', :at)"
+                ),
+                {"exit": exit_, "at": dt.datetime.combine(as_of, dt.time()).isoformat()},
+            )
     with tempfile.TemporaryDirectory(prefix="etcbook-fleet-") as folder:
         path = Path(folder) / "meisai_corporate.csv"
         fleet_csv(path, cards=cards, as_of=as_of, seed=seed)

@@ -225,7 +225,7 @@ def draw_pool_totals(figure: Any, style: ChartStyle, totals: Sequence[PoolTotal]
     values = {key: [total.buckets.get(key, 0) for total in totals] for key, _ in BUCKET_LABELS}
     cards = sum(total.cards for total in totals)
     title = "ポイント残高（プール別の合計・失効時期別）" if cards else "ポイント残高"
-    draw_bucket_bars(figure, style, labels, values, title)
+    draw_bucket_bars(figure, style, labels, values, title, rows=4)
 
 
 def draw_bucket_bars(
@@ -234,8 +234,11 @@ def draw_bucket_bars(
     labels: Sequence[str],
     values: dict[str, list[int]],
     title: str,
+    *,
+    rows: int = 0,
 ) -> None:
-    """One horizontal bar per label, its points stacked by expiry bucket, the total beside it."""
+    """One horizontal bar per label, its points stacked by expiry bucket, the total beside it;
+    the axis has room for at least ``rows`` bars (so that one bar is not a block)."""
     axes = figure.add_subplot()
     style.style_axes(axes)
     axes.grid(axis="y", visible=False)
@@ -257,6 +260,8 @@ def draw_bucket_bars(
         )
     if totals:
         axes.set_xlim(0, max(max(totals) * 1.18, 1))
+    if 0 < len(labels) < rows:
+        axes.set_ylim(rows - 0.5, -0.5)
     # As many ticks as the axis has room for, recomputed when the window is resized.
     from matplotlib.ticker import MaxNLocator
 
@@ -393,7 +398,8 @@ class DashboardPage(Page):
         alerts_box = QWidget()
         alerts_layout = QVBoxLayout(alerts_box)
         alerts_layout.setContentsMargins(0, 0, 0, 0)
-        alerts_layout.addWidget(_heading("お知らせ・警告"))
+        self._alerts_heading = _heading("お知らせ・警告")
+        alerts_layout.addWidget(self._alerts_heading)
         alerts_layout.addWidget(self.alerts)
 
         # A fleet's per-card table beside the alerts (the tab bar shows only with it).
@@ -526,6 +532,7 @@ class DashboardPage(Page):
     def _fill_fleet(self, data: DashboardData) -> None:
         """Show the per-card table (a tab beside the alerts) for a fleet; hide it otherwise."""
         index = self.lower_tabs.indexOf(self.fleet_table)
+        self._alerts_heading.setVisible(not self.is_fleet)  # the tab says it then
         if not self.is_fleet or data.cards is None:
             self.pool_totals = () if not self.is_fleet else self.pool_totals
             if index >= 0:
