@@ -25,7 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from etcbook.domain.fleet import FLEET_CARDS, ReminderGroup, group_reminders, pool_totals
+from etcbook.domain.fleet import (
+    FLEET_CARDS,
+    GROUP_FROM,
+    ReminderGroup,
+    group_reminders,
+    pool_totals,
+)
 from etcbook.ui import formatting
 from etcbook.ui.charts import (
     SERIES_COLOURS,
@@ -512,7 +518,7 @@ class DashboardPage(Page):
             )
             note.setWordWrap(True)
             self.tiles.addWidget(note)
-        elif len(data.cards) >= FLEET_CARDS:
+        elif self.is_fleet:
             self.pool_totals = pool_totals(fleet_cards(data.cards, self.context.card_filter))
             for total in self.pool_totals:
                 self.tiles.addWidget(PoolTotalTile(total), 0, Qt.AlignmentFlag.AlignTop)
@@ -525,16 +531,18 @@ class DashboardPage(Page):
 
     @property
     def is_fleet(self) -> bool:
-        """``True`` when the cards shown are many: pool totals and the per-card table."""
-        cards = self.data.cards if self.data is not None else None
-        return cards is not None and len(cards) >= FLEET_CARDS
+        """``True`` when the cards shown are many: pool totals, the per-card table, and the
+        same reminder for several cards grouped into one line."""
+        card_filter = self.context.card_filter
+        shown = card_filter.cards if card_filter.active else card_filter.facets
+        return len(shown or ()) >= FLEET_CARDS
 
     def _fill_fleet(self, data: DashboardData) -> None:
         """Show the per-card table (a tab beside the alerts) for a fleet; hide it otherwise."""
         index = self.lower_tabs.indexOf(self.fleet_table)
         self._alerts_heading.setVisible(not self.is_fleet)  # the tab says it then
         if not self.is_fleet or data.cards is None:
-            self.pool_totals = () if not self.is_fleet else self.pool_totals
+            self.pool_totals = ()
             if index >= 0:
                 self.lower_tabs.removeTab(index)
             return
@@ -549,7 +557,12 @@ class DashboardPage(Page):
         colours = alert_colours(self.palette())
         reminders = self.context.card_filter.narrow(data.reminders or (), lambda r: r.card)
         names = dict(self._pool_names())
-        self.groups = group_reminders(reminders, pool_names=names, as_of=data.as_of)
+        self.groups = group_reminders(
+            reminders,
+            pool_names=names,
+            as_of=data.as_of,
+            group_from=GROUP_FROM if self.is_fleet else len(reminders) + 1,
+        )
         alerts = [
             Alert(
                 LEVELS[group.severity],
