@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,6 +42,7 @@ from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation, Progress
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RememberingTableView
+from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
     from etcbook.models.ui_queries import TripQuery, TripRow, TripTotals
@@ -50,7 +52,49 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def _route(row: TripRow) -> str:
-    return f"{row.entry_ic or '（本線）'} → {row.exit_ic}"
+    return f"{row.entry_ic or '（本線）'} → {row.exit_ic or '（入口で料金）'}"
+
+
+OPERATOR_GUESS_TIP = (
+    "この事業者は推定です。ゲート名を知っているルールがないため、既定の「NEXCO」としています。"
+    "ポイント・還元額は事業者ごとに違うため、正しい事業者を「事業者を設定」で指定するか、"
+    "「この区間に今後も適用…」でルールにしてください。"
+)
+PASSAGE_TIP = (
+    "通過: 料金所を通過した記録で、この行自体の料金はありません（明細の金額欄が「－」）。"
+    "料金は同じ走行の別の行に含まれ、合計・ポイント・還元額・朝夕割・精算には数えません。"
+)
+
+
+def _operator_text(row: TripRow) -> str:
+    label = operator_label(row.operator)
+    return f"{label}（推定）" if row.operator_source == "default" else label
+
+
+def _operator_tip(row: TripRow) -> str | None:
+    return OPERATOR_GUESS_TIP if row.operator_source == "default" else None
+
+
+def _journey_text(row: TripRow) -> str:
+    journey = row.journey
+    if journey is None:
+        return "通過（料金は別の行）"
+    when = formatting.date_time(journey.dated_at) if journey.dated_at else ""
+    route = f"{journey.entry_ic or '（本線）'}→{journey.exit_ic}"
+    return f"通過（料金は {when} {route} {formatting.yen(journey.toll)} の行）"
+
+
+def _remarks(row: TripRow) -> str:
+    flags = "・".join(f for f in row.flags if f != "（朝夕）")
+    if row.passage:
+        return "・".join(part for part in (_journey_text(row), flags) if part)
+    return flags
+
+
+def _remarks_tip(row: TripRow) -> str | None:
+    if row.passage:
+        return f"{PASSAGE_TIP}\n{_journey_text(row)}"
+    return None
 
 
 TRIP_COLUMNS: list[Column[TripRow]] = [
@@ -58,7 +102,7 @@ TRIP_COLUMNS: list[Column[TripRow]] = [
     Column("カード", lambda r: r.card, key="card"),
     Column("入口IC", lambda r: r.entry_ic or "", key="entry_ic"),
     Column("出口IC", lambda r: r.exit_ic, key="exit_ic", tooltip=_route),
-    Column("事業者", lambda r: operator_label(r.operator), key="operator"),
+    Column("事業者", _operator_text, key="operator", tooltip=_operator_tip),
     Column("通行料金", lambda r: r.toll, "yen", key="toll"),
     Column("還元額充当", lambda r: r.rebate_applied, "yen", key="rebate_applied"),
     Column("差引後", lambda r: r.billed, "yen", key="billed"),
@@ -68,7 +112,7 @@ TRIP_COLUMNS: list[Column[TripRow]] = [
     Column("用途・目的", lambda r: r.purpose, key="purpose", tooltip=lambda r: r.purpose or None),
     Column("朝夕割", lambda r: r.morning_evening, "bool", key="morning_evening"),
     Column("状態", lambda r: r.status or "", key="status"),
-    Column("備考", lambda r: "・".join(f for f in r.flags if f != "（朝夕）"), key="flags"),
+    Column("備考", _remarks, key="flags", tooltip=_remarks_tip),
     Column("入口日時", lambda r: r.entry_at, "datetime", key="entry_at"),
 ]
 COLUMN = {column.key: number for number, column in enumerate(TRIP_COLUMNS)}
@@ -119,8 +163,13 @@ class _TripDelegate(QStyledItemDelegate):
             super().setModelData(editor, model, index)
 
 
+MONEY_KINDS = frozenset({"yen", "points", "percent"})
+
+
 class TripTableModel(LazyRecordModel["TripRow"]):
-    """The trips table: keys from :func:`trip_ids`, rows from :func:`trip_rows`."""
+    """The trips table: keys from :func:`trip_ids` (with passages: :func:`listed_ids`), rows
+    from :func:`trip_rows` and :func:`passage_rows`. Passages are dimmed, show no amount
+    (「－」), cannot be edited; a trip whose operator is only a guess is marked."""
 
     def __init__(self, context: AppContext, parent: Any = None) -> None:
         self.context = context
@@ -129,10 +178,47 @@ class TripTableModel(LazyRecordModel["TripRow"]):
         super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
 
     def _fetch_rows(self, keys: Sequence[int]) -> dict[int, TripRow]:
+        from etcbook.models.passage_rows import is_passage_key, passage_rows
         from etcbook.models.ui_queries import trip_rows
 
+        trips = [key for key in keys if not is_passage_key(key)]
         with self.context.connection() as connection:
-            return trip_rows(connection=connection, ids=keys, figures=self.figures)
+            rows = trip_rows(connection=connection, ids=trips, figures=self.figures)
+            if len(trips) < len(keys):
+                rows.update(passage_rows(connection=connection, keys=keys))
+        return rows
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.BackgroundRole,
+            Qt.ItemDataRole.CheckStateRole,
+        ):
+            record = self.record(index.row())
+            column = TRIP_COLUMNS[index.column()]
+            if record is not None and record.passage:
+                if role == Qt.ItemDataRole.ForegroundRole:
+                    return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+                if role == Qt.ItemDataRole.DisplayRole and column.kind in MONEY_KINDS:
+                    return "－"
+                if role == Qt.ItemDataRole.CheckStateRole:
+                    return None
+            if (
+                record is not None
+                and role == Qt.ItemDataRole.BackgroundRole
+                and column.key == "operator"
+                and record.operator_source == "default"
+            ):
+                return alert_colours(QPalette()).get("warning")
+        return super().data(index, role)
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        record = self.record(index.row()) if index.isValid() else None
+        if record is not None and record.passage:
+            flags &= ~(Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
+        return flags
 
 
 class RouteRuleDialog(QDialog):
@@ -179,6 +265,8 @@ class TripsPage(Page):
 
         self.query = TripQuery(sort="exit_at", descending=True)
         self.totals: TripTotals | None = None
+        self.passages = 0
+        """How many passages the table lists beside the trips (never in the totals)."""
         self._computing = False
         self.model = TripTableModel(context, self)
         self.model.editor = self._edit_cells
@@ -243,6 +331,13 @@ class TripsPage(Page):
             ("私用のみ", "private"),
         ):
             self.use_filter.addItem(label, key)
+        self.passages_shown = QCheckBox("通過も表示")
+        self.passages_shown.setObjectName("showPassages")
+        self.passages_shown.setChecked(True)
+        self.passages_shown.setToolTip(
+            "料金のない通過の行（明細の金額欄が「－」）も、薄い色で一覧に入れます"
+        )
+        self.passages_shown.toggled.connect(lambda _on: self.apply_filters())
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("IC名・用途・備考で検索")
         self.text_filter.setClearButtonEnabled(True)
@@ -266,6 +361,7 @@ class TripsPage(Page):
         self.filters.addWidget(self.month_to)
         self.filters.addWidget(self.operator_filter)
         self.filters.addWidget(self.use_filter)
+        self.filters.addWidget(self.passages_shown)
         self.filters.addWidget(self.text_filter, 1)
         self.filters.addWidget(clear)
 
@@ -423,15 +519,23 @@ class TripsPage(Page):
 
     def apply_filters(self) -> None:
         """Re-query the keys and totals for the filters as they are now."""
+        from etcbook.models.passage_rows import count_passages, listed_ids
         from etcbook.models.ui_queries import trip_ids, trip_totals
 
         self._text_timer.stop()
         self.query = self.current_query()
         with self.context.connection() as connection:
-            keys = trip_ids(connection=connection, query=self.query)
+            passages = 0
+            if self.passages_shown.isChecked():
+                passages = count_passages(connection=connection, query=self.query)
+            if passages:
+                keys = listed_ids(connection=connection, query=self.query)
+            else:
+                keys = trip_ids(connection=connection, query=self.query)
             totals = trip_totals(
                 connection=connection, query=self.query, figures=self.model.figures
             )
+        self.passages = passages
         if keys == self.model.keys:
             self.model.refetch()  # same rows (an edit elsewhere): keep selection and scroll
         else:
@@ -498,6 +602,11 @@ class TripsPage(Page):
             f"還元額充当 {formatting.yen(totals.rebate_applied)}　"
             f"差引後 {formatting.yen(totals.billed)}　"
             f"業務分 {formatting.yen(totals.business)}"
+            + (
+                f"　（ほかに通過 {formatting.number(self.passages)}件: 料金なし）"
+                if self.passages
+                else ""
+            )
             + ("　（還元額充当を計算中…）" if self._computing else "")
         )
         self.totals_changed.emit(totals)
@@ -505,11 +614,14 @@ class TripsPage(Page):
     # -- edits ---------------------------------------------------------------------------------
 
     def selected_ids(self) -> list[int]:
+        """The selected trips (passages, which have nothing to edit, left out)."""
+        from etcbook.models.passage_rows import is_passage_key
+
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
-        return [self.model.key(row) for row in rows]
+        return [key for key in (self.model.key(row) for row in rows) if not is_passage_key(key)]
 
     def _selection_changed(self, *_args: object) -> None:
-        count = len(self.view.selectionModel().selectedRows()) if self.view.selectionModel() else 0
+        count = len(self.selected_ids()) if self.view.selectionModel() else 0
         self.selection_label.setText(f"{count:,}件選択" if count else "選択なし")
         for widget in self._selection_widgets:
             widget.setEnabled(count > 0)
