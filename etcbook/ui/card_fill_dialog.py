@@ -88,6 +88,8 @@ class CardFillDialog(QDialog):
         font = QFont(self.text.font())
         font.setStyleHint(QFont.StyleHint.TypeWriter)
         self.text.setFont(font)
+        # Columns pasted from a spreadsheet line up: a tab stop wide enough for a company name.
+        self.text.setTabStopDistance(self.text.fontMetrics().horizontalAdvance("株" * 10))
         self.text.textChanged.connect(lambda: self._timer.start())
         self.open_button = QPushButton("CSVファイルを開く…")
         self.open_button.clicked.connect(self.ask_for_file)

@@ -66,6 +66,19 @@ PASSAGE_TIP = (
 )
 
 
+def _exit_text(row: TripRow) -> str:
+    """The exit date-time; a charge at an entry gate has none: its entry time, so marked."""
+    if row.exit_at is None and row.entry_at is not None:
+        return f"{formatting.date_time(row.entry_at)}（入口）"
+    return formatting.date_time(row.exit_at)
+
+
+def _exit_tip(row: TripRow) -> str | None:
+    if row.exit_at is None and row.entry_at is not None and not row.passage:
+        return "入口で料金を払う走行（出口の記録なし）: 入口の日時の日・月の走行です"
+    return None
+
+
 def _operator_text(row: TripRow) -> str:
     label = operator_label(row.operator)
     return f"{label}（推定）" if row.operator_source == "default" else label
@@ -98,7 +111,7 @@ def _remarks_tip(row: TripRow) -> str | None:
 
 
 TRIP_COLUMNS: list[Column[TripRow]] = [
-    Column("出口日時", lambda r: r.exit_at, "datetime", key="exit_at"),
+    Column("出口日時", _exit_text, key="exit_at", tooltip=_exit_tip),
     Column("カード", lambda r: r.card, key="card"),
     Column("入口IC", lambda r: r.entry_ic or "", key="entry_ic"),
     Column("出口IC", lambda r: r.exit_ic, key="exit_ic", tooltip=_route),
@@ -190,6 +203,7 @@ class TripTableModel(LazyRecordModel["TripRow"]):
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if index.isValid() and role in (
+            Qt.ItemDataRole.ToolTipRole,
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.ForegroundRole,
             Qt.ItemDataRole.BackgroundRole,
@@ -204,6 +218,8 @@ class TripTableModel(LazyRecordModel["TripRow"]):
                     return "－"
                 if role == Qt.ItemDataRole.CheckStateRole:
                     return None
+                if role == Qt.ItemDataRole.ToolTipRole:
+                    return _remarks_tip(record)
             if (
                 record is not None
                 and role == Qt.ItemDataRole.BackgroundRole
