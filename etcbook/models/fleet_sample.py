@@ -66,9 +66,9 @@ def fleet_csv(path: Path, *, cards: int, as_of: dt.date, seed: int = 111) -> int
                 if number % 3 == 0 and rng.random() < 0.5:
                     later = exit_at + dt.timedelta(minutes=rng.randrange(30, 90))
                     exit_ = rng.choice(KYOTO_EXITS)
-                    toll = rng.choice([510, 770, 1020])
+                    toll = rng.choice([360, 460, 560])
                     rows.append(
-                        (later + dt.timedelta(minutes=25), later, "名古屋", exit_, toll, masked)
+                        (later + dt.timedelta(minutes=20), later, "上鳥羽", exit_, toll, masked)
                     )
     rows.sort(key=lambda row: (row[0], row[5]))
     for exit_at, entry_at, entry, exit_, toll, masked in rows:
