@@ -135,6 +135,7 @@ class ImportResult:
                     "inserted": f.inserted,
                     "updated": f.updated,
                     "duplicates": f.duplicates,
+                    "passages": f.passages,
                     "errors": f.error_dicts(),
                 }
                 for f in self.files

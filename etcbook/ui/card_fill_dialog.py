@@ -1,14 +1,16 @@
 """「カードの一括入力」: paste a table (or open a CSV) of card → 名義 / 利用者 / 部署, see what
 changes, apply all or nothing.
 
-Reading the table is :func:`etcbook.importers.card_table.parse_card_table`; comparing it with
-the store and writing it, :mod:`etcbook.models.card_fill`. The dialog shows their results.
+Reading the table, comparing it with the store and writing it is
+:func:`etcbook.models.cards.fill_cards` (the same the CLI's ``card fill`` uses): its dry run is the
+preview, and the dialog shows its result.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
@@ -29,9 +31,8 @@ from PySide6.QtWidgets import (
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 if TYPE_CHECKING:
-    from etcbook.importers.card_table import CardFill
     from etcbook.importers.meisai import LineError
-    from etcbook.models.card_fill import FillChange
+    from etcbook.models.cards import CardFillResult
     from etcbook.ui.context import AppContext
 
 EXAMPLE = (
@@ -39,20 +40,39 @@ EXAMPLE = (
 )
 
 
-def _cell(change: FillChange, name: str) -> str:
-    before, after = change.before[name], change.after[name]
-    if before == after:
-        return after
-    return f"{before or '（空欄）'} → {after or '（空欄）'}"
+@dataclass(frozen=True)
+class FillChange:
+    """One card's change as :func:`~etcbook.models.cards.fill_cards` reports it."""
+
+    line: int
+    last4: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def cell(self, name: str) -> str:
+        if name not in self.after:
+            return ""
+        return f"{self.before.get(name) or '（空欄）'} → {self.after[name] or '（空欄）'}"
 
 
+def _other_fields(change: FillChange) -> str:
+    from etcbook.importers.card_table import FIELD_LABELS
+
+    return "、".join(
+        f"{FIELD_LABELS.get(name, name)}: {change.cell(name)}"
+        for name in change.after
+        if name not in SHOWN
+    )
+
+
+SHOWN = ("holder", "driver", "department")
 PREVIEW_COLUMNS: list[Column[FillChange]] = [
-    Column("行", lambda c: c.row.line, "int", key="line"),
-    Column("カード", lambda c: f"末尾 {c.row.last4}", key="card"),
-    Column("名義", lambda c: _cell(c, "holder"), key="holder"),
-    Column("利用者", lambda c: _cell(c, "driver"), key="driver"),
-    Column("部署", lambda c: _cell(c, "department"), key="department"),
-    Column("", lambda c: "変更" if c.changed else "変更なし", key="changed"),
+    Column("行", lambda c: c.line, "int", key="line"),
+    Column("カード", lambda c: f"末尾 {c.last4}", key="card"),
+    Column("名義", lambda c: c.cell("holder"), key="holder"),
+    Column("利用者", lambda c: c.cell("driver"), key="driver"),
+    Column("部署", lambda c: c.cell("department"), key="department"),
+    Column("ほかの項目", _other_fields, key="other"),
 ]
 
 
@@ -67,18 +87,20 @@ class CardFillDialog(QDialog):
         self.context = context
         self.setWindowTitle("カードの一括入力（名義・利用者・部署）")
         self.resize(860, 600)
-        self.rows: list[CardFill] = []
+        self.fill_result: CardFillResult | None = None
         self.changes: list[FillChange] = []
         self.errors: list[LineError] = []
+        self.problem: str | None = None
+        """Why the text is not a table of cards at all, if it is not."""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(300)
         self._timer.timeout.connect(self.update_preview)
 
         intro = QLabel(
-            "表計算ソフトからカードの一覧を貼り付けるか、CSVファイルを開いてください。"
-            "1行目に「カード」「名義」「利用者」「部署」の見出しがあれば、列の順番は自由です"
-            "（見出しがなければこの順）。カードは末尾4桁か、*で隠したカード番号で書きます。"
+            "表計算ソフトからカードの一覧を見出しの行ごと貼り付けるか、CSVファイルを開いてください。"
+            "見出しは「カード」と、「名義」「利用者」「部署」（ほかに「車両番号」「グループ」「メモ」）"
+            "のうち入れるもの。列の順番は自由です。カードは末尾4桁か、*で隠したカード番号で書きます。"
             "空欄のセルは変更しません。"
         )
         intro.setWordWrap(True)
@@ -152,11 +174,12 @@ class CardFillDialog(QDialog):
 
     def load_file(self, path: Path) -> None:
         """Show the CSV file's text (UTF-8 or cp932) in the box, and preview it."""
-        from etcbook.importers.card_table import decode
-
         try:
-            content = decode(path.read_bytes())
-        except (OSError, UnicodeDecodeError) as problem:
+            data = path.read_bytes()
+            content = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            content = data.decode("cp932", errors="replace")
+        except OSError as problem:
             self.source_label.setText(f"{path.name}: 読めません（{problem}）")
             return
         self.text.setPlainText(content)
@@ -165,21 +188,35 @@ class CardFillDialog(QDialog):
 
     # -- preview and apply ---------------------------------------------------------------------
 
-    def update_preview(self) -> None:
-        """Read the table and compare it with the store (a short read on the GUI thread)."""
-        from etcbook.importers.card_table import parse_card_table
-        from etcbook.models.card_fill import preview_fill
+    def _fill(self, *, dry_run: bool) -> CardFillResult | None:
+        """:func:`fill_cards` on the text (``None``, and :attr:`problem` set, when the text is
+        not a table of cards)."""
+        from etcbook.models.cards import fill_cards
 
-        self._timer.stop()
+        self.problem = None
         content = self.text.toPlainText()
         if not content.strip():
-            self.rows, self.changes, self.errors = [], [], []
-        else:
-            self.rows, errors = parse_card_table(content)
-            with self.context.connection() as connection:
-                self.changes, unknown = preview_fill(connection=connection, rows=self.rows)
-            self.errors = sorted([*errors, *unknown], key=lambda error: error.line)
+            return None
+        try:
+            with self.context.store.session(write=not dry_run) as session:
+                return fill_cards(session=session, data=content.encode("utf-8"), dry_run=dry_run)
+        except ValueError as problem:
+            self.problem = str(problem)
+            return None
+
+    def _show(self, result: CardFillResult | None) -> None:
+        self.fill_result = result
+        self.changes = [
+            FillChange(int(c["line"]), str(c["last4"]), dict(c["before"]), dict(c["after"]))
+            for c in (result.changes if result is not None else [])
+        ]
+        self.errors = list(result.errors) if result is not None else []
         self.model.set_records(self.changes)
+
+    def update_preview(self) -> None:
+        """The dry run of the fill on the text as it is (a short read on the GUI thread)."""
+        self._timer.stop()
+        self._show(self._fill(dry_run=True))
         self.table.resizeColumnsToContents()
         self._show_errors()
 
@@ -188,9 +225,15 @@ class CardFillDialog(QDialog):
         for error in self.errors:
             where = f"{error.line}行目: " if error.line else ""
             self.error_list.addItem(f"{where}{error.message}")
-        self.error_list.setVisible(bool(self.errors))
-        changing = sum(1 for change in self.changes if change.changed)
-        if not self.rows and not self.errors:
+        if self.problem:
+            self.error_list.addItem(self.problem)
+        self.error_list.setVisible(bool(self.errors or self.problem))
+        changing = len(self.changes)
+        unchanged = len(self.fill_result.unchanged) if self.fill_result is not None else 0
+        ignored = self.fill_result.ignored_columns if self.fill_result is not None else []
+        if self.problem:
+            self.summary.setText("カードの表として読めません（上の理由を見てください）。")
+        elif self.fill_result is None:
             self.summary.setText("カードの一覧を貼り付けてください。")
         elif self.errors:
             self.summary.setText(
@@ -200,29 +243,22 @@ class CardFillDialog(QDialog):
         else:
             self.summary.setText(
                 f"{changing}枚のカードを変更します"
-                + (
-                    f"（{len(self.changes) - changing}枚は変更なし）"
-                    if len(self.changes) > changing
-                    else ""
-                )
+                + (f"（{unchanged}枚は変更なし）" if unchanged else "")
                 + "。"
+                + (f"使わない列: {'、'.join(ignored)}。" if ignored else "")
             )
         self.apply_button.setEnabled(not self.errors and changing > 0)
 
     def apply(self) -> None:
         """Write every row in one transaction; on any problem, nothing and the lines shown."""
-        from etcbook.models.card_fill import FillRefused, apply_fill
-
         self.update_preview()
-        if self.errors or not self.rows:
+        if self.errors or not self.changes:
             return
-        try:
-            with self.context.transaction() as connection:
-                changed = apply_fill(connection=connection, rows=self.rows)
-        except FillRefused as refused:
-            self.errors = refused.errors
+        result = self._fill(dry_run=False)
+        if result is None or not result.committed:
+            self._show(result)
             self._show_errors()
             return
         self.context.ledger_changed.emit()
-        self.applied.emit(changed)
+        self.applied.emit(len(result.changes))
         self.accept()

@@ -38,7 +38,7 @@ def test_a_pasted_table_with_an_unknown_card_changes_nothing_until_fixed(
     dialog.text.setPlainText(dialog.text.toPlainText().replace("4444\t総務部\t\n", ""))
     dialog.update_preview()
     assert dialog.errors == []
-    assert [c.row.last4 for c in dialog.changes] == ["1234", "9012"]
+    assert [c.last4 for c in dialog.changes] == ["1234", "9012"]
     assert dialog.model.index(1, 3).data() == f"{before['9012'][1]} → 佐藤次郎"
     assert dialog.apply_button.isEnabled()
     with qtbot.waitSignal(dialog.applied) as applied:

@@ -72,6 +72,7 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
                 "inserted": 0,
                 "updated": 0,
                 "duplicates": 0,
+                "passages": 0,
                 "errors": [{"line": None, "message": expected["problem"]}],
             }
         ]
