@@ -61,7 +61,7 @@ def test_passages_are_listed_dimmed_without_amounts_and_outside_the_totals(
     assert linked, "no passage linked to its journey"
     i, r = linked[0]
     remark = page.model.index(i, flags_column).data()
-    assert remark.startswith("通過（料金は") and f"{r.journey.toll:,}円" in remark
+    assert remark.startswith("通過: ") and f"{r.journey.toll:,}円の走行に含む" in remark
     assert "料金はありません" in page.model.index(i, flags_column).data(Qt.ItemDataRole.ToolTipRole)
 
     # Selecting a passage with trips edits only the trips.

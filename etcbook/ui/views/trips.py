@@ -69,7 +69,7 @@ PASSAGE_TIP = (
 def _exit_text(row: TripRow) -> str:
     """The exit date-time; a charge at an entry gate has none: its entry time, so marked."""
     if row.exit_at is None and row.entry_at is not None:
-        return f"{formatting.date_time(row.entry_at)}（入口）"
+        return f"{formatting.date_time(row.entry_at)} 入口"
     return formatting.date_time(row.exit_at)
 
 
@@ -88,13 +88,14 @@ def _operator_tip(row: TripRow) -> str | None:
     return OPERATOR_GUESS_TIP if row.operator_source == "default" else None
 
 
-def _journey_text(row: TripRow) -> str:
+def _journey_text(row: TripRow, *, when: bool = False) -> str:
+    """A passage's note: the trip of its journey (its route and toll; its time with ``when``)."""
     journey = row.journey
     if journey is None:
         return "通過（料金は別の行）"
-    when = formatting.date_time(journey.dated_at) if journey.dated_at else ""
     route = f"{journey.entry_ic or '（本線）'}→{journey.exit_ic}"
-    return f"通過（料金は {when} {route} {formatting.yen(journey.toll)} の行）"
+    at = f"{formatting.date_time(journey.dated_at)} " if when and journey.dated_at else ""
+    return f"通過: {at}{route} {formatting.yen(journey.toll)}の走行に含む"
 
 
 def _remarks(row: TripRow) -> str:
@@ -106,7 +107,7 @@ def _remarks(row: TripRow) -> str:
 
 def _remarks_tip(row: TripRow) -> str | None:
     if row.passage:
-        return f"{PASSAGE_TIP}\n{_journey_text(row)}"
+        return f"{PASSAGE_TIP}\n{_journey_text(row, when=True)}"
     return None
 
 
@@ -448,7 +449,7 @@ class TripsPage(Page):
 
     def _default_widths(self) -> None:
         widths = {
-            "exit_at": 130,
+            "exit_at": 160,  # a charge at an entry gate adds " 入口"
             "card": 54,
             "entry_ic": 90,
             "exit_ic": 90,
