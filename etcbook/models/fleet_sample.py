@@ -2,7 +2,7 @@
 
 The file is written in the real format (cp932, 13 columns, every card's rows mixed in one file,
 as ETC利用照会サービス gives a corporate user) and imported through the importer, which creates
-each card as 詳細未入力; the cards' 名義 and 利用者 are then filled in as the company would.
+each card as 詳細未入力; the cards' 名義, 利用者 and 部署 are then filled in as the company would.
 Trips run over the 24 months before ``as_of``'s month, so that points and reminders exist at any
 date. Deterministic for a seed. Used by the window tests and the screenshots of the fleet views.
 """
@@ -34,6 +34,7 @@ DRIVERS = (
     "小林九美",
     "加藤十和",
 )
+DEPARTMENTS = ("物流1課", "物流2課", "物流3課", "営業部")
 FLEET_MONTHS = 24
 KYOTO_EXITS = ("鴨川東", "山科")
 """阪神高速8号京都線 exits some cards use (a route rule of the sample marks them so)."""
@@ -117,13 +118,15 @@ def fill_fleet(store: Store, *, cards: int = 111, as_of: dt.date, seed: int = 11
         for number, last4 in enumerate(fleet_card_numbers(cards)):
             connection.execute(
                 text(
-                    "UPDATE cards SET holder = :holder, driver = :driver, kind = 'corporate',"
+                    "UPDATE cards SET holder = :holder, driver = :driver, department = :department,"
+                    " kind = 'corporate',"
                     " household = :holder, status = 'active' WHERE last4 = :last4"
                 ),
                 {
                     "holder": COMPANY,
                     # every tenth card is still waiting for its driver's name
-                    "driver": "" if number % 10 == 9 else rng.choice(DRIVERS),
+                    "driver": "" if number % 10 == 7 else rng.choice(DRIVERS),
+                    "department": DEPARTMENTS[number % len(DEPARTMENTS)],
                     "last4": last4,
                 },
             )
