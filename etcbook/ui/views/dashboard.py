@@ -409,7 +409,8 @@ class DashboardPage(Page):
         alerts_layout.addWidget(self.alerts)
 
         # A fleet's per-card table beside the alerts (the tab bar shows only with it).
-        self.fleet_table = FleetTable(context)
+        self.fleet_table = FleetTable(context, self)  # owned by the page until it is a tab
+        self.fleet_table.hide()
         self.lower_tabs = QTabWidget()
         self.lower_tabs.setObjectName("dashboardTabs")
         self.lower_tabs.setTabBarAutoHide(True)
