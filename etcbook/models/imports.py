@@ -204,6 +204,8 @@ class _Staged:
     cards: list[str]
     remarks: list[Remarks]
     candidates: bool
+    routes: set[tuple[str | None, str | None]]
+    """The distinct (entry IC, exit IC) of the rows, for the route rules."""
 
 
 def _stage_file(
@@ -236,6 +238,8 @@ def _stage_file(
             progress(read, total)
 
     batch: list[Record] = []
+    routes: set[tuple[str | None, str | None]] = set()
+    add_route = routes.add
     candidates: list[tuple[int]] = []
     any_candidate = False
     repeats = _Repeats(total)
@@ -263,6 +267,7 @@ def _stage_file(
             else:
                 bits[byte] |= bit
             batch.append(item)
+            add_route((item[4], item[5]))  # IC names are shared objects: a cheap set entry
             if len(batch) >= BATCH_ROWS:
                 db.executemany(insert, batch)
                 batch.clear()
@@ -281,7 +286,7 @@ def _stage_file(
                 result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
             )
         )
-    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate)
+    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate, routes)
 
 
 def _number_repeats(db: sqlite3.Connection) -> None:
@@ -309,12 +314,9 @@ def _number_repeats(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE temp.repeat_keys")
 
 
-def _route_rules(db: sqlite3.Connection) -> None:
+def _route_rules(db: sqlite3.Connection, staged: _Staged) -> None:
     """Resolve route rules once per distinct route of the staged rows (temp.routes)."""
-    resolve_routes(
-        db,
-        "SELECT DISTINCT coalesce(entry_ic, ''), coalesce(exit_ic, '') FROM temp.staging",
-    )
+    resolve_routes(db, {(entry or "", exit_ or "") for entry, exit_ in staged.routes})
 
 
 def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
@@ -368,7 +370,7 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     assert batch_id is not None
     if staged.candidates:
         _number_repeats(db)
-    _route_rules(db)
+    _route_rules(db, staged)
     route_join = (
         " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
         " AND ro.exit_ic = coalesce(s.exit_ic, '')"

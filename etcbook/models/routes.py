@@ -269,9 +269,10 @@ def resolver_for(db: sqlite3.Connection) -> RouteResolver:
     return RouteResolver(_user_rules(db), default_gate_rules())
 
 
-def resolve_routes(db: sqlite3.Connection, distinct_routes_sql: str) -> None:
+def resolve_routes(db: sqlite3.Connection, routes: str | Iterable[tuple[str, str]]) -> None:
     """Fill ``temp.routes`` (entry_ic, exit_ic, operator, morning_evening; '' for a blank IC)
-    for the distinct (entry_ic, exit_ic) pairs the query yields; operator NULL: no rule."""
+    for the (entry_ic, exit_ic) pairs given, or yielded by the SQL query given; operator NULL:
+    no rule knows the route."""
     db.execute("DROP TABLE IF EXISTS temp.routes")
     db.execute(
         "CREATE TEMP TABLE routes (entry_ic, exit_ic, operator, morning_evening,"
@@ -282,7 +283,9 @@ def resolve_routes(db: sqlite3.Connection, distinct_routes_sql: str) -> None:
         "INSERT OR IGNORE INTO temp.routes VALUES (?, ?, ?, ?)",
         [
             (entry, exit_, *resolver.resolve(entry, exit_))
-            for entry, exit_ in db.execute(distinct_routes_sql).fetchall()
+            for entry, exit_ in (
+                db.execute(routes).fetchall() if isinstance(routes, str) else routes
+            )
         ],
     )
 
