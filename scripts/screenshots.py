@@ -314,6 +314,11 @@ def shoot_real_downloads(app, settings, tmp: Path, out: Path) -> list[Path]:  # 
     settle(app, window, 0.4)
     written.append(out / "detail_trips_passages.png")
     window.grab().save(str(written[-1]))
+    guesses = page.fix_guesses()
+    settle(app, window, 0.4)
+    written.append(out / "detail_operator_guesses.png")
+    guesses.grab().save(str(written[-1]))
+    guesses.reject()
     window.close()
     return written
 

@@ -570,3 +570,11 @@ def card_facets(*, connection: Connection) -> list[CardFacet]:
             "SELECT last4, holder, driver, department FROM cards ORDER BY household, holder, last4"
         )
     ]
+
+
+def guessed_trip_count(*, connection: Connection) -> int:
+    """How many trips have an operator that is only a guess (no route rule knew their gates)."""
+    value = connection.exec_driver_sql(
+        "SELECT count(*) FROM trips WHERE operator_source = 'default'"
+    ).scalar()
+    return int(value or 0)

@@ -11,7 +11,7 @@ anything changes. :func:`add_rule_and_offer_reapply` is the one flow both use.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
@@ -33,7 +33,6 @@ from etcbook.ui.labels import OPERATOR_LABELS, operator_label, pool_label
 from etcbook.ui.messages import tell
 
 if TYPE_CHECKING:
-    from etcbook.models.import_gates import UnknownFileGate
     from etcbook.models.routes import ReapplyResult
     from etcbook.ui.context import AppContext
 
@@ -44,16 +43,31 @@ GUESS_NOTE = (
 )
 
 
+class GateCount(Protocol):
+    """A gate no rule knows and the rows naming it (a file's, or the store's)."""
+
+    @property
+    def gate(self) -> str: ...
+
+    @property
+    def trips(self) -> int: ...
+
+    @property
+    def passages(self) -> int: ...
+
+
 class UnknownGatesTable(QWidget):
     """A file's gates no rule knows, each with a one-click choice of operator."""
 
     rule_chosen = Signal(str, str)
     """(gate, operator key): make this gate a rule."""
 
-    def __init__(self, gates: Sequence[UnknownFileGate], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, gates: Sequence[GateCount], parent: QWidget | None = None, *, note: str = GUESS_NOTE
+    ) -> None:
         super().__init__(parent)
-        note = QLabel(GUESS_NOTE)
-        note.setWordWrap(True)
+        note_label = QLabel(note)
+        note_label.setWordWrap(True)
         self.table = QTableWidget(len(gates), 4)
         self.table.setObjectName("unknownGates")
         self.table.setHorizontalHeaderLabels(["料金所", "走行", "通過", "事業者（選ぶとルールに）"])
@@ -88,8 +102,54 @@ class UnknownGatesTable(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(note)
+        layout.addWidget(note_label)
         layout.addWidget(self.table)
+
+
+STORED_NOTE = (
+    "記録済みの走行のうち、どのルールにもない料金所を通ったものは、事業者を既定の「NEXCO」と"
+    "推定しています。事業者を選ぶとその料金所のルールを作り、ポイントへの影響を確かめてから"
+    "記録済みの走行に適用できます。"
+)
+
+
+class StoredGuessesDialog(QDialog):
+    """「推定の事業者」: the stored trips' gates no rule knows, each with a one-click operator."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setWindowTitle("事業者が推定の走行 — 料金所ごと")
+        self.resize(720, 480)
+        self.reapply_dialog: ReapplyDialog | None = None
+        self.table: UnknownGatesTable | None = None
+        self._layout = QVBoxLayout(self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("閉じる")
+        buttons.rejected.connect(self.reject)
+        self._buttons = buttons
+        self.reload()
+
+    def reload(self) -> None:
+        """List the stored gates no rule knows (again, after a rule was made)."""
+        from etcbook.models.routes import unknown_gates
+
+        with self.context.connection() as connection:
+            gates = unknown_gates(connection=connection)
+        if self.table is not None:
+            self.table.setParent(None)
+            self.table.deleteLater()
+        self.table = UnknownGatesTable(gates, self, note=STORED_NOTE)
+        self.table.rule_chosen.connect(self._rule_chosen)
+        self._layout.insertWidget(0, self.table, 1)
+        self._layout.addWidget(self._buttons)
+
+    def _rule_chosen(self, gate: str, operator: str) -> None:
+        self.reapply_dialog = add_rule_and_offer_reapply(self.context, gate, operator, self)
+        if self.reapply_dialog is not None:
+            self.reapply_dialog.finished.connect(lambda _result: self.reload())
+        else:
+            self.reload()
 
 
 class ReapplyDialog(QDialog):

@@ -88,3 +88,39 @@ def test_an_operator_only_guessed_is_marked_with_an_explanation(
     assert cell.data(Qt.ItemDataRole.BackgroundRole) is not None
     sure = page.model.index(known[0], column)
     assert "推定" not in sure.data() and sure.data(Qt.ItemDataRole.ToolTipRole) is None
+
+
+def test_stored_guesses_are_fixed_by_gate_with_the_effect_on_points_shown_first(
+    qtbot, window, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    page = _trips_page(qtbot, window, ["13col_mixed_operators.csv"], tmp_path)
+    guessed = [r for r in _rows(page) if r.operator_source == "default"]
+    assert page.guesses_button.isVisible()
+    assert f"推定の走行 {len(guessed)}件" in page.guesses_button.text()
+    dialog = page.fix_guesses()
+    qtbot.addWidget(dialog)
+    table = dialog.table
+    gate = table.table.item(0, 0).text()
+    with window.context.connection() as connection:
+        on_gate = connection.execute(
+            text(
+                "SELECT count(*) FROM trips WHERE operator_source = 'default'"
+                " AND (coalesce(exit_ic, entry_ic) = :g OR entry_ic = :g)"
+            ),
+            {"g": gate},
+        ).scalar()
+    assert on_gate == int(table.table.item(0, 1).text())
+    action = next(a for a in table.buttons[gate].menu().actions() if a.data() == "shutoko")
+    action.trigger()
+    reapply = dialog.reapply_dialog
+    assert reapply is not None and reapply.result_.trips >= on_gate
+    assert ("nexco", "shutoko") in reapply.result_.moves
+    with qtbot.waitSignal(window.context.ledger_changed, timeout=10_000):
+        reapply.apply_button.click()
+    assert gate not in [
+        dialog.table.table.item(r, 0).text() for r in range(dialog.table.table.rowCount())
+    ]
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+    assert len([r for r in _rows(page) if r.operator_source == "default"]) < len(guessed)

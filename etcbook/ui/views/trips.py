@@ -316,7 +316,13 @@ class TripsPage(Page):
         totals.setFrameShape(QFrame.Shape.StyledPanel)
         totals_layout = QHBoxLayout(totals)
         totals_layout.setContentsMargins(10, 6, 10, 6)
-        totals_layout.addWidget(self.totals_label)
+        totals_layout.addWidget(self.totals_label, 1)
+        self.guesses_button = QPushButton()
+        self.guesses_button.setObjectName("operatorGuesses")
+        self.guesses_button.setToolTip(OPERATOR_GUESS_TIP)
+        self.guesses_button.clicked.connect(self.fix_guesses)
+        self.guesses_button.hide()
+        totals_layout.addWidget(self.guesses_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(self.filters)
@@ -473,11 +479,14 @@ class TripsPage(Page):
     def refresh(self) -> None:
         """Reload filter choices, then the keys and totals (keeping the selection if it can);
         the engine's per-trip figures are recomputed off the GUI thread and shown when ready."""
-        from etcbook.models.ui_queries import card_choices, trip_months
+        from etcbook.models.ui_queries import card_choices, guessed_trip_count, trip_months
 
         with self.context.connection() as connection:
             cards = card_choices(connection=connection)
             months = trip_months(connection=connection)
+            guesses = guessed_trip_count(connection=connection)
+        self.guesses_button.setText(f"事業者が推定の走行 {formatting.number(guesses)}件を直す…")
+        self.guesses_button.setVisible(guesses > 0)
         cards = self.context.card_filter.narrow(cards, lambda choice: choice[0])
         with QSignalBlocker(self.card_filter):
             current = self.card_filter.currentData()
@@ -743,6 +752,14 @@ class TripsPage(Page):
 
         dialog.accepted.connect(create)
         dialog.open()
+
+    def fix_guesses(self) -> QDialog:
+        """The gates no rule knows among the stored trips, each with a one-click operator."""
+        from etcbook.ui.gate_rules import StoredGuessesDialog
+
+        dialog = StoredGuessesDialog(self.context, self)
+        dialog.open()
+        return dialog
 
     def save_settings(self) -> None:
         self.view.save_settings()
