@@ -46,6 +46,7 @@ class CardFilter(QObject):
         super().__init__(parent)
         self._criteria = CardCriteria()
         self._facets: tuple[CardFacet, ...] = ()
+        self._by_card: dict[str, CardFacet] = {}
         self._cards: tuple[str, ...] | None = None
 
     @property
@@ -82,7 +83,7 @@ class CardFilter(QObject):
 
     def facet(self, last4: str) -> CardFacet:
         """The card's facets (blank ones for a card the filter has not loaded)."""
-        return next((f for f in self._facets if f.last4 == last4), CardFacet(last4))
+        return self._by_card.get(last4) or CardFacet(last4)
 
     def set_criteria(self, criteria: CardCriteria) -> None:
         if criteria == self._criteria:
@@ -98,6 +99,7 @@ class CardFilter(QObject):
         from etcbook.models.ui_queries import card_facets
 
         self._facets = tuple(card_facets(connection=connection))
+        self._by_card = {facet.last4: facet for facet in self._facets}
         self.facets_loaded.emit()
         self._select()
 
