@@ -295,7 +295,7 @@ def shoot_real_downloads(app, settings, tmp: Path, out: Path) -> list[Path]:  # 
         written.append(out / "detail_reapply_rules.png")
         reapply.grab().save(str(written[-1]))
         reapply.reject()
-    settle(app, window)
+    settle(app, window, 1.0)
     for dialog in dialogs[1:]:
         dialog.reject()
     window.show_page("trips")

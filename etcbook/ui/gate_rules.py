@@ -179,6 +179,8 @@ class ReapplyDialog(QDialog):
         changed = [pool for pool in result.pools if pool.changed]
         self.table = QTableWidget(len(changed), 4)
         self.table.setObjectName("reapplyPoints")
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setHorizontalHeaderLabels(["カード", "プール", "ポイント残高", "付与待ち"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)

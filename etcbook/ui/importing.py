@@ -347,7 +347,10 @@ class ImportFlow(QObject):
         self.dialog = None
         self.reapply_dialog = add_rule_and_offer_reapply(self.context, gate, operator, self.window)
         self._status(f"ルールを作成しました: {gate} → {operator_label(operator)}")
-        self.start(self.paths)
+        if self.reapply_dialog is None:
+            self.start(self.paths)
+        else:  # the question about stored trips first, then the preview again
+            self.reapply_dialog.finished.connect(lambda _result: self.start(self.paths))
 
     def _import(self, paths: list[Path]) -> None:
         self.context.run(

@@ -93,8 +93,7 @@ def test_a_rule_for_stored_guesses_shows_the_effect_on_points_before_applying(
     action = next(
         a for a in dialog.gates_table.buttons["ゆめが丘"].menu().actions() if a.data() == "nagoya"
     )
-    with qtbot.waitSignal(flow.previewed, timeout=20_000) as again:
-        action.trigger()
+    action.trigger()
     reapply = flow.reapply_dialog
     assert reapply is not None and reapply.isVisible()
     assert reapply.result_.trips == 2
@@ -111,7 +110,10 @@ def test_a_rule_for_stored_guesses_shows_the_effect_on_points_before_applying(
             ).scalar()
             == 0
         )
-    with qtbot.waitSignal(window.context.ledger_changed, timeout=10_000):
+    with (
+        qtbot.waitSignal(window.context.ledger_changed, timeout=10_000),
+        qtbot.waitSignal(flow.previewed, timeout=20_000) as again,
+    ):
         reapply.apply_button.click()
     with window.context.connection() as connection:
         assert (
