@@ -50,7 +50,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def _route(row: TripRow) -> str:
-    return f"{row.entry_ic or '（本線）'} → {row.exit_ic}"
+    return f"{row.entry_ic or '（本線）'} → {row.exit_ic or '（入口で課金）'}"
 
 
 TRIP_COLUMNS: list[Column[TripRow]] = [
