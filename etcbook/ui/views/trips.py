@@ -52,7 +52,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def _route(row: TripRow) -> str:
-    return f"{row.entry_ic or '（本線）'} → {row.exit_ic or '（入口で料金）'}"
+    return f"{row.entry_ic or '（本線）'} → {row.exit_ic or '（入口で課金）'}"
 
 
 OPERATOR_GUESS_TIP = (
