@@ -54,6 +54,8 @@ def test_the_preview_counts_passages_and_entry_charges_and_lists_unknown_gates(
     text_ = dialog.findChild(QLabel, "previewSummary").text()
     assert "通過 1行" in text_ and "入口で料金 1件" in text_
     gates = [g.gate for g in dialog.unknown_gates]
+    # The preview's reading of the file agrees with the import's own resolution.
+    assert sorted(gates) == sorted(dialog.preview.files[0].unknown_gates)
     assert "ゆめが丘" in gates and "吹田" not in gates
     assert dialog.gates_table is not None
     assert dialog.gates_table.table.rowCount() == len(gates)
