@@ -115,7 +115,14 @@ def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-            for table in ("cards", "trips", "trip_history", "import_batches", "route_rules")
+            for table in (
+                "cards",
+                "trips",
+                "passages",
+                "trip_history",
+                "import_batches",
+                "route_rules",
+            )
         }
     finally:
         db.close()

@@ -129,7 +129,14 @@ class MainWindow(QMainWindow):
         self._splitter = QSplitter(Qt.Orientation.Horizontal)
         self._splitter.setObjectName("mainSplitter")
         self._splitter.addWidget(self._nav)
-        self._splitter.addWidget(self._stack)
+        # The card filter's bar above the pages (made per store in _attach_context).
+        self._page_area = QWidget()
+        self._page_area_layout = QVBoxLayout(self._page_area)
+        self._page_area_layout.setContentsMargins(0, 0, 0, 0)
+        self._page_area_layout.setSpacing(0)
+        self._page_area_layout.addWidget(self._stack, 1)
+        self.card_filter_bar: QWidget | None = None
+        self._splitter.addWidget(self._page_area)
         self._splitter.setStretchFactor(1, 1)
         self._splitter.setCollapsible(1, False)
         self._splitter.setSizes([180, 1000])
@@ -217,7 +224,13 @@ class MainWindow(QMainWindow):
     # -- context (the open store) --------------------------------------------------------------
 
     def _attach_context(self, context: AppContext) -> None:
+        from etcbook.ui.card_filter import CardFilterBar
+
         self.context = context
+        if self.card_filter_bar is not None:
+            self.card_filter_bar.deleteLater()
+        self.card_filter_bar = CardFilterBar(context.card_filter)
+        self._page_area_layout.insertWidget(0, self.card_filter_bar)
         context.store_opened.connect(self._store_opened)
         context.store_failed.connect(self._store_failed)
         context.page_requested.connect(self.show_page)

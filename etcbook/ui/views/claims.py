@@ -196,6 +196,7 @@ class ClaimsPage(Page):
                     " GROUP BY c.last4 ORDER BY n DESC, c.last4"
                 )
             ).all()
+        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()

@@ -269,6 +269,8 @@ class EvidencePage(Page):
             cards = list(
                 connection.execute(text("SELECT last4 FROM cards ORDER BY last4")).scalars()
             )
+        card_filter = self.context.card_filter
+        cards = card_filter.narrow(cards, str)
         for combo, blank in ((self.card, None), (self.search_card, "すべてのカード")):
             current = combo.currentData()
             combo.blockSignals(True)
@@ -293,7 +295,8 @@ class EvidencePage(Page):
         except ValueError as exc:
             self.status.setText(f"検索条件を読めません: {exc}")
             return
-        self.documents.set_records(search_documents(store=store, search=search))
+        found = search_documents(store=store, search=search)
+        self.documents.set_records(card_filter.narrow(found, lambda document: document.card))
         if not self.documents_view.restore_columns():
             self.documents_view.resizeColumnsToContents()
         self.months.set_records([m for m in month_coverage(store=store) if m.lacking])
