@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QDate, QStandardPaths
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QDate, QStandardPaths, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from etcbook.safeio import FILE_IN_USE, write_bytes_atomically
@@ -133,6 +133,10 @@ def test_re_exporting_a_claim_whose_csv_is_open_says_so_in_a_box(  # type: ignor
     page.export_to(out)
     qtbot.waitUntil(lambda: page.last_outputs is not None, timeout=20_000)
     first = {p.name: p.read_bytes() for p in out.iterdir()}
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(opened.append))
+    page.open_folder()  # 開く: the folder with '#' and a space reaches Explorer whole
+    assert [Path(url.toLocalFile()) for url in opened] == [out]
 
     refuse_replace(monkeypatch, lambda _s, t: t.suffix == ".csv")
     page.lines.set_chosen(0, not page.lines.chosen()[0] if page.lines.chosen() else True)

@@ -174,6 +174,7 @@ def test_a_file_open_in_another_program_is_file_in_use_on_windows(tmp_path: Path
     assert target.read_bytes() == b"old"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="fcntl is POSIX")
 def test_macos_asks_the_drive_to_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import fcntl
 
