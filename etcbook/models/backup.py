@@ -631,8 +631,9 @@ def _swap_in(
             ) from exc
         if kept_store is not None:
             # The store is as it was: its copy would only suggest a restore happened.
-            with contextlib.suppress(OSError):
-                kept_store.unlink()
+            for kept in (kept_store, *(Path(f"{kept_store}{s}") for s in ("-wal", "-shm"))):
+                with contextlib.suppress(OSError):
+                    kept.unlink(missing_ok=True)
         if isinstance(exc, FileInUse):
             raise BackupError(str(exc)) from None
         raise
