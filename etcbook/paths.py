@@ -124,8 +124,9 @@ def store_location_warning(store_path: Path | str) -> str | None:
     else:
         return None
     return (
-        f"注意: ストア {path} は{where}にあります。ストアの作業ファイル（-wal・-shm）は同期や"
-        "共有に向かず、ストアが壊れたり変更が失われたりすることがあります。"
+        f"注意: ストアが{where}にあります: {path}\n"
+        "ストアの作業ファイル（-wal・-shm）は同期や共有に向かず、ストアが壊れたり変更が"
+        "失われたりすることがあります。"
         f"ストアはこのコンピューターの同期されないフォルダ（既定の場所）に置き、{where}には"
         "バックアップのZIPを保存してください。"
     )
