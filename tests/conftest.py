@@ -111,7 +111,9 @@ def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of the store's data tables, in a stable order: compare before and after."""
     import sqlite3
 
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from etcbook.models.store import sqlite_uri
+
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()

@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
         self._slots: dict[str, _PageSlot] = {}
         self._current_key: str | None = None
         self._welcome: QWidget | None = None
+        self._location_warned: set[Path] = set()
+        self.location_warning: QMessageBox | None = None
 
         self.setWindowTitle("etcbook")
         self.setAcceptDrops(True)
@@ -257,6 +259,7 @@ class MainWindow(QMainWindow):
         return [self.import_action, self.backup_action, self.restore_action, *self._page_actions]
 
     def _store_opened(self) -> None:
+        self._warn_about_location()
         self._nav.setEnabled(True)
         for action in self._store_actions():
             action.setEnabled(True)
@@ -266,6 +269,19 @@ class MainWindow(QMainWindow):
         # With type=str, QSettings.value returns a str; the stubs only say object.
         key = self._current_key or cast(str, self.context.settings.value("window/page", "", str))
         self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
+
+    def _warn_about_location(self) -> None:
+        """Once per store and window: a store in OneDrive, iCloud or on a network drive."""
+        from etcbook.paths import store_location_warning
+        from etcbook.ui.messages import tell
+
+        path = self.context.db_path.expanduser().absolute()
+        if path in self._location_warned:
+            return
+        self._location_warned.add(path)
+        warning = store_location_warning(path)
+        if warning is not None:
+            self.location_warning = tell(self, "ストアの場所", warning)
 
     def _store_failed(self, message: str) -> None:
         self._loading.show_text(f"ストアを開けませんでした。\n{message}")
