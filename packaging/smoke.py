@@ -37,6 +37,53 @@ CLAIM_CARD = "9012"
 """The sample's corporate card: its trips carry business shares, so a claim has lines."""
 
 
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "out", "sample-store"
+)
+
+
+def build_wheel(source: Path, outdir: Path) -> Path:
+    """``python -m build --wheel`` on a copy of the checkout (nothing is written into it)."""
+    copy = outdir.parent / "source"
+    shutil.copytree(source, copy, ignore=_NOT_SOURCE)
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SmokeFailure(
+            f"python -m build --wheel: exit {done.returncode}\n{done.stderr[-4000:]}"
+        )
+    (wheel,) = outdir.glob("etcbook-*.whl")
+    return wheel
+
+
+def venv_bin(venv: Path) -> Path:
+    """The folder of a virtual environment's programs (bin, or Scripts on Windows)."""
+    return venv / ("Scripts" if os.name == "nt" else "bin")
+
+
+def install_wheel(wheel: Path, venv: Path) -> Path:
+    """A new virtual environment with ``wheel`` installed (pip may use its cache); its bin folder."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv_bin(venv) / ("python.exe" if os.name == "nt" else "python")
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SmokeFailure(
+            f"pip install {wheel.name}: exit {done.returncode}\n{done.stderr[-4000:]}"
+        )
+    return venv_bin(venv)
+
+
 class SmokeFailure(RuntimeError):
     """A step of the smoke job failed; the message says which and shows its output."""
 
@@ -253,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", nargs="+", help="how to start etcbook (after --)")
     args = parser.parse_args(argv)
     program = Path(args.command[0])
+    if not program.exists() and program.with_suffix(".exe").exists():
+        program = program.with_suffix(".exe")  # dist/etcbook/etcbook on Windows
     command = [str(program.absolute()) if program.exists() else args.command[0], *args.command[1:]]
     try:
         times = smoke(command, args.work.absolute())

@@ -88,7 +88,7 @@ def section(title: str, body: str) -> str:
     return f"{RULE}\n{title}\n{RULE}\n\n{body.strip()}\n\n"
 
 
-def write(out: Path) -> Path:
+def write(out: Path, *, bundle: bool = False) -> Path:
     from etcbook import __version__
 
     parts = [
@@ -101,6 +101,11 @@ def write(out: Path) -> Path:
         "Written by scripts/third_party_licenses.py from the installed packages' metadata.\n\n"
     ]
     distributions = runtime_distributions()
+    if bundle:  # the frozen app's executables are PyInstaller's bootloader
+        distributions = sorted(
+            [*distributions, metadata.distribution("pyinstaller")],
+            key=lambda d: normalized(d.metadata["Name"]),
+        )
     parts.append("Contents\n\n")
     for d in distributions:
         parts.append(f"  {d.metadata['Name']} {d.version}: {declared_license(d)}\n")
@@ -129,8 +134,11 @@ def write(out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--bundle", action="store_true", help="for the frozen app: add PyInstaller's bootloader"
+    )
     args = parser.parse_args(argv)
-    print(write(args.out))
+    print(write(args.out, bundle=args.bundle))
     return 0
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -20,10 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
-_NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "out", "sample-store"
-)
-
 
 def _smoke_module():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("etcbook_smoke", ROOT / "packaging" / "smoke.py")
@@ -33,39 +27,9 @@ def _smoke_module():  # type: ignore[no-untyped-def]
     return module
 
 
-def build_wheel(source: Path, outdir: Path) -> Path:
-    """``python -m build --wheel`` on a copy of the checkout (nothing is written into it)."""
-    copy = outdir.parent / "source"
-    shutil.copytree(source, copy, ignore=_NOT_SOURCE)
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(copy)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (wheel,) = outdir.glob("etcbook-*.whl")
-    return wheel
-
-
-def venv_bin(venv: Path) -> Path:
-    return venv / ("Scripts" if os.name == "nt" else "bin")
-
-
-def install(wheel: Path, venv: Path) -> Path:
-    """A new virtual environment with the wheel installed (pip may use its cache); its bin folder."""
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv_bin(venv) / ("python.exe" if os.name == "nt" else "python")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=900,
-    )
-    return venv_bin(venv)
-
-
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
-    wheel = build_wheel(ROOT, tmp_path / "dist")
+    smoke = _smoke_module()
+    wheel = smoke.build_wheel(ROOT, tmp_path / "dist")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = archive.read(f"etcbook-{__version__}.dist-info/entry_points.txt").decode()
@@ -79,10 +43,10 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         assert shipped in names
     assert "[gui_scripts]\netcbook-gui = etcbook.cli:gui_main" in entry_points
 
-    bin_dir = install(wheel, tmp_path / "venv")
+    bin_dir = smoke.install_wheel(wheel, tmp_path / "venv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = _smoke_module().clean_env(tmp_path)
+    env = smoke.clean_env(tmp_path)
     python = str(bin_dir / ("python.exe" if os.name == "nt" else "python"))
     where = subprocess.run(
         [python, "-c", "import etcbook.paths as p; print(p.RESOURCES)"],
@@ -102,5 +66,5 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         )
         assert done.stdout.strip() == f"etcbook {__version__}"
 
-    times = _smoke_module().smoke([str(bin_dir / "etcbook")], tmp_path / "smoke")
+    times = smoke.smoke([str(bin_dir / "etcbook")], tmp_path / "smoke")
     assert times["window_shown"] > 0
