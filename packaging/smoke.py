@@ -37,6 +37,8 @@ CLAIM_CARD = "9012"
 """The sample's corporate card: its trips carry business shares, so a claim has lines."""
 
 
+_CHECKOUT_VARIABLES = {"PYTHONPATH", "PYTHONHOME", "ETCBOOK_DB", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+
 _NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "out", "sample-store"
 )
@@ -48,6 +50,7 @@ def build_wheel(source: Path, outdir: Path) -> Path:
     shutil.copytree(source, copy, ignore=_NOT_SOURCE)
     done = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(copy)],
+        env=_without_checkout(dict(os.environ)),
         capture_output=True,
         text=True,
         timeout=600,
@@ -66,12 +69,22 @@ def venv_bin(venv: Path) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin")
 
 
+def _without_checkout(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without the variables that would let a child import or see the checkout."""
+    return {k: v for k, v in env.items() if k not in _CHECKOUT_VARIABLES}
+
+
 def install_wheel(wheel: Path, venv: Path) -> Path:
-    """A new virtual environment with ``wheel`` installed (pip may use its cache); its bin folder."""
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    """A new virtual environment with ``wheel`` installed (pip may use its cache); its bin folder.
+
+    Without PYTHONPATH: a checkout on it (benchmarks/run_all.py puts it there) would show pip
+    the editable install's metadata, and pip would skip the wheel as already installed."""
+    env = _without_checkout(dict(os.environ))
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300, env=env)
     python = venv_bin(venv) / ("python.exe" if os.name == "nt" else "python")
     done = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
@@ -91,11 +104,7 @@ class SmokeFailure(RuntimeError):
 def clean_env(work: Path) -> dict[str, str]:
     """The caller's environment without anything pointing into the checkout or the user's data:
     user folders (QSettings, the sample store) go below ``work``; Qt runs offscreen."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"PYTHONPATH", "PYTHONHOME", "ETCBOOK_DB", "VIRTUAL_ENV", "PYTHONSTARTUP"}
-    }
+    env = _without_checkout(dict(os.environ))
     home = work / "home"
     for name in ("config", "data", "cache"):
         (home / name).mkdir(parents=True, exist_ok=True)
