@@ -38,6 +38,45 @@ def size_on_disk(folder: Path) -> int:
     return total
 
 
+def _elf_facts(path: Path) -> tuple[bool, bool]:
+    """(has symbols or debug information to strip, was patched to find libraries beside it:
+    an RPATH/RUNPATH relative to ``$ORIGIN``, as auditwheel and the wheels' builds set them)."""
+    readelf = subprocess.run(
+        ["readelf", "-S", "-d", str(path)], capture_output=True, text=True, check=False
+    ).stdout
+    strippable = ".symtab" in readelf or ".debug_info" in readelf
+    patched = any(
+        "$ORIGIN" in line
+        for line in readelf.splitlines()
+        if "(RPATH)" in line or "(RUNPATH)" in line
+    )
+    return strippable, patched
+
+
+def strip_unpatched_libraries(folder: Path) -> int:
+    """Strip the shared libraries that still carry symbols (a self-built Python's libpython and
+    its extension modules: tens of MB), leaving alone every library that finds others relative
+    to itself (auditwheel's patched ones; stripping those can break them) and the *.libs folders.
+    Linux only, when binutils' ``strip`` and ``readelf`` are there. Returns the bytes saved."""
+    if not sys.platform.startswith("linux") or not (
+        shutil.which("strip") and shutil.which("readelf")
+    ):
+        return 0
+    saved = 0
+    for path in sorted(folder.rglob("*.so*")):
+        if path.is_symlink() or not path.is_file() or any(p.endswith(".libs") for p in path.parts):
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                continue
+        strippable, patched = _elf_facts(path)
+        if strippable and not patched:
+            before = path.stat().st_size
+            subprocess.run(["strip", "--strip-unneeded", str(path)], check=True)
+            saved += before - path.stat().st_size
+    return saved
+
+
 def build() -> Path:
     WORK.mkdir(parents=True, exist_ok=True)
     licences = WORK / "THIRD_PARTY_LICENSES.txt"
@@ -59,6 +98,9 @@ def build() -> Path:
         env=env,
         cwd=ROOT,
     )
+    saved = strip_unpatched_libraries(APP)
+    if saved:
+        print(f"stripped {saved / 1e6:.0f} MB of symbols from unpatched libraries")
     shutil.copyfile(licences, APP / licences.name)
     if sys.platform.startswith("linux"):
         shutil.copyfile(ROOT / "packaging" / "linux" / "etcbook.desktop", APP / "etcbook.desktop")

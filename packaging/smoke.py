@@ -11,7 +11,9 @@ In DIR (a folder with a space and a Japanese name is used below it) it runs:
 4. ``report --card 9012 … --out D --json``: the claim PDF, CSV and ZIP; the PDF must embed
    IPAexGothic (a FontFile2 subset), checked with pypdf;
 5. the window on the store, offscreen: it must claim the store (its lock file names its
-   process, the first thing the window does once shown) and still run a few seconds later.
+   process, the first thing the window does once shown), draw the dashboard's charts (checked
+   on Linux: matplotlib's font renderer is loaded in the process), write no traceback (a failed
+   operation writes one to stderr) and still run a few seconds later.
 
 The environment has no PYTHONPATH, ETCBOOK_DB or user folders of the caller: nothing of the
 checkout can be imported by accident. Raises SmokeFailure (exit 1) naming the step that failed;
@@ -27,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,52 +182,94 @@ def embedded_fonts(pdf: Path) -> set[str]:
     return found
 
 
+def _charts_drawn(pid: int) -> bool | None:
+    """Whether process ``pid`` has loaded matplotlib's font renderer (the dashboard drew its
+    charts, so numpy and matplotlib load in it); None where /proc does not say (not Linux)."""
+    maps = Path(f"/proc/{pid}/maps")
+    try:
+        return "ft2font" in maps.read_text(errors="replace")
+    except OSError:
+        return None
+
+
 def wait_for_window(
-    command: Sequence[str], store: Path, *, cwd: Path, env: dict[str, str], stay_s: float
+    command: Sequence[str],
+    store: Path,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stay_s: float,
+    charts: bool = False,
 ) -> float:
     """Start the window on ``store``; return seconds from the spawn until it claimed the store.
 
     The window claims its store right after it is first shown (the lock file beside the store
-    then holds the process id); it must then still be running ``stay_s`` seconds later.
+    then holds the process id). With ``charts``, on Linux, it must then draw the dashboard's
+    charts within 90 s. It must still be running ``stay_s`` seconds later, and have written no
+    traceback (a failed operation writes its details to stderr).
     """
     lock = store.with_name(store.name + ".lock")
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*command, "--db", str(store)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
-    shown: float | None = None
-    try:
-        deadline = started + 120
-        while shown is None and time.perf_counter() < deadline and process.poll() is None:
+    with tempfile.TemporaryDirectory(prefix="etcbook-window-") as folder:
+        err_path = Path(folder) / "stderr.txt"
+
+        def failed() -> bool:
+            return "Traceback" in err_path.read_text(encoding="utf-8", errors="replace")
+
+        with err_path.open("wb") as err_handle:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [*command, "--db", str(store)],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err_handle,
+            )
+            shown: float | None = None
+            drawn: bool | None = None
             try:
-                holder = json.loads(lock.read_bytes()[1:].decode("utf-8").strip() or "null")
-            except (OSError, ValueError):
-                holder = None
-            if isinstance(holder, dict) and holder.get("pid") == process.pid:
-                shown = time.perf_counter() - started
-            else:
-                time.sleep(0.005)
-        if shown is not None:
-            time.sleep(stay_s)
-        alive = process.poll() is None
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            _out, err = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _out, err = process.communicate()
-    if shown is None or not alive or "Traceback" in err:
-        what = "never claimed its store" if shown is None else "did not stay up"
-        raise SmokeFailure(f"window: {what} (exit {process.returncode})\n--- stderr\n{err[-4000:]}")
+                deadline = started + 120
+                while shown is None and time.perf_counter() < deadline and process.poll() is None:
+                    try:
+                        text = lock.read_bytes()[1:].decode("utf-8").strip()
+                        holder = json.loads(text or "null")
+                    except (OSError, ValueError):
+                        holder = None
+                    if isinstance(holder, dict) and holder.get("pid") == process.pid:
+                        shown = time.perf_counter() - started
+                    else:
+                        time.sleep(0.005)
+                if shown is not None and charts:
+                    deadline = time.perf_counter() + 90
+                    while time.perf_counter() < deadline and process.poll() is None:
+                        drawn = _charts_drawn(process.pid)
+                        if drawn is not False or failed():
+                            break
+                        time.sleep(0.1)
+                if shown is not None:
+                    time.sleep(stay_s)
+                alive = process.poll() is None
+            finally:
+                if process.poll() is None:
+                    process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        err = err_path.read_text(encoding="utf-8", errors="replace")
+    problem = None
+    if shown is None:
+        problem = "never claimed its store"
+    elif "Traceback" in err:
+        problem = "wrote a traceback"
+    elif drawn is False:
+        problem = "the dashboard drew no chart (matplotlib did not load)"
+    elif not alive:
+        problem = "did not stay up"
+    if problem:
+        raise SmokeFailure(
+            f"window: {problem} (exit {process.returncode})\n--- stderr\n{err[-4000:]}"
+        )
     return shown
 
 
@@ -298,7 +343,9 @@ def smoke(command: Sequence[str], work: Path, *, stay_s: float = 3.0) -> dict[st
         raise SmokeFailure(f"report: IPAexGothic is not embedded in {pdf.name} (embedded: {fonts})")
     timed("report", begin)
 
-    times["window_shown"] = wait_for_window(command, store, cwd=folder, env=env, stay_s=stay_s)
+    times["window_shown"] = wait_for_window(
+        command, store, cwd=folder, env=env, stay_s=stay_s, charts=True
+    )
     print(f"  window claimed its store after {times['window_shown']:.2f} s", file=sys.stderr)
     return times
 
