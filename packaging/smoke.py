@@ -17,7 +17,8 @@ In DIR (a folder with a space and a Japanese name is used below it) it runs:
 
 The environment has no PYTHONPATH, ETCBOOK_DB or user folders of the caller: nothing of the
 checkout can be imported by accident. Raises SmokeFailure (exit 1) naming the step that failed;
-prints each step's time. tests/packaging/test_wheel.py, .ci/run and benchmarks/packaging.py use it.
+prints each step's time. tests/packaging/test_wheel_install.py, .ci/run, the GitHub workflow and benchmarks/packaging.py
+use it; build_wheel and install_wheel make the wheel and its environment as a user would.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MEISAI = ROOT / "tests" / "data" / "meisai" / "15col.csv"
 CLAIM_CARD = "9012"
 """The sample's corporate card: its trips carry business shares, so a claim has lines."""
+
+
+class SmokeFailure(RuntimeError):
+    """A step of the smoke job failed; the message says which and shows its output."""
 
 
 _CHECKOUT_VARIABLES = {"PYTHONPATH", "PYTHONHOME", "ETCBOOK_DB", "VIRTUAL_ENV", "PYTHONSTARTUP"}
@@ -98,10 +103,6 @@ def install_wheel(wheel: Path, venv: Path) -> Path:
             f"pip install {wheel.name}: exit {done.returncode}\n{done.stderr[-4000:]}"
         )
     return venv_bin(venv)
-
-
-class SmokeFailure(RuntimeError):
-    """A step of the smoke job failed; the message says which and shows its output."""
 
 
 def clean_env(work: Path) -> dict[str, str]:
