@@ -183,6 +183,17 @@ def embedded_fonts(pdf: Path) -> set[str]:
     return found
 
 
+def _lock_holder(lock: Path) -> object:
+    """The holder details a window wrote into its store's lock file (JSON after byte 0, which
+    Windows keeps locked: it is not read), or None."""
+    try:
+        with lock.open("rb") as handle:
+            handle.seek(1)
+            return json.loads(handle.read(4096).decode("utf-8").strip() or "null")
+    except (OSError, ValueError):
+        return None
+
+
 def _charts_drawn(pid: int) -> bool | None:
     """Whether process ``pid`` has loaded matplotlib's font renderer (the dashboard drew its
     charts, so numpy and matplotlib load in it); None where /proc does not say (not Linux)."""
@@ -230,11 +241,7 @@ def wait_for_window(
             try:
                 deadline = started + 120
                 while shown is None and time.perf_counter() < deadline and process.poll() is None:
-                    try:
-                        text = lock.read_bytes()[1:].decode("utf-8").strip()
-                        holder = json.loads(text or "null")
-                    except (OSError, ValueError):
-                        holder = None
+                    holder = _lock_holder(lock)
                     if isinstance(holder, dict) and holder.get("pid") == process.pid:
                         shown = time.perf_counter() - started
                     else:
