@@ -1,6 +1,6 @@
 """The app as users get it: the wheel's smoke job, the frozen bundle's size and its start-up.
 
-    python benchmarks/packaging.py [--runs 5] [--reuse-bundle]
+    python benchmarks/packaging.py [--runs 9] [--reuse-bundle]
 
 1. Wheel: ``python -m build --wheel`` on a copy of the checkout, a new virtual environment
    outside it with the wheel installed (pip may use its cache), then ``etcbook demo`` and a claim
@@ -44,7 +44,7 @@ def _load(name: str, path: Path):  # type: ignore[no-untyped-def]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--reuse-bundle", action="store_true")
     args = parser.parse_args()
     smoke = _load("etcbook_smoke", ROOT / "packaging" / "smoke.py")
