@@ -17,8 +17,9 @@ In DIR (a folder with a space and a Japanese name is used below it) it runs:
 
 The environment has no PYTHONPATH, ETCBOOK_DB or user folders of the caller: nothing of the
 checkout can be imported by accident. Raises SmokeFailure (exit 1) naming the step that failed;
-prints each step's time. tests/packaging/test_wheel_install.py, .ci/run, the GitHub workflow and benchmarks/packaging.py
-use it; build_wheel and install_wheel make the wheel and its environment as a user would.
+prints each step's time. tests/install/test_wheel_install.py, .ci/run, the GitHub workflow
+and benchmarks/packaging.py use it; build_wheel and install_wheel make the wheel and its
+environment as a user would.
 """
 
 from __future__ import annotations
