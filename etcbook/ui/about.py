@@ -74,6 +74,7 @@ class AboutDialog(QDialog):
         self.licences.setPlainText(licence_text())
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("閉じる")
         open_folder = QPushButton("ストアのフォルダを開く")
         buttons.addButton(open_folder, QDialogButtonBox.ButtonRole.ActionRole)
         open_folder.clicked.connect(self.open_data_folder)
