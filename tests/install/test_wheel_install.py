@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -42,6 +44,27 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     ):
         assert shipped in names
     assert "[gui_scripts]\netcbook-gui = etcbook.cli:gui_main" in entry_points
+
+    # The sdist carries the same files (a wheel built from it would too).
+    sdist_dir = tmp_path / "sdist"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--outdir",
+            str(sdist_dir),
+            str(tmp_path / "source"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (sdist,) = sdist_dir.glob("etcbook-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        in_sdist = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {name for name in names if name.startswith("etcbook/")} <= in_sdist
 
     bin_dir = smoke.install_wheel(wheel, tmp_path / "venv")
     elsewhere = tmp_path / "elsewhere"
