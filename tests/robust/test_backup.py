@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import robustkit
+import tally
 
 from etcbook.cli import main
 from etcbook.models.backup import (
@@ -33,8 +34,8 @@ from etcbook.models.backup import (
 from etcbook.models.instance import claim_store
 from etcbook.models.store import open_store
 
-round_trips: list[str] = []
-"""Round-trips checked in this run (reported at the end of the module)."""
+ROUND_TRIPS = "backup round-trips checked"
+"""The group under which each checked round-trip is counted (printed after the run)."""
 
 
 @dataclass
@@ -146,7 +147,7 @@ def test_round_trip_of_demo_store_and_vault(demo_with_vault: Path, tmp_path: Pat
 
     restored = etcbook_process(store, "restore", str(tmp_path / "b.zip"), "--json").json()
     assert figures(store) == before
-    round_trips.append("demo store with vault (3 originals, 1 removed)")
+    tally.count(ROUND_TRIPS, "demo store with vault (3 originals, 1 removed)")
     # what was there before the restore is kept, not overwritten
     kept = Path(restored["kept_store"])
     assert robustkit.trip_count(kept) == len(changed["trips"]["trips"])
@@ -169,7 +170,7 @@ def test_round_trip_into_a_new_computer(demo_with_vault: Path, tmp_path: Path) -
     assert after == before
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
     assert stat.S_IMODE((new.parent / "ETC").stat().st_mode) == 0o700
-    round_trips.append("demo store with vault into a new folder")
+    tally.count(ROUND_TRIPS, "demo store with vault into a new folder")
 
 
 def test_round_trip_of_an_empty_store_without_vault(tmp_path: Path) -> None:
@@ -180,7 +181,7 @@ def test_round_trip_of_an_empty_store_without_vault(tmp_path: Path) -> None:
     etcbook(store, "card", "add", "--holder", "山田", "--last4", "1111")
     etcbook(store, "restore", str(tmp_path / "b.zip"))
     assert figures(store) == before
-    round_trips.append("empty store, no vault")
+    tally.count(ROUND_TRIPS, "empty store, no vault")
 
 
 def test_backup_while_an_import_runs_is_a_consistent_snapshot(
@@ -205,7 +206,7 @@ def test_backup_while_an_import_runs_is_a_consistent_snapshot(
         etcbook(target, "restore", str(archive))
         assert robustkit.integrity(target) == "ok"
         assert robustkit.trip_count(target) == checked["trips"]
-    round_trips.append(f"{len(taken)} backups taken during a 100,000-row import")
+    tally.count(ROUND_TRIPS, f"{len(taken)} backups taken during a 100,000-row import")
 
 
 # --- archives that must be refused ---------------------------------------------------------
@@ -451,7 +452,7 @@ def test_restore_over_a_damaged_store_keeps_its_bytes(good_backup: Path, tmp_pat
     kept = Path(restored["kept_store"]).read_bytes()
     assert kept[100:4096] == bytes(damaged[100:4096])  # the damaged page, kept as it was
     assert robustkit.trip_count(store) == 300 and robustkit.integrity(store) == "ok"
-    round_trips.append("restore over a damaged store")
+    tally.count(ROUND_TRIPS, "restore over a damaged store")
 
 
 def test_backup_never_overwrites_unless_asked(light_home: Path, tmp_path: Path) -> None:
@@ -532,8 +533,4 @@ def test_the_window_restores_its_own_store_with_its_claim(
         assert claim.acquired  # still the window's
     assert restored.trips == 300 and restored.kept_store is not None
     assert robustkit.trip_count(store) == 300
-    round_trips.append("restore by the window holding its claim")
-
-
-def test_report_round_trips() -> None:
-    print(f"\nround-trips checked: {len(round_trips)}: {round_trips}")
+    tally.count(ROUND_TRIPS, "restore by the window holding its claim")

@@ -11,13 +11,13 @@ import argparse
 import contextlib
 import io
 import os
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import robustkit
+import tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,8 @@ from etcbook.models.imports import import_files
 from etcbook.models.store import open_store
 
 ALLOWED_EXITS = (0, 2, 3, 75)
-fuzzed: Counter[str] = Counter()
+TALLY = "command-line values fuzzed"
+"""The group under which the values tried per option are counted (printed after the run)."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def _run_in_process(argv: list[str]) -> tuple[int, str]:
 
 
 def _check(option: Option, value: str, world: dict[str, Path]) -> None:
-    fuzzed[str(option)] += 1
+    tally.count(TALLY, str(option))
     argv = _argv(option, value, world)
     before = robustkit.content_digest(world["store"])
     status, err = _run_in_process(argv)
@@ -271,7 +272,7 @@ def test_command_line_sample_in_a_subprocess(
     store = open_store(store_path)
     assert import_files(store, [small_meisai]).ok
     store.close()
-    fuzzed["subprocess"] += 1
+    tally.count(TALLY, "(in a subprocess)")
     before = robustkit.content_digest(store_path)
     process = robustkit.start_etcbook(store_path, *argv)
     _out, err = process.communicate(timeout=120)
@@ -286,7 +287,3 @@ def test_db_path_with_unknown_user_home(tmp_path: Path) -> None:
     status, err = _run_in_process(["--db", "~nosuchuser_etcbook/x.sqlite3", "card", "list"])
     assert status in (2, 3), err
     assert "Traceback" not in err
-
-
-def test_report_fuzzed_counts() -> None:
-    print(f"\ncommand-line inputs fuzzed: {sum(fuzzed.values())} over {len(fuzzed)} options")
