@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from etcbook import clock
+from etcbook import clock, phases
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -240,5 +240,8 @@ def open_store(path: Path) -> Store:
         with engine.connect() as connection:
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():
+                phases.mark("migrate", "start")
                 command.upgrade(_alembic_config(connection), "heads")
+                phases.mark("migrate", "commit")
+            phases.mark("migrate", "end")
     return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
