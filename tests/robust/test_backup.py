@@ -211,7 +211,7 @@ def test_backup_while_an_import_runs_is_a_consistent_snapshot(
         etcbook(store, "backup", "--out", str(out))
         inside = before == log.phase("import") == robustkit.WRITING
         taken.append((out, inside))
-        time.sleep(0.3)
+        time.sleep(0.1)
     _out, err = importing.communicate(timeout=300)
     assert importing.returncode == 0, err.decode()
     for archive, inside in taken:
