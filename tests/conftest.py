@@ -140,3 +140,35 @@ def meisai_dir() -> Path:
 def snapshot() -> object:
     """``snapshot(store_path)``: all rows of the data tables, for before/after comparisons."""
     return store_content
+
+
+# --- counts reported at the end of the run (tests/tally.py) -----------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its counts to the controller (which merges them below)."""
+    import tally
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["etcbook_tally"] = tally.dump()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller adds up what each worker counted."""
+    import tally
+
+    data = getattr(node, "workeroutput", {}).get("etcbook_tally")
+    if data:
+        tally.merge(data)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    import tally
+
+    lines = tally.summary()
+    if lines:
+        terminalreporter.section("counts")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -6,6 +6,7 @@ import argparse
 import codecs
 import datetime as dt
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -220,11 +221,41 @@ def parse_month(text: str) -> str:
     return value.strftime("%Y-%m")
 
 
-def parse_yen(text: str) -> int:
-    """argparse type for an integer yen amount."""
-    cleaned = text.replace(",", "").replace("円", "")
+_TYPED_DIGITS = str.maketrans("０１２３４５６７８９－＋", "0123456789-+")
+"""Full-width digits and signs, as typed with a Japanese IME, read as ASCII ones."""
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def whole_number(text: str, *, ignore: str = "") -> int:
+    """The integer ``text`` writes in ASCII or full-width digits, the characters of ``ignore``
+    (``,`` ``円`` …) left out; ``ValueError`` otherwise.
+
+    Stricter than ``int()``, which also reads other scripts' digits (``٢٣٤٥``) and ``1_000``.
+
+    >>> whole_number("１，２００円", ignore=",，円")
+    1200
+    """
+    cleaned = text.strip().translate(_TYPED_DIGITS)
+    for character in ignore:
+        cleaned = cleaned.replace(character, "")
+    if not _WHOLE_NUMBER.fullmatch(cleaned):
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(cleaned)
+
+
+def parse_int(text: str) -> int:
+    """argparse type for a whole number (an id, a count, a percentage)."""
     try:
-        return int(cleaned)
+        return whole_number(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"整数で指定してください: {text!r}") from None
+
+
+def parse_yen(text: str) -> int:
+    """argparse type for an integer yen amount (``1,200`` and ``1200円`` too)."""
+    try:
+        return whole_number(text, ignore=",，円")
     except ValueError:
         raise argparse.ArgumentTypeError(f"金額は整数の円で指定してください: {text!r}") from None
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from etcbook import clock
+from etcbook import clock, phases
 from etcbook.importers.meisai import (
     MAX_REPORTED_ERRORS,
     RECORD_FIELDS,
@@ -592,6 +592,7 @@ def import_files(
         db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
         db.execute(f"PRAGMA temp.cache_size = -{IMPORT_CACHE_KIB}")
         transaction = connection.begin()
+        phases.mark("import", "start")
         try:
             for path in map(Path, paths):
                 result = FileResult(file=display_name(path))
@@ -617,6 +618,7 @@ def import_files(
                     progress(size, size)
             commit = not dry_run and all(r.ok for r in results)
             if commit:
+                phases.mark("import", "commit")
                 transaction.commit()
             else:
                 transaction.rollback()
@@ -624,6 +626,7 @@ def import_files(
             transaction.rollback()
             raise
         finally:
+            phases.mark("import", "end")
             db.execute(f"PRAGMA cache_size = {cache}")
             db.execute(f"PRAGMA temp.cache_size = {temp_cache}")
             db.execute("DROP TABLE IF EXISTS temp.staging")

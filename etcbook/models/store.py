@@ -19,7 +19,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from etcbook import clock
+from etcbook import clock, phases
 from etcbook.safeio import open_binary_fd
 
 if TYPE_CHECKING:
@@ -266,5 +266,8 @@ def open_store(path: Path) -> Store:
         with engine.connect() as connection:
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():
+                phases.mark("migrate", "start")
                 command.upgrade(_alembic_config(connection), "heads")
+                phases.mark("migrate", "commit")
+            phases.mark("migrate", "end")
     return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
