@@ -206,17 +206,19 @@ class Store:
         return Session(bind, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self, *, wait_s: float = WRITER_WAIT_S) -> Iterator[Connection]:
+    def transaction(self, *, wait_s: float | None = None) -> Iterator[Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception).
 
         While another process writes, the lock is asked for again until ``wait_s`` seconds
         have passed (each try waits the busy timeout); then SQLite's "database is locked"
         is raised. An edit on the GUI thread passes 0: one busy timeout at most, then a
-        message, rather than a window frozen behind a queue of imports.
+        message, rather than a window frozen behind a queue of imports. The default,
+        :data:`WRITER_WAIT_S`, is read at each call.
         """
         with self.engine.connect() as connection:
             connection = connection.execution_options(
-                sqlite_begin="IMMEDIATE", writer_wait_s=wait_s
+                sqlite_begin="IMMEDIATE",
+                writer_wait_s=WRITER_WAIT_S if wait_s is None else wait_s,
             )
             with connection.begin():
                 yield connection
