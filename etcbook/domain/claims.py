@@ -123,8 +123,17 @@ class ClaimLine:
         return self.billed - self.claimed
 
     @property
+    def charged_at_entry(self) -> bool:
+        """A charge at an entry gate: an entry IC and no exit (``exit_at`` is then the entry's
+        time, which dates the trip; there is no exit time to show)."""
+        return bool(self.entry_ic) and not self.exit_ic
+
+    @property
     def route(self) -> str:
-        """``入口IC → 出口IC``, or the exit IC alone for a single-gate charge."""
+        """``入口IC → 出口IC``, the exit IC alone for a single-gate charge, or the entry IC with
+        （入口で課金） for a charge at an entry gate."""
+        if self.charged_at_entry:
+            return f"{self.entry_ic}（入口で課金）"
         return f"{self.entry_ic} → {self.exit_ic}" if self.entry_ic else self.exit_ic
 
 

@@ -22,7 +22,7 @@ class MorningEveningTrip:
 
     Attributes:
         trip_id: the trip.
-        exit_at: exit time (decides the month).
+        exit_at: exit time (decides the month); the entry time for a charge at an entry gate.
         entry_at: entry time, None for a single mainline gate.
         eligible_amount: the part of the toll the discount is computed on (default: the toll).
     """

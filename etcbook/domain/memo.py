@@ -42,7 +42,7 @@ class MemoTrip:
 
     Attributes:
         trip_id: store id.
-        exit_at: exit time (the trip's date).
+        exit_at: exit time (the trip's date); the entry time for a charge at an entry gate.
         entry_ic: entry IC, None or empty for a mainline gate.
         exit_ic: exit IC.
         toll: 通行料金.

@@ -61,7 +61,8 @@ class TripInput(NamedTuple):
 
     Attributes:
         trip_id: the trip's id (unique within the card).
-        exit_at: exit time; the trip belongs to this day and month.
+        exit_at: exit time; the trip belongs to this day and month. For a charge at an entry
+            gate (no exit) the adapters give its entry time, which dates it (trips.dated_at).
         toll: 通行料金 (after ETC discounts), yen; may be negative for an adjustment row.
         operator: operator key (道路事業者).
         entry_at: entry time, None for a single mainline gate.

@@ -116,7 +116,8 @@ class TripLine:
     Attributes:
         trip_id: store id.
         card: カード末尾4桁 of the card it was made with.
-        exit_at: exit time (decides the day and month).
+        exit_at: exit time (decides the day and month); the entry time for a charge at an
+            entry gate, which has no exit.
         entry_at: entry time, None for a single mainline gate.
         entry_ic: entry IC name, None or empty for a mainline gate.
         exit_ic: exit IC (or gate) name.

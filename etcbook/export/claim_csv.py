@@ -67,7 +67,7 @@ def _when(value: dt.datetime | None) -> str:
 def row_of(line: ClaimLine) -> tuple[str | int, ...]:
     """The CSV cells of one trip (before neutralisation), in :data:`HEADER` order."""
     return (
-        _when(line.exit_at),
+        "" if line.charged_at_entry else _when(line.exit_at),  # no exit is ever invented
         _when(line.entry_at),
         line.entry_ic,
         line.exit_ic,

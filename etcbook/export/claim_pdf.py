@@ -142,7 +142,7 @@ class _Wrapper:
 
 def _route_cell(line: ClaimLine, wrapper: _Wrapper, width: float) -> str:
     """The route; when it does not fit, the break goes before the arrow first."""
-    if wrapper.width(line.route) <= width or not line.entry_ic:
+    if wrapper.width(line.route) <= width or not line.entry_ic or line.charged_at_entry:
         return wrapper.wrap(line.route, width)
     return wrapper.wrap(f"{line.entry_ic}\n→ {line.exit_ic}", width)
 
@@ -355,6 +355,13 @@ def notes_text(claim: Claim, totals: ClaimTotals | None = None) -> list[str]:
         "充当されます。本精算書の金額は付与前の請求額であり、朝夕割引の還元は翌月以降の"
         "還元額充当として現れます。",
         "利用日時は出口料金所の通過時刻です。日付や月をまたぐ走行は出口の日・月に計上しています。",
+        *(
+            [
+                "「入口で課金」の走行（出口のない都市高速の料金）は、入口の通過時刻を利用日時としています。"
+            ]
+            if any(line.charged_at_entry for line in claim.lines)
+            else []
+        ),
         "精算額は走行ごとに「請求額（差引後）× 業務割合」を計算し、1円未満を切り捨てています。",
     ]
 

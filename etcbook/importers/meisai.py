@@ -88,10 +88,12 @@ RECORD_FIELDS: Final = (
     "vehicle_class",
     "vehicle_number",
     "remarks",
+    "route",
 )
 """The fields of a :data:`Record`, in order. Values that repeat across rows come as small
-integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits) and ``remarks`` indexes
-:attr:`MeisaiReader.remarks` (備考 parsed); date-times are ISO 8601 text."""
+integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits), ``remarks`` indexes
+:attr:`MeisaiReader.remarks` (備考 parsed) and ``route`` indexes :attr:`MeisaiReader.routes`
+(entry IC, exit IC); date-times are ISO 8601 text."""
 
 Record = tuple[
     int,  # line
@@ -108,6 +110,7 @@ Record = tuple[
     int | None,  # vehicle_class
     str | None,  # vehicle_number
     int,  # remarks: index into MeisaiReader.remarks
+    int,  # route: index into MeisaiReader.routes
 ]
 """One validated row as a plain tuple in :data:`RECORD_FIELDS` order (what the importer stages).
 
@@ -402,6 +405,11 @@ class MeisaiReader:
         """The card last-4s seen so far; a record's ``card`` indexes this list."""
         self.remarks: list[Remarks] = []
         """The distinct 備考 seen so far; a record's ``remarks`` indexes this list."""
+        self.passages = 0
+        """Passage rows (a bare －) read so far, errors included."""
+        self.routes: list[tuple[str, str]] = []
+        """The distinct (entry IC, exit IC) seen so far ('' for a blank IC); a record's
+        ``route`` indexes this list (route rules resolve once per route, not per row)."""
 
     # -- lines --
 
@@ -596,6 +604,7 @@ class MeisaiReader:
             f"{pad}{dash}{end}" for dash in PASSAGE_DASHES for pad in ("", " ") for end in ("", " ")
         }
         dashes_or_blank = dashes | {"", " "}
+        route_ids: dict[tuple[str, str], int] = {}
         texts_of = self._texts
 
         def labelled(field: str, exc: ValueError) -> ValueError:
@@ -686,6 +695,7 @@ class MeisaiReader:
                             raise ValueError("利用ＩＣ（至）が空です")
                     if toll_text in dashes:
                         toll = None  # a passage row: its amounts are all a bare dash
+                        self.passages += 1
                         if (before.strip() or discount.strip()) or not (
                             rebate in dashes_or_blank and deferred in dashes_or_blank
                         ):
@@ -702,6 +712,11 @@ class MeisaiReader:
                     card_index = cards[card]
                     vclass = classes[vehicle_class]
                     remarks_at = remarks_index[remarks]
+                    entry_name = names[entry_ic]
+                    route_at = route_ids.get((entry_name, exit_ic))
+                    if route_at is None:
+                        route_at = route_ids[(entry_name, exit_ic)] = len(self.routes)
+                        self.routes.append((entry_name, exit_ic))
                     if toll is None:
                         before_value = discount_value = rebate_value = deferred_value = None
                     else:
@@ -734,7 +749,7 @@ class MeisaiReader:
                     card_index,
                     entry_at,
                     exit_at,
-                    names[entry_ic] or None,
+                    entry_name or None,
                     exit_ic or None,
                     before_value,
                     discount_value,
@@ -744,6 +759,7 @@ class MeisaiReader:
                     vclass,
                     vehicle_number.strip() or None,
                     remarks_at,
+                    route_at,
                 )
 
     def _card(self, text: str) -> int:

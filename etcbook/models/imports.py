@@ -34,7 +34,7 @@ from etcbook.importers.meisai import (
     Record,
     Remarks,
 )
-from etcbook.models.routes import resolve_routes
+from etcbook.models.routes import resolve_route_list
 from etcbook.models.store import Store
 from etcbook.safeio import display_name
 
@@ -209,8 +209,11 @@ class _Staged:
     cards: list[str]
     remarks: list[Remarks]
     candidates: bool
-    routes: set[tuple[str | None, str | None]]
-    """The distinct (entry IC, exit IC) of the rows, for the route rules."""
+    passages: int
+    """Passage rows read (toll NULL in the staging table)."""
+    routes: list[tuple[str, str]]
+    """The distinct (entry IC, exit IC) of the rows ('' for blank): a row's ``route`` indexes
+    this list."""
 
 
 def _stage_file(
@@ -243,8 +246,6 @@ def _stage_file(
             progress(read, total)
 
     batch: list[Record] = []
-    routes: set[tuple[str | None, str | None]] = set()
-    add_route = routes.add
     candidates: list[tuple[int]] = []
     any_candidate = False
     repeats = _Repeats(total)
@@ -272,7 +273,6 @@ def _stage_file(
             else:
                 bits[byte] |= bit
             batch.append(item)
-            add_route((item[4], item[5]))  # IC names are shared objects: a cheap set entry
             if len(batch) >= BATCH_ROWS:
                 db.executemany(insert, batch)
                 batch.clear()
@@ -291,7 +291,14 @@ def _stage_file(
                 result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
             )
         )
-    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate, routes)
+    return _Staged(
+        hashing.sha256.hexdigest(),
+        reader.cards,
+        reader.remarks,
+        any_candidate,
+        reader.passages,
+        reader.routes,
+    )
 
 
 def _number_repeats(db: sqlite3.Connection) -> None:
@@ -319,9 +326,27 @@ def _number_repeats(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE temp.repeat_keys")
 
 
-def _route_rules(db: sqlite3.Connection, staged: _Staged) -> None:
-    """Resolve route rules once per distinct route of the staged rows (temp.routes)."""
-    resolve_routes(db, {(entry or "", exit_ or "") for entry, exit_ in staged.routes})
+def _route_rules(db: sqlite3.Connection, staged: _Staged) -> list[str]:
+    """Resolve route rules once per distinct route of the staged rows into temp.route_map
+    (ix = a row's ``route``; operator, its source and 朝夕割 from the rules). Returns the gates
+    no rule knows."""
+    resolved = resolve_route_list(db, staged.routes)
+    db.execute("DROP TABLE IF EXISTS temp.route_map")
+    db.execute(
+        "CREATE TEMP TABLE route_map (ix INTEGER PRIMARY KEY, operator, source, morning_evening)"
+    )
+    db.executemany(
+        "INSERT INTO temp.route_map VALUES (?, ?, ?, ?)",
+        [
+            (i, operator or "nexco", "rule" if operator else "default", morning_evening)
+            for i, (operator, morning_evening) in enumerate(resolved)
+        ],
+    )
+    unknown: set[str] = set()
+    for (entry_ic, exit_ic), (operator, _) in zip(staged.routes, resolved, strict=True):
+        if operator is None:
+            unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    return sorted(unknown)
 
 
 def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
@@ -375,18 +400,8 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     assert batch_id is not None
     if staged.candidates:
         _number_repeats(db)
-    _route_rules(db, staged)
-    unknown: set[str] = set()
-    for entry_ic, exit_ic in db.execute(
-        "SELECT entry_ic, exit_ic FROM temp.routes WHERE operator IS NULL"
-    ):
-        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
-    result.unknown_gates = sorted(unknown)
-    route_join = (
-        " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
-        " AND ro.exit_ic = coalesce(s.exit_ic, '')"
-    )
-    rule_operator = "ro.operator"
+    result.unknown_gates = _route_rules(db, staged)
+    route_join = " JOIN temp.route_map ro ON ro.ix = s.route"
     rule_morning_evening = "ro.morning_evening"
     maps = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
     rows = f"temp.staging s{maps}"
@@ -449,8 +464,7 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
         " trip_key, entry_at, exit_at,"
         " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
         " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
-        f" SELECT cm.card_id, s.seq, ?, 'import', coalesce({rule_operator}, 'nexco'),"
-        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
+        " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
         f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
         " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
         " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
@@ -462,9 +476,9 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     ).rowcount
     for _, sql in deferred:
         db.execute(sql)
-    if db.execute("SELECT EXISTS (SELECT 1 FROM temp.staging WHERE toll IS NULL)").fetchone()[0]:
+    if staged.passages:
         passages_updated, passages_inserted = _merge_passages(
-            db, rows, route_join, rule_operator, batch_id, now, card_ids
+            db, rows, route_join, batch_id, now, card_ids
         )
         result.updated += passages_updated
         result.inserted += passages_inserted
@@ -476,7 +490,7 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
         "UPDATE import_batches SET rows = ?, inserted = ?, updated = ?, duplicates = ? WHERE id = ?",
         (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
     )
-    for table in ("staging", "repeats", "matches", "routes", "card_map", "remark_map"):
+    for table in ("staging", "repeats", "matches", "route_map", "card_map", "remark_map"):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
@@ -484,7 +498,6 @@ def _merge_passages(
     db: sqlite3.Connection,
     rows: str,
     route_join: str,
-    rule_operator: str,
     batch_id: int,
     now: str,
     card_ids: Sequence[int],
@@ -518,8 +531,7 @@ def _merge_passages(
         " trip_key, seq, batch_id)"
         " SELECT cm.card_id, s.entry_at, s.exit_at, coalesce(s.exit_at, s.entry_at), s.entry_ic,"
         " s.exit_ic, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
-        f" coalesce({rule_operator}, 'nexco'),"
-        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
+        " ro.operator, ro.source,"
         f" {key}, s.seq, ? FROM {rows}{route_join}"
         " WHERE s.toll IS NULL AND s.line NOT IN (SELECT line FROM temp.passage_matches)"
         " ORDER BY s.line",

@@ -88,8 +88,8 @@ def load_own_card_inputs(
         return {}
     ids = _in_clause([card.id for card in cards])
     # The entry time matters only for 平日朝夕割引; not reading it otherwise saves a third of
-    # the work. The covering index ix_trips_mileage (migration 0002_mileage) serves this query
-    # in order without touching the wide trips rows.
+    # the work. The covering index ix_trips_mileage (0002_mileage, on dated_at since 0004) serves
+    # this query in order without touching the wide trips rows.
     trip_sql = (
         "SELECT id, dated_at, toll, operator,"
         " CASE WHEN morning_evening THEN entry_at END, rebate_applied, morning_evening"

@@ -269,6 +269,15 @@ def resolver_for(db: sqlite3.Connection) -> RouteResolver:
     return RouteResolver(_user_rules(db), default_gate_rules())
 
 
+def resolve_route_list(
+    db: sqlite3.Connection, routes: Sequence[tuple[str, str]]
+) -> list[tuple[str | None, bool | None]]:
+    """(operator or None when no rule knows it, 朝夕割 or None) of each (entry IC, exit IC),
+    '' for a blank IC, in order."""
+    resolver = resolver_for(db)
+    return [resolver.resolve(entry, exit_) for entry, exit_ in routes]
+
+
 def resolve_routes(db: sqlite3.Connection, routes: str | Iterable[tuple[str, str]]) -> None:
     """Fill ``temp.routes`` (entry_ic, exit_ic, operator, morning_evening; '' for a blank IC)
     for the (entry_ic, exit_ic) pairs given, or yielded by the SQL query given; operator NULL:
