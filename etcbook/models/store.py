@@ -80,13 +80,48 @@ def _make_engine(path: Path) -> Engine:
         while True:
             try:
                 connection.exec_driver_sql(f"BEGIN {mode}")
-                return
+                break
             except OperationalError as exc:
                 # Each try waited busy_timeout; a queue of long imports may need several.
                 if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
                     raise
+        connection.info[_CHANGES_AT_BEGIN] = _driver(connection).total_changes
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Connection) -> None:
+        note_changes(connection)
 
     return engine
+
+
+_CHANGES_AT_BEGIN = "etcbook_changes_at_begin"
+
+
+def _driver(connection: Connection) -> sqlite3.Connection:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+def note_changes(connection: Connection) -> None:
+    """Bump the data version when the transaction about to commit changed any row.
+
+    Runs inside the transaction (SQLAlchemy's ``commit`` event comes before the COMMIT), so the
+    change and the new version are committed together, whichever process wrote them; cached
+    results keyed by the version (:mod:`etcbook.models.engine_cache`) are then out of date.
+    """
+    from etcbook.models.engine_cache import CACHE_WRITE
+
+    driver = _driver(connection)
+    if driver.total_changes == connection.info.get(_CHANGES_AT_BEGIN, -1):
+        return
+    if connection.get_execution_options().get(CACHE_WRITE):
+        return
+    try:
+        driver.execute("UPDATE data_version SET version = version + 1")
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):  # a store being migrated up to the table
+            raise
 
 
 def _create_private_file(path: Path) -> None:

@@ -38,6 +38,7 @@ from etcbook.ui.charts import (
 )
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import operator_label, pool_label
+from etcbook.ui.operations import Operation
 from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
@@ -120,7 +121,6 @@ def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
-    preload_matplotlib()
     return data
 
 
@@ -307,10 +307,18 @@ class DashboardPage(Page):
     """ダッシュボード."""
 
     loaded = Signal()
+    """The numbers (tiles, alerts) are shown; the charts follow."""
+    charts_drawn = Signal()
+    """The charts are drawn too; :attr:`data` now holds everything shown."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.data: DashboardData | None = None
+        """What the page shows, once all of it (charts included) is drawn."""
+        self._current: DashboardData | None = None
+        """The figures being shown (filled as they arrive)."""
+        self._store_read = False
+        self._numbers_shown: DashboardData | None = None
         self._loading = False
         self._again = False
         self._engine_shown = False
@@ -376,7 +384,13 @@ class DashboardPage(Page):
         layout.addWidget(body, 1)
 
     def refresh(self) -> None:
-        """Read the figures off the GUI thread, then show them."""
+        """Read the figures off the GUI thread and show them: the numbers first, then charts.
+
+        The store's figures and the engine's results are asked for at once (the engine's come
+        from the store's cache when nothing changed since they were computed); the tiles and
+        alerts are filled as they arrive and :attr:`loaded` is emitted; only then is matplotlib
+        loaded and the charts drawn (:attr:`charts_drawn`), and :attr:`data` set.
+        """
         from etcbook import clock
 
         if self._loading:
@@ -386,31 +400,33 @@ class DashboardPage(Page):
         self._again = False
         self._engine_shown = False
         as_of = clock.today()
+        data = DashboardData(as_of=as_of)
+        self._current = data
+        self._store_read = False
         self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
         self.context.run_in_background(
             lambda connection: load_dashboard(connection, as_of),
-            self._show,
+            lambda read: self._show(data, read),
             parent=self,
             title="ダッシュボードの読み込み",
         )
+        self.context.mileage.request(lambda snapshot: self._show_engine(data, snapshot))
 
-    def _show(self, data: DashboardData) -> None:
-        """First the store's figures (tolls chart), then the engine's, then the reminders
-        (which read the engine's card states rather than replaying it again)."""
-        self.data = data
-        months = _month_list(data.month_from, data.month_to)
-        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
-        self.context.mileage.request(self._show_engine)
+    def _show(self, data: DashboardData, read: DashboardData) -> None:
+        """The store's figures (the tolls chart's data) are read."""
+        data.month_from, data.month_to, data.tolls = read.month_from, read.month_to, read.tolls
+        self._store_read = True
+        self._maybe_loaded()
 
     def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
         data.reminders = reminders
-        if data is self.data:
+        if data is self._current:
             self._fill_alerts(data)
             self._maybe_loaded()
 
-    def _show_engine(self, snapshot: Snapshot) -> None:
-        data = self.data
-        if data is None:
+    def _show_engine(self, data: DashboardData, snapshot: Snapshot) -> None:
+        """The engine's results: the tiles now; the reminders read its card states."""
+        if data is not self._current:
             return
         self.context.run_in_background(
             lambda connection: load_reminders(connection, data.as_of, snapshot),
@@ -425,21 +441,41 @@ class DashboardPage(Page):
             data.engine_problem = snapshot.problem
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         self._fill_tiles(data)
+        self._engine_shown = True
+        self._maybe_loaded()
+
+    def _maybe_loaded(self) -> None:
+        data = self._current
+        if data is None or data.reminders is None or not self._engine_shown:
+            return
+        if not self._store_read or self._numbers_shown is data:
+            return
+        self._numbers_shown = data
+        self.loaded.emit()
+        # The numbers are on screen; matplotlib's import (half a second) waits until now.
+        self.context.run(
+            Operation(
+                work=lambda _progress: preload_matplotlib(),
+                title="グラフの準備",
+                on_success=lambda _none: self._draw_charts(data),
+                on_failure=lambda _error: self._draw_charts(data),
+                show_progress=False,
+                parent=self,
+            )
+        )
+
+    def _draw_charts(self, data: DashboardData) -> None:
+        months = _month_list(data.month_from, data.month_to)
+        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
         if data.cards:
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
         else:
             message = data.engine_problem or "ポイントのあるカードはありません"
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
-        self._engine_shown = True
-        self._maybe_loaded()
-
-    def _maybe_loaded(self) -> None:
-        data = self.data
-        if data is None or data.reminders is None or not self._engine_shown:
-            return
+        self.data = data
         self._loading = False
-        self.loaded.emit()
+        self.charts_drawn.emit()
         if self._again:
             self.refresh()
 
@@ -493,8 +529,8 @@ class DashboardPage(Page):
             self.context.backup_requested.emit()
 
     def _backup_made(self) -> None:
-        if self.data is not None and self.data.reminders is not None:
-            self._fill_alerts(self.data)
+        if self._current is not None and self._current.reminders is not None:
+            self._fill_alerts(self._current)
 
     def alert_texts(self) -> list[str]:
         return [self.alerts.item(i).text() for i in range(self.alerts.count())]
