@@ -91,9 +91,9 @@ def load_own_card_inputs(
     # the work. The covering index ix_trips_mileage (migration 0002_mileage) serves this query
     # in order without touching the wide trips rows.
     trip_sql = (
-        "SELECT id, exit_at, toll, operator,"
+        "SELECT id, dated_at, toll, operator,"
         " CASE WHEN morning_evening THEN entry_at END, rebate_applied, morning_evening"
-        " FROM trips WHERE card_id = ? ORDER BY card_id, exit_at, id"
+        " FROM trips WHERE card_id = ? ORDER BY card_id, dated_at, id"
     )
     # Rows straight from the DB-API cursor of this connection: SQLAlchemy's Row objects would
     # cost as much again as reading the rows.

@@ -409,7 +409,7 @@ def trip_months(*, connection: Connection) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for last4, month in connection.execute(
         text(
-            "SELECT DISTINCT c.last4, substr(t.exit_at, 1, 7) FROM trips t"
+            "SELECT DISTINCT c.last4, substr(t.dated_at, 1, 7) FROM trips t"
             " JOIN cards c ON c.id = t.card_id"
         )
     ):
@@ -736,15 +736,15 @@ def trip_refs(
         clauses.append(f"c.last4 IN ({', '.join(':' + n for n in names)})")
         params.update(names)
     if since is not None:
-        clauses.append("t.exit_at >= :since")
+        clauses.append("t.dated_at >= :since")
         params["since"] = since.isoformat()
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return [
         TripRef(r[0], r[1], dt.datetime.fromisoformat(r[2]), r[3], r[4], r[5])
         for r in connection.execute(
             text(
-                "SELECT t.id, c.last4, t.exit_at, t.entry_ic, t.exit_ic, t.toll FROM trips t"
-                f" JOIN cards c ON c.id = t.card_id{where} ORDER BY t.exit_at, t.id"
+                "SELECT t.id, c.last4, t.dated_at, t.entry_ic, coalesce(t.exit_ic, ''), t.toll"
+                f" FROM trips t JOIN cards c ON c.id = t.card_id{where} ORDER BY t.dated_at, t.id"
             ),
             params,
         )

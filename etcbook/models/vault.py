@@ -603,10 +603,10 @@ def month_coverage(
             (r.last4, r.month): r.n
             for r in connection.execute(
                 text(
-                    "SELECT c.last4, substr(t.exit_at, 1, 7) AS month, count(*) AS n"
+                    "SELECT c.last4, substr(t.dated_at, 1, 7) AS month, count(*) AS n"
                     " FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE t.exit_at >= :start AND t.exit_at < :end"
-                    " GROUP BY c.last4, substr(t.exit_at, 1, 7)"
+                    " WHERE t.dated_at >= :start AND t.dated_at < :end"
+                    " GROUP BY c.last4, substr(t.dated_at, 1, 7)"
                 ),
                 {"start": f"{first}-01", "end": end.isoformat()},
             )

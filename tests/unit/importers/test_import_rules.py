@@ -321,7 +321,7 @@ def test_morning_evening_tag_withdrawn_on_confirmation(
     assert trips(store)[0]["morning_evening"] is True
     assert import_files(store, [write("b.csv", [row15(remarks="確定")])]).updated == 1
     assert trips(store)[0]["morning_evening"] is False
-    assert trips(store)[0]["flags"] == []
+    assert "（朝夕）" not in trips(store)[0]["flags"]
 
 
 def test_user_edits_survive_confirmation(store: Store, write: Callable[..., Path]) -> None:
@@ -540,7 +540,7 @@ def test_big_import_into_a_small_store_keeps_every_trips_index(
         return sql(store, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
 
     before_indexes = indexes()
-    assert {"ix_trips_mileage", "ix_trips_exit"} <= {name for name, _ in before_indexes}
+    assert {"ix_trips_mileage", "ix_trips_dated"} <= {name for name, _ in before_indexes}
     rows = [
         row15(
             exit=f"24/{1 + i // 1440 % 12:02d}/{1 + i // 60 % 24:02d} {i % 24:02d}:{i % 60:02d}",
@@ -556,9 +556,9 @@ def test_big_import_into_a_small_store_keeps_every_trips_index(
     assert indexes() == before_indexes
     with store.engine.connect() as connection:
         plan = connection.execute(
-            text("EXPLAIN QUERY PLAN SELECT id FROM trips WHERE exit_at >= '2024-03-01'")
+            text("EXPLAIN QUERY PLAN SELECT id FROM trips WHERE dated_at >= '2024-03-01'")
         ).fetchall()
-    assert "ix_trips_exit" in str(plan)
+    assert "ix_trips_dated" in str(plan)
 
 
 def test_progress_ends_each_file_exactly_once_even_a_rejected_one(

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from etcbook.importers.meisai import LineError, MeisaiRow, NotMeisaiError, read_meisai_bytes
 from etcbook.models.imports import import_files
+from etcbook.models.passages import list_passage_rows, passage_json
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows, trip_json
 
@@ -84,6 +85,10 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
         trips = [
             trip_json(r) for r in list_trip_rows(connection=connection, trip_filter=TripFilter())
         ]
+        passages = [
+            passage_json(r)
+            for r in list_passage_rows(connection=connection, trip_filter=TripFilter())
+        ]
         history = [
             {"trip_id": trip_id, "old_values": json.loads(old)}
             for trip_id, old in connection.execute(
@@ -91,6 +96,7 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
             )
         ]
     assert trips == expected["trips"]
+    assert passages == expected["passages"]
     assert history == expected["history"]
 
 

@@ -1,7 +1,7 @@
 """Journal exports (仕訳の書き出し): settings, and which trips went into which file when.
 
 Revision ID: 0005_journal
-Revises: 0003_speed
+Revises: 0004_real
 Create Date: 2026-12-05
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_journal"
-down_revision = "0003_speed"
+down_revision = "0004_real"
 branch_labels = None
 depends_on = None
 
