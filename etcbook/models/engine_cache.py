@@ -27,37 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import Field, SQLModel
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.models.store import Store
 
 T = TypeVar("T")
-
-CACHE_WRITE = "etcbook_cache_write"
-"""Execution option of the connection writing the cache: its own writes change no data, so
-they do not bump the data version (which would invalidate what they write)."""
-
-
-class DataVersion(SQLModel, table=True):
-    """One row: a number bumped by every transaction that changes the store's data."""
-
-    __tablename__ = "data_version"
-
-    id: int | None = Field(default=None, primary_key=True)
-    version: int = 0
-
-
-class EngineCache(SQLModel, table=True):
-    """A computed result (pickled engine states) and the key it is valid for."""
-
-    __tablename__ = "engine_cache"
-
-    name: str = Field(primary_key=True)
-    key: str
-    payload: bytes
 
 
 def data_version(*, connection: Connection) -> int | None:
@@ -71,16 +46,23 @@ def data_version(*, connection: Connection) -> int | None:
 
 @functools.cache
 def _code_fingerprint() -> str:
-    """A digest of the engine's code (etcbook.domain and the store adapters) and the holidays."""
-    import jpholiday
+    """A digest of the code results are computed by (etcbook.domain, etcbook.models, the
+    window's summaries) and of the holiday calendar (jpholiday)."""
+    from importlib.util import find_spec
 
     from etcbook import __version__
 
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256(__version__.encode())
-    digest.update(str(getattr(jpholiday, "__version__", "")).encode())
-    sources = [*sorted((here.parent / "domain").glob("*.py")), here / "mileage_inputs.py"]
-    for source in [*sources, here / "mileage.py", Path(__file__).resolve()]:
+    holidays = find_spec("jpholiday")  # found, not imported: its files' dates stand for it
+    if holidays is not None and holidays.submodule_search_locations:
+        for folder in holidays.submodule_search_locations:
+            for part in sorted(Path(folder).glob("*.py")):
+                stat = part.stat()
+                digest.update(f"{part.name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    package = here.parent
+    sources = [*sorted((package / "domain").glob("*.py")), *sorted(here.glob("*.py"))]
+    for source in [*sources, package / "ui" / "mileage.py"]:
         try:
             digest.update(source.name.encode() + source.read_bytes())
         except OSError:  # a bundle without sources: the version alone
@@ -119,11 +101,19 @@ _ALLOWED = {
 
 
 class _Unpickler(pickle.Unpickler):
-    """Loads only etcbook.domain's records and plain values: a store file from elsewhere cannot
-    make the window run code (pickle's "restricting globals")."""
+    """Loads only etcbook.domain's records (and the caller's own modules') and plain values: a
+    store file from elsewhere cannot make the window run code (pickle's "restricting globals")."""
+
+    def __init__(self, file: io.BytesIO, modules: tuple[str, ...]) -> None:
+        super().__init__(file)
+        self._modules = modules
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED or module.startswith("etcbook.domain."):
+        if (
+            (module, name) in _ALLOWED
+            or module.startswith("etcbook.domain.")
+            or module in self._modules
+        ):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the engine cache")
 
@@ -164,12 +154,15 @@ def dumps(value: object) -> bytes:
     return buffer.getvalue()
 
 
-def loads(payload: bytes) -> Any:
-    """The value :func:`dumps` wrote (the cyclic collector paused: only new acyclic records)."""
+def loads(payload: bytes, *, modules: tuple[str, ...] = ()) -> Any:
+    """The value :func:`dumps` wrote (the cyclic collector paused: only new acyclic records).
+
+    ``modules``: modules besides etcbook.domain whose classes the value may hold.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Unpickler(io.BytesIO(payload)).load()
+        return _Unpickler(io.BytesIO(payload), modules).load()
     finally:
         if was_enabled:
             gc.enable()
@@ -178,7 +171,9 @@ def loads(payload: bytes) -> Any:
 # -- reading and writing ------------------------------------------------------------------------
 
 
-def read_cached(*, connection: Connection, name: str, key: str) -> Any | None:
+def read_cached(
+    *, connection: Connection, name: str, key: str, modules: tuple[str, ...] = ()
+) -> Any | None:
     """The value cached under ``name`` when it was stored with ``key``; else ``None``."""
     row = connection.exec_driver_sql(
         "SELECT payload FROM engine_cache WHERE name = ? AND key = ?", (name, key)
@@ -186,7 +181,7 @@ def read_cached(*, connection: Connection, name: str, key: str) -> Any | None:
     if row is None:
         return None
     try:
-        return loads(bytes(row[0]))
+        return loads(bytes(row[0]), modules=modules)
     except Exception:  # written by another etcbook, or damaged: computed again
         return None
 
@@ -194,6 +189,8 @@ def read_cached(*, connection: Connection, name: str, key: str) -> Any | None:
 def write_cached(store: Store, *, name: str, key: str, value: object) -> bool:
     """Keep ``value`` under ``name`` with ``key``; ``False`` when the store is busy (not kept)."""
     from sqlalchemy.exc import OperationalError
+
+    from etcbook.models.store import CACHE_WRITE
 
     payload = dumps(value)
     try:
@@ -206,6 +203,14 @@ def write_cached(store: Store, *, name: str, key: str, value: object) -> bool:
     except OperationalError:  # another process is writing: the next start computes again
         return False
     return True
+
+
+def current_key(*, connection: Connection, as_of: dt.date, rules_path: Path) -> str | None:
+    """The key a result read now on ``connection`` is valid for (``None``: nothing to keep)."""
+    version = data_version(connection=connection)
+    if version is None:
+        return None
+    return cache_key(version=version, as_of=as_of, rules_path=rules_path)
 
 
 def cached(
@@ -222,10 +227,9 @@ def cached(
     ``compute`` reads are the same snapshot. Returns ``(value, key, from_cache)``; the key is
     ``None`` for a store without a data version (nothing to keep then).
     """
-    version = data_version(connection=connection)
-    if version is None:
+    key = current_key(connection=connection, as_of=as_of, rules_path=rules_path)
+    if key is None:
         return compute(), None, False
-    key = cache_key(version=version, as_of=as_of, rules_path=rules_path)
     value = read_cached(connection=connection, name=name, key=key)
     if value is not None:
         return value, key, True

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
 
 from etcbook import clock
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
@@ -95,6 +95,9 @@ def _make_engine(path: Path) -> Engine:
 
 
 _CHANGES_AT_BEGIN = "etcbook_changes_at_begin"
+CACHE_WRITE = "etcbook_cache_write"
+"""Execution option of a connection writing only cached results (etcbook.models.engine_cache):
+its writes change no data, so they do not bump the data version (which would invalidate them)."""
 
 
 def _driver(connection: Connection) -> sqlite3.Connection:
@@ -110,8 +113,6 @@ def note_changes(connection: Connection) -> None:
     change and the new version are committed together, whichever process wrote them; cached
     results keyed by the version (:mod:`etcbook.models.engine_cache`) are then out of date.
     """
-    from etcbook.models.engine_cache import CACHE_WRITE
-
     driver = _driver(connection)
     if driver.total_changes == connection.info.get(_CHANGES_AT_BEGIN, -1):
         return
@@ -211,6 +212,8 @@ class Store:
 
     def session(self, *, write: bool = False) -> Session:
         """An ORM session; ``write=True`` begins its transactions with BEGIN IMMEDIATE."""
+        from sqlmodel import Session  # imported here: opening the store needs no ORM
+
         bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if write else self.engine
         return Session(bind, expire_on_commit=False)
 

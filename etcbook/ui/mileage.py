@@ -103,7 +103,9 @@ class Snapshot:
         cards: per card, its summary (with the full state).
         figures: trip id → (還元額充当, 差引後, points) of every replayed trip.
         problem: why the engine could not run (then ``cards`` and ``figures`` are empty).
-        cache_key: see below.
+        cache_key: the key of the store's data these results are valid for (see
+            :mod:`etcbook.models.engine_cache`), ``None`` when unknown.
+        from_cache: the states were read from the store's cache, not replayed.
         states: the engine's states (in the store's card order), as kept in the cache.
     """
 
@@ -113,7 +115,7 @@ class Snapshot:
     figures: dict[int, tuple[int, int, int]]
     problem: str | None = None
     cache_key: str | None = None
-    """Set when the states were computed (not read from the cache): the key to keep them by."""
+    from_cache: bool = False
     states: Sequence[CardState] = ()
 
 
@@ -181,8 +183,13 @@ def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
     """
     from etcbook.domain.rules import default_rules_path
     from etcbook.models.engine_cache import cached
-    from etcbook.models.mileage_inputs import card_states, paused_gc
+    from etcbook.models.mileage_inputs import paused_gc
     from etcbook.models.ui_queries import engine_cards
+
+    def replay_all() -> list[CardState]:
+        from etcbook.models.mileage_inputs import card_states
+
+        return card_states(connection=connection, as_of=as_of, rules=rules)
 
     try:
         rules = load_rules()
@@ -196,7 +203,7 @@ def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
             name=ENGINE_CACHE_NAME,
             as_of=as_of,
             rules_path=default_rules_path(),
-            compute=lambda: card_states(connection=connection, as_of=as_of, rules=rules),
+            compute=replay_all,
         )
     with paused_gc():  # 100,000 new acyclic tuples: the collector would walk them again and again
         summaries = [summarise(cards[state.card], state, rules, as_of) for state in states]
@@ -206,7 +213,7 @@ def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
             for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows()
         }
     return Snapshot(
-        as_of, rules, summaries, figures, cache_key=None if from_cache else key, states=states
+        as_of, rules, summaries, figures, cache_key=key, from_cache=from_cache, states=states
     )
 
 
@@ -214,7 +221,7 @@ def keep_snapshot(store: Store, snapshot: Snapshot) -> None:
     """Keep a freshly computed snapshot's engine states in the store for the next start."""
     from etcbook.models.engine_cache import write_cached
 
-    if snapshot.cache_key is not None and snapshot.problem is None:
+    if snapshot.cache_key is not None and not snapshot.from_cache and snapshot.problem is None:
         write_cached(
             store, name=ENGINE_CACHE_NAME, key=snapshot.cache_key, value=list(snapshot.states)
         )
@@ -285,7 +292,7 @@ class MileageService(QObject):
         for callback in waiting:
             callback(snapshot)
         self.computed.emit(snapshot)
-        if snapshot.cache_key is not None:  # replayed: keep the states for the next start
+        if snapshot.cache_key is not None and not snapshot.from_cache:  # kept for the next start
             store = self._context.store
             self._context.run(
                 Operation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -105,13 +106,33 @@ class DashboardData:
     cards: list[CardSummary] | None = None
     """``None`` until the engine's results arrive (or when it cannot run)."""
     engine_problem: str | None = None
+    from_cache: bool = False
+    """``cards`` and ``reminders`` were read from the store's cache (nothing changed since)."""
+
+
+DASHBOARD_CACHE_NAME = "dashboard"
+"""The cards' summaries and reminders as the dashboard showed them (etcbook.models.engine_cache)."""
 
 
 def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
-    """Read the dashboard's store figures (worker thread); the engine's come separately."""
+    """Read the dashboard's store figures (worker thread); the engine's come separately,
+    unless the store's cache still holds them for the same data, day, rules and code."""
+    from etcbook.domain.rules import default_rules_path
+    from etcbook.models.engine_cache import current_key, read_cached
     from etcbook.models.ui_queries import latest_trip_month, monthly_tolls
 
     data = DashboardData(as_of=as_of)
+    key = current_key(connection=connection, as_of=as_of, rules_path=default_rules_path())
+    if key is not None:
+        kept = read_cached(
+            connection=connection,
+            name=DASHBOARD_CACHE_NAME,
+            key=key,
+            modules=("etcbook.ui.mileage", "etcbook.ui.views.dashboard"),
+        )
+        if kept is not None:
+            data.cards, data.reminders = kept
+            data.from_cache = True
     latest = latest_trip_month(connection=connection)
     if latest is not None:
         year, month = (int(part) for part in latest.split("-"))
@@ -122,6 +143,28 @@ def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
             connection=connection, month_from=data.month_from, month_to=data.month_to
         )
     return data
+
+
+def load_reminders_and_key(
+    connection: Any, as_of: dt.date, snapshot: Snapshot
+) -> tuple[tuple[Reminder, ...], str | None]:
+    """:func:`load_reminders`, and the cache key of the data they were read from (one read
+    transaction), so that they are kept only with the engine results of the same data."""
+    from etcbook.domain.rules import default_rules_path
+    from etcbook.models.engine_cache import current_key
+
+    reminders = load_reminders(connection, as_of, snapshot)
+    return reminders, current_key(
+        connection=connection, as_of=as_of, rules_path=default_rules_path()
+    )
+
+
+def keep_dashboard(store: Any, key: str, data: DashboardData) -> None:
+    """Keep the cards' summaries and reminders for the next start (worker thread)."""
+    from etcbook.models.engine_cache import write_cached
+
+    cards = [dataclasses.replace(card, state=None) for card in data.cards or ()]
+    write_cached(store, name=DASHBOARD_CACHE_NAME, key=key, value=(cards, data.reminders))
 
 
 def load_reminders(
@@ -410,27 +453,53 @@ class DashboardPage(Page):
             parent=self,
             title="ダッシュボードの読み込み",
         )
-        self.context.mileage.request(lambda snapshot: self._show_engine(data, snapshot))
 
     def _show(self, data: DashboardData, read: DashboardData) -> None:
-        """The store's figures (the tolls chart's data) are read."""
+        """The store's figures (the tolls chart's data) are read; the engine's results too
+        when the store's cache still held them, else they are asked for now."""
+        if data is not self._current:
+            return
         data.month_from, data.month_to, data.tolls = read.month_from, read.month_to, read.tolls
         self._store_read = True
-        self._maybe_loaded()
-
-    def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
-        data.reminders = reminders
-        if data is self._current:
+        if read.from_cache:
+            data.cards, data.reminders, data.from_cache = read.cards, read.reminders, True
+            self._show_cards(data)
             self._fill_alerts(data)
             self._maybe_loaded()
+            return
+        self.context.mileage.request(lambda snapshot: self._show_engine(data, snapshot))
+
+    def _show_reminders(
+        self,
+        data: DashboardData,
+        reminders: tuple[Reminder, ...],
+        key: str | None,
+        snapshot: Snapshot,
+    ) -> None:
+        data.reminders = reminders
+        if data is not self._current:
+            return
+        self._fill_alerts(data)
+        if key is not None and key == snapshot.cache_key and snapshot.problem is None:
+            # The engine's results and the reminders come from the same data: keep them.
+            store = self.context.store
+            self.context.run(
+                Operation(
+                    work=lambda _progress: keep_dashboard(store, key, data),
+                    title="計算結果の保存",
+                    on_failure=lambda _error: None,  # only a cache: the next start computes
+                    show_progress=False,
+                )
+            )
+        self._maybe_loaded()
 
     def _show_engine(self, data: DashboardData, snapshot: Snapshot) -> None:
         """The engine's results: the tiles now; the reminders read its card states."""
         if data is not self._current:
             return
         self.context.run_in_background(
-            lambda connection: load_reminders(connection, data.as_of, snapshot),
-            lambda reminders: self._show_reminders(data, reminders),
+            lambda connection: load_reminders_and_key(connection, data.as_of, snapshot),
+            lambda read: self._show_reminders(data, read[0], read[1], snapshot),
             parent=self,
             title="お知らせの読み込み",
         )
@@ -439,10 +508,12 @@ class DashboardPage(Page):
         else:
             data.cards = None
             data.engine_problem = snapshot.problem
+        self._show_cards(data)
+
+    def _show_cards(self, data: DashboardData) -> None:
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         self._fill_tiles(data)
         self._engine_shown = True
-        self._maybe_loaded()
 
     def _maybe_loaded(self) -> None:
         data = self._current
