@@ -345,7 +345,9 @@ def main() -> int:
         f"etcbook store open, first page with its data:  {data:7.0f} ms  ({data / base:.2f}×)"
         "   (goal ≤ 3)"
     )
-    print(f"  … and with its charts drawn:                 {charts:7.0f} ms  ({charts / base:.2f}×)")
+    print(
+        f"  … and with its charts drawn:                 {charts:7.0f} ms  ({charts / base:.2f}×)"
+    )
     print(
         f"month filter on the trips page ({filter_figures['rows_in_a_month']:,} rows of "
         f"{filter_figures['all_rows']:,}): {filter_figures['month_filter_ms']:.1f} ms median, "
