@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SCHEMA_SCRIPT = MIGRATIONS / "schema.sql"
+"""A new store's schema and first rows as the migrations build them (``alembic_version``
+included): a new store is created from it in one transaction instead of replaying every
+migration. Written by ``python -m etcbook.models.store``; used only while its heads are the
+migrations' heads (else the migrations run, as for an upgrade)."""
 BUSY_TIMEOUT_MS = 15_000
 WRITER_WAIT_S = 300.0
 """How long a writer waits in all for other processes' writes (BEGIN IMMEDIATE is retried)."""
@@ -184,6 +189,71 @@ def _current_and_target(engine: Engine) -> tuple[set[str], set[str], set[str]]:
     return current, set(script.get_heads()), current - known
 
 
+def _schema_statements() -> list[str] | None:
+    """The statements of :data:`SCHEMA_SCRIPT` when it was written for the current heads."""
+    try:
+        script = SCHEMA_SCRIPT.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    first, _, rest = script.partition("\n")
+    if frozenset(first.removeprefix("-- heads:").split()) != _declared_heads():
+        return None
+    statements, pending = [], ""
+    for line in rest.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
+def _create_from_script(engine: Engine) -> bool:
+    """Create a new store's schema from :data:`SCHEMA_SCRIPT`, stamped at the heads (the rows of
+    ``alembic_version`` are in the script), in one transaction: ``False`` when the script is
+    missing or out of date (the migrations then build the store)."""
+    statements = _schema_statements()
+    if statements is None:
+        return False
+    with engine.connect() as connection:
+        connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            created = connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
+            ).first()
+            if created is None:  # not by another process a moment ago
+                driver = _driver(connection)
+                for statement in statements:
+                    driver.execute(statement)
+    return True
+
+
+def schema_script() -> str:
+    """:data:`SCHEMA_SCRIPT`'s text: a store built by the migrations, dumped (sqlite3 iterdump)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="etcbook-schema-") as folder:
+        path = Path(folder) / "schema.sqlite3"
+        engine = _make_engine(path)
+        try:
+            from alembic import command
+
+            with engine.connect() as connection:
+                connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+                with connection.begin():
+                    command.upgrade(_alembic_config(connection), "heads")
+        finally:
+            engine.dispose()
+        dump = sqlite3.connect(path)
+        try:
+            lines = [
+                line for line in dump.iterdump() if line not in ("BEGIN TRANSACTION;", "COMMIT;")
+            ]
+        finally:
+            dump.close()
+    heads = " ".join(sorted(_declared_heads()))
+    return f"-- heads: {heads}\n" + "\n".join(lines) + "\n"
+
+
 def backup_copy(path: Path, suffix: str) -> Path:
     """Copy a store with SQLite's online backup API (consistent even while it is in use)."""
     target = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
@@ -260,6 +330,8 @@ def open_store(path: Path) -> Store:
     except OSError as exc:  # a name too long, a parent that is a file, no permission, …
         raise StoreError(f"{path}: ストアを開けません（{exc.strerror or exc}）。") from None
     engine = _make_engine(path)
+    if is_new and _create_from_script(engine):
+        return Store(path=path, engine=engine)
     if _stored_revisions(engine) == _declared_heads():
         return Store(path=path, engine=engine, upgraded_from=_declared_heads())
     current, target, unknown = _current_and_target(engine)
@@ -280,3 +352,8 @@ def open_store(path: Path) -> Store:
             with connection.begin():
                 command.upgrade(_alembic_config(connection), "heads")
     return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
+
+
+if __name__ == "__main__":  # python -m etcbook.models.store: write SCHEMA_SCRIPT again
+    SCHEMA_SCRIPT.write_text(schema_script(), encoding="utf-8", newline="\n")
+    print(f"wrote {SCHEMA_SCRIPT}")
