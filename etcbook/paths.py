@@ -10,6 +10,9 @@ RESOURCES = Path(str(files("etcbook") / "resources"))
 """Data files shipped inside the package (operators.toml, ...): the same in a checkout, a wheel
 and a frozen bundle."""
 
+RULES_FILE = RESOURCES / "operators.toml"
+"""The operator rules (etcbook.domain.rules reads and checks them)."""
+
 APP_NAME = "etcbook"
 
 

@@ -117,12 +117,12 @@ DASHBOARD_CACHE_NAME = "dashboard"
 def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
     """Read the dashboard's store figures (worker thread); the engine's come separately,
     unless the store's cache still holds them for the same data, day, rules and code."""
-    from etcbook.domain.rules import default_rules_path
     from etcbook.models.engine_cache import current_key, read_cached
     from etcbook.models.ui_queries import latest_trip_month, monthly_tolls
+    from etcbook.paths import RULES_FILE
 
     data = DashboardData(as_of=as_of)
-    key = current_key(connection=connection, as_of=as_of, rules_path=default_rules_path())
+    key = current_key(connection=connection, as_of=as_of, rules_path=RULES_FILE)
     if key is not None:
         kept = read_cached(
             connection=connection,
@@ -150,13 +150,11 @@ def load_reminders_and_key(
 ) -> tuple[tuple[Reminder, ...], str | None]:
     """:func:`load_reminders`, and the cache key of the data they were read from (one read
     transaction), so that they are kept only with the engine results of the same data."""
-    from etcbook.domain.rules import default_rules_path
     from etcbook.models.engine_cache import current_key
+    from etcbook.paths import RULES_FILE
 
     reminders = load_reminders(connection, as_of, snapshot)
-    return reminders, current_key(
-        connection=connection, as_of=as_of, rules_path=default_rules_path()
-    )
+    return reminders, current_key(connection=connection, as_of=as_of, rules_path=RULES_FILE)
 
 
 def keep_dashboard(store: Any, key: str, data: DashboardData) -> None:
