@@ -111,11 +111,20 @@ def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of the store's data tables, in a stable order: compare before and after."""
     import sqlite3
 
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from etcbook.models.store import sqlite_uri
+
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-            for table in ("cards", "trips", "trip_history", "import_batches", "route_rules")
+            for table in (
+                "cards",
+                "trips",
+                "passages",
+                "trip_history",
+                "import_batches",
+                "route_rules",
+            )
         }
     finally:
         db.close()
@@ -131,3 +140,35 @@ def meisai_dir() -> Path:
 def snapshot() -> object:
     """``snapshot(store_path)``: all rows of the data tables, for before/after comparisons."""
     return store_content
+
+
+# --- counts reported at the end of the run (tests/tally.py) -----------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its counts to the controller (which merges them below)."""
+    import tally
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["etcbook_tally"] = tally.dump()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller adds up what each worker counted."""
+    import tally
+
+    data = getattr(node, "workeroutput", {}).get("etcbook_tally")
+    if data:
+        tally.merge(data)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    import tally
+
+    lines = tally.summary()
+    if lines:
+        terminalreporter.section("counts")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import datetime as dt
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etcbook.paths import default_store_path
+from etcbook.paths import default_store_path, store_location_warning
 
 if TYPE_CHECKING:
     from etcbook.models.store import Store
@@ -51,6 +53,33 @@ class BadInput(Exception):
     """Bad input from the user: the message is printed on stderr, exit status 3, nothing changed."""
 
 
+def configure_streams(*, json_output: bool = False) -> None:
+    """Make stdout and stderr able to print every character etcbook prints.
+
+    Redirected or piped output (``> out.json``, ``| findstr``, PowerShell, Task Scheduler)
+    would otherwise be encoded in the locale's code page (cp932 on Japanese Windows), which
+    has no ``—``, ``≈``, 𠮷 or emoji: such output, and stdout under ``--json`` (JSON is
+    UTF-8), is switched to UTF-8. A terminal that is not UTF-8 keeps its encoding and shows a
+    character it cannot print as ``\\uXXXX`` instead of failing. (A Windows console is UTF-8
+    already.) Streams of other kinds (pythonw's None, test captures) are left alone.
+    """
+    for stream, utf8 in ((sys.stdout, json_output), (sys.stderr, False)):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            encoding = codecs.lookup(stream.encoding or "utf-8").name
+            terminal = stream.isatty()
+        except (AttributeError, LookupError, ValueError, OSError):
+            continue
+        if encoding == "utf-8":
+            continue
+        if utf8 or not terminal:
+            reconfigure(encoding="utf-8", errors="backslashreplace")
+        else:
+            reconfigure(errors="backslashreplace")
+
+
 def say(message: str) -> None:
     """A message for the user, on stderr (stdout is reserved for data)."""
     print(message, file=sys.stderr, flush=True)
@@ -78,6 +107,9 @@ class CliContext:
                 raise BadInput(str(exc)) from None
             if self._store.backup is not None:
                 say(f"ストアを更新しました。更新前のコピー: {self._store.backup}")
+            warning = store_location_warning(self._store.path)
+            if warning is not None:
+                say(warning)
         return self._store
 
     def close(self) -> None:
@@ -189,11 +221,41 @@ def parse_month(text: str) -> str:
     return value.strftime("%Y-%m")
 
 
-def parse_yen(text: str) -> int:
-    """argparse type for an integer yen amount."""
-    cleaned = text.replace(",", "").replace("円", "")
+_TYPED_DIGITS = str.maketrans("０１２３４５６７８９－＋", "0123456789-+")
+"""Full-width digits and signs, as typed with a Japanese IME, read as ASCII ones."""
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def whole_number(text: str, *, ignore: str = "") -> int:
+    """The integer ``text`` writes in ASCII or full-width digits, the characters of ``ignore``
+    (``,`` ``円`` …) left out; ``ValueError`` otherwise.
+
+    Stricter than ``int()``, which also reads other scripts' digits (``٢٣٤٥``) and ``1_000``.
+
+    >>> whole_number("１，２００円", ignore=",，円")
+    1200
+    """
+    cleaned = text.strip().translate(_TYPED_DIGITS)
+    for character in ignore:
+        cleaned = cleaned.replace(character, "")
+    if not _WHOLE_NUMBER.fullmatch(cleaned):
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(cleaned)
+
+
+def parse_int(text: str) -> int:
+    """argparse type for a whole number (an id, a count, a percentage)."""
     try:
-        return int(cleaned)
+        return whole_number(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"整数で指定してください: {text!r}") from None
+
+
+def parse_yen(text: str) -> int:
+    """argparse type for an integer yen amount (``1,200`` and ``1200円`` too)."""
+    try:
+        return whole_number(text, ignore=",，円")
     except ValueError:
         raise argparse.ArgumentTypeError(f"金額は整数の円で指定してください: {text!r}") from None
 

@@ -14,6 +14,7 @@ from etcbook.cli.common import (
     add_json_flag,
     emit,
     parse_date,
+    parse_int,
     parse_last4,
     parse_month,
     parse_yen,
@@ -79,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     remove = sub.add_parser(
         "remove", help="証憑をごみ箱フォルダに移し、誰がいつなぜ削除したかを記録する"
     )
-    remove.add_argument("id", type=int, metavar="ID")
+    remove.add_argument("id", type=parse_int, metavar="ID")
     remove.add_argument("--reason", required=True, help="削除の理由")
     add_json_flag(remove)
     remove.set_defaults(handler=cmd_remove)

@@ -24,6 +24,7 @@ from etcbook.cli.common import (
     emit,
     parse_date,
     parse_datetime,
+    parse_int,
     parse_last4,
     say,
     table,
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     start.set_defaults(handler=cmd_open)
 
     step = sub.add_parser("step", help="手順を記録する（日時と受付番号など）")
-    step.add_argument("incident_id", type=int, metavar="ID")
+    step.add_argument("incident_id", type=parse_int, metavar="ID")
     step.add_argument("step", choices=STEP_KEYS, metavar="STEP", help=" / ".join(STEP_KEYS))
     step.add_argument("--at", required=True, type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     step.add_argument("--desk", default="", help="窓口")
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     step.set_defaults(handler=cmd_step)
 
     contact = sub.add_parser("contact", help="連絡記録を追加する")
-    contact.add_argument("incident_id", type=int, metavar="ID")
+    contact.add_argument("incident_id", type=parse_int, metavar="ID")
     contact.add_argument("--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     contact.add_argument("--desk", required=True, help="窓口")
     contact.add_argument("--person", default="", help="担当者")
@@ -79,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     contact.set_defaults(handler=cmd_contact)
 
     show = sub.add_parser("show", help="記録と手順の進み具合")
-    show.add_argument("incident_id", type=int, metavar="ID")
+    show.add_argument("incident_id", type=parse_int, metavar="ID")
     add_json_flag(show)
     show.set_defaults(handler=cmd_show)
 
@@ -90,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lst.set_defaults(handler=cmd_list)
 
     close = sub.add_parser("close", help="記録を完了にする")
-    close.add_argument("incident_id", type=int, metavar="ID")
+    close.add_argument("incident_id", type=parse_int, metavar="ID")
     close.add_argument("--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     add_json_flag(close)
     close.set_defaults(handler=cmd_close)

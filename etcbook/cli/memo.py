@@ -20,6 +20,7 @@ from etcbook.cli.common import (
     add_json_flag,
     emit,
     parse_date,
+    parse_int,
     parse_last4,
     parse_month,
     say,
@@ -42,11 +43,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "memo", help="問い合わせメモ（事務局に伝える要点、テキストかPDF）"
     )
     parser.add_argument("--card", required=True, type=parse_last4, metavar="LAST4")
-    parser.add_argument("--trip", type=int, nargs="+", default=[], metavar="ID", help="走行ID")
-    parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="その月の照合から")
-    parser.add_argument("--finding", type=int, metavar="N", help="照合の説明の番号（1から）")
     parser.add_argument(
-        "--actual-points", type=int, metavar="N", help="指定の走行についてサイトが示すポイント"
+        "--trip", type=parse_int, nargs="+", default=[], metavar="ID", help="走行ID"
+    )
+    parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="その月の照合から")
+    parser.add_argument("--finding", type=parse_int, metavar="N", help="照合の説明の番号（1から）")
+    parser.add_argument(
+        "--actual-points",
+        type=parse_int,
+        metavar="N",
+        help="指定の走行についてサイトが示すポイント",
     )
     parser.add_argument(
         "--change",

@@ -24,6 +24,7 @@ from etcbook.cli.common import (
     parse_month,
     say,
     table,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def _card_actions(
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text.replace(",", ""))
+        value = whole_number(text, ignore=",")
     except ValueError:
         raise argparse.ArgumentTypeError(f"整数で指定してください: {text!r}") from None
     if value <= 0:
@@ -129,7 +130,7 @@ def _positive_int(text: str) -> int:
 
 def _nonzero_int(text: str) -> int:
     try:
-        value = int(text.replace(",", "").replace("円", "").replace("P", ""))
+        value = whole_number(text, ignore=",円P")
     except ValueError:
         raise argparse.ArgumentTypeError(f"整数で指定してください: {text!r}") from None
     if value == 0:

@@ -15,6 +15,7 @@ from etcbook.cli.common import (
     add_json_flag,
     emit,
     parse_datetime,
+    parse_int,
     parse_last4,
     parse_yen,
     say,
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.set_defaults(handler=cmd_trip_add)
 
     edit = actions.add_parser("edit", help="走行の事業者・朝夕割・用途・業務割合を変更する")
-    edit.add_argument("trip_id", type=int, metavar="ID")
+    edit.add_argument("trip_id", type=parse_int, metavar="ID")
     edit.add_argument("--operator", metavar="KEY")
     flag = edit.add_mutually_exclusive_group()
     flag.add_argument(
@@ -52,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     flag.add_argument("--no-morning-evening", dest="morning_evening", action="store_false")
     edit.add_argument("--purpose", metavar="TEXT", help="用途")
-    edit.add_argument("--business-share", type=int, metavar="PCT", help="業務割合（0〜100）")
+    edit.add_argument("--business-share", type=parse_int, metavar="PCT", help="業務割合（0〜100）")
     add_json_flag(edit)
     edit.set_defaults(handler=cmd_trip_edit)
 
@@ -91,9 +92,9 @@ def with_engine_figures(document: dict[str, Any], results: dict[int, Any]) -> di
 
 
 def _human(trip: dict[str, Any]) -> str:
-    route = f"{trip['entry_ic'] or '（本線）'} → {trip['exit_ic']}"
+    route = f"{trip['entry_ic'] or '（本線）'} → {trip['exit_ic'] or '（入口で課金）'}"
     return (
-        f"ID {trip['id']}  {str(trip['exit_at']).replace('T', ' ')[:16]}  {route}"
+        f"ID {trip['id']}  {str(trip['dated_at']).replace('T', ' ')[:16]}  {route}"
         f"  通行料金 {trip['toll']:,}円  還元充当 {trip['rebate_applied']:,}円"
         f"  請求額 {trip['billed']:,}円  ポイント {trip['points']:,}P"
     )

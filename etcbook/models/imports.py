@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from etcbook import clock
+from etcbook import clock, phases
 from etcbook.importers.meisai import (
     MAX_REPORTED_ERRORS,
     RECORD_FIELDS,
@@ -81,6 +81,10 @@ class FileResult:
     new_cards: list[str] = field(default_factory=list)
     passages: int = 0
     """Of ``inserted``: passage rows (no charge of their own, never money)."""
+    unknown_gates: list[str] = field(default_factory=list)
+    """Gates of the file's rows that no route rule knows (their operator stays a guess,
+    ``nexco``): for the import preview, which offers to make each one a rule
+    (:func:`etcbook.models.routes.add_gate_rule`)."""
 
     @property
     def ok(self) -> bool:
@@ -135,6 +139,8 @@ class ImportResult:
                     "inserted": f.inserted,
                     "updated": f.updated,
                     "duplicates": f.duplicates,
+                    "passages": f.passages,
+                    "unknown_gates": f.unknown_gates,
                     "errors": f.error_dicts(),
                 }
                 for f in self.files
@@ -203,6 +209,8 @@ class _Staged:
     cards: list[str]
     remarks: list[Remarks]
     candidates: bool
+    routes: set[tuple[str | None, str | None]]
+    """The distinct (entry IC, exit IC) of the rows, for the route rules."""
 
 
 def _stage_file(
@@ -235,6 +243,8 @@ def _stage_file(
             progress(read, total)
 
     batch: list[Record] = []
+    routes: set[tuple[str | None, str | None]] = set()
+    add_route = routes.add
     candidates: list[tuple[int]] = []
     any_candidate = False
     repeats = _Repeats(total)
@@ -262,6 +272,7 @@ def _stage_file(
             else:
                 bits[byte] |= bit
             batch.append(item)
+            add_route((item[4], item[5]))  # IC names are shared objects: a cheap set entry
             if len(batch) >= BATCH_ROWS:
                 db.executemany(insert, batch)
                 batch.clear()
@@ -280,7 +291,7 @@ def _stage_file(
                 result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
             )
         )
-    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate)
+    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate, routes)
 
 
 def _number_repeats(db: sqlite3.Connection) -> None:
@@ -308,12 +319,9 @@ def _number_repeats(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE temp.repeat_keys")
 
 
-def _route_rules(db: sqlite3.Connection) -> None:
+def _route_rules(db: sqlite3.Connection, staged: _Staged) -> None:
     """Resolve route rules once per distinct route of the staged rows (temp.routes)."""
-    resolve_routes(
-        db,
-        "SELECT DISTINCT coalesce(entry_ic, ''), coalesce(exit_ic, '') FROM temp.staging",
-    )
+    resolve_routes(db, {(entry or "", exit_ or "") for entry, exit_ in staged.routes})
 
 
 def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
@@ -367,7 +375,13 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     assert batch_id is not None
     if staged.candidates:
         _number_repeats(db)
-    _route_rules(db)
+    _route_rules(db, staged)
+    unknown: set[str] = set()
+    for entry_ic, exit_ic in db.execute(
+        "SELECT entry_ic, exit_ic FROM temp.routes WHERE operator IS NULL"
+    ):
+        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    result.unknown_gates = sorted(unknown)
     route_join = (
         " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
         " AND ro.exit_ic = coalesce(s.exit_ic, '')"
@@ -578,6 +592,7 @@ def import_files(
         db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
         db.execute(f"PRAGMA temp.cache_size = -{IMPORT_CACHE_KIB}")
         transaction = connection.begin()
+        phases.mark("import", "start")
         try:
             for path in map(Path, paths):
                 result = FileResult(file=display_name(path))
@@ -603,6 +618,7 @@ def import_files(
                     progress(size, size)
             commit = not dry_run and all(r.ok for r in results)
             if commit:
+                phases.mark("import", "commit")
                 transaction.commit()
             else:
                 transaction.rollback()
@@ -610,6 +626,7 @@ def import_files(
             transaction.rollback()
             raise
         finally:
+            phases.mark("import", "end")
             db.execute(f"PRAGMA cache_size = {cache}")
             db.execute(f"PRAGMA temp.cache_size = {temp_cache}")
             db.execute("DROP TABLE IF EXISTS temp.staging")

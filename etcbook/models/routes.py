@@ -19,6 +19,7 @@ said otherwise): :func:`unknown_gates`, :func:`add_gate_rule`, :func:`reapply_ro
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sqlite3
 import tomllib
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection, text
 
 GATE_RULES_FILE_NAME = "gates.toml"
 
@@ -266,9 +269,10 @@ def resolver_for(db: sqlite3.Connection) -> RouteResolver:
     return RouteResolver(_user_rules(db), default_gate_rules())
 
 
-def resolve_routes(db: sqlite3.Connection, distinct_routes_sql: str) -> None:
+def resolve_routes(db: sqlite3.Connection, routes: str | Iterable[tuple[str, str]]) -> None:
     """Fill ``temp.routes`` (entry_ic, exit_ic, operator, morning_evening; '' for a blank IC)
-    for the distinct (entry_ic, exit_ic) pairs the query yields; operator NULL: no rule."""
+    for the (entry_ic, exit_ic) pairs given, or yielded by the SQL query given; operator NULL:
+    no rule knows the route."""
     db.execute("DROP TABLE IF EXISTS temp.routes")
     db.execute(
         "CREATE TEMP TABLE routes (entry_ic, exit_ic, operator, morning_evening,"
@@ -279,6 +283,224 @@ def resolve_routes(db: sqlite3.Connection, distinct_routes_sql: str) -> None:
         "INSERT OR IGNORE INTO temp.routes VALUES (?, ?, ?, ?)",
         [
             (entry, exit_, *resolver.resolve(entry, exit_))
-            for entry, exit_ in db.execute(distinct_routes_sql).fetchall()
+            for entry, exit_ in (
+                db.execute(routes).fetchall() if isinstance(routes, str) else routes
+            )
         ],
     )
+
+
+# --- store functions for the window and the CLI -----------------------------------------------
+
+
+def _driver(connection: Connection) -> sqlite3.Connection:
+    db = connection.connection.driver_connection
+    assert isinstance(db, sqlite3.Connection)
+    return db
+
+
+@dataclass(frozen=True)
+class UnknownGate:
+    """A gate no route rule knows, as the trips and passages that stayed a guess show it.
+
+    Attributes:
+        gate: the gate name as the 明細 shows it.
+        bare: the name without decorations (what a default rule would be matched on).
+        trips: charged trips naming the gate (charged there, or entered there).
+        passages: passages naming it.
+        toll: the sum of those trips' tolls (yen; passages carry none).
+        cards: how many cards.
+        first: the earliest date-time seen (ISO text), last: the latest.
+    """
+
+    gate: str
+    bare: str
+    trips: int
+    passages: int
+    toll: int
+    cards: int
+    first: str
+    last: str
+
+
+def unknown_gates(*, connection: Connection) -> list[UnknownGate]:
+    """Gates of the trips and passages whose operator is only a guess (``operator_source =
+    'default'``): the gate each was charged at (its exit, or its entry when it has no exit)
+    and its entry gate. Most trips first. Read-only."""
+    rows = connection.execute(
+        text(
+            "WITH named (gate, kind, toll, card_id, dated_at) AS ("
+            " SELECT coalesce(exit_ic, entry_ic), 't', toll, card_id, dated_at FROM trips"
+            "  WHERE operator_source = 'default'"
+            " UNION ALL SELECT entry_ic, 't', toll, card_id, dated_at FROM trips"
+            "  WHERE operator_source = 'default' AND exit_ic IS NOT NULL AND entry_ic IS NOT NULL"
+            " UNION ALL SELECT coalesce(exit_ic, entry_ic), 'p', NULL, card_id, dated_at"
+            "  FROM passages WHERE operator_source = 'default'"
+            " UNION ALL SELECT entry_ic, 'p', NULL, card_id, dated_at FROM passages"
+            "  WHERE operator_source = 'default' AND exit_ic IS NOT NULL AND entry_ic IS NOT NULL)"
+            " SELECT gate, sum(kind = 't'), sum(kind = 'p'), coalesce(sum(toll), 0),"
+            " count(DISTINCT card_id), min(dated_at), max(dated_at) FROM named"
+            " WHERE gate IS NOT NULL GROUP BY gate ORDER BY 2 DESC, 3 DESC, 1"
+        )
+    )
+    return [
+        UnknownGate(gate, bare_gate(gate), int(t), int(p), int(toll), int(cards), first, last)
+        for gate, t, p, toll, cards, first, last in rows
+    ]
+
+
+def glob_literal(name: str) -> str:
+    """A GLOB pattern matching exactly ``name`` (its wildcard characters bracketed)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def add_gate_rule(*, connection: Connection, gate: str, operator: str) -> int:
+    """Remember that ``gate`` (exactly as the 明細 shows it) belongs to ``operator``: a route
+    rule without an entry pattern, which matches trips charged at the gate and, when no rule
+    knows their exit, trips entering at it. It applies to imports from now on; stored trips
+    change with :func:`reapply_route_rules`. Returns the rule's id. Runs in the caller's
+    transaction. Raises ValueError (a Japanese sentence) for an unknown operator key or an
+    empty gate."""
+    from etcbook import clock
+    from etcbook.domain.points import OPERATOR_KEYS
+
+    gate = gate.strip()
+    if not gate:
+        raise ValueError("料金所名が空です")
+    if operator not in OPERATOR_KEYS:
+        raise ValueError(f"事業者キー「{operator}」は使えません（{', '.join(OPERATOR_KEYS)}）")
+    result = connection.execute(
+        text(
+            "INSERT INTO route_rules (entry_pattern, exit_pattern, operator, morning_evening,"
+            " created_at) VALUES (NULL, :gate, :operator, NULL, :now)"
+        ),
+        {"gate": glob_literal(gate), "operator": operator, "now": clock.now().isoformat()},
+    )
+    return int(result.lastrowid or 0)
+
+
+@dataclass(frozen=True)
+class PoolPoints:
+    """Points of one card and pool before and after re-applying the rules (at ``as_of``).
+
+    ``points``: granted and held; ``pending``: what trips already made will bring."""
+
+    card: str
+    pool: str
+    points_before: int
+    points_after: int
+    pending_before: int
+    pending_after: int
+
+    @property
+    def changed(self) -> bool:
+        return (self.points_before, self.pending_before) != (self.points_after, self.pending_after)
+
+
+@dataclass
+class ReapplyResult:
+    """What :func:`reapply_route_rules` changed (or would change, in a dry run).
+
+    Attributes:
+        trips: trips whose operator (or its source: guess / rule) changes.
+        passages: passages whose operator changes.
+        moves: ``(from operator, to operator) -> trips`` moved.
+        pools: per card and pool touched, points before and after (cards with a moved trip).
+        committed: whether the change was stored.
+    """
+
+    trips: int = 0
+    passages: int = 0
+    moves: dict[tuple[str, str], int] = field(default_factory=dict)
+    pools: list[PoolPoints] = field(default_factory=list)
+    committed: bool = False
+
+
+def _reapply_sql(table: str) -> tuple[str, str]:
+    """(count of moves, UPDATE) for re-resolving ``table``'s operators through temp.routes."""
+    join = (
+        f"FROM {table} x JOIN temp.routes ro ON ro.entry_ic = coalesce(x.entry_ic, '')"
+        " AND ro.exit_ic = coalesce(x.exit_ic, '')"
+    )
+    new_operator = "coalesce(ro.operator, 'nexco')"
+    new_source = "CASE WHEN ro.operator IS NULL THEN 'default' ELSE 'rule' END"
+    differs = (
+        f"x.operator_source <> 'hand' AND (x.operator IS NOT {new_operator}"
+        f" OR x.operator_source IS NOT {new_source})"
+    )
+    moves = (
+        f"SELECT c.last4, x.operator, {new_operator}, count(*) {join}"
+        f" JOIN cards c ON c.id = x.card_id WHERE {differs} GROUP BY 1, 2, 3"
+    )
+    update = (
+        f"UPDATE {table} AS x SET operator = n.operator, operator_source = n.source FROM"
+        f" (SELECT x.id, {new_operator} AS operator, {new_source} AS source {join}"
+        f" WHERE {differs}) AS n WHERE x.id = n.id"
+    )
+    return moves, update
+
+
+def reapply_route_rules(
+    *, connection: Connection, as_of: dt.date, apply: bool = False
+) -> ReapplyResult:
+    """Re-resolve the operator of every stored trip and passage not set by hand, with the
+    current route rules and default gate rules, and show the effect on points first.
+
+    Computes, per card with a trip that moves and per pool, the points (held and pending) at
+    the end of ``as_of`` before and after; with ``apply`` the change stays, else it is undone
+    (a dry run: the caller's transaction is rolled back to where it was). Trips set by hand
+    (``operator_source = 'hand'``) keep their operator. 朝夕割 marks are not re-applied.
+    Runs inside the caller's transaction (use ``store.transaction()``), which it does not
+    commit.
+    """
+    from etcbook.models.mileage_inputs import card_states
+
+    db = _driver(connection)
+    resolve_routes(
+        db,
+        "SELECT coalesce(entry_ic, ''), coalesce(exit_ic, '') FROM trips"
+        " WHERE operator_source <> 'hand'"
+        " UNION SELECT coalesce(entry_ic, ''), coalesce(exit_ic, '') FROM passages",
+    )
+    result = ReapplyResult()
+    trip_moves, trip_update = _reapply_sql("trips")
+    cards: set[str] = set()
+    for last4, before, after, count in db.execute(trip_moves).fetchall():
+        result.trips += count
+        if before != after:
+            cards.add(last4)
+            result.moves[(before, after)] = result.moves.get((before, after), 0) + count
+    passage_moves, passage_update = _reapply_sql("passages")
+    result.passages = sum(row[3] for row in db.execute(passage_moves).fetchall())
+    if result.trips == 0 and result.passages == 0:
+        db.execute("DROP TABLE IF EXISTS temp.routes")
+        return result
+    before_states = {
+        s.card: s for s in card_states(connection=connection, as_of=as_of, last4=cards)
+    }
+    db.execute("SAVEPOINT reapply_route_rules")
+    db.execute(trip_update)
+    db.execute(passage_update)
+    db.execute("DROP TABLE IF EXISTS temp.routes")
+    after_states = {s.card: s for s in card_states(connection=connection, as_of=as_of, last4=cards)}
+    for card in sorted(cards):
+        before, after = before_states[card], after_states[card]
+        for pool in sorted(set(before.pools) | set(after.pools)):
+            b, a = before.pools.get(pool), after.pools.get(pool)
+            result.pools.append(
+                PoolPoints(
+                    card,
+                    pool,
+                    b.points if b else 0,
+                    a.points if a else 0,
+                    b.pending_points if b else 0,
+                    a.pending_points if a else 0,
+                )
+            )
+    if apply:
+        db.execute("RELEASE reapply_route_rules")
+        result.committed = True
+    else:
+        db.execute("ROLLBACK TO reapply_route_rules")
+        db.execute("RELEASE reapply_route_rules")
+    return result

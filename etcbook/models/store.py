@@ -6,23 +6,27 @@ import ast
 import functools
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
-from etcbook import clock
+from etcbook import clock, phases
+from etcbook.safeio import open_binary_fd
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlmodel import Session
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(str(files("etcbook.models") / "migrations"))
+"""Alembic's scripts, read as files (shipped as package data, collected into the bundle)."""
 SCHEMA_SCRIPT = MIGRATIONS / "schema.sql"
 """A new store's schema and first rows as the migrations build them (``alembic_version``
 included): a new store is created from it in one transaction instead of replaying every
@@ -61,8 +65,27 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.02)
 
 
+def sqlite_uri(path: Path | str, *, read_only: bool = False) -> str:
+    """A SQLite ``file:`` URI for ``path`` (open it with ``sqlite3.connect(uri, uri=True)``).
+
+    Built with :meth:`Path.as_uri`, which percent-encodes ``#``, ``?``, ``%``, spaces and
+    Japanese names (a raw ``f"file:{path}"`` cuts the path at ``#`` or ``?``, drops
+    ``mode=ro`` and creates an empty database elsewhere) and gives ``file:///C:/…`` on Windows.
+    A UNC path (``\\\\server\\share\\…``) becomes ``file:////server/share/…``: SQLite refuses a
+    URI authority other than ``localhost``.
+    """
+    uri = Path(path).absolute().as_uri()
+    if not uri.startswith("file:///"):
+        uri = "file:////" + uri.removeprefix("file://")
+    return uri + ("?mode=ro" if read_only else "")
+
+
 def _make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    # URL.create takes the file name as it is: "?" or "#" in a folder name stays in the name.
+    engine = create_engine(
+        URL.create("sqlite", database=str(path)),
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -73,6 +96,9 @@ def _make_engine(path: Path) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if sys.platform == "darwin":
+            # macOS's fsync leaves writes in the drive's cache; checkpoints ask for F_FULLFSYNC.
+            cursor.execute("PRAGMA checkpoint_fullfsync=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -136,7 +162,7 @@ def _create_private_file(path: Path) -> None:
     if path.parent != Path(".").resolve() and not any(path.parent.iterdir()):
         os.chmod(path.parent, 0o700)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd = open_binary_fd(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return  # another process created it a moment ago; migrating waits for its write lock
     os.close(fd)
@@ -259,7 +285,7 @@ def backup_copy(path: Path, suffix: str) -> Path:
     target = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
     source = sqlite3.connect(path)
     try:
-        fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        fd = open_binary_fd(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         os.close(fd)
         dest = sqlite3.connect(target)
         try:
@@ -288,17 +314,19 @@ class Store:
         return Session(bind, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self, *, wait_s: float = WRITER_WAIT_S) -> Iterator[Connection]:
+    def transaction(self, *, wait_s: float | None = None) -> Iterator[Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception).
 
         While another process writes, the lock is asked for again until ``wait_s`` seconds
         have passed (each try waits the busy timeout); then SQLite's "database is locked"
         is raised. An edit on the GUI thread passes 0: one busy timeout at most, then a
-        message, rather than a window frozen behind a queue of imports.
+        message, rather than a window frozen behind a queue of imports. The default,
+        :data:`WRITER_WAIT_S`, is read at each call.
         """
         with self.engine.connect() as connection:
             connection = connection.execution_options(
-                sqlite_begin="IMMEDIATE", writer_wait_s=wait_s
+                sqlite_begin="IMMEDIATE",
+                writer_wait_s=WRITER_WAIT_S if wait_s is None else wait_s,
             )
             with connection.begin():
                 yield connection
@@ -350,7 +378,10 @@ def open_store(path: Path) -> Store:
         with engine.connect() as connection:
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():
+                phases.mark("migrate", "start")
                 command.upgrade(_alembic_config(connection), "heads")
+                phases.mark("migrate", "commit")
+            phases.mark("migrate", "end")
     return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
 
 

@@ -2,33 +2,22 @@
 
 Without it, a machine with no Japanese system font (this one, many minimal Linux installs)
 shows every Japanese character as an empty box. The file is found through
-:func:`importlib.util.find_spec` so that matplotlib itself is not imported at start-up.
+:func:`etcbook.paths.ipaexgothic_path`, without importing matplotlib at start-up.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import sys
 
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
+
+from etcbook.paths import ipaexgothic_path
 
 FONT_FAMILY = "IPAexGothic"
 """Family name Qt reports for ``ipaexg.ttf``."""
 
 _registered_family: str | None = None
-
-
-def ipaexgothic_path() -> Path | None:
-    """The ``ipaexg.ttf`` file of the installed matplotlib-fontja, or ``None`` when absent."""
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / "fonts" / "ipaexg.ttf"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def register_japanese_font() -> str | None:
@@ -47,15 +36,35 @@ def register_japanese_font() -> str | None:
     return _registered_family
 
 
+SYSTEM_UI_FAMILIES = ("Yu Gothic UI", "Meiryo UI", "Hiragino Sans", "ヒラギノ角ゴシック")
+"""Japanese UI fonts of Windows and macOS, hinted for the screen; preferred where present."""
+
+
+def system_ui_family(available: list[str], platform: str = sys.platform) -> str | None:
+    """The Japanese UI font of Windows or macOS among ``available`` families, else None.
+
+    Elsewhere (Linux) IPAexGothic is used, as it is for PDFs and charts on every system.
+    """
+    if platform not in ("win32", "darwin"):
+        return None
+    return next((family for family in SYSTEM_UI_FAMILIES if family in available), None)
+
+
 def apply_application_font(app: QApplication) -> str | None:
-    """Make IPAexGothic the application font, keeping the platform's point size."""
+    """Make the window's font Japanese, keeping the platform's point size.
+
+    Windows and macOS use their own Japanese UI font (Yu Gothic UI, Meiryo UI, Hiragino Sans)
+    with IPAexGothic behind it; other systems use IPAexGothic. Returns the first family.
+    """
     family = register_japanese_font()
-    if family is None:
+    system = system_ui_family(QFontDatabase.families())
+    families = [f for f in (system, family) if f is not None]
+    if not families:
         return None
     font = QFont(app.font())
-    font.setFamilies([family])
+    font.setFamilies(families)
     app.setFont(font)
-    return family
+    return families[0]
 
 
 def monospace_digits_font(base: QFont) -> QFont:

@@ -125,6 +125,17 @@ def test_reimport_counts_duplicates(qtbot, demo_window, tmp_path: Path) -> None:
             dialog.reject()
 
 
+def _many_rows() -> list[str]:
+    """4,480 distinct trips of November 2026."""
+    return [
+        f"26/11/{day:02d},{hour:02d}:{minute:02d},26/11/{day:02d},{hour:02d}:{minute + 5:02d},"
+        f"厚木,横浜町田,,,930,0,930,1,1234,************1234,確定"
+        for day in range(1, 29)
+        for hour in range(6, 22)
+        for minute in range(0, 50, 5)
+    ]
+
+
 def test_cancelled_import_stores_nothing(demo_window, tmp_path: Path) -> None:
     import pytest
 
@@ -133,16 +144,59 @@ def test_cancelled_import_stores_nothing(demo_window, tmp_path: Path) -> None:
 
     window = demo_window
     before = trip_count(window)
-    rows = [
-        f"26/11/{day:02d},{hour:02d}:{minute:02d},26/11/{day:02d},{hour:02d}:{minute + 5:02d},"
-        f"厚木,横浜町田,,,930,0,930,1,1234,************1234,確定"
-        for day in range(1, 29)
-        for hour in range(6, 22)
-        for minute in range(0, 50, 5)
-    ]
-    csv = write_csv(tmp_path / "big.csv", rows)
+    csv = write_csv(tmp_path / "big.csv", _many_rows())
     progress = Progress()
     progress.cancel()
     with pytest.raises(Cancelled):
         _run_import(window.context, [csv], dry_run=False, progress=progress)
+    assert trip_count(window) == before
+
+
+def test_import_cancelled_in_the_middle_stores_nothing(
+    qtbot, demo_window, tmp_path: Path, monkeypatch
+) -> None:
+    """Cancel from the progress dialog while the import is half-way through the file."""
+    import threading
+
+    from PySide6.QtWidgets import QProgressDialog, QPushButton
+
+    from etcbook.ui.operations import Progress
+
+    window = demo_window
+    before = trip_count(window)
+    csv = write_csv(tmp_path / "big.csv", _many_rows())
+    halfway = threading.Event()
+    go_on = threading.Event()
+    report = Progress.report
+
+    def report_and_wait_halfway(self: Progress, done: int, total: int = 0, text: str = "") -> None:
+        # The import's worker thread pauses once, half-way through reading the file, until
+        # the test has pressed the cancel button; then the check in report() sees it.
+        if "取り込み中" in text and total and done >= total // 2 and not halfway.is_set():
+            halfway.set()
+            go_on.wait(20)
+        report(self, done, total, text)
+
+    monkeypatch.setattr(Progress, "report", report_and_wait_halfway)
+    with qtbot.waitSignal(window.import_started, timeout=5_000) as started:
+        window.import_files([str(csv)])
+    flow = started.args[0]
+    with qtbot.waitSignal(flow.previewed, timeout=20_000) as previewed:
+        pass
+    assert previewed.args[0].preview.inserted == len(_many_rows())
+    with qtbot.waitSignal(flow.finished, timeout=20_000) as finished:
+        previewed.args[0].import_button.click()
+        qtbot.waitUntil(halfway.is_set, timeout=20_000)
+        assert window.context.operations.writing  # the import is running
+        dialogs = [
+            d
+            for d in window.findChildren(QProgressDialog)
+            if d.windowTitle() == "明細CSVを取り込んでいます"
+        ]
+        assert len(dialogs) == 1
+        cancel = next(b for b in dialogs[0].findChildren(QPushButton) if b.text() == "キャンセル")
+        cancel.click()
+        go_on.set()
+    assert finished.args[0] is None
+    assert "キャンセルしました" in window.statusBar().currentMessage()
     assert trip_count(window) == before

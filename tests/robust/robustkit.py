@@ -12,7 +12,10 @@ import random
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from etcbook.phases import ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +83,9 @@ def write_meisai(path: Path, rows: int, **kwargs: object) -> Path:
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection that sees committed data (WAL is read, never checkpointed away)."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    from etcbook.models.store import sqlite_uri
+
+    return sqlite3.connect(sqlite_uri(path, read_only=True), uri=True, timeout=30)
 
 
 def integrity(path: Path) -> str:
@@ -128,13 +133,109 @@ def etcbook_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "ETCBOOK_DB": "", **extra}
 
 
-def start_etcbook(db: Path, *args: str, **popen: object) -> subprocess.Popen[bytes]:
-    """``etcbook --db DB ARGS…`` started in a subprocess (not waited for)."""
+def start_etcbook(
+    db: Path, *args: str, phases: PhaseLog | None = None, **popen: object
+) -> subprocess.Popen[bytes]:
+    """``etcbook --db DB ARGS…`` started in a subprocess (not waited for).
+
+    With ``phases``, the process marks the steps of its write transactions there.
+    """
+    env = etcbook_env(**({ENV: str(phases.path)} if phases is not None else {}))
     return subprocess.Popen(  # type: ignore[call-overload]
         etcbook_argv(db, *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=etcbook_env(),
+        env=env,
         cwd=ROOT,
         **popen,
     )
+
+
+KILL_REPORT = "kills landed mid-write"
+"""The group of the kill tests' per-run reports in the counts printed after the run."""
+
+
+def report_kills(text: str) -> None:
+    """Print a kill test's per-run report and keep it for the counts printed after the run."""
+    import tally
+
+    print(f"\n{text}")
+    tally.note(KILL_REPORT, text)
+
+
+WRITING = "writing"
+"""A job's phase between the start of its write transaction and the call to commit."""
+COMMITTING = "committing"
+"""Between the call to commit and its return: the kill may come before or after the commit."""
+MID_WRITE = (WRITING, COMMITTING)
+"""The phases in which a kill lands while the job is writing."""
+
+
+def watch_writes(folder: Path, process: subprocess.Popen[bytes], files: int) -> float:
+    """Seconds from the first entry appearing in ``folder`` to ``files`` finished files being
+    there, polled while ``process`` runs (0 if that was not seen). Work in progress has a
+    hidden name: etcbook.safeio's ``.NAME….part``, the backup's ``.etcbook-backup-…`` folder."""
+    first = None
+    while process.poll() is None:
+        entries = os.listdir(folder) if folder.exists() else []
+        now = time.monotonic()
+        if entries and first is None:
+            first = now
+        if first is not None and sum(not e.startswith(".") for e in entries) >= files:
+            return now - first
+        time.sleep(0.001)
+    return 0.0
+
+
+def wait_for_entries(folder: Path, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait until something is in ``folder`` (``True``), or the process ends first."""
+    deadline = time.monotonic() + timeout
+    while not (folder.exists() and os.listdir(folder)):
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+class PhaseLog:
+    """The marks ``etcbook.phases`` writes for the processes started with it (one file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def marks(self, job: str) -> list[tuple[str, float]]:
+        """``(event, monotonic time)`` of every complete mark of ``job``, in order."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in text.split("\n")[:-1]:  # the last piece may be a line being written
+            _pid, name, event, at = line.split(" ")
+            if name == job:
+                found.append((event, float(at)))
+        return found
+
+    def phase(self, job: str) -> str:
+        """Where ``job`` was when its process stopped: ``before`` it began writing,
+        :data:`WRITING`, :data:`COMMITTING`, or ``after`` it had finished."""
+        events = [event for event, _at in self.marks(job)]
+        if not events:
+            return "before"
+        return {"start": WRITING, "commit": COMMITTING, "end": "after"}[events[-1]]
+
+    def wait_for(
+        self, job: str, event: str, process: subprocess.Popen[bytes], timeout: float = 300
+    ) -> bool:
+        """Wait until ``job`` marks ``event`` (``True``), or the process ends first (``False``)."""
+        deadline = time.monotonic() + timeout
+        while not any(e == event for e, _at in self.marks(job)):
+            if process.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def writing_time(self, job: str) -> float:
+        """Seconds from the start of ``job``'s write transaction to its commit (last run)."""
+        times = dict(self.marks(job))
+        return times["commit"] - times["start"]

@@ -14,12 +14,14 @@ import signal
 import stat
 import time
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import robustkit
+import tally
 
 from etcbook.cli import main
 from etcbook.models.backup import (
@@ -33,8 +35,8 @@ from etcbook.models.backup import (
 from etcbook.models.instance import claim_store
 from etcbook.models.store import open_store
 
-round_trips: list[str] = []
-"""Round-trips checked in this run (reported at the end of the module)."""
+ROUND_TRIPS = "backup round-trips checked"
+"""The group under which each checked round-trip is counted (printed after the run)."""
 
 
 @dataclass
@@ -146,7 +148,7 @@ def test_round_trip_of_demo_store_and_vault(demo_with_vault: Path, tmp_path: Pat
 
     restored = etcbook_process(store, "restore", str(tmp_path / "b.zip"), "--json").json()
     assert figures(store) == before
-    round_trips.append("demo store with vault (3 originals, 1 removed)")
+    tally.count(ROUND_TRIPS, "demo store with vault (3 originals, 1 removed)")
     # what was there before the restore is kept, not overwritten
     kept = Path(restored["kept_store"])
     assert robustkit.trip_count(kept) == len(changed["trips"]["trips"])
@@ -169,7 +171,7 @@ def test_round_trip_into_a_new_computer(demo_with_vault: Path, tmp_path: Path) -
     assert after == before
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
     assert stat.S_IMODE((new.parent / "ETC").stat().st_mode) == 0o700
-    round_trips.append("demo store with vault into a new folder")
+    tally.count(ROUND_TRIPS, "demo store with vault into a new folder")
 
 
 def test_round_trip_of_an_empty_store_without_vault(tmp_path: Path) -> None:
@@ -180,32 +182,56 @@ def test_round_trip_of_an_empty_store_without_vault(tmp_path: Path) -> None:
     etcbook(store, "card", "add", "--holder", "山田", "--last4", "1111")
     etcbook(store, "restore", str(tmp_path / "b.zip"))
     assert figures(store) == before
-    round_trips.append("empty store, no vault")
+    tally.count(ROUND_TRIPS, "empty store, no vault")
+
+
+OVERLAPPING_BACKUPS = 5
+OVERLAPPING_AT_LEAST = 3
+"""Backups that must run entirely inside the import's write transaction."""
 
 
 def test_backup_while_an_import_runs_is_a_consistent_snapshot(
     tmp_path: Path, big_meisai: Path
 ) -> None:
+    """Backups taken while a 100,000-row import writes hold the store before the import.
+
+    The import marks its write transaction (``etcbook.phases``); the backups start once it has
+    begun. A backup counts as overlapping when the import was writing both when the backup
+    started and when it had finished: such an archive must hold none of the import's trips.
+    """
     store = tmp_path / "etcbook.sqlite3"
     open_store(store).close()
-    importing = robustkit.start_etcbook(store, "import", str(big_meisai))
-    taken = []
-    for n in range(4):
+    log = robustkit.PhaseLog(tmp_path / "import.phases")
+    importing = robustkit.start_etcbook(store, "import", str(big_meisai), phases=log)
+    assert log.wait_for("import", "start", importing), importing.communicate()[1].decode()
+    taken: list[tuple[Path, bool]] = []
+    for n in range(OVERLAPPING_BACKUPS):
         out = tmp_path / f"during{n}.zip"
+        before = log.phase("import")
         etcbook(store, "backup", "--out", str(out))
-        taken.append(out)
-        time.sleep(0.3)
+        inside = before == log.phase("import") == robustkit.WRITING
+        taken.append((out, inside))
+        time.sleep(0.1)
     _out, err = importing.communicate(timeout=300)
     assert importing.returncode == 0, err.decode()
-    for archive in taken:
+    for archive, inside in taken:
         checked = check_backup(archive)
         assert checked["trips"] in (0, 100_000)
+        if inside:
+            assert checked["trips"] == 0, archive
         target = tmp_path / archive.stem / "etcbook.sqlite3"
         target.parent.mkdir()
         etcbook(target, "restore", str(archive))
         assert robustkit.integrity(target) == "ok"
         assert robustkit.trip_count(target) == checked["trips"]
-    round_trips.append(f"{len(taken)} backups taken during a 100,000-row import")
+    overlapping = sum(inside for _archive, inside in taken)
+    report = (
+        f"{overlapping} of {len(taken)} backups ran entirely while a 100,000-row import was"
+        f" writing (at least {OVERLAPPING_AT_LEAST} required)"
+    )
+    robustkit.report_kills(report)
+    tally.count(ROUND_TRIPS, "backups taken during a 100,000-row import", len(taken))
+    assert overlapping >= OVERLAPPING_AT_LEAST, report
 
 
 # --- archives that must be refused ---------------------------------------------------------
@@ -451,7 +477,7 @@ def test_restore_over_a_damaged_store_keeps_its_bytes(good_backup: Path, tmp_pat
     kept = Path(restored["kept_store"]).read_bytes()
     assert kept[100:4096] == bytes(damaged[100:4096])  # the damaged page, kept as it was
     assert robustkit.trip_count(store) == 300 and robustkit.integrity(store) == "ok"
-    round_trips.append("restore over a damaged store")
+    tally.count(ROUND_TRIPS, "restore over a damaged store")
 
 
 def test_backup_never_overwrites_unless_asked(light_home: Path, tmp_path: Path) -> None:
@@ -477,10 +503,35 @@ def test_backup_reminder_is_monthly(tmp_path: Path) -> None:
     assert "30日" in str(backup_reminder(store, made + dt.timedelta(days=30)))
 
 
+BACKUP_KILLS = 10
+BACKUP_MID_WRITE_AT_LEAST = 5
+"""Backup kills of a run that must land while it writes (7 of the 10 are aimed there)."""
+
+
+def _backup_phase(folder: Path, archive: Path) -> str:
+    """Where ``etcbook backup`` was when killed, from what it left in ``folder``."""
+    if archive.exists():
+        return "after"
+    entries = os.listdir(folder) if folder.exists() else []
+    if any(name.endswith(".part") for name in entries):
+        return "writing the archive"
+    if any(name.startswith(".etcbook-backup-") for name in entries):
+        return "copying the store"
+    return "before"
+
+
 @pytest.mark.slow
 def test_backup_killed_at_random_moments_never_leaves_half_an_archive(
     tmp_path: Path, big_meisai: Path
 ) -> None:
+    """SIGKILL during ``etcbook backup`` of a 100,000-trip store: the archive is whole or absent.
+
+    Seven kills in ten wait for the backup's first file (its private copy of the store) and
+    land at a random moment of the time it took in a whole run to copy the store and write
+    the archive; three land anywhere from the process's start. What each kill left beside the
+    archive's name (the copy's folder, the archive's ``.part``) tells whether it landed
+    mid-write.
+    """
     store = tmp_path / "etcbook.sqlite3"
     opened = open_store(store)
     from etcbook.models.imports import import_files
@@ -488,23 +539,43 @@ def test_backup_killed_at_random_moments_never_leaves_half_an_archive(
     assert import_files(opened, [big_meisai]).ok
     opened.close()
     started = time.monotonic()
-    etcbook_process(store, "backup", "--out", str(tmp_path / "whole.zip"))
+    full = robustkit.start_etcbook(store, "backup", "--out", str(tmp_path / "whole" / "b.zip"))
+    writing = robustkit.watch_writes(tmp_path / "whole", full, files=1)
+    _out, err = full.communicate(timeout=300)
     whole = time.monotonic() - started
-    rng = random.Random(os.environ.get("ETCBOOK_CRASH_SEED", "backup"))
-    complete = 0
-    for kill in range(10):
-        out = tmp_path / f"k{kill}.zip"
+    assert full.returncode == 0, err.decode()
+    assert writing > 0, "the whole run's writing was not seen"
+    seed = os.environ.get("ETCBOOK_CRASH_SEED") or str(random.SystemRandom().randrange(1 << 30))
+    rng = random.Random(seed)
+    phases: Counter[str] = Counter()
+    for kill in range(BACKUP_KILLS):
+        folder = tmp_path / f"k{kill}"
+        out = folder / "b.zip"
         process = robustkit.start_etcbook(store, "backup", "--out", str(out))
-        time.sleep(rng.uniform(0.0, whole * 1.1))
+        if kill % 3 == 2:
+            time.sleep(rng.uniform(0.0, whole * 1.1))
+        else:
+            assert robustkit.wait_for_entries(folder, process, timeout=whole * 3), kill
+            time.sleep(rng.uniform(0.0, writing))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
+        phase = _backup_phase(folder, out)
+        phases[phase] += 1
         if out.exists():
-            complete += 1
             assert check_backup(out)["trips"] == 100_000
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert all(name.endswith((".part", ".tmp")) or "etcbook-backup" in name for name in leftovers)
+        leftovers = set(os.listdir(folder) if folder.exists() else []) - {out.name}
+        assert all(
+            name.endswith(".part") or name.startswith(".etcbook-backup-") for name in leftovers
+        ), leftovers
     assert robustkit.integrity(store) == "ok"
-    print(f"\n10 backup kills: {complete} finished, {10 - complete} left nothing under the name")
+    mid_write = phases["copying the store"] + phases["writing the archive"]
+    report = (
+        f"{mid_write} of {BACKUP_KILLS} backup kills landed while it was writing (at least"
+        f" {BACKUP_MID_WRITE_AT_LEAST} required; seed {seed}, writing {writing:.2f}s):"
+        f" phases {dict(phases)}"
+    )
+    robustkit.report_kills(report)
+    assert mid_write >= BACKUP_MID_WRITE_AT_LEAST, report
 
 
 def test_zip_entries_are_listed_in_the_manifest(good_backup: Path) -> None:
@@ -532,8 +603,4 @@ def test_the_window_restores_its_own_store_with_its_claim(
         assert claim.acquired  # still the window's
     assert restored.trips == 300 and restored.kept_store is not None
     assert robustkit.trip_count(store) == 300
-    round_trips.append("restore by the window holding its claim")
-
-
-def test_report_round_trips() -> None:
-    print(f"\nround-trips checked: {len(round_trips)}: {round_trips}")
+    tally.count(ROUND_TRIPS, "restore by the window holding its claim")

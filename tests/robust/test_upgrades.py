@@ -15,6 +15,7 @@ import shutil
 import signal
 import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import create_engine
 
 from etcbook.cli import main
 from etcbook.models.imports import import_files
-from etcbook.models.store import _alembic_config, open_store
+from etcbook.models.store import _alembic_config, open_store, sqlite_uri
 
 STORES = Path(__file__).resolve().parents[1] / "data" / "stores"
 FIXTURE = STORES / "v0001.sqlite3"
@@ -49,7 +50,7 @@ FIRST_RELEASE_TABLES = {
 
 def first_release_data(path: Path) -> str:
     """SHA-256 over the first release's rows and columns."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         digest = hashlib.sha256()
         for table, columns in FIRST_RELEASE_TABLES.items():
@@ -62,7 +63,7 @@ def first_release_data(path: Path) -> str:
 
 def schema(path: Path) -> dict[str, Any]:
     """Tables with their columns, indexes and foreign keys, in a comparable form."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         tables = [
             r[0]
@@ -106,7 +107,7 @@ def cli_json(store: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> Any
 
 
 def test_fixture_is_a_first_release_store() -> None:
-    db = sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(FIXTURE, read_only=True), uri=True)
     assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     counts = {
@@ -196,30 +197,61 @@ def test_each_migration_keeps_the_first_release_data(tmp_path: Path, revision: s
     assert first_release_data(store) == before
 
 
+UPGRADE_KILLS = 10
+UPGRADE_MID_WRITE_AT_LEAST = 5
+"""Kills of a run that must land while the migrations write (7 of the 10 are aimed there)."""
+
+
 @pytest.mark.slow
 def test_upgrade_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) -> None:
-    """SIGKILL while the first open upgrades the store: 0001 untouched, or fully upgraded."""
+    """SIGKILL while the first open upgrades the store: 0001 untouched, or fully upgraded.
+
+    Seven kills in ten wait for the migrations' write transaction to begin (the process marks
+    it, see ``etcbook.phases``) and land at a random moment of the time it took in a first
+    run; three land anywhere from the process's start (the copy kept before the upgrade too).
+    """
     heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
     probe = copy_fixture(tmp_path / "probe")
+    log = robustkit.PhaseLog(tmp_path / "probe.phases")
     started = time.monotonic()
-    process = robustkit.start_etcbook(probe, "card", "list")
+    process = robustkit.start_etcbook(probe, "card", "list", phases=log)
     process.communicate(timeout=120)
     whole = time.monotonic() - started
+    writing = log.writing_time("migrate")
     rng = random.Random(12)
     seen = {"0001": 0, "heads": 0}
-    for kill in range(10):
+    phases: Counter[str] = Counter()
+    for kill in range(UPGRADE_KILLS):
         store = copy_fixture(tmp_path / f"k{kill}")
-        process = robustkit.start_etcbook(store, "card", "list")
-        time.sleep(rng.uniform(0.2, whole))
+        log = robustkit.PhaseLog(tmp_path / f"k{kill}.phases")
+        process = robustkit.start_etcbook(store, "card", "list", phases=log)
+        if kill % 3 == 2:
+            time.sleep(rng.uniform(0.2, whole))
+        else:
+            assert log.wait_for("migrate", "start", process), process.communicate()[1].decode()
+            time.sleep(rng.uniform(0.0, writing))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
+        phase = log.phase("migrate")
+        phases[phase] += 1
         assert robustkit.integrity(store) == "ok"
         db = sqlite3.connect(store)
         revisions = {r[0] for r in db.execute("SELECT version_num FROM alembic_version")}
         db.close()
         assert revisions in ({"0001"}, heads), revisions
+        if phase in ("before", robustkit.WRITING):
+            assert revisions == {"0001"}, phase
+        elif phase == "after":
+            assert revisions == heads, phase
         seen["0001" if revisions == {"0001"} else "heads"] += 1
         assert first_release_data(store) == first_release_data(FIXTURE)
         open_store(store).close()  # and it opens (and finishes the upgrade) afterwards
         assert first_release_data(store) == first_release_data(FIXTURE)
-    print(f"\n10 kills during the upgrade: {seen}")
+    mid_write = sum(phases[p] for p in robustkit.MID_WRITE)
+    report = (
+        f"{mid_write} of {UPGRADE_KILLS} upgrade kills landed while the migrations were writing"
+        f" (at least {UPGRADE_MID_WRITE_AT_LEAST} required; writing {writing:.2f}s):"
+        f" phases {dict(phases)}, revisions {seen}"
+    )
+    robustkit.report_kills(report)
+    assert mid_write >= UPGRADE_MID_WRITE_AT_LEAST, report

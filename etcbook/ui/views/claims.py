@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from etcbook.ui.journal_dialog import JournalExportDialog
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+EXPORT_FOLDER_SETTING = "claims/folder"
 
 LINE_COLUMNS: list[Column[ClaimLine]] = [
     Column("精算", lambda ln: "", "text"),
@@ -196,6 +197,7 @@ class ClaimsPage(Page):
                     " GROUP BY c.last4 ORDER BY n DESC, c.last4"
                 )
             ).all()
+        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
@@ -301,8 +303,14 @@ class ClaimsPage(Page):
     # -- export --------------------------------------------------------------------------------
 
     def _choose_folder_and_export(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "書き出すフォルダ")
+        from etcbook.ui.folders import remember_folder, start_folder
+
+        settings = self.context.settings
+        folder = QFileDialog.getExistingDirectory(
+            self, "書き出すフォルダ", start_folder(settings, EXPORT_FOLDER_SETTING)
+        )
         if folder:
+            remember_folder(settings, EXPORT_FOLDER_SETTING, folder)
             self.export_to(Path(folder))
 
     def export_to(self, folder: Path) -> None:
@@ -326,8 +334,14 @@ class ClaimsPage(Page):
             )
 
         def failed(error: BaseException) -> None:
+            from etcbook.safeio import FileInUse
+            from etcbook.ui.messages import tell
+
             self.export_button.setEnabled(True)
             self.result.setText(f"書き出せませんでした: {error}")
+            if isinstance(error, FileInUse):
+                # The previous PDF, CSV and ZIP are all still there, unchanged.
+                self.in_use_box = tell(self, "経費精算", f"書き出せませんでした。\n{error}")
 
         self.context.run(
             Operation(
