@@ -17,6 +17,9 @@ from pathlib import Path, PurePath
 RESOURCES = Path(str(files("etcbook") / "resources"))
 """Data files shipped inside the package (operators.toml, icons, THIRD_PARTY_LICENSES.txt)."""
 
+RULES_FILE = RESOURCES / "operators.toml"
+"""The operator rules (etcbook.domain.rules reads and checks them)."""
+
 APP_NAME = "etcbook"
 
 ICON_PNG = RESOURCES / "icons" / "etcbook.png"

@@ -17,7 +17,7 @@ from typing import Any
 
 from etcbook.domain.points import OPERATOR_KEYS, ExchangeUnit
 
-RULES_FILE_NAME = "operators.toml"
+RULES_FILE_NAME = "operators.toml"  # etcbook.paths.RULES_FILE
 
 
 class RulesError(ValueError):
@@ -185,9 +185,9 @@ class Rules:
 
 def default_rules_path() -> Path:
     """``operators.toml`` in the resources folder."""
-    from etcbook.paths import RESOURCES
+    from etcbook.paths import RULES_FILE
 
-    return RESOURCES / RULES_FILE_NAME
+    return RULES_FILE
 
 
 def load_rules(path: Path | None = None) -> Rules:

@@ -17,16 +17,21 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
 
 from etcbook import clock, phases
 from etcbook.safeio import open_binary_fd
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS = Path(str(files("etcbook.models") / "migrations"))
 """Alembic's scripts, read as files (shipped as package data, collected into the bundle)."""
+SCHEMA_SCRIPT = MIGRATIONS / "schema.sql"
+"""A new store's schema and first rows as the migrations build them (``alembic_version``
+included): a new store is created from it in one transaction instead of replaying every
+migration. Written by ``python -m etcbook.models.store``; used only while its heads are the
+migrations' heads (else the migrations run, as for an upgrade)."""
 BUSY_TIMEOUT_MS = 15_000
 WRITER_WAIT_S = 300.0
 """How long a writer waits in all for other processes' writes (BEGIN IMMEDIATE is retried)."""
@@ -106,13 +111,49 @@ def _make_engine(path: Path) -> Engine:
         while True:
             try:
                 connection.exec_driver_sql(f"BEGIN {mode}")
-                return
+                break
             except OperationalError as exc:
                 # Each try waited busy_timeout; a queue of long imports may need several.
                 if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
                     raise
+        connection.info[_CHANGES_AT_BEGIN] = _driver(connection).total_changes
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Connection) -> None:
+        note_changes(connection)
 
     return engine
+
+
+_CHANGES_AT_BEGIN = "etcbook_changes_at_begin"
+CACHE_WRITE = "etcbook_cache_write"
+"""Execution option of a connection writing only cached results (etcbook.models.engine_cache):
+its writes change no data, so they do not bump the data version (which would invalidate them)."""
+
+
+def _driver(connection: Connection) -> sqlite3.Connection:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+def note_changes(connection: Connection) -> None:
+    """Bump the data version when the transaction about to commit changed any row.
+
+    Runs inside the transaction (SQLAlchemy's ``commit`` event comes before the COMMIT), so the
+    change and the new version are committed together, whichever process wrote them; cached
+    results keyed by the version (:mod:`etcbook.models.engine_cache`) are then out of date.
+    """
+    driver = _driver(connection)
+    if driver.total_changes == connection.info.get(_CHANGES_AT_BEGIN, -1):
+        return
+    if connection.get_execution_options().get(CACHE_WRITE):
+        return
+    try:
+        driver.execute("UPDATE data_version SET version = version + 1")
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):  # a store being migrated up to the table
+            raise
 
 
 def _create_private_file(path: Path) -> None:
@@ -174,6 +215,71 @@ def _current_and_target(engine: Engine) -> tuple[set[str], set[str], set[str]]:
     return current, set(script.get_heads()), current - known
 
 
+def _schema_statements() -> list[str] | None:
+    """The statements of :data:`SCHEMA_SCRIPT` when it was written for the current heads."""
+    try:
+        script = SCHEMA_SCRIPT.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    first, _, rest = script.partition("\n")
+    if frozenset(first.removeprefix("-- heads:").split()) != _declared_heads():
+        return None
+    statements, pending = [], ""
+    for line in rest.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
+def _create_from_script(engine: Engine) -> bool:
+    """Create a new store's schema from :data:`SCHEMA_SCRIPT`, stamped at the heads (the rows of
+    ``alembic_version`` are in the script), in one transaction: ``False`` when the script is
+    missing or out of date (the migrations then build the store)."""
+    statements = _schema_statements()
+    if statements is None:
+        return False
+    with engine.connect() as connection:
+        connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            created = connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
+            ).first()
+            if created is None:  # not by another process a moment ago
+                driver = _driver(connection)
+                for statement in statements:
+                    driver.execute(statement)
+    return True
+
+
+def schema_script() -> str:
+    """:data:`SCHEMA_SCRIPT`'s text: a store built by the migrations, dumped (sqlite3 iterdump)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="etcbook-schema-") as folder:
+        path = Path(folder) / "schema.sqlite3"
+        engine = _make_engine(path)
+        try:
+            from alembic import command
+
+            with engine.connect() as connection:
+                connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+                with connection.begin():
+                    command.upgrade(_alembic_config(connection), "heads")
+        finally:
+            engine.dispose()
+        dump = sqlite3.connect(path)
+        try:
+            lines = [
+                line for line in dump.iterdump() if line not in ("BEGIN TRANSACTION;", "COMMIT;")
+            ]
+        finally:
+            dump.close()
+    heads = " ".join(sorted(_declared_heads()))
+    return f"-- heads: {heads}\n" + "\n".join(lines) + "\n"
+
+
 def backup_copy(path: Path, suffix: str) -> Path:
     """Copy a store with SQLite's online backup API (consistent even while it is in use)."""
     target = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
@@ -202,6 +308,8 @@ class Store:
 
     def session(self, *, write: bool = False) -> Session:
         """An ORM session; ``write=True`` begins its transactions with BEGIN IMMEDIATE."""
+        from sqlmodel import Session  # imported here: opening the store needs no ORM
+
         bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if write else self.engine
         return Session(bind, expire_on_commit=False)
 
@@ -250,6 +358,8 @@ def open_store(path: Path) -> Store:
     except OSError as exc:  # a name too long, a parent that is a file, no permission, …
         raise StoreError(f"{path}: ストアを開けません（{exc.strerror or exc}）。") from None
     engine = _make_engine(path)
+    if is_new and _create_from_script(engine):
+        return Store(path=path, engine=engine)
     if _stored_revisions(engine) == _declared_heads():
         return Store(path=path, engine=engine, upgraded_from=_declared_heads())
     current, target, unknown = _current_and_target(engine)
@@ -273,3 +383,8 @@ def open_store(path: Path) -> Store:
                 phases.mark("migrate", "commit")
             phases.mark("migrate", "end")
     return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
+
+
+if __name__ == "__main__":  # python -m etcbook.models.store: write SCHEMA_SCRIPT again
+    SCHEMA_SCRIPT.write_text(schema_script(), encoding="utf-8", newline="\n")
+    print(f"wrote {SCHEMA_SCRIPT}")

@@ -176,3 +176,23 @@ class RouteRule(SQLModel, table=True):
     operator: str | None = None
     morning_evening: bool | None = None
     created_at: dt.datetime = Field(sa_type=IsoDateTime)
+
+
+class DataVersion(SQLModel, table=True):
+    """One row: a number bumped by every transaction that changes the store's data
+    (see :func:`etcbook.models.store.note_changes` and :mod:`etcbook.models.engine_cache`)."""
+
+    __tablename__ = "data_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = 0
+
+
+class EngineCache(SQLModel, table=True):
+    """A computed result (pickled) and the key it is valid for (:mod:`etcbook.models.engine_cache`)."""
+
+    __tablename__ = "engine_cache"
+
+    name: str = Field(primary_key=True)
+    key: str
+    payload: bytes

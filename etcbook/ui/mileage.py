@@ -103,6 +103,10 @@ class Snapshot:
         cards: per card, its summary (with the full state).
         figures: trip id → (還元額充当, 差引後, points) of every replayed trip.
         problem: why the engine could not run (then ``cards`` and ``figures`` are empty).
+        cache_key: the key of the store's data these results are valid for (see
+            :mod:`etcbook.models.engine_cache`), ``None`` when unknown.
+        from_cache: the states were read from the store's cache, not replayed.
+        states: the engine's states (in the store's card order), as kept in the cache.
     """
 
     as_of: dt.date
@@ -110,6 +114,9 @@ class Snapshot:
     cards: list[CardSummary]
     figures: dict[int, tuple[int, int, int]]
     problem: str | None = None
+    cache_key: str | None = None
+    from_cache: bool = False
+    states: Sequence[CardState] = ()
 
 
 def load_rules() -> Rules:
@@ -164,24 +171,60 @@ def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> Card
     )
 
 
+ENGINE_CACHE_NAME = "card_states"
+"""Name of the cached engine states (see :mod:`etcbook.models.engine_cache`)."""
+
+
 def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
-    """Run the engine for every card at the end of ``as_of`` (worker thread)."""
-    from etcbook.models.mileage_inputs import card_states
+    """Every card's engine state at the end of ``as_of`` (worker thread).
+
+    The states come from the store's cache when nothing they depend on changed since they were
+    kept; else the engine replays every card (see :func:`keep_snapshot`).
+    """
+    from etcbook.domain.rules import default_rules_path
+    from etcbook.models.engine_cache import cached
+    from etcbook.models.mileage_inputs import paused_gc
     from etcbook.models.ui_queries import engine_cards
+
+    def replay_all() -> list[CardState]:
+        from etcbook.models.mileage_inputs import card_states
+
+        return card_states(connection=connection, as_of=as_of, rules=rules)
 
     try:
         rules = load_rules()
     except EngineUnavailable as problem:
         return Snapshot(as_of, None, [], {}, str(problem))
     with store.engine.connect() as connection:
+        # One read transaction: the data version and the data replayed are the same snapshot.
         cards = {card.last4: card for card in engine_cards(connection=connection)}
-        states = card_states(connection=connection, as_of=as_of, rules=rules)
-    summaries = [summarise(cards[state.card], state, rules, as_of) for state in states]
-    figures: dict[int, tuple[int, int, int]] = {}
-    for state in states:
-        for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows():
-            figures[trip_id] = (applied, billed, points)
-    return Snapshot(as_of, rules, summaries, figures)
+        states, key, from_cache = cached(
+            connection=connection,
+            name=ENGINE_CACHE_NAME,
+            as_of=as_of,
+            rules_path=default_rules_path(),
+            compute=replay_all,
+        )
+    with paused_gc():  # 100,000 new acyclic tuples: the collector would walk them again and again
+        summaries = [summarise(cards[state.card], state, rules, as_of) for state in states]
+        figures = {
+            trip_id: (applied, billed, points)
+            for state in states
+            for trip_id, applied, billed, points, _inferred, _stopped in state.trip_results.rows()
+        }
+    return Snapshot(
+        as_of, rules, summaries, figures, cache_key=key, from_cache=from_cache, states=states
+    )
+
+
+def keep_snapshot(store: Store, snapshot: Snapshot) -> None:
+    """Keep a freshly computed snapshot's engine states in the store for the next start."""
+    from etcbook.models.engine_cache import write_cached
+
+    if snapshot.cache_key is not None and not snapshot.from_cache and snapshot.problem is None:
+        write_cached(
+            store, name=ENGINE_CACHE_NAME, key=snapshot.cache_key, value=list(snapshot.states)
+        )
 
 
 class MileageService(QObject):
@@ -249,6 +292,16 @@ class MileageService(QObject):
         for callback in waiting:
             callback(snapshot)
         self.computed.emit(snapshot)
+        if snapshot.cache_key is not None and not snapshot.from_cache:  # kept for the next start
+            store = self._context.store
+            self._context.run(
+                Operation(
+                    work=lambda _progress: keep_snapshot(store, snapshot),
+                    title="計算結果の保存",
+                    on_failure=lambda _error: None,  # only a cache: the next start replays
+                    show_progress=False,
+                )
+            )
 
     def _failed(self, error: BaseException) -> None:
         self._running = False

@@ -41,6 +41,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         "etcbook/resources/icons/etcbook.png",
         "etcbook/models/migrations/env.py",
         "etcbook/models/migrations/versions/0001_initial.py",
+        "etcbook/models/migrations/schema.sql",  # a new store is created from it
     ):
         assert shipped in names
     assert "[gui_scripts]\netcbook-gui = etcbook.cli:gui_main" in entry_points

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ from etcbook.ui.charts import (
 from etcbook.ui.context import AppContext
 from etcbook.ui.fleet import FleetTable, PoolTotalTile, fleet_cards
 from etcbook.ui.labels import operator_label, pool_label
+from etcbook.ui.operations import Operation
 from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
@@ -120,14 +122,34 @@ class DashboardData:
     cards: list[CardSummary] | None = None
     """``None`` until the engine's results arrive (or when it cannot run)."""
     engine_problem: str | None = None
+    from_cache: bool = False
+    """``cards`` (every card's) and ``reminders`` were read from the store's cache."""
+
+
+DASHBOARD_CACHE_NAME = "dashboard"
+"""Every card's summary and reminders as the dashboard showed them (etcbook.models.engine_cache)."""
 
 
 def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ()) -> DashboardData:
     """Read the dashboard's store figures (worker thread) of ``cards`` (empty: every card);
-    the engine's come separately."""
+    the engine's come separately, unless the store's cache still holds them for the same
+    data, day, rules and code (then ``cards`` and ``reminders`` hold every card's)."""
+    from etcbook.models.engine_cache import current_key, read_cached
     from etcbook.models.ui_queries import latest_trip_month, monthly_tolls
+    from etcbook.paths import RULES_FILE
 
     data = DashboardData(as_of=as_of)
+    key = current_key(connection=connection, as_of=as_of, rules_path=RULES_FILE)
+    if key is not None:
+        kept = read_cached(
+            connection=connection,
+            name=DASHBOARD_CACHE_NAME,
+            key=key,
+            modules=("etcbook.ui.mileage", "etcbook.ui.views.dashboard"),
+        )
+        if kept is not None:
+            data.cards, data.reminders = kept
+            data.from_cache = True
     latest = latest_trip_month(connection=connection)
     if latest is not None:
         year, month = (int(part) for part in latest.split("-"))
@@ -137,8 +159,29 @@ def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ())
         data.tolls = monthly_tolls(
             connection=connection, month_from=data.month_from, month_to=data.month_to, cards=cards
         )
-    preload_matplotlib()
     return data
+
+
+def load_reminders_and_key(
+    connection: Any, as_of: dt.date, snapshot: Snapshot
+) -> tuple[tuple[Reminder, ...], str | None]:
+    """:func:`load_reminders`, and the cache key of the data they were read from (one read
+    transaction), so that they are kept only with the engine results of the same data."""
+    from etcbook.models.engine_cache import current_key
+    from etcbook.paths import RULES_FILE
+
+    reminders = load_reminders(connection, as_of, snapshot)
+    return reminders, current_key(connection=connection, as_of=as_of, rules_path=RULES_FILE)
+
+
+def keep_dashboard(
+    store: Any, key: str, cards: Sequence[CardSummary], reminders: tuple[Reminder, ...]
+) -> None:
+    """Keep every card's summary and reminders for the next start (worker thread)."""
+    from etcbook.models.engine_cache import write_cached
+
+    kept = [dataclasses.replace(card, state=None) for card in cards]
+    write_cached(store, name=DASHBOARD_CACHE_NAME, key=key, value=(kept, reminders))
 
 
 def load_reminders(
@@ -350,10 +393,18 @@ class DashboardPage(Page):
     """ダッシュボード."""
 
     loaded = Signal()
+    """The numbers (tiles, alerts) are shown; the charts follow."""
+    charts_drawn = Signal()
+    """The charts are drawn too; :attr:`data` now holds everything shown."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.data: DashboardData | None = None
+        """What the page shows, once all of it (charts included) is drawn."""
+        self._current: DashboardData | None = None
+        """The figures being shown (filled as they arrive)."""
+        self._store_read = False
+        self._numbers_shown: DashboardData | None = None
         self.groups: tuple[ReminderGroup, ...] = ()
         self.pool_totals: tuple[PoolTotal, ...] = ()
         self._opened_groups: set[str] = set()
@@ -433,7 +484,13 @@ class DashboardPage(Page):
         layout.addWidget(body, 1)
 
     def refresh(self) -> None:
-        """Read the figures off the GUI thread, then show them."""
+        """Read the figures off the GUI thread and show them: the numbers first, then charts.
+
+        The store's figures come with the engine's results and the reminders when the store's
+        cache still holds them (nothing changed since); else the engine's shared run and the
+        reminders follow. :attr:`loaded` is emitted once the numbers are on screen; only then
+        is matplotlib loaded and the charts drawn (:attr:`charts_drawn`, :attr:`data` set).
+        """
         from etcbook import clock
 
         if self._loading:
@@ -443,36 +500,66 @@ class DashboardPage(Page):
         self._again = False
         self._engine_shown = False
         as_of = clock.today()
+        data = DashboardData(as_of=as_of)
+        self._current = data
+        self._store_read = False
         self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
         cards = self.context.card_filter.query_cards()
         self.context.run_in_background(
             lambda connection: load_dashboard(connection, as_of, cards),
-            self._show,
+            lambda read: self._show(data, read),
             parent=self,
             title="ダッシュボードの読み込み",
         )
 
-    def _show(self, data: DashboardData) -> None:
-        """First the store's figures (tolls chart), then the engine's, then the reminders
-        (which read the engine's card states rather than replaying it again)."""
-        self.data = data
-        months = _month_list(data.month_from, data.month_to)
-        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
-        self.context.mileage.request(self._show_engine)
-
-    def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
-        data.reminders = reminders
-        if data is self.data:
+    def _show(self, data: DashboardData, read: DashboardData) -> None:
+        """The store's figures (the tolls chart's data) are read; the engine's results too
+        when the store's cache still held them, else they are asked for now."""
+        if data is not self._current:
+            return
+        data.month_from, data.month_to, data.tolls = read.month_from, read.month_to, read.tolls
+        self._store_read = True
+        if read.from_cache and read.cards is not None:
+            data.from_cache = True
+            data.cards = self.context.card_filter.narrow(read.cards, lambda c: c.last4)
+            data.reminders = read.reminders
+            self._show_cards(data)
             self._fill_alerts(data)
             self._maybe_loaded()
+            return
+        self.context.mileage.request(lambda snapshot: self._show_engine(data, snapshot))
 
-    def _show_engine(self, snapshot: Snapshot) -> None:
-        data = self.data
-        if data is None:
+    def _show_reminders(
+        self,
+        data: DashboardData,
+        reminders: tuple[Reminder, ...],
+        key: str | None,
+        snapshot: Snapshot,
+    ) -> None:
+        data.reminders = reminders
+        if data is not self._current:
+            return
+        self._fill_alerts(data)
+        if key is not None and key == snapshot.cache_key and snapshot.problem is None:
+            # The engine's results and the reminders come from the same data: keep them.
+            store, cards = self.context.store, snapshot.cards
+            self.context.run(
+                Operation(
+                    work=lambda _progress: keep_dashboard(store, key, cards, reminders),
+                    title="計算結果の保存",
+                    on_failure=lambda _error: None,  # only a cache: the next start computes
+                    show_progress=False,
+                )
+            )
+        self._maybe_loaded()
+
+    def _show_engine(self, data: DashboardData, snapshot: Snapshot) -> None:
+        """The engine's results: the tiles now; the reminders read its card states."""
+        if data is not self._current:
             return
         self.context.run_in_background(
-            lambda connection: load_reminders(connection, data.as_of, snapshot),
-            lambda reminders: self._show_reminders(data, reminders),
+            lambda connection: load_reminders_and_key(connection, data.as_of, snapshot),
+            lambda read: self._show_reminders(data, read[0], read[1], snapshot),
             parent=self,
             title="お知らせの読み込み",
         )
@@ -481,9 +568,37 @@ class DashboardPage(Page):
         else:
             data.cards = None
             data.engine_problem = snapshot.problem
+        self._show_cards(data)
+
+    def _show_cards(self, data: DashboardData) -> None:
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         self._fill_tiles(data)
         self._fill_fleet(data)
+        self._engine_shown = True
+
+    def _maybe_loaded(self) -> None:
+        data = self._current
+        if data is None or data.reminders is None or not self._engine_shown:
+            return
+        if not self._store_read or self._numbers_shown is data:
+            return
+        self._numbers_shown = data
+        self.loaded.emit()
+        # The numbers are on screen; matplotlib's import (half a second) waits until now.
+        self.context.run(
+            Operation(
+                work=lambda _progress: preload_matplotlib(),
+                title="グラフの準備",
+                on_success=lambda _none: self._draw_charts(data),
+                on_failure=lambda _error: self._draw_charts(data),
+                show_progress=False,
+                parent=self,
+            )
+        )
+
+    def _draw_charts(self, data: DashboardData) -> None:
+        months = _month_list(data.month_from, data.month_to)
+        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
         if data.cards and self.is_fleet:
             totals = self.pool_totals
             self.points_chart.draw(lambda fig, style: draw_pool_totals(fig, style, totals))
@@ -493,15 +608,9 @@ class DashboardPage(Page):
         else:
             message = data.engine_problem or "ポイントのあるカードはありません"
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
-        self._engine_shown = True
-        self._maybe_loaded()
-
-    def _maybe_loaded(self) -> None:
-        data = self.data
-        if data is None or data.reminders is None or not self._engine_shown:
-            return
+        self.data = data
         self._loading = False
-        self.loaded.emit()
+        self.charts_drawn.emit()
         if self._again:
             self.refresh()
 
@@ -644,8 +753,8 @@ class DashboardPage(Page):
             self.toggle_group(int(item.data(GROUP_ROLE)))
 
     def _backup_made(self) -> None:
-        if self.data is not None and self.data.reminders is not None:
-            self._fill_alerts(self.data)
+        if self._current is not None and self._current.reminders is not None:
+            self._fill_alerts(self._current)
 
     def alert_texts(self) -> list[str]:
         return [self.alerts.item(i).text() for i in range(self.alerts.count())]

@@ -1,0 +1,347 @@
+-- heads: 0006_engine_cache
+CREATE TABLE alembic_version (
+	version_num VARCHAR(32) NOT NULL, 
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+INSERT INTO "alembic_version" VALUES('0006_engine_cache');
+CREATE TABLE audit_log (
+	id INTEGER NOT NULL, 
+	at TEXT NOT NULL, 
+	os_user VARCHAR NOT NULL, 
+	entity VARCHAR NOT NULL, 
+	entity_id INTEGER NOT NULL, 
+	action VARCHAR NOT NULL, 
+	field VARCHAR, 
+	old_value VARCHAR, 
+	new_value VARCHAR, 
+	reason VARCHAR DEFAULT '' NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE card_links (
+	id INTEGER NOT NULL, 
+	old_card_id INTEGER NOT NULL, 
+	new_card_id INTEGER NOT NULL, 
+	registered_at TEXT NOT NULL, 
+	effective_at TEXT NOT NULL, 
+	incident_id INTEGER, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_card_links_old UNIQUE (old_card_id), 
+	CONSTRAINT uq_card_links_new UNIQUE (new_card_id), 
+	CONSTRAINT ck_card_links_distinct CHECK (old_card_id <> new_card_id), 
+	FOREIGN KEY(old_card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
+	FOREIGN KEY(new_card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
+	FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE SET NULL
+);
+CREATE TABLE card_stops (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	at TEXT NOT NULL, 
+	stopped BOOLEAN NOT NULL, 
+	note VARCHAR DEFAULT '' NOT NULL, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE cards (
+	id INTEGER NOT NULL, 
+	last4 VARCHAR(4) NOT NULL, 
+	holder VARCHAR DEFAULT '' NOT NULL, 
+	driver VARCHAR DEFAULT '' NOT NULL, 
+	kind VARCHAR DEFAULT 'credit' NOT NULL, 
+	expires VARCHAR, 
+	mileage_id VARCHAR, 
+	login_id VARCHAR, 
+	last_login_on DATE, 
+	obu_number VARCHAR, 
+	plate VARCHAR, 
+	household VARCHAR, 
+	auto_exchange BOOLEAN DEFAULT 0 NOT NULL, 
+	status VARCHAR DEFAULT 'active' NOT NULL, 
+	notes VARCHAR DEFAULT '' NOT NULL, 
+	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE commute_pass_months (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_commute_pass_month UNIQUE (card_id, month), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE data_version (
+	id INTEGER NOT NULL, 
+	version INTEGER NOT NULL, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "data_version" VALUES(1,1);
+CREATE TABLE documents (
+	id INTEGER NOT NULL, 
+	path VARCHAR NOT NULL, 
+	original_name VARCHAR NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	size INTEGER NOT NULL, 
+	kind VARCHAR NOT NULL, 
+	card_last4 VARCHAR(4) NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	doc_date DATE, 
+	amount INTEGER, 
+	counterparty VARCHAR DEFAULT '' NOT NULL, 
+	vehicle VARCHAR DEFAULT '' NOT NULL, 
+	version INTEGER DEFAULT '1' NOT NULL, 
+	supersedes_id INTEGER, 
+	added_at TEXT NOT NULL, 
+	added_by VARCHAR DEFAULT '' NOT NULL, 
+	removed_at TEXT, 
+	removed_by VARCHAR, 
+	removed_reason VARCHAR, 
+	trash_path VARCHAR, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ck_documents_version CHECK (version >= 1), 
+	CONSTRAINT ck_documents_size CHECK (size >= 0), 
+	FOREIGN KEY(supersedes_id) REFERENCES documents (id)
+);
+CREATE TABLE engine_cache (
+	name VARCHAR NOT NULL, 
+	"key" VARCHAR NOT NULL, 
+	payload BLOB NOT NULL, 
+	PRIMARY KEY (name)
+);
+CREATE TABLE import_batches (
+	id INTEGER NOT NULL, 
+	file_name VARCHAR NOT NULL, 
+	sha256 VARCHAR NOT NULL, 
+	imported_at TEXT NOT NULL, 
+	rows INTEGER DEFAULT '0' NOT NULL, 
+	inserted INTEGER DEFAULT '0' NOT NULL, 
+	updated INTEGER DEFAULT '0' NOT NULL, 
+	duplicates INTEGER DEFAULT '0' NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE incident_contacts (
+	id INTEGER NOT NULL, 
+	incident_id INTEGER NOT NULL, 
+	at TEXT NOT NULL, 
+	desk VARCHAR NOT NULL, 
+	person VARCHAR DEFAULT '' NOT NULL, 
+	reference VARCHAR DEFAULT '' NOT NULL, 
+	summary VARCHAR DEFAULT '' NOT NULL, 
+	recorded_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
+);
+CREATE TABLE incident_steps (
+	id INTEGER NOT NULL, 
+	incident_id INTEGER NOT NULL, 
+	step VARCHAR NOT NULL, 
+	at TEXT NOT NULL, 
+	desk VARCHAR DEFAULT '' NOT NULL, 
+	reference VARCHAR DEFAULT '' NOT NULL, 
+	person VARCHAR DEFAULT '' NOT NULL, 
+	details VARCHAR DEFAULT '{}' NOT NULL, 
+	note VARCHAR DEFAULT '' NOT NULL, 
+	recorded_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
+);
+CREATE TABLE incidents (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	kind VARCHAR NOT NULL, 
+	noticed_at TEXT NOT NULL, 
+	closed_at TEXT, 
+	note VARCHAR DEFAULT '' NOT NULL, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ck_incidents_kind CHECK (kind IN ('lost', 'stolen', 'damaged')), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE journal_export_trips (
+	id INTEGER NOT NULL, 
+	export_id INTEGER NOT NULL, 
+	trip_id INTEGER NOT NULL, 
+	amount INTEGER NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(export_id) REFERENCES journal_exports (id) ON DELETE CASCADE, 
+	FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE CASCADE
+);
+CREATE TABLE journal_exports (
+	id INTEGER NOT NULL, 
+	format VARCHAR NOT NULL, 
+	encoding VARCHAR NOT NULL, 
+	file VARCHAR NOT NULL, 
+	exported_at TEXT NOT NULL, 
+	date_from DATE NOT NULL, 
+	date_to DATE NOT NULL, 
+	entries INTEGER NOT NULL, 
+	total INTEGER NOT NULL, 
+	treatment VARCHAR NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE journal_settings (
+	id INTEGER NOT NULL, 
+	card_id INTEGER, 
+	"key" VARCHAR NOT NULL, 
+	value VARCHAR NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE CASCADE
+);
+CREATE TABLE mileage_adjustments (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	"on" DATE NOT NULL, 
+	pool VARCHAR, 
+	points INTEGER DEFAULT '0' NOT NULL, 
+	rebate INTEGER DEFAULT '0' NOT NULL, 
+	reason VARCHAR NOT NULL, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ck_mileage_adjustments_one_kind CHECK ((points != 0 AND pool IS NOT NULL AND rebate = 0) OR (rebate != 0 AND points = 0 AND pool IS NULL)), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE passages (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	entry_at TEXT, 
+	exit_at TEXT, 
+	dated_at TEXT NOT NULL, 
+	entry_ic VARCHAR, 
+	exit_ic VARCHAR, 
+	vehicle_class INTEGER, 
+	vehicle_number VARCHAR, 
+	remarks VARCHAR DEFAULT '' NOT NULL, 
+	status VARCHAR, 
+	flags VARCHAR DEFAULT '' NOT NULL, 
+	operator VARCHAR DEFAULT 'nexco' NOT NULL, 
+	operator_source VARCHAR DEFAULT 'default' NOT NULL, 
+	trip_key VARCHAR NOT NULL, 
+	seq INTEGER DEFAULT '0' NOT NULL, 
+	batch_id INTEGER, 
+	trip_id INTEGER, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_passages_identity UNIQUE (card_id, trip_key, seq), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
+	FOREIGN KEY(batch_id) REFERENCES import_batches (id), 
+	FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE SET NULL
+);
+CREATE TABLE point_exchanges (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	at TEXT NOT NULL, 
+	pool VARCHAR NOT NULL, 
+	units VARCHAR NOT NULL, 
+	points INTEGER NOT NULL, 
+	yen INTEGER NOT NULL, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ck_point_exchanges_positive CHECK (points > 0 AND yen > 0), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE reconcile_reports (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	rebate_opening INTEGER, 
+	rebate_closing INTEGER, 
+	statement_total INTEGER, 
+	points VARCHAR DEFAULT '{}' NOT NULL, 
+	updated_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_reconcile_reports_card_month UNIQUE (card_id, month), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE reconcile_snapshots (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	marked_at TEXT NOT NULL, 
+	document VARCHAR NOT NULL, 
+	trips VARCHAR NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE route_rules (
+	id INTEGER NOT NULL, 
+	entry_pattern VARCHAR, 
+	exit_pattern VARCHAR NOT NULL, 
+	operator VARCHAR, 
+	morning_evening BOOLEAN, 
+	created_at TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE trip_history (
+	id INTEGER NOT NULL, 
+	trip_id INTEGER NOT NULL, 
+	changed_at TEXT NOT NULL, 
+	batch_id INTEGER, 
+	old_values VARCHAR NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE CASCADE, 
+	FOREIGN KEY(batch_id) REFERENCES import_batches (id)
+);
+CREATE TABLE "trips" (
+    id INTEGER NOT NULL PRIMARY KEY,
+    card_id INTEGER NOT NULL REFERENCES cards (id) ON DELETE RESTRICT,
+    entry_at TEXT,
+    exit_at TEXT,
+    entry_ic VARCHAR,
+    exit_ic VARCHAR,
+    toll_before_discount INTEGER,
+    etc_discount INTEGER,
+    toll INTEGER NOT NULL,
+    rebate_applied INTEGER,
+    deferred_toll INTEGER,
+    vehicle_class INTEGER,
+    vehicle_number VARCHAR,
+    remarks VARCHAR DEFAULT '' NOT NULL,
+    status VARCHAR,
+    flags VARCHAR DEFAULT '' NOT NULL,
+    morning_evening BOOLEAN DEFAULT 0 NOT NULL,
+    operator VARCHAR DEFAULT 'nexco' NOT NULL,
+    purpose VARCHAR DEFAULT '' NOT NULL,
+    business_share INTEGER DEFAULT '0' NOT NULL,
+    department VARCHAR DEFAULT '' NOT NULL,
+    trip_key VARCHAR NOT NULL,
+    seq INTEGER DEFAULT '0' NOT NULL,
+    batch_id INTEGER REFERENCES import_batches (id),
+    source VARCHAR DEFAULT 'import' NOT NULL,
+    operator_source VARCHAR DEFAULT 'default' NOT NULL,
+    dated_at TEXT GENERATED ALWAYS AS (coalesce(exit_at, entry_at)) VIRTUAL,
+    CONSTRAINT uq_trips_identity UNIQUE (card_id, trip_key, seq),
+    CONSTRAINT ck_trips_business_share CHECK (business_share BETWEEN 0 AND 100),
+    CONSTRAINT ck_trips_dated CHECK (exit_at IS NOT NULL OR (entry_at IS NOT NULL
+        AND entry_ic IS NOT NULL)),
+    CONSTRAINT ck_trips_exit CHECK ((exit_at IS NULL) = (exit_ic IS NULL)),
+    CONSTRAINT ck_trips_operator_source CHECK (operator_source IN ('default', 'rule', 'hand'))
+);
+CREATE UNIQUE INDEX ix_cards_last4 ON cards (last4);
+CREATE INDEX ix_import_batches_sha256 ON import_batches (sha256);
+CREATE INDEX ix_trip_history_trip_id ON trip_history (trip_id);
+CREATE INDEX ix_reconcile_snapshots_card_month ON reconcile_snapshots (card_id, month);
+CREATE INDEX ix_incidents_card_id ON incidents (card_id);
+CREATE INDEX ix_incident_steps_incident_id ON incident_steps (incident_id);
+CREATE INDEX ix_incident_contacts_incident_id ON incident_contacts (incident_id);
+CREATE UNIQUE INDEX ix_documents_path ON documents (path);
+CREATE INDEX ix_documents_date ON documents (doc_date);
+CREATE INDEX ix_documents_amount ON documents (amount);
+CREATE INDEX ix_documents_counterparty ON documents (counterparty);
+CREATE INDEX ix_documents_card_kind_month ON documents (card_last4, kind, month);
+CREATE INDEX ix_documents_kind_month ON documents (kind, month);
+CREATE INDEX ix_documents_sha256 ON documents (sha256);
+CREATE INDEX ix_audit_log_at ON audit_log (at);
+CREATE INDEX ix_audit_log_entity ON audit_log (entity, entity_id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER documents_no_delete BEFORE DELETE ON documents BEGIN SELECT RAISE(ABORT, 'documents are marked removed, never deleted'); END;
+CREATE INDEX ix_point_exchanges_card_at ON point_exchanges (card_id, at);
+CREATE INDEX ix_card_stops_card_at ON card_stops (card_id, at);
+CREATE INDEX ix_mileage_adjustments_card_on ON mileage_adjustments (card_id, "on");
+CREATE INDEX ix_trips_dated ON trips (dated_at);
+CREATE INDEX ix_trips_mileage ON trips (card_id, dated_at, id, toll, operator, morning_evening, rebate_applied, entry_at);
+CREATE INDEX ix_passages_card_dated ON passages (card_id, dated_at);
+CREATE INDEX ix_passages_trip ON passages (trip_id);
+CREATE INDEX ix_journal_settings_card_key ON journal_settings (card_id, "key");
+CREATE INDEX ix_journal_export_trips_trip ON journal_export_trips (trip_id);
+CREATE INDEX ix_journal_export_trips_export ON journal_export_trips (export_id);
