@@ -20,7 +20,7 @@ from etcbook.ui.theme import apply_system_palette
 
 def sample_store_path() -> Path:
     """Where "open the sample data" keeps its store: in a folder of its own next to the user's
-    store, so that the sample's vault (``ETC`` beside a store) is never the user's."""
+    store, apart from the user's."""
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("etcbook", appauthor=False)) / "sample" / "sample.sqlite3"

@@ -254,7 +254,7 @@ def test_files_are_readable_by_the_user_only(smoke: tuple[Path, Offline]) -> Non
     ]
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))
-    vault = home / "ETC"
+    vault = home / "etcbook.etc"
     assert stat.S_IMODE(vault.stat().st_mode) == 0o700
     for path in vault.rglob("*"):
         if path.is_file():
