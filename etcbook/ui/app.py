@@ -16,6 +16,7 @@ from etcbook.ui.context import AppContext
 from etcbook.ui.fonts import apply_application_font
 from etcbook.ui.main_window import MainWindow
 from etcbook.ui.theme import apply_system_palette
+from etcbook.ui.translation import install_japanese
 
 
 def sample_store_path() -> Path:
@@ -27,13 +28,14 @@ def sample_store_path() -> Path:
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication with etcbook's names, font and palette (reused if one exists)."""
+    """The QApplication with etcbook's names, Qt's Japanese, font and palette (reused if one exists)."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName("etcbook")
     app.setOrganizationName("etcbook")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("etcbook")
+    install_japanese(app)
     apply_application_font(app)
     apply_system_palette(app)
     return app
