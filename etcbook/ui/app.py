@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QEvent, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from etcbook import __version__
@@ -81,4 +82,22 @@ def run_app(db_path: Path) -> int:
     window.show()
     # The window is on screen before SQLModel, Alembic and the data are loaded.
     QTimer.singleShot(0, window.context.open_store_async)
-    return app.exec()
+    status = app.exec()
+    shut_down(app, window)
+    return status
+
+
+def shut_down(app: QApplication, window: MainWindow) -> None:
+    """Take the window apart in a fixed order while the QApplication still exists.
+
+    The store and its claim are released (the window's close did it unless the event loop
+    ended otherwise), the window and every widget, model and chart canvas under it are deleted
+    by Qt now, and what is left for Python's garbage collector at exit holds no Qt object.
+    """
+    window.context.close()
+    sys.excepthook = sys.__excepthook__
+    window.hide()
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+    gc.collect()

@@ -35,6 +35,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 MAX_FITTED_WIDTH = 480
 """Widening to the content stops here (a long note stays elided, its tooltip shows it)."""
 
+FIT_ROWS = 200
+
 AMOUNT_KINDS = frozenset({"yen", "points", "int", "percent"})
 
 _FORMATTERS: dict[str, Callable[[Any], str]] = {
@@ -187,6 +189,8 @@ class RememberingTableView(QTableView):
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setWordWrap(False)
+        # Fitting a column reads at most this many rows (a lazy model loads them by the page).
+        self.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.verticalHeader().setVisible(False)
         header = self.horizontalHeader()

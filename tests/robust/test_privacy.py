@@ -247,7 +247,7 @@ def test_files_are_readable_by_the_user_only(smoke: tuple[Path, Offline]) -> Non
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     private = [
         home / "etcbook.sqlite3",
-        home / "etcbook.sqlite3.lock",
+        *home.glob("etcbook.sqlite3.lock"),  # removed again by a clean release
         home / "backup.zip",
         *home.glob("etcbook.before-restore-*.sqlite3"),
         *home.glob("etcbook.sqlite3-*"),
