@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -430,6 +432,8 @@ class PlannerPanel(QWidget):
         for exchange in self.plan.exchanges:
             at = now if exchange.at <= now.date() else dt.datetime.combine(exchange.at, dt.time(9))
             exchanges.append((at, exchange.pool, tuple(exchange.units)))
+        if not self.confirm(card.last4):
+            return False
         recorded = self.page.record(card.last4, exchanges)
         if recorded:
             self.summary.setText(
@@ -442,6 +446,37 @@ class PlannerPanel(QWidget):
             self.plan = None
             self.apply_button.setEnabled(False)
         return recorded
+
+    def confirmation_text(self, last4: str) -> str:
+        """What 「この計画を交換として記録」 will record, in words."""
+        assert self.plan is not None
+        names = self.page.pool_names()
+        lines = [
+            f"・{formatting.date(x.at)}　{names.get(x.pool, x.pool)}　{_units_text(x.units)}"
+            f"（{formatting.points(sum(u.points for u in x.units))} → "
+            f"{formatting.yen(sum(u.yen for u in x.units))}）"
+            for x in self.plan.exchanges
+        ]
+        return (
+            f"カード末尾{last4}に次の交換を記録します。\n" + "\n".join(lines) + "\n\n"
+            "記録はETCマイレージのサイトでの交換の代わりにはなりません。"
+            "間違えたときは「記録を取り消す…」で取り消せます。"
+        )
+
+    def confirm(self, last4: str) -> bool:
+        """Ask before recording the plan's exchanges (tests answer through ``confirm_box``)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("交換の記録")
+        box.setText(self.confirmation_text(last4))
+        record = box.addButton("記録する", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("やめる", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(record)
+        self.confirm_box: QMessageBox | None = box
+        self.confirm_record_button = record
+        box.exec()
+        self.confirm_box = None
+        return box.clickedButton() is record
 
 
 class PointsPage(Page):
@@ -472,6 +507,12 @@ class PointsPage(Page):
         )
         self.adjust_button.clicked.connect(self.record_adjustment)
         header.addWidget(self.adjust_button)
+        self.reverse_button = QPushButton("記録を取り消す…")
+        self.reverse_button.setToolTip(
+            "誤って記録した交換や調整を取り消します（記録は取消として履歴に残ります）"
+        )
+        self.reverse_button.clicked.connect(self.reverse_record)
+        header.addWidget(self.reverse_button)
         header.addStretch(1)
         header.addWidget(self.as_of_label)
 
@@ -640,6 +681,53 @@ class PointsPage(Page):
         self.context.ledger_changed.emit()
         return True
 
+    def pool_names(self) -> dict[str, str]:
+        """Pool key → its name, once the rules are loaded."""
+        if self.data is None or self.data.rules is None:
+            return {}
+        return {key: pool.name for key, pool in self.data.rules.pools.items()}
+
+    def reverse_record(self) -> ReverseDialog | None:
+        """Open the reversal dialog for the current card (window-modal; returned for tests)."""
+        from etcbook.models.mileage_changes import reversible_records
+
+        card = self.current_card()
+        if card is None:
+            return None
+        with self.context.connection() as connection:
+            records = reversible_records(connection=connection, last4=card.last4)
+        if not records:
+            tell(
+                self,
+                "記録の取り消し",
+                f"カード末尾{card.last4}に取り消せる交換・調整はありません。",
+            )
+            return None
+        dialog = ReverseDialog(records, self)
+        dialog.submitted.connect(lambda record, reason: self._reverse(record, reason, dialog))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _reverse(self, record: Any, reason: str, dialog: ReverseDialog) -> None:
+        from etcbook.models.mileage_changes import ChangeRefused, reverse_record
+        from etcbook.ui import mileage
+
+        try:
+            with self.context.store.transaction(wait_s=0) as connection:
+                reverse_record(
+                    connection=connection,
+                    rules=mileage.load_rules(),
+                    kind=record.kind,
+                    record_id=record.id,
+                    reason=reason,
+                )
+        except ChangeRefused as refused:
+            dialog.show_problem(str(refused))
+            return
+        dialog.accept()
+        self.context.ledger_changed.emit()
+
     def save_settings(self) -> None:
         for view in (
             self.lots_view,
@@ -760,3 +848,56 @@ class ExchangeDialog(QDialog):
         self.total.setText(text)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok)
         self.problem.hide()
+
+
+class ReverseDialog(QDialog):
+    """記録の取り消し: one of the card's exchanges or adjustments, and why.
+
+    取り消す emits ``submitted(record, reason)``; the page reverses it and closes the dialog,
+    or shows why it was refused. The record stays in the store, marked 取消.
+    """
+
+    submitted = Signal(object, str)
+
+    def __init__(self, records: list[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("記録の取り消し")
+        self.records = records
+        self.choice = QComboBox()
+        for record in records:
+            self.choice.addItem(record.describe(), record)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("例: 記録の誤り、サイトでは交換していない")
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: palette(highlight);")
+        self.problem.hide()
+        note = QLabel(
+            "取り消した記録は消さずに「取消」として残し、変更履歴にも記録します。"
+            "ポイントと還元額は、その記録がなかったものとして計算し直します。"
+        )
+        note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("取り消す記録", self.choice)
+        form.addRow("理由", self.reason)
+        buttons = QDialogButtonBox()
+        self.reverse_button = buttons.addButton("取り消す", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("やめる", QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self._submit)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+
+    def _submit(self) -> None:
+        reason = self.reason.text().strip()
+        if not reason:
+            self.show_problem("取り消す理由を書いてください。")
+            return
+        self.submitted.emit(self.choice.currentData(), reason)
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
