@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -72,7 +73,13 @@ class _LoadingPage(QWidget):
         layout.setContentsMargins(40, 40, 40, 40)
         layout.addStretch(1)
         self.label.setMaximumWidth(640)
-        layout.addWidget(self.label, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not by the layout's alignment: an aligned word-wrapped label
+        # gets its one-line size hint and cuts the message.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.label, 100)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(1)
 

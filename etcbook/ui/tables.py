@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from etcbook.ui import formatting
@@ -216,6 +216,12 @@ class RememberingTableView(QTableView):
             model.layoutChanged.connect(self._fit_to_content)
             self._fit_to_content()
 
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        super().showEvent(event)
+        # Fonts and the style sheet apply once the view is polished: widths measured before
+        # being shown can be a few pixels short.
+        self._fit_to_content()
+
     def restore_columns(self) -> bool:
         """Apply the remembered header state (call after the model is set); ``True`` if any."""
         state = self._settings.value(self._key)
@@ -251,21 +257,37 @@ class RememberingTableView(QTableView):
             self._resized_by_user.add(section)
 
     def _fit_to_content(self, *_args: object) -> None:
-        """Widen every column the user has not resized to its content (never narrow one)."""
+        """Widen every column the user has not resized to its content (never narrow one); an
+        empty table's columns to their headers."""
         model = self.model()
-        if model is None or model.rowCount() == 0:
+        if model is None:
             return
         header = self.horizontalHeader()
-        last = header.logicalIndex(header.count() - 1)
+        empty = model.rowCount() == 0
         self._fitting = True
         try:
             for column in range(model.columnCount()):
                 if column in self._resized_by_user or header.isSectionHidden(column):
                     continue
-                if column == last and header.stretchLastSection():
-                    continue
-                needed = min(self.content_width(column), MAX_FITTED_WIDTH)
+                # Wrapped text needs only its header's width; amounts never wrap.
+                wraps = self.wordWrap() and not _is_amount_column(model, column)
+                needed = min(
+                    header.sectionSizeHint(column)
+                    if empty or wraps
+                    else self.content_width(column),
+                    MAX_FITTED_WIDTH,
+                )
                 if header.sectionSize(column) < needed:
                     header.resizeSection(column, needed)
         finally:
             self._fitting = False
+        if self.wordWrap():
+            self.resizeRowsToContents()
+
+
+def _is_amount_column(model: QAbstractItemModel, column: int) -> bool:
+    """A column of numbers (right-aligned): its cells never wrap."""
+    alignment = model.headerData(
+        column, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
+    )
+    return bool(alignment) and bool(Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight)

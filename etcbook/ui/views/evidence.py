@@ -245,12 +245,12 @@ class EvidencePage(Page):
     def _build_missing_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(
-            QLabel(
-                "走行がある月のうち、請求書か利用証明書が保管されていない月です。"
-                "ETC利用照会サービスの明細は約15か月で取得できなくなります。"
-            )
+        explanation = QLabel(
+            "走行がある月のうち、請求書か利用証明書が保管されていない月です。"
+            "ETC利用照会サービスの明細は約15か月で取得できなくなります。"
         )
+        explanation.setWordWrap(True)
+        layout.addWidget(explanation)
         self.months = RecordTableModel(MONTH_COLUMNS, self)
         self.months_view = RememberingTableView(self.context.settings, "evidence/months")
         self.months_view.setModel(self.months)

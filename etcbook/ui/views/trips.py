@@ -272,8 +272,13 @@ class TripsPage(Page):
     def _build_edit_bar(self) -> None:
         self.edit_bar = QFrame()
         self.edit_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        bar = QHBoxLayout(self.edit_bar)
-        bar.setContentsMargins(8, 4, 8, 4)
+        # Two rows, so that every button keeps its whole label in a 1024-pixel window.
+        rows = QVBoxLayout(self.edit_bar)
+        rows.setContentsMargins(8, 4, 8, 4)
+        rows.setSpacing(4)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(first)
+        rows.addLayout(second)
         self.selection_label = QLabel("選択なし")
         self.share_edit = QSpinBox()
         self.share_edit.setRange(0, 100)
@@ -314,14 +319,18 @@ class TripsPage(Page):
             me_off,
             self.rule_button,
         ]
+        widget: QWidget
         for widget in (
             self.selection_label,
+            _separator(),
             self.share_edit,
             share_button,
             _separator(),
             self.purpose_edit,
             purpose_button,
-            _separator(),
+        ):
+            first.addWidget(widget, 1 if widget is self.purpose_edit else 0)
+        for widget in (
             self.operator_edit,
             operator_button,
             _separator(),
@@ -330,7 +339,8 @@ class TripsPage(Page):
             _separator(),
             self.rule_button,
         ):
-            bar.addWidget(widget)
+            second.addWidget(widget)
+        second.addStretch(1)
         self.purpose_edit.setMinimumWidth(140)
         self._selection_changed()
 
