@@ -399,7 +399,12 @@ class DashboardPage(Page):
         (which read the engine's card states rather than replaying it again)."""
         self.data = data
         months = _month_list(data.month_from, data.month_to)
-        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
+        if any(row.toll for row in data.tolls):
+            self.tolls_chart.draw(
+                lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months)
+            )
+        else:
+            self.tolls_chart.draw(lambda fig, style: _draw_message(fig, style, NO_TRIPS_YET))
         self.context.mileage.request(self._show_engine)
 
     def _show_reminders(self, data: DashboardData, reminders: tuple[Reminder, ...]) -> None:
@@ -425,11 +430,11 @@ class DashboardPage(Page):
             data.engine_problem = snapshot.problem
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         self._fill_tiles(data)
-        if data.cards:
+        if data.cards and any(pool.points for card in data.cards for pool in card.pools):
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
         else:
-            message = data.engine_problem or "ポイントのあるカードはありません"
+            message = data.engine_problem or NO_POINTS_YET
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
         self._engine_shown = True
         self._maybe_loaded()
@@ -512,6 +517,16 @@ def _month_list(month_from: str | None, month_to: str | None) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+NO_TRIPS_YET = (
+    "まだデータがありません。\nETC利用照会サービスの明細CSVを取り込むと、\n月別の通行料金がここに出ます"
+    "（ファイル → 明細CSVを取り込む、またはウィンドウにドラッグ）。"
+)
+NO_POINTS_YET = (
+    "まだポイントがありません。\n明細CSVを取り込むと、走行から付与されるポイントと\n"
+    "失効時期がここに出ます。"
+)
 
 
 def _draw_message(figure: Any, style: ChartStyle, message: str) -> None:

@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QDate, QDateTime, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QDate, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -77,6 +77,16 @@ class LotRow:
     granted: int
     remaining: int
     pending: bool
+    lost: int = 0
+    """Points that expired from this grant (the row is then marked 失効)."""
+
+    @property
+    def status(self) -> str:
+        if self.pending:
+            return "付与予定"
+        if self.lost:
+            return f"失効（{formatting.points(self.lost)}）"
+        return "保有"
 
 
 def _units_text(units: tuple[Any, ...]) -> str:
@@ -100,7 +110,11 @@ def lot_columns(names: dict[str, str]) -> list[Column[LotRow]]:
         Column("有効期限", lambda r: r.expires_on, "date"),
         Column("付与", lambda r: r.granted, "points"),
         Column("残り", lambda r: r.remaining, "points"),
-        Column("状態", lambda r: "付与予定" if r.pending else "保有"),
+        Column(
+            "状態",
+            lambda r: r.status,
+            colour=lambda r: QColor(255, 225, 225) if r.lost else None,
+        ),
     ]
 
 
@@ -627,6 +641,11 @@ class PointsPage(Page):
                             True,
                         )
                     )
+        # Expired grants stay listed, marked 失効 (they were lost, not spent).
+        lots.extend(
+            LotRow(loss.pool, loss.granted_on, loss.expires_on, loss.points, 0, False, loss.points)
+            for loss in state.losses
+        )
         lots.sort(key=lambda row: (row.expires_on, row.granted_on, row.pool))
         self.lots_model.set_records(lots)
         self.ledger_model.set_records(list(reversed(state.ledger)))
@@ -760,7 +779,7 @@ class ExchangeDialog(QDialog):
             if pool.pool in rules.pools:
                 self.pool.addItem(f"{pool.name}（{formatting.points(pool.points)}）", pool.pool)
         self.pool.currentIndexChanged.connect(lambda _i: self._fill_units())
-        self.when = QDateTimeEdit(QDateTime.currentDateTime())
+        self.when = QDateTimeEdit(formatting.now_qdatetime())
         self.when.setDisplayFormat("yyyy/MM/dd HH:mm")
         self.when.setCalendarPopup(True)
         self.units_box = QGroupBox("交換単位（この事業者の交換単位だけを選べます）")
