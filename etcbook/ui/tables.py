@@ -65,6 +65,7 @@ class Column(Generic[R]):
         tooltip: optional tooltip text for a record.
         colour: optional background colour for a record.
         key: a name for the column (sorting in the store, edits, settings).
+        header_tooltip: what the header means, in plain words (shown on hover).
     """
 
     title: str
@@ -73,6 +74,7 @@ class Column(Generic[R]):
     tooltip: Callable[[R], str | None] | None = None
     colour: Callable[[R], QColor | None] | None = None
     key: str = ""
+    header_tooltip: str = ""
 
     def display(self, record: R) -> str:
         return _FORMATTERS[self.kind](self.value(record))
@@ -96,6 +98,8 @@ def column_header(
             return column.title
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return column.alignment
+        if role == Qt.ItemDataRole.ToolTipRole and column.header_tooltip:
+            return column.header_tooltip
     if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
         return section + 1
     return None

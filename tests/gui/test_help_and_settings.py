@@ -51,3 +51,21 @@ def test_the_last_page_is_remembered_per_store(qtbot, make_window, tmp_path: Pat
     assert again.current_page_key == "evidence"
     again.close()
     assert make_window(second).current_page_key == "cards"
+
+
+def test_planner_jargon_is_explained_on_the_headers(qtbot, demo_window) -> None:
+    from PySide6.QtCore import Qt
+
+    window = demo_window
+    window.show_page("points")
+    page = window.page_widget("points")
+    qtbot.waitUntil(lambda: page.data is not None, timeout=30_000)
+    tips = {}
+    for model in (page.lots_model, page.planner.alternatives_model):
+        for column in range(model.columnCount()):
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            tips[title] = model.headerData(
+                column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+            )
+    assert "事業者のグループごと" in tips["プール"]
+    assert "見込み価値" in tips["選ばなかった理由"]

@@ -105,7 +105,7 @@ def _purpose(text: str) -> str:
 
 def lot_columns(names: dict[str, str]) -> list[Column[LotRow]]:
     return [
-        Column("プール", lambda r: names.get(r.pool, r.pool)),
+        Column("プール", lambda r: names.get(r.pool, r.pool), header_tooltip=POOL_TIP),
         Column("付与日", lambda r: r.granted_on, "date"),
         Column("有効期限", lambda r: r.expires_on, "date"),
         Column("付与", lambda r: r.granted, "points"),
@@ -122,7 +122,11 @@ def ledger_columns(names: dict[str, str]) -> list[Column[LedgerEntry]]:
     return [
         Column("日時", lambda e: e.at, "datetime"),
         Column("内容", lambda e: LEDGER_KINDS.get(e.kind, e.kind)),
-        Column("プール", lambda e: names.get(e.pool, e.pool) if e.pool else ""),
+        Column(
+            "プール",
+            lambda e: names.get(e.pool, e.pool) if e.pool else "",
+            header_tooltip=POOL_TIP,
+        ),
         Column("ポイント", lambda e: e.points or None, "points"),
         Column("還元額", lambda e: e.rebate or None, "yen"),
         Column("メモ", lambda e: e.note),
@@ -141,10 +145,16 @@ REBATE_COLUMNS: list[Column[RebateMonth]] = [
 ]
 
 
+POOL_TIP = (
+    "プール: ポイントが貯まる単位です。カードごと・事業者のグループごとに別々に貯まり、"
+    "合算できません（NEXCO 東・中・西日本と宮城県道路公社は1つのプール）。"
+)
+
+
 def exchange_columns(names: dict[str, str]) -> list[Column[PlannedExchange]]:
     return [
         Column("日付", lambda x: x.at, "date"),
-        Column("プール", lambda x: names.get(x.pool, x.pool)),
+        Column("プール", lambda x: names.get(x.pool, x.pool), header_tooltip=POOL_TIP),
         Column("交換単位", lambda x: _units_text(x.units)),
         Column("ポイント", lambda x: x.points, "points"),
         Column("還元額", lambda x: x.yen, "yen"),
@@ -159,7 +169,16 @@ ALTERNATIVE_COLUMNS: list[Column[Alternative]] = [
     Column("不足", lambda a: a.shortfall, "yen"),
     Column("残る還元額", lambda a: a.rebate_after, "yen"),
     Column("失効", lambda a: a.points_lost, "points"),
-    Column("選ばなかった理由", lambda a: a.reason, tooltip=lambda a: a.reason),
+    Column(
+        "選ばなかった理由",
+        lambda a: a.reason,
+        tooltip=lambda a: a.reason,
+        header_tooltip=(
+            "見込み価値: その案の値打ちを円で表したものです。交換で受け取る還元額に、残るポイントが"
+            "この先まだ生む値打ち（失効する分は0円）を足し、余った還元額のせいで付かなくなる"
+            "ポイントの分を引きます。"
+        ),
+    ),
 ]
 
 
@@ -805,6 +824,7 @@ class ExchangeDialog(QDialog):
         note.setWordWrap(True)
         form = QFormLayout()
         form.addRow("プール", self.pool)
+        self.pool.setToolTip(POOL_TIP)
         form.addRow("交換日時", self.when)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
