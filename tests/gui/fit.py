@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QTabBar,
     QTableView,
+    QTreeView,
     QWidget,
 )
 
@@ -138,6 +139,18 @@ def misfits(top: QWidget) -> list[str]:
                     problems.append(f"{where} tab {widget.tabText(index)!r} is cut")
         elif isinstance(widget, QTableView):
             problems.extend(f"{where}: {p}" for p in _table_problems(widget))
+        elif isinstance(widget, QTreeView) and widget.model() is not None:
+            header = widget.header()
+            for column in range(widget.model().columnCount()):
+                if header.isSectionHidden(column):
+                    continue
+                needed = max(widget.sizeHintForColumn(column), header.sectionSizeHint(column))
+                last = column == widget.model().columnCount() - 1 and header.stretchLastSection()
+                if not last and needed > header.sectionSize(column) + SLACK:
+                    title = widget.model().headerData(column, Qt.Orientation.Horizontal)
+                    problems.append(
+                        f"{where}: column {title!r} needs {needed}, has {header.sectionSize(column)}"
+                    )
         elif isinstance(widget, QAbstractItemView | QHeaderView):
             continue
     return problems

@@ -76,3 +76,19 @@ def test_narrow_remembered_widths_are_widened_to_the_content(
 
     second = make_window(demo_store_path)
     assert _narrow_columns(_points_tables(qtbot, second)[0]) == []
+
+
+def test_the_card_ledger_first_seen_empty_is_readable_with_cards(
+    qtbot, make_window, settings: QSettings, tmp_path: Path, demo_store_path: Path
+) -> None:
+    from .fit import misfits
+
+    empty = make_window(tmp_path / "empty.sqlite3")
+    empty.show_page("cards")
+    qtbot.waitUntil(lambda: not empty.context.operations.busy, timeout=30_000)
+    empty.close()
+    sample = make_window(demo_store_path)
+    sample.show_page("cards")
+    qtbot.waitUntil(lambda: not sample.context.operations.busy, timeout=30_000)
+    qtbot.wait(30)
+    assert misfits(sample.page_widget("cards").view) == []
