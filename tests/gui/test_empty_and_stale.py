@@ -72,3 +72,26 @@ def test_card_dialog_and_exchange_defaults_use_japans_date(qtbot, monkeypatch, d
     exchange = points.record_exchange()
     assert exchange.when.dateTime().toPython() == japan
     exchange.reject()
+
+
+def test_the_planner_says_when_every_point_has_expired(qtbot, make_window, tmp_path: Path) -> None:
+    from etcbook.domain.rules import load_rules
+    from etcbook.models.mileage_changes import record_adjustment
+    from etcbook.models.store import open_store
+
+    path = _store_with_a_card(tmp_path / "store.sqlite3")
+    store = open_store(path)
+    with store.transaction() as connection:
+        record_adjustment(
+            connection=connection, rules=load_rules(), last4="1111", on=dt.date(2020, 5, 20),
+            reason="キャンペーン加算", pool="nexco", points=1200,
+        )  # fmt: skip
+    store.close()
+    window = make_window(path)
+    window.show_page("points")
+    page = window.page_widget("points")
+    qtbot.waitUntil(lambda: page.data is not None, timeout=30_000)
+    page.planner.need_yen.setValue(2000)
+    plan = page.planner.make_plan()
+    assert plan is not None and plan.shortfall
+    assert "すべて失効しています（これまでの失効 1,200P）" in page.planner.summary.text()

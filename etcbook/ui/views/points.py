@@ -431,7 +431,18 @@ class PlannerPanel(QWidget):
             lines.insert(0, f"交換 {len(plan.exchanges)}回・{formatting.yen(exchanged)}")
         else:
             lines.insert(0, "今は交換しません")
-        self.summary.setText("　／　".join(lines))
+        text = "　／　".join(lines)
+        card = self.page.current_card()
+        if plan.shortfall and card is not None and not any(p.points for p in card.pools):
+            # Say why nothing can be exchanged, not only that it is not enough.
+            why = (
+                f"このカードのポイントはすべて失効しています（これまでの失効 "
+                f"{formatting.points(card.points_lost_total)}）。"
+                if card.points_lost_total
+                else "このカードには交換できるポイントがまだありません。"
+            )
+            text = why + "\n" + text
+        self.summary.setText(text)
         self.exchanges_model.set_records(plan.exchanges)
         self.alternatives_model.set_records(plan.alternatives)
         self.exchanges_view.resizeColumnsToContents()
