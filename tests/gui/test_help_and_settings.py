@@ -69,3 +69,16 @@ def test_planner_jargon_is_explained_on_the_headers(qtbot, demo_window) -> None:
             )
     assert "事業者のグループごと" in tips["プール"]
     assert "見込み価値" in tips["選ばなかった理由"]
+
+
+def test_every_page_has_its_title(qtbot, demo_window) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    missing = []
+    for spec in demo_window.page_specs:
+        demo_window.show_page(spec.key)
+        qtbot.waitUntil(lambda: not demo_window.context.operations.busy, timeout=30_000)
+        labels = demo_window.page_widget(spec.key).findChildren(QLabel)
+        if not any(label.text() == spec.title and label.isVisible() for label in labels):
+            missing.append(spec.title)
+    assert missing == []

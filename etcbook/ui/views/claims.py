@@ -32,7 +32,7 @@ from etcbook import clock
 from etcbook.domain.calendar import add_months
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ class ClaimsPage(Page):
         self._documents: list[DocumentRecord] = []
         self.last_outputs: ClaimOutputs | None = None
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("経費精算"))
 
         box = QGroupBox("精算する走行")
         grid = QGridLayout(box)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from etcbook import clock
 from etcbook.domain.evidence import DOCUMENT_KINDS, SCREEN_KINDS, kind_label
 from etcbook.ui.context import AppContext
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView, sortable_proxy
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def _parse_yen(text: str) -> int | None:
 
 DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
     Column("ID", lambda d: d.id, "int"),
-    Column("月", lambda d: d.month),
+    Column("月", lambda d: d.month.replace("-", "/"), tooltip=lambda d: d.month),
     Column("カード", lambda d: d.card),
     Column("種類", lambda d: kind_label(d.kind)),
     Column("版", lambda d: f"v{d.version}"),
@@ -74,7 +74,7 @@ DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
 
 MONTH_COLUMNS: list[Column[MonthCoverage]] = [
     Column("カード", lambda m: m.card),
-    Column("月", lambda m: m.month),
+    Column("月", lambda m: m.month.replace("-", "/")),
     Column("走行", lambda m: m.trips, "int"),
     Column("請求書", lambda m: "あり" if m.statement else "なし"),
     Column("利用証明書", lambda m: "あり" if m.certificate else "なし"),
@@ -124,6 +124,7 @@ class EvidencePage(Page):
         super().__init__(context, parent)
         self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("証憑"))
         layout.addWidget(self._build_add_box())
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.tabs = QTabWidget()

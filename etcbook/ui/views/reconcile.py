@@ -39,7 +39,7 @@ from etcbook.domain.reconcile import (
     Reported,
     amount_text,
 )
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 if TYPE_CHECKING:
@@ -200,6 +200,7 @@ class ReconcilePage(Page):
         body.setSizes([320, 280])
 
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("月次照合"))
         layout.addLayout(top)
         layout.addWidget(body, 1)
         layout.addWidget(self.status)
@@ -239,7 +240,7 @@ class ReconcilePage(Page):
         self.month.blockSignals(True)
         self.month.clear()
         for month in months:
-            self.month.addItem(month, month)
+            self.month.addItem(month.replace("-", "/"), month)  # 2026/10, as elsewhere
         index = self.month.findData(current)
         self.month.setCurrentIndex(max(index, 0))
         self.month.blockSignals(False)

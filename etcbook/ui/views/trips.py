@@ -39,7 +39,7 @@ from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
 from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation, Progress
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RememberingTableView
 
 if TYPE_CHECKING:
@@ -214,6 +214,7 @@ class TripsPage(Page):
         totals_layout.addWidget(self.totals_label)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("走行明細"))
         layout.addLayout(self.filters)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.edit_bar)
