@@ -23,7 +23,13 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor, QGuiApplication, QShowEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyleOptionHeader,
+    QTableView,
+    QWidget,
+)
 
 from etcbook.ui import formatting
 
@@ -178,6 +184,21 @@ def sortable_proxy(model: QAbstractTableModel, parent: Any = None) -> QSortFilte
     return proxy
 
 
+class SortArrowHeader(QHeaderView):
+    """A header whose sort arrow points the way spreadsheets do: ▲ ascending, ▼ descending
+    (Qt draws them the other way round: newest first showed ▲)."""
+
+    def initStyleOptionForIndex(
+        self, option: QStyleOptionHeader, logical_index: int
+    ) -> None:  # Qt override
+        super().initStyleOptionForIndex(option, logical_index)
+        indicator = QStyleOptionHeader.SortIndicator
+        if option.sortIndicator == indicator.SortUp:
+            option.sortIndicator = indicator.SortDown
+        elif option.sortIndicator == indicator.SortDown:
+            option.sortIndicator = indicator.SortUp
+
+
 class RememberingTableView(QTableView):
     """A table view whose column widths, order and sort are kept in QSettings under a key.
 
@@ -188,6 +209,9 @@ class RememberingTableView(QTableView):
 
     def __init__(self, settings: QSettings, key: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        arrows = SortArrowHeader(Qt.Orientation.Horizontal, self)
+        arrows.setSectionsClickable(True)  # as QTableView's own header
+        self.setHorizontalHeader(arrows)
         self._settings = settings
         self._key = f"tables/{key}/header"
         self.setAlternatingRowColors(True)

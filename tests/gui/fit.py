@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QStyle,
+    QStyleOptionComboBox,
     QTabBar,
     QTableView,
     QTreeView,
@@ -123,16 +126,28 @@ def misfits(top: QWidget) -> list[str]:
                     f"{where} {widget.text()!r}: needs {widget.sizeHint().width()}px,"
                     f" has {widget.width()}"
                 )
+        elif isinstance(widget, QLineEdit) and not widget.text() and widget.placeholderText():
+            # An empty field says what it is for; a field too narrow for that is unusable.
+            needed = widget.fontMetrics().horizontalAdvance(widget.placeholderText()) + 12
+            if needed > widget.width() + SLACK:
+                problems.append(
+                    f"{where} {widget.placeholderText()!r}: needs {needed}px, has {widget.width()}"
+                )
         elif isinstance(widget, QComboBox) and widget.currentText():
-            if widget.minimumSizeHint().width() > widget.width() + SLACK and (
-                widget.sizeAdjustPolicy()
-                != QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            ):
-                needed = widget.fontMetrics().horizontalAdvance(widget.currentText()) + 30
-                if needed > widget.width() + SLACK:
-                    problems.append(
-                        f"{where} {widget.currentText()!r}: needs {needed}px, has {widget.width()}"
-                    )
+            # The shown text against the field the style leaves beside the drop-down arrow.
+            option = QStyleOptionComboBox()
+            widget.initStyleOption(option)
+            field = widget.style().subControlRect(
+                QStyle.ComplexControl.CC_ComboBox,
+                option,
+                QStyle.SubControl.SC_ComboBoxEditField,
+                widget,
+            )
+            needed = widget.fontMetrics().horizontalAdvance(widget.currentText())
+            if needed > field.width() + SLACK:
+                problems.append(
+                    f"{where} {widget.currentText()!r}: needs {needed}px, has {field.width()}"
+                )
         elif isinstance(widget, QTabBar):
             for index in range(widget.count()):
                 if widget.tabRect(index).width() < widget.tabSizeHint(index).width() - SLACK:

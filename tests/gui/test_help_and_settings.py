@@ -82,3 +82,17 @@ def test_every_page_has_its_title(qtbot, demo_window) -> None:
         if not any(label.text() == spec.title and label.isVisible() for label in labels):
             missing.append(spec.title)
     assert missing == []
+
+
+def test_newest_first_shows_a_downward_arrow(qtbot, demo_window) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QStyleOptionHeader
+
+    demo_window.show_page("trips")
+    page = demo_window.page_widget("trips")
+    header = page.view.horizontalHeader()
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder  # newest first
+    option = QStyleOptionHeader()
+    header.initStyleOptionForIndex(option, header.sortIndicatorSection())
+    assert option.sortIndicator == QStyleOptionHeader.SortIndicator.SortDown  # ▼
+    assert header.sectionsClickable()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -168,7 +169,8 @@ class EvidencePage(Page):
         self.amount = QLineEdit()
         self.amount.setPlaceholderText("金額（円）")
         self.counterparty = QLineEdit()
-        self.counterparty.setPlaceholderText("取引先（カード会社・道路事業者）")
+        self.counterparty.setPlaceholderText("取引先")
+        self.counterparty.setToolTip("取引先（カード会社・道路事業者）")
         self.vehicle = QLineEdit()
         self.vehicle.setPlaceholderText("車両名（例: CarA）")
         add_button = QPushButton("ファイルを追加…")
@@ -195,7 +197,8 @@ class EvidencePage(Page):
         row = QHBoxLayout()
         second = QHBoxLayout()  # two rows: on one, the fields and combos are cut off
         self.search_from = QLineEdit()
-        self.search_from.setPlaceholderText("取引日 から YYYY-MM-DD")
+        self.search_from.setPlaceholderText("取引日から")
+        self.search_from.setToolTip("この日以降の取引（YYYY-MM-DD）")
         self.search_to = QLineEdit()
         self.search_to.setPlaceholderText("まで")
         self.search_min = QLineEdit()
@@ -203,7 +206,8 @@ class EvidencePage(Page):
         self.search_max = QLineEdit()
         self.search_max.setPlaceholderText("上限")
         self.search_counterparty = QLineEdit()
-        self.search_counterparty.setPlaceholderText("取引先（部分一致）")
+        self.search_counterparty.setPlaceholderText("取引先の一部")
+        self.search_counterparty.setToolTip("取引先の名前の一部（部分一致）")
         for widget in (
             self.search_from,
             self.search_to,
@@ -219,6 +223,7 @@ class EvidencePage(Page):
             self.search_kind.addItem(kind.label, kind.key)
         self.search_card = QComboBox()
         self.search_card.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.search_card.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         second.addWidget(self.search_kind)
         second.addWidget(self.search_card)
         search_button = QPushButton("検索")

@@ -805,9 +805,11 @@ class ExchangeDialog(QDialog):
         self.card = card
         self.rules = rules
         self.pool = QComboBox()
+        self.pool.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for pool in card.pools:
             if pool.pool in rules.pools:
                 self.pool.addItem(f"{pool.name}（{formatting.points(pool.points)}）", pool.pool)
+        self.pool.setMinimumWidth(self.pool.sizeHint().width() + 8)  # the name is never cut
         self.pool.currentIndexChanged.connect(lambda _i: self._fill_units())
         self.when = QDateTimeEdit(formatting.now_qdatetime())
         self.when.setDisplayFormat("yyyy/MM/dd HH:mm")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -167,6 +168,12 @@ class RouteRuleDialog(QDialog):
             layout.addWidget(widget)
 
 
+def _never_cut(combo: QComboBox) -> None:
+    """As wide as its longest choice, and never squeezed narrower by the layout."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+
+
 class TripsPage(Page):
     """走行明細."""
 
@@ -230,23 +237,29 @@ class TripsPage(Page):
 
     def _build_filters(self) -> None:
         self.card_filter = QComboBox()
-        self.card_filter.setMinimumContentsLength(10)
+        _never_cut(self.card_filter)
         self.month_from = QComboBox()
         self.month_to = QComboBox()
+        for combo in (self.month_from, self.month_to):
+            _never_cut(combo)
         self.operator_filter = QComboBox()
         self.operator_filter.addItem("すべての事業者", None)
         for key, label in OPERATOR_LABELS.items():
             self.operator_filter.addItem(label, key)
         self.use_filter = QComboBox()
         for label, key in (
-            ("業務・私用すべて", "all"),
+            ("すべての用途", "all"),
             ("業務のみ", "business"),
             ("私用のみ", "private"),
         ):
             self.use_filter.addItem(label, key)
         self.text_filter = QLineEdit()
-        self.text_filter.setPlaceholderText("IC名・用途・備考で検索")
+        self.text_filter.setPlaceholderText("IC名・用途・備考")
+        self.text_filter.setToolTip("IC名・用途・備考の一部で検索します")
         self.text_filter.setClearButtonEnabled(True)
+        self.text_filter.setMinimumWidth(
+            self.text_filter.fontMetrics().horizontalAdvance("IC名・用途・備考で検索") + 24
+        )
         self.text_filter.textChanged.connect(lambda _text: self._text_timer.start())
         clear = QPushButton("条件をクリア")
         clear.clicked.connect(self.clear_filters)
