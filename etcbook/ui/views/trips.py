@@ -205,6 +205,7 @@ class TripsPage(Page):
         if not self.view.restore_columns():
             self._default_widths()
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.view.doubleClicked.connect(self.open_for_editing)
 
         self._build_filters()
         self._build_edit_bar()
@@ -529,6 +530,23 @@ class TripsPage(Page):
     def selected_ids(self) -> list[int]:
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
         return [self.model.key(row) for row in rows]
+
+    def open_for_editing(self, index: QModelIndex) -> None:
+        """A double-click on a cell that is not edited in place: the trip, selected alone, with
+        its 用途, 業務割合 and 事業者 in the edit bar, ready to change (the cursor in 用途)."""
+        if not index.isValid() or index.column() in self.model.editable_columns:
+            return
+        row = self.model.record(index.row())
+        if row is None:
+            return
+        self.view.selectRow(index.row())
+        self.purpose_edit.setText(row.purpose or "")
+        self.share_edit.setValue(int(row.business_share or 0))
+        operator = self.operator_edit.findData(row.operator)
+        if operator >= 0:
+            self.operator_edit.setCurrentIndex(operator)
+        self.purpose_edit.setFocus()
+        self.purpose_edit.selectAll()
 
     def _selection_changed(self, *_args: object) -> None:
         count = len(self.view.selectionModel().selectedRows()) if self.view.selectionModel() else 0
