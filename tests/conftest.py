@@ -50,14 +50,14 @@ def demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo_store_path(demo_store_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo store and its vault (``ETC`` beside it) for one test."""
+    """A private copy of the demo store and its vault (``demo.etc`` beside it) for one test."""
     from etcbook.models.store import backup_copy
-    from etcbook.models.vault import VAULT_FOLDER
+    from etcbook.models.vault import vault_path_for
 
     copy = backup_copy(demo_store_template, "copy")
     target = tmp_path / "demo.sqlite3"
     copy.rename(target)
-    shutil.copytree(demo_store_template.parent / VAULT_FOLDER, tmp_path / VAULT_FOLDER)
+    shutil.copytree(vault_path_for(demo_store_template), vault_path_for(target))
     return target
 
 

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "backup",
         help="ストアと証憑フォルダをZIPにバックアップする",
         description=(
-            "ストア（SQLiteのオンラインバックアップで、使用中でも一貫した内容）と証憑フォルダ ETC/ を、"
+            "ストア（SQLiteのオンラインバックアップで、使用中でも一貫した内容）と証憑フォルダ（ストア名.etc）を、"
             "SHA-256 の一覧（manifest.json）付きのZIPに書き出します。毎月1回がおすすめです。"
         ),
     )

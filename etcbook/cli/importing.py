@@ -1,4 +1,8 @@
-"""``import FILE… [--card LAST4] [--dry-run]``: 明細CSV files into the store, all or nothing."""
+"""``import FILE… [--card LAST4] [--dry-run]``: 明細CSV files into the store, all or nothing.
+
+After an import, each file is kept in the vault as an original (``detail_csv``, once per content);
+the JSON document lists them under ``originals``.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,15 @@ def cmd_import(args: argparse.Namespace, context: CliContext) -> int:
         else:
             say(f"カード末尾{last4}は未登録です（取り込むと「詳細未入力」で作成されます）。")
 
+    kept = []
+    if result.ok and result.committed:
+        from etcbook.models.originals import keep_detail_csvs
+
+        kept = keep_detail_csvs(store=context.store, paths=args.files, card_last4=args.card)
+        for original in kept:
+            if original.problem:
+                say(f"原本として保管できませんでした: {original.problem}")
+
     def human() -> str:
         lines = [
             f"{f.file}: {f.rows:,}行  追加 {f.inserted:,}  更新 {f.updated:,}  重複 {f.duplicates:,}"
@@ -58,7 +71,15 @@ def cmd_import(args: argparse.Namespace, context: CliContext) -> int:
             lines.append(
                 f"{verb}: 追加 {result.inserted:,}件、更新 {result.updated:,}件、重複 {result.duplicates:,}件"
             )
+        added = sum(1 for original in kept if original.new)
+        if kept:
+            lines.append(
+                f"明細CSVを原本として証憑フォルダに保管: 新しく {added}件"
+                f"（同じ内容で保管済み {sum(1 for o in kept if o.document_id and not o.new)}件）"
+            )
         return "\n".join(lines)
 
-    emit(args, result.to_json(), human)
+    document = result.to_json()
+    document["originals"] = [original.to_json() for original in kept]
+    emit(args, document, human)
     return 0 if result.ok else EXIT_BAD_INPUT

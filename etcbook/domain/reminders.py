@@ -323,11 +323,24 @@ def _card_reminders(card: CardReminderFacts, as_of: dt.date) -> Iterable[Reminde
             notice_on = last + dt.timedelta(days=INACTIVITY_NOTICE_DAYS)
             cancel_on = notice_on + dt.timedelta(days=CANCELLATION_AFTER_NOTICE_DAYS)
             days = (notice_on - as_of).days
-            text = (
-                f"{who}のポイント・還元額の増減が{idle}日ありません（最後: {japanese_date(last)}）。"
-                f"{japanese_date(notice_on)}に登録取消の予告、{japanese_date(cancel_on)}に登録取消と"
-                "なり、ポイントと還元額がすべて失われます。走行かポイント交換で残高を動かしてください。"
-            )
+            text = f"{who}のポイント・還元額の増減が{idle}日ありません（最後: {japanese_date(last)}）。"
+            if cancel_on <= as_of:  # both dates are behind us: say so, not as if to come
+                text += (
+                    f"{japanese_date(notice_on)}に登録取消の予告、{japanese_date(cancel_on)}に"
+                    "登録取消となり、ポイントと還元額が失われた可能性があります。"
+                    "ETCマイレージのサイトで登録を確かめてください。"
+                )
+            elif notice_on <= as_of:
+                text += (
+                    f"{japanese_date(notice_on)}に登録取消の予告が出ているはずです。"
+                    f"{japanese_date(cancel_on)}に登録取消となり（あと{(cancel_on - as_of).days}日）、"
+                    "ポイントと還元額がすべて失われます。走行かポイント交換で残高を動かしてください。"
+                )
+            else:
+                text += (
+                    f"{japanese_date(notice_on)}に登録取消の予告、{japanese_date(cancel_on)}に登録取消と"
+                    "なり、ポイントと還元額がすべて失われます。走行かポイント交換で残高を動かしてください。"
+                )
             yield Reminder("inactivity", card.card, _severity(days), text, notice_on, days)
 
     twentieth = next_twentieth(as_of)

@@ -5,7 +5,8 @@ Layout of the archive::
     manifest.json              format, versions, counts, SHA-256 and size of every other entry
     store/etcbook.sqlite3      the store, copied with SQLite's online backup API (consistent
                                even while another process writes), as a single file (no WAL)
-    ETC/2025/11/…              the evidence vault beside the store, byte for byte
+    ETC/2025/11/…              the store's evidence vault (``<store name>.etc`` beside it),
+                               byte for byte
 
 A backup is written beside its final name and renamed into place when complete, so a crash
 never leaves half an archive under that name. A restore checks everything first (every
@@ -35,14 +36,16 @@ from typing import Any
 from etcbook import __version__, clock
 from etcbook.models.instance import StoreClaim, claim_store
 from etcbook.models.store import Store, backup_copy, sqlite_uri
-from etcbook.models.vault import VAULT_FOLDER
+from etcbook.models.vault import vault_path_for
 from etcbook.safeio import FileInUse, atomic_output, open_binary_fd, replace_file
 
 FORMAT = "etcbook-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 STORE_ENTRY = "store/etcbook.sqlite3"
-VAULT_PREFIX = f"{VAULT_FOLDER}/"
+ARCHIVE_VAULT_FOLDER = "ETC"
+"""The vault's folder inside a backup ZIP (whatever the store's vault is named on disk)."""
+VAULT_PREFIX = f"{ARCHIVE_VAULT_FOLDER}/"
 LAST_BACKUP_SUFFIX = ".lastbackup.json"
 REMIND_AFTER_DAYS = 30
 """The window reminds to back up when the last backup is older than this (monthly)."""
@@ -141,8 +144,8 @@ def expand(path: Path | str) -> Path:
 
 
 def vault_for(store_path: Path) -> Path:
-    """The vault folder beside a store file (as :func:`etcbook.models.vault.vault_root`)."""
-    return Path(store_path).parent / VAULT_FOLDER
+    """The store's own vault folder (:func:`etcbook.models.vault.vault_path_for`)."""
+    return vault_path_for(Path(store_path))
 
 
 def _sha256_file(path: Path) -> tuple[str, int]:
@@ -470,7 +473,7 @@ def _unpack(archive: Path, work: Path) -> tuple[Manifest, Path, Path, int, int]:
         if missing:
             raise BackupError(damaged)
         store_file = work / "etcbook.sqlite3"
-        vault = work / VAULT_FOLDER
+        vault = work / ARCHIVE_VAULT_FOLDER
         try:
             _extract_checked(zf, STORE_ENTRY, manifest.store, store_file)
             for entry in manifest.files:
@@ -528,7 +531,7 @@ def restore_backup(
 
     Everything is checked before anything changes. The current store is kept as
     ``<name>.before-restore-<time>.sqlite3`` and the current vault moved to
-    ``ETC.before-restore-<time>``. Refused while a window has the store open, unless the
+    ``<store name>.etc.before-restore-<time>``. Refused while a window has the store open, unless the
     caller is that window and passes its claim as ``held`` (close its Store first).
     """
     archive = expand(archive)
@@ -600,9 +603,7 @@ def _swap_in(
     :class:`RestoreIncomplete` says where the kept copies are.
     """
     vault = vault_for(store_path)
-    kept_vault = (
-        vault.with_name(f"{VAULT_FOLDER}.before-restore-{stamp}") if vault.exists() else None
-    )
+    kept_vault = vault.with_name(f"{vault.name}.before-restore-{stamp}") if vault.exists() else None
     moved_aside = placed = copying = False
     try:
         if kept_vault is not None:
@@ -619,7 +620,7 @@ def _swap_in(
             if copying:
                 _put_back_store(kept_store, store_path, store_existed)
             if placed:
-                replace_file(vault, work / f"{VAULT_FOLDER}.not-restored")
+                replace_file(vault, work / f"{vault.name}.not-restored")
             if moved_aside and kept_vault is not None:
                 replace_file(kept_vault, vault)
         except Exception as undo:

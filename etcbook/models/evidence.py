@@ -1,6 +1,6 @@
 """Tables of the evidence vault (証憑) and the audit log (訂正削除の記録).
 
-``documents``: one row per file in the vault (``ETC/<year>/<month>/`` beside the store).
+``documents``: one row per file in the vault (``<store name>.etc/<year>/<month>/`` beside the store).
 A corrected file is a new row (version 2, 3 …) pointing at the one it supersedes; a removed
 file keeps its row, marked with who removed it, when, why and where in the trash it went.
 

@@ -11,7 +11,8 @@ Two kinds of sharing are expected and both are safe:
 
 The claim is an advisory lock on a file beside the store (``etcbook.sqlite3.lock``), taken with
 ``flock`` on POSIX and ``msvcrt.locking`` on Windows. The operating system drops it when the
-process ends, even when it is killed, so a crash never leaves the store "open elsewhere".
+process ends, even when it is killed, so a crash never leaves the store "open elsewhere". A
+clean release removes the file.
 """
 
 from __future__ import annotations
@@ -148,13 +149,24 @@ class StoreClaim:
         )
 
     def release(self) -> None:
+        """End the claim and remove the lock file (a clean exit leaves nothing behind)."""
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        path = lock_path_for(self.store_path)
         try:
+            if not _WINDOWS:
+                # Removed while still locked: whoever opens the name next makes a new file
+                # (claim_store checks that the file it locked is still the one named).
+                with contextlib.suppress(OSError):
+                    path.unlink()
             _unlock(fd)
         finally:
             os.close(fd)
+        if _WINDOWS:
+            # Windows refuses while another process has the file open: it is theirs then.
+            with contextlib.suppress(OSError):
+                path.unlink()
         self.acquired = False
 
     def __enter__(self) -> StoreClaim:
@@ -173,10 +185,16 @@ def claim_store(store_path: Path, *, program: str = "etcbook ウィンドウ") -
     store_path = Path(store_path).expanduser().absolute()
     path = lock_path_for(store_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = open_binary_fd(path, os.O_RDWR | os.O_CREAT, 0o600)
-    if not _try_lock(fd):
+    while True:
+        fd = open_binary_fd(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not _try_lock(fd):
+            os.close(fd)
+            return StoreClaim(store_path=store_path, acquired=False, other=_read_holder(path))
+        if _WINDOWS or _is_same_file(fd, path):
+            break
+        # The holder removed the file between our open and our lock: lock the new one.
+        _unlock(fd)
         os.close(fd)
-        return StoreClaim(store_path=store_path, acquired=False, other=_read_holder(path))
     info = {
         "pid": os.getpid(),
         "host": platform.node(),
@@ -187,6 +205,15 @@ def claim_store(store_path: Path, *, program: str = "etcbook ウィンドウ") -
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, b" " * _INFO_OFFSET + json.dumps(info, ensure_ascii=False).encode("utf-8"))
     return StoreClaim(store_path=store_path, acquired=True, _fd=fd)
+
+
+def _is_same_file(fd: int, path: Path) -> bool:
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
 
 
 def store_holder(store_path: Path) -> Holder | None:

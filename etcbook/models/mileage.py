@@ -35,6 +35,9 @@ class PointExchange(SQLModel, table=True):
     points: int
     yen: int
     created_at: dt.datetime = Field(sa_type=IsoDateTime)
+    reversed_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)
+    """When it was reversed (a mistaken record); the engine leaves a reversed exchange out."""
+    reversed_reason: str | None = None
 
 
 class CardStop(SQLModel, table=True):
@@ -65,6 +68,9 @@ class MileageAdjustment(SQLModel, table=True):
     rebate: int = 0
     reason: str
     created_at: dt.datetime = Field(sa_type=IsoDateTime)
+    reversed_at: dt.datetime | None = Field(default=None, sa_type=IsoDateTime)
+    """When it was reversed (a mistaken record); the engine leaves it out."""
+    reversed_reason: str | None = None
 
 
 class CommutePassMonth(SQLModel, table=True):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -23,6 +24,7 @@ from etcbook.domain.calendar import end_of_day
 from etcbook.domain.mileage import Adjustment, CardInput, CardState, ExchangeInput, replay
 from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
 from etcbook.domain.rules import Rules
+from etcbook.models.audit import append_audit
 from etcbook.models.mileage import (
     CardRef,
     commute_pass_months,
@@ -126,10 +128,26 @@ def record_exchanges(
     after = replace(before, exchanges=(*before.exchanges, *added))
     until = replay_horizon(before, *(at for at, _pool, _units in exchanges))
     check_change(before, after, rules, until, ("exchange_refused",))
-    return [
-        create_exchange(connection=connection, card_id=card.id, at=at, pool=pool, units=units)
-        for at, pool, units in exchanges
-    ]
+    ids = []
+    for at, pool, units in exchanges:
+        exchange_id = create_exchange(
+            connection=connection, card_id=card.id, at=at, pool=pool, units=units
+        )
+        append_audit(
+            connection=connection,
+            entity="point_exchanges",
+            entity_id=exchange_id,
+            action="add",
+            new={
+                "card": card.last4,
+                "at": at.isoformat(),
+                "pool": pool,
+                "points": sum(unit.points for unit in units),
+                "rebate": sum(unit.yen for unit in units),
+            },
+        )
+        ids.append(exchange_id)
+    return ids
 
 
 # --- 利用停止・再開 ----------------------------------------------------------------------------
@@ -251,6 +269,21 @@ def record_adjustment(
         points=points,
         rebate=rebate,
     )
+    append_audit(
+        connection=connection,
+        entity="mileage_adjustments",
+        entity_id=adjustment_id,
+        action="add",
+        new={
+            "card": card.last4,
+            "on": on.isoformat(),
+            "pool": pool_key,
+            "points": points,
+            "rebate": rebate,
+            "reason": reason,
+        },
+        reason=reason,
+    )
     return AdjustmentRecorded(adjustment_id, card.last4, on, pool_key, points, rebate, reason)
 
 
@@ -331,3 +364,158 @@ def add_trip_by_hand(
             "flags": "（朝夕）" if morning_evening else "",
         },
     )
+
+
+# --- reversals -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReversibleRecord:
+    """A recorded exchange or adjustment of a card, as the reversal lists it.
+
+    Attributes:
+        kind: ``exchange`` or ``adjustment``.
+        id: its row id.
+        card: card last 4.
+        at: when it takes effect.
+        pool: pool key (``None`` for a rebate adjustment).
+        points: points (spent by an exchange; signed for an adjustment).
+        rebate: yen of rebate (received by an exchange; signed for an adjustment).
+        note: the adjustment's reason, or the exchange's units.
+        reversed_at: when it was reversed, or ``None``.
+        reversed_reason: why.
+    """
+
+    kind: str
+    id: int
+    card: str
+    at: dt.datetime
+    pool: str | None
+    points: int
+    rebate: int
+    note: str
+    reversed_at: dt.datetime | None = None
+    reversed_reason: str | None = None
+
+    def describe(self) -> str:
+        """One line in Japanese: ``2026-11-20 09:00 交換 nexco 3,000P → 2,500円``."""
+        when = f"{self.at:%Y-%m-%d %H:%M}"
+        if self.kind == "exchange":
+            return f"{when} 交換 {self.pool} {self.points:,}P → {self.rebate:,}円"
+        what = f"{self.pool} {self.points:+,}P" if self.points else f"還元額 {self.rebate:+,}円"
+        return f"{self.at:%Y-%m-%d} 調整 {what}（{self.note}）"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "card": self.card,
+            "at": self.at.isoformat(),
+            "pool": self.pool,
+            "points": self.points,
+            "rebate": self.rebate,
+            "note": self.note,
+            "reversed_at": self.reversed_at.isoformat() if self.reversed_at else None,
+            "reversed_reason": self.reversed_reason,
+        }
+
+
+_REVERSIBLE = {
+    "exchange": (
+        "SELECT e.id, c.last4, e.at, e.pool, e.points, e.yen AS rebate, e.units AS note,"
+        " e.reversed_at, e.reversed_reason FROM point_exchanges e JOIN cards c ON c.id = e.card_id"
+    ),
+    "adjustment": (
+        'SELECT a.id, c.last4, a."on" AS at, a.pool, a.points, a.rebate, a.reason AS note,'
+        " a.reversed_at, a.reversed_reason FROM mileage_adjustments a"
+        " JOIN cards c ON c.id = a.card_id"
+    ),
+}
+_TABLES = {"exchange": "point_exchanges", "adjustment": "mileage_adjustments"}
+
+
+def _reversible(kind: str, row: Any) -> ReversibleRecord:
+    at = row.at if isinstance(row.at, dt.datetime) else dt.datetime.fromisoformat(str(row.at))
+    reversed_at = (
+        dt.datetime.fromisoformat(str(row.reversed_at)) if row.reversed_at is not None else None
+    )
+    return ReversibleRecord(
+        kind, row.id, row.last4, at, row.pool, row.points, row.rebate, row.note or "",
+        reversed_at, row.reversed_reason,
+    )  # fmt: skip
+
+
+def reversible_records(
+    *, connection: Connection, last4: str, include_reversed: bool = False
+) -> list[ReversibleRecord]:
+    """The card's recorded exchanges and adjustments, newest first."""
+    card = card_for(connection=connection, last4=last4)
+    records = []
+    for kind, sql in _REVERSIBLE.items():
+        where = " WHERE c.id = :card" + ("" if include_reversed else " AND reversed_at IS NULL")
+        for row in connection.execute(text(sql + where), {"card": card.id}):
+            records.append(_reversible(kind, row))
+    return sorted(records, key=lambda r: (r.at, r.kind, r.id), reverse=True)
+
+
+def reverse_record(
+    *, connection: Connection, rules: Rules, kind: str, record_id: int, reason: str
+) -> ReversibleRecord:
+    """Reverse a mistaken exchange or adjustment: it stays in the store marked 取消 (when, why)
+    and the engine leaves it out; the audit log keeps the record and its reversal.
+
+    Refused: no reason; an unknown or already reversed record; a reversal that makes a later
+    record fail (an exchange that needed the points an adjustment added).
+    """
+    if kind not in _TABLES:
+        raise ChangeRefused(f"取り消せるのは交換と調整です（{kind}）")
+    reason = free_text(reason.strip())
+    if not reason:
+        raise ChangeRefused(
+            "取り消す理由を書いてください（例: 記録の誤り、サイトで交換していない）"
+        )
+    row = connection.execute(
+        text(_REVERSIBLE[kind] + " WHERE " + kind[0] + ".id = :id"), {"id": record_id}
+    ).first()
+    if row is None:
+        raise ChangeRefused(f"{'交換' if kind == 'exchange' else '調整'} {record_id} はありません")
+    record = _reversible(kind, row)
+    if record.reversed_at is not None:
+        raise ChangeRefused(f"{record.describe()} はすでに取り消されています")
+    card = card_for(connection=connection, last4=record.card)
+    before = card_input(connection=connection, card=card, rules=rules)
+    if kind == "exchange":
+        after = replace(
+            before, exchanges=tuple(x for x in before.exchanges if x.exchange_id != record_id)
+        )
+    else:
+        after = replace(
+            before,
+            adjustments=tuple(a for a in before.adjustments if a.adjustment_id != record_id),
+        )
+    check_change(
+        before,
+        after,
+        rules,
+        replay_horizon(before, record.at),
+        ("exchange_refused", "adjustment_clamped"),
+    )
+    now = clock.now().replace(microsecond=0)
+    connection.execute(
+        text(
+            f"UPDATE {_TABLES[kind]} SET reversed_at = :at, reversed_reason = :reason"
+            " WHERE id = :id AND reversed_at IS NULL"
+        ),
+        {"at": now.isoformat(), "reason": reason, "id": record_id},
+    )
+    append_audit(
+        connection=connection,
+        entity=_TABLES[kind],
+        entity_id=record_id,
+        action="reverse",
+        old=record.to_json(),
+        new={"reversed_at": now.isoformat(), "reversed_reason": reason},
+        reason=reason,
+        at=now,
+    )
+    return replace(record, reversed_at=now, reversed_reason=reason)

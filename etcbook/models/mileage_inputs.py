@@ -121,7 +121,7 @@ def load_own_card_inputs(
     exchanges: dict[int, list[ExchangeInput]] = defaultdict(list)
     for card_id, exchange_id, at, pool, units in connection.exec_driver_sql(
         f"SELECT card_id, id, at, pool, units FROM point_exchanges WHERE card_id IN ({ids})"
-        " ORDER BY at, id"
+        " AND reversed_at IS NULL ORDER BY at, id"
     ):
         exchanges[card_id].append(
             ExchangeInput(_from_iso(at), pool, _units(rules, pool, units), exchange_id=exchange_id)
@@ -136,7 +136,7 @@ def load_own_card_inputs(
     adjustments: dict[int, list[Adjustment]] = defaultdict(list)
     for card_id, adjustment_id, on, pool, points, rebate, reason in connection.exec_driver_sql(
         'SELECT card_id, id, "on", pool, points, rebate, reason FROM mileage_adjustments'
-        f' WHERE card_id IN ({ids}) ORDER BY "on", id'
+        f' WHERE card_id IN ({ids}) AND reversed_at IS NULL ORDER BY "on", id'
     ):
         adjustments[card_id].append(
             Adjustment(

@@ -361,7 +361,7 @@ def open_store(path: Path) -> Store:
     if is_new and _create_from_script(engine):
         return Store(path=path, engine=engine)
     if _stored_revisions(engine) == _declared_heads():
-        return Store(path=path, engine=engine, upgraded_from=_declared_heads())
+        return _with_own_vault(Store(path=path, engine=engine, upgraded_from=_declared_heads()))
     current, target, unknown = _current_and_target(engine)
     backup = None
     if current != target:
@@ -382,7 +382,23 @@ def open_store(path: Path) -> Store:
                 command.upgrade(_alembic_config(connection), "heads")
                 phases.mark("migrate", "commit")
             phases.mark("migrate", "end")
-    return Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
+    store = Store(path=path, engine=engine, upgraded_from=frozenset(current), backup=backup)
+    return store if is_new else _with_own_vault(store)
+
+
+def _with_own_vault(store: Store) -> Store:
+    """``store`` once its vault is its own (split from a shared ``ETC`` folder if needed)."""
+    from etcbook.models.vault import split_shared_vault
+
+    try:
+        split_shared_vault(store=store)
+    except OSError as exc:
+        store.close()
+        raise StoreError(
+            f"{store.path}: 証憑フォルダをストアごとに分けられません（{exc.strerror or exc}）。"
+            "元の ETC フォルダはそのままです。"
+        ) from None
+    return store
 
 
 if __name__ == "__main__":  # python -m etcbook.models.store: write SCHEMA_SCRIPT again

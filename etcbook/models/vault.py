@@ -1,10 +1,15 @@
 """The evidence vault (証憑): electronic originals kept intact beside the store, and found again.
 
-Layout, beside the store file::
+Each store owns its vault, a folder named after the store beside it (``etcbook.sqlite3`` ->
+``etcbook.etc``)::
 
-    ETC/2025/11/2025-11_CARD1234_CarA_請求.pdf        read-only copy of the original
-    ETC/2025/11/2025-11_CARD1234_CarA_請求_v2.pdf     a corrected file, beside v1
-    ETC/_trash/20261122-101500_2025-11_CARD1234_明細.csv   a removed file
+    etcbook.etc/2025/11/2025-11_CARD1234_CarA_請求.pdf        read-only copy of the original
+    etcbook.etc/2025/11/2025-11_CARD1234_CarA_請求_v2.pdf     a corrected file, beside v1
+    etcbook.etc/_trash/20261122-101500_2025-11_CARD1234_明細.csv   a removed file
+
+Earlier versions kept one ``ETC`` folder beside the store, shared by every store in the same
+folder. :func:`split_shared_vault` gives a store its own copy of the files it references when it
+is opened; the shared folder is left as it was.
 
 Adding copies the file in (the source is only read), checks the copy's SHA-256, makes it
 read-only and records it with its transaction date, amount and counterparty (電子帳簿保存法's
@@ -41,7 +46,9 @@ from etcbook.models.store import Store
 from etcbook.privacy import free_text, make_private_dir
 from etcbook.safeio import FILE_IN_USE, FileInUse, fsync_fully, replace_file
 
-VAULT_FOLDER = "ETC"
+VAULT_SUFFIX = ".etc"
+SHARED_VAULT_FOLDER = "ETC"
+"""The vault folder of earlier versions, shared by every store in one folder."""
 TRASH_FOLDER = "_trash"
 CHECKED_MONTHS = 15
 """ETC利用照会サービス keeps statements for about 15 months."""
@@ -53,9 +60,100 @@ class VaultError(ValueError):
     """A vault operation refused (bad input, duplicate, unknown document); nothing changed."""
 
 
+def vault_path_for(store_path: Path) -> Path:
+    """The vault of the store at ``store_path``: ``<store name>.etc`` beside it."""
+    store_path = Path(store_path)
+    return store_path.with_name(f"{store_path.stem}{VAULT_SUFFIX}")
+
+
 def vault_root(store: Store) -> Path:
-    """``ETC`` beside the store file."""
-    return store.path.parent / VAULT_FOLDER
+    """The store's own vault folder (:func:`vault_path_for`)."""
+    return vault_path_for(store.path)
+
+
+@dataclass(frozen=True, slots=True)
+class VaultSplit:
+    """What :func:`split_shared_vault` copied from the shared ``ETC`` folder.
+
+    Attributes:
+        copied: vault paths copied into the store's own vault.
+        skipped: vault paths left behind: missing in ``ETC`` or with other bytes than recorded.
+    """
+
+    copied: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+def split_shared_vault(*, store: Store) -> VaultSplit:
+    """Give ``store`` its own vault, copied from a shared ``ETC`` folder of an earlier version.
+
+    Runs when the store's own vault does not exist yet and an ``ETC`` folder is beside it.
+    Every file the store's documents reference (removed ones in the trash included) is copied
+    and checked against its recorded SHA-256 (live documents); a file another store wrote
+    under the same name is left behind. The copy is assembled in a temporary folder and renamed
+    into place, so an interrupted split is simply done again. ``ETC`` itself is not changed:
+    it stays as the copy, with the files of the other stores.
+    """
+    own = vault_root(store)
+    shared = store.path.parent / SHARED_VAULT_FOLDER
+    if own.exists() or not shared.is_dir():
+        return VaultSplit()
+    with store.engine.connect() as connection:
+        has_table = connection.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
+        ).first()
+        rows = (
+            connection.execute(text("SELECT path, sha256, removed_at, trash_path FROM documents"))
+            .mappings()
+            .all()
+            if has_table
+            else []
+        )
+    if not rows:
+        return VaultSplit()
+    staging = own.with_name(f".{own.name}.splitting")
+    if staging.exists():
+        _remove_tree(staging)
+    make_private_dir(staging)
+    copied: list[str] = []
+    skipped: list[str] = []
+    for row in rows:
+        relpath = row["trash_path"] if row["removed_at"] is not None else row["path"]
+        if not relpath:
+            continue
+        source = shared / PurePosixPath(relpath)
+        if not source.is_file() or (
+            row["removed_at"] is None and _file_sha256(source) != row["sha256"]
+        ):
+            skipped.append(relpath)
+            continue
+        target = staging / PurePosixPath(relpath)
+        temporary, _digest, _size = _copy_into(source, target.parent)
+        os.replace(temporary, target)
+        _make_read_only(target)
+        copied.append(relpath)
+    os.replace(staging, own)
+    with store.transaction() as connection:
+        append_audit(
+            connection=connection,
+            entity="vault",
+            entity_id=0,
+            action="split",
+            old={"vault": str(shared)},
+            new={"vault": str(own), "copied": len(copied), "skipped": skipped},
+            reason="証憑フォルダをストアごとに分けました（元の ETC フォルダは残しています）",
+        )
+    return VaultSplit(copied=tuple(copied), skipped=tuple(skipped))
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder of read-only copies (an interrupted split's staging folder)."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            _unlink_read_only(path)
+    folder.rmdir()
 
 
 @dataclass(frozen=True, slots=True)

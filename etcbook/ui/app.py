@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QEvent, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -18,18 +19,19 @@ from etcbook.ui.context import AppContext
 from etcbook.ui.fonts import apply_application_font
 from etcbook.ui.main_window import MainWindow
 from etcbook.ui.theme import apply_system_palette
+from etcbook.ui.translation import install_japanese
 
 
 def sample_store_path() -> Path:
     """Where "open the sample data" keeps its store: in a folder of its own next to the user's
-    store, so that the sample's vault (``ETC`` beside a store) is never the user's."""
+    store, apart from the user's."""
     from etcbook.paths import user_data_folder
 
     return user_data_folder() / "sample" / "sample.sqlite3"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication with etcbook's names, font and palette (reused if one exists)."""
+    """The QApplication with etcbook's names, Qt's Japanese, font and palette (reused if one exists)."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName("etcbook")
@@ -37,6 +39,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("etcbook")
     app.setWindowIcon(QIcon(str(ICON_PNG)))
+    install_japanese(app)
     apply_application_font(app)
     apply_system_palette(app)
     return app
@@ -82,4 +85,22 @@ def run_app(db_path: Path) -> int:
     window.show()
     # The window is on screen before SQLModel, Alembic and the data are loaded.
     QTimer.singleShot(0, window.context.open_store_async)
-    return app.exec()
+    status = app.exec()
+    shut_down(app, window)
+    return status
+
+
+def shut_down(app: QApplication, window: MainWindow) -> None:
+    """Take the window apart in a fixed order while the QApplication still exists.
+
+    The store and its claim are released (the window's close did it unless the event loop
+    ended otherwise), the window and every widget, model and chart canvas under it are deleted
+    by Qt now, and what is left for Python's garbage collector at exit holds no Qt object.
+    """
+    window.context.close()
+    sys.excepthook = sys.__excepthook__
+    window.hide()
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+    gc.collect()

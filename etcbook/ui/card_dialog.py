@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from etcbook.domain import cards as rules
+from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 
 STATUS_LABELS = {
@@ -153,7 +154,7 @@ class CardDialog(QDialog):
         self.last_login = QDateEdit()
         self.last_login.setCalendarPopup(True)
         self.last_login.setDisplayFormat("yyyy/MM/dd")
-        self.last_login.setDate(QDate.currentDate())
+        self.last_login.setDate(formatting.today_qdate())  # Japan's date, as the header
         self.last_login.setEnabled(False)
         self.login_known.toggled.connect(self.last_login.setEnabled)
         self.obu = _CheckedField(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 
 AMOUNT_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 """Alignment of every amount cell: right, so that digits line up."""
@@ -74,3 +74,19 @@ WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
 def date_with_weekday(value: dt.date) -> str:
     """``2025-06-20`` → ``2025/06/20（金）``."""
     return f"{date(value)}（{WEEKDAYS_JA[value.weekday()]}）"
+
+
+def today_qdate() -> QDate:
+    """Today in Japan as a QDate (QDate.currentDate() is the computer's own zone)."""
+    from etcbook import clock
+
+    day = clock.today()
+    return QDate(day.year, day.month, day.day)
+
+
+def now_qdatetime() -> QDateTime:
+    """Now in Japan (to the minute) as a QDateTime, for editors' defaults."""
+    from etcbook import clock
+
+    now = clock.now()
+    return QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))

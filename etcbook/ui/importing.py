@@ -3,7 +3,8 @@
 The preview runs the real import in a transaction that is rolled back (the importer's
 ``dry_run``), so its counts — new trips, 確認中 → 確定 updates, duplicates — and its line
 errors are exactly what the import will do. Nothing is written until the user confirms.
-The import can be cancelled; the importer then rolls its one transaction back.
+The import can be cancelled; the importer then rolls its one transaction back. After it, each
+file is kept in the vault as an original (``detail_csv``, once per content).
 
 The preview also tells each file's passage rows (通過: no amount of their own, never money) and
 charges at an entry gate, and lists the gates no route rule knows
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from etcbook.safeio import display_name
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.gate_rules import UnknownGatesTable, add_rule_and_offer_reapply
@@ -43,8 +45,9 @@ from etcbook.ui.tables import Column, RecordTableModel
 if TYPE_CHECKING:
     from etcbook.models.import_gates import FileGateFacts, UnknownFileGate
     from etcbook.models.imports import FileResult, ImportResult
+    from etcbook.models.originals import KeptOriginal, MeisaiSummary
 
-Preview = tuple["ImportResult", dict[str, "FileGateFacts"]]
+Preview = tuple["ImportResult", dict[str, "FileGateFacts"], dict[str, "MeisaiSummary | None"]]
 """The dry run's result and, per file that can be imported, its rows' shapes and unknown gates."""
 
 
@@ -77,8 +80,10 @@ def _run_import(
 
 
 def _run_preview(context: AppContext, paths: list[Path], progress: Progress) -> Preview:
-    """The dry run, then each importable file's passages, entry charges and unknown gates."""
+    """The dry run, then each importable file's passages, entry charges and unknown gates, and
+    per file its card, dates and toll total (worker thread)."""
     from etcbook.models.import_gates import file_gate_facts
+    from etcbook.models.originals import summarise_meisai
 
     result = _run_import(context, paths, dry_run=True, progress=progress)
     facts: dict[str, FileGateFacts] = {}
@@ -86,7 +91,20 @@ def _run_preview(context: AppContext, paths: list[Path], progress: Progress) -> 
         for path, file in zip(paths, result.files, strict=True):
             if file.ok:
                 facts[file.file] = file_gate_facts(connection=connection, path=path)
-    return result, facts
+    summaries = {display_name(path): summarise_meisai(path) for path in paths}
+    return result, facts, summaries
+
+
+def _run_import_and_keep(
+    context: AppContext, paths: list[Path], *, progress: Progress
+) -> tuple[ImportResult, list[KeptOriginal]]:
+    """The import, then each imported file kept in the vault as an original (worker thread)."""
+    from etcbook.models.originals import keep_detail_csvs
+
+    result = _run_import(context, paths, dry_run=False, progress=progress)
+    if not result.committed:
+        return result, []
+    return result, keep_detail_csvs(store=context.store, paths=paths)
 
 
 class _ErrorLine:
@@ -98,28 +116,55 @@ class _ErrorLine:
         self.message = message
 
 
-FILE_COLUMNS: list[Column[FileResult]] = [
-    Column("ファイル", lambda f: Path(f.file).name, tooltip=lambda f: f.file),
-    Column("行数", lambda f: f.rows, "int"),
-    Column("新規", lambda f: f.inserted if f.ok else None, "int"),
-    Column("更新（確認中→確定）", lambda f: f.updated if f.ok else None, "int"),
-    Column("重複（取込済み）", lambda f: f.duplicates if f.ok else None, "int"),
-    Column(
-        "結果",
-        lambda f: "OK" if f.ok else ("エラー" if f.errors else "明細CSVではありません"),
-    ),
+class _FileLine:
+    """One line of the preview's file list: what the import will do, and what the file holds."""
+
+    def __init__(self, result: FileResult, summary: MeisaiSummary | None) -> None:
+        self.result = result
+        self.summary = summary
+
+    @property
+    def cards(self) -> str:
+        return "、".join(self.summary.cards) if self.summary else ""
+
+    @property
+    def period(self) -> str:
+        if self.summary is None or self.summary.first is None or self.summary.last is None:
+            return ""
+        first, last = formatting.date(self.summary.first), formatting.date(self.summary.last)
+        return first if first == last else f"{first}〜{last}"
+
+    @property
+    def outcome(self) -> str:
+        if not self.result.ok:
+            return "エラー" if self.result.errors else "明細CSVではありません"
+        if not self.result.inserted and not self.result.updated:
+            return "新しい走行なし"
+        return "取り込めます"
+
+
+FILE_COLUMNS: list[Column[_FileLine]] = [
+    Column("ファイル", lambda f: Path(f.result.file).name, tooltip=lambda f: f.result.file),
+    Column("カード末尾", lambda f: f.cards),
+    Column("期間（出口日）", lambda f: f.period),
+    Column("通行料金", lambda f: f.summary.toll if f.summary else None, "yen"),
+    Column("行数", lambda f: f.result.rows, "int"),
+    Column("新規", lambda f: f.result.inserted if f.result.ok else None, "int"),
+    Column("更新（確認中→確定）", lambda f: f.result.updated if f.result.ok else None, "int"),
+    Column("重複（取込済み）", lambda f: f.result.duplicates if f.result.ok else None, "int"),
+    Column("結果", lambda f: f.outcome),
 ]
 
 
-def file_columns(facts: Mapping[str, FileGateFacts]) -> list[Column[FileResult]]:
+def file_columns(facts: Mapping[str, FileGateFacts]) -> list[Column[_FileLine]]:
     """The files table's columns, with the rows' shapes when they are known."""
     if not facts:
         return FILE_COLUMNS
 
     def fact(name: str) -> Any:
-        return lambda f: getattr(facts[f.file], name) if f.file in facts else None
+        return lambda f: getattr(facts[f.result.file], name) if f.result.file in facts else None
 
-    shapes: list[Column[FileResult]] = [
+    shapes: list[Column[_FileLine]] = [
         Column(
             "通過（料金なし）",
             fact("passages"),
@@ -133,7 +178,7 @@ def file_columns(facts: Mapping[str, FileGateFacts]) -> list[Column[FileResult]]
             tooltip=lambda f: "出口のない行: 入口で料金を払う都市高速の走行（入口の日時の走行）",
         ),
     ]
-    return [*FILE_COLUMNS[:5], *shapes, FILE_COLUMNS[5]]
+    return [*FILE_COLUMNS[:-1], *shapes, FILE_COLUMNS[-1]]
 
 
 ERROR_COLUMNS: list[Column[_ErrorLine]] = [
@@ -155,15 +200,19 @@ class ImportPreviewDialog(QDialog):
         parent: QWidget | None = None,
         *,
         facts: Mapping[str, FileGateFacts] | None = None,
+        summaries: dict[str, MeisaiSummary | None] | None = None,
+        paths: list[Path] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("明細CSVの取り込み — 確認")
-        self.resize(960, 600)
+        self.resize(1080, 600)
         self.preview = result  # what a dry run of the import found (not QDialog.result())
         self.facts = dict(facts or {})
         good = [f for f in result.files if f.ok]
         bad = [f for f in result.files if not f.ok]
-        self.importable = [Path(f.file) for f in good]
+        by_name = {display_name(path): path for path in paths or []}
+        self.importable = [by_name.get(f.file, Path(f.file)) for f in good]
+        summaries = summaries or {}
 
         summary = QLabel(self._summary(good, bad) + self._shapes())
         summary.setWordWrap(True)
@@ -173,7 +222,7 @@ class ImportPreviewDialog(QDialog):
         summary.setFont(font)
 
         self.files_model = RecordTableModel(file_columns(self.facts), self)
-        self.files_model.set_records(result.files)
+        self.files_model.set_records([_FileLine(f, summaries.get(f.file)) for f in result.files])
         files_view = _compact_table(self.files_model)
 
         self.errors_model = RecordTableModel(ERROR_COLUMNS, self)
@@ -188,11 +237,14 @@ class ImportPreviewDialog(QDialog):
         errors_view.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
 
         buttons = QDialogButtonBox()
+        news = any(f.inserted or f.updated for f in good)
         self.import_button = QPushButton(
-            "取り込む" if not bad else f"問題のない{len(good)}ファイルを取り込む"
+            "取り込む" if not bad or not good else f"問題のないファイル（{len(good)}件）を取り込む"
         )
         self.import_button.setDefault(True)
-        self.import_button.setEnabled(bool(good) and any(f.rows for f in good))
+        self.import_button.setEnabled(news)
+        if good and not news:
+            self.import_button.setToolTip("新しい走行も確定への更新もありません")
         buttons.addButton(self.import_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton("キャンセル", QDialogButtonBox.ButtonRole.RejectRole)
         buttons.accepted.connect(self.accept)
@@ -215,6 +267,14 @@ class ImportPreviewDialog(QDialog):
             self.gates_table = UnknownGatesTable(self.unknown_gates, self)
             self.gates_table.rule_chosen.connect(self.rule_chosen)
             layout.addWidget(self.gates_table, 3)
+        if good and news:
+            kept = QLabel(
+                "取り込むと、明細CSVのファイルそのものも原本として証憑フォルダに保管します"
+                "（同じ内容のファイルは1回だけ）。"
+            )
+            kept.setObjectName("previewOriginals")
+            kept.setWordWrap(True)
+            layout.addWidget(kept)
         if result.new_cards:
             cards = "、".join(f"末尾{last4}" for last4 in result.new_cards)
             note = QLabel(
@@ -248,6 +308,8 @@ class ImportPreviewDialog(QDialog):
             f" {formatting.number(updated)}件、重複 {formatting.number(duplicates)}件"
             "（取込済みのため追加しません）。まだ何も保存していません。"
         )
+        if good and not inserted and not updated:
+            text = "新しい走行はありません（すべて取込済みです）。取り込むものはありません。"
         if bad:
             errors = sum(max(len(f.errors), 1) for f in bad)
             text = f"{len(bad)}ファイルに問題があります（{errors}件）。" + text
@@ -298,6 +360,7 @@ class ImportFlow(QObject):
         self.dialog: ImportPreviewDialog | None = None
         self.paths: list[Path] = []
         self.reapply_dialog: QDialog | None = None
+        self.kept: list[KeptOriginal] = []
 
     def start(self, paths: list[Path]) -> None:
         if not paths:
@@ -316,9 +379,9 @@ class ImportFlow(QObject):
         self.paths = paths
         self.context.run(
             Operation(
-                work=lambda progress: _run_preview(self.context, paths, progress),
+                work=lambda progress: _run_preview(self.context, paths, progress=progress),
                 title="明細CSVを確認しています",
-                on_success=self._show_preview,
+                on_success=lambda found: self._show_preview(found, paths),
                 on_failure=self._failed,
                 on_cancelled=lambda: self._end(None),
                 cancellable=True,
@@ -326,9 +389,11 @@ class ImportFlow(QObject):
             )
         )
 
-    def _show_preview(self, preview: Preview) -> None:
-        result, facts = preview
-        self.dialog = ImportPreviewDialog(result, self.window, facts=facts)
+    def _show_preview(self, preview: Preview, paths: list[Path]) -> None:
+        result, facts, summaries = preview
+        self.dialog = ImportPreviewDialog(
+            result, self.window, facts=facts, summaries=summaries, paths=paths
+        )
         self.dialog.rule_chosen.connect(self._rule_chosen)
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.accepted.connect(lambda: self._import(self.dialog.importable))
@@ -355,9 +420,7 @@ class ImportFlow(QObject):
     def _import(self, paths: list[Path]) -> None:
         self.context.run(
             Operation(
-                work=lambda progress: _run_import(
-                    self.context, paths, dry_run=False, progress=progress
-                ),
+                work=lambda progress: _run_import_and_keep(self.context, paths, progress=progress),
                 title="明細CSVを取り込んでいます",
                 on_success=self._imported,
                 on_failure=self._failed,
@@ -368,11 +431,20 @@ class ImportFlow(QObject):
             )
         )
 
-    def _imported(self, result: ImportResult) -> None:
+    def _imported(self, done: tuple[ImportResult, list[KeptOriginal]]) -> None:
+        result, self.kept = done
         message = (
             f"取り込みました: 新規 {result.inserted:,}件、更新 {result.updated:,}件、"
             f"重複 {result.duplicates:,}件"
         )
+        added = sum(1 for original in self.kept if original.new)
+        if added:
+            message += f"。明細CSV {added}件を原本として証憑フォルダに保管しました"
+        problems = [original.problem for original in self.kept if original.problem]
+        if problems:
+            message += "。原本として保管できなかったファイルがあります: " + "、".join(
+                str(problem) for problem in problems
+            )
         if not result.committed:
             message = "取り込めませんでした（ファイルの内容が確認後に変わった可能性があります）。"
         self._status(message)

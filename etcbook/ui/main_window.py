@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -16,10 +17,13 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -71,7 +75,13 @@ class _LoadingPage(QWidget):
         layout.setContentsMargins(40, 40, 40, 40)
         layout.addStretch(1)
         self.label.setMaximumWidth(640)
-        layout.addWidget(self.label, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not by the layout's alignment: an aligned word-wrapped label
+        # gets its one-line size hint and cuts the message.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.label, 100)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(1)
 
@@ -203,10 +213,59 @@ class MainWindow(QMainWindow):
             self._page_actions.append(action)
 
         help_menu = self.menuBar().addMenu("ヘルプ(&H)")
+        self._add_manual_actions(help_menu)
         about = QAction("etcbookについて(&A)", self)
         about.setMenuRole(QAction.MenuRole.AboutRole)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def _add_manual_actions(self, menu: QMenu) -> None:
+        """The manual's pages and the data folder, above the About entry."""
+        from etcbook.ui import help as manual
+
+        pages = (
+            ("毎月の流れ(&M)", "毎月の流れ", lambda: manual.MONTHLY_ROUTINE),
+            ("明細CSVのダウンロード(&D)", "明細CSVのダウンロード", lambda: manual.DOWNLOAD_MEISAI),
+            ("データの場所(&L)", "データの場所", self._data_locations_html),
+        )
+        self.manual_actions: list[QAction] = []
+        for text, title, html in pages:
+            action = QAction(text, self)
+            action.triggered.connect(
+                lambda _checked=False, t=title, h=html: self.show_manual_page(t, h())
+            )
+            menu.addAction(action)
+            self.manual_actions.append(action)
+        self.open_folder_action = QAction("データのフォルダを開く(&O)", self)
+        self.open_folder_action.setStatusTip("ストアと証憑フォルダのあるフォルダを開きます")
+        self.open_folder_action.triggered.connect(self.open_data_folder)
+        menu.addAction(self.open_folder_action)
+        menu.addSeparator()
+
+    def _data_locations_html(self) -> str:
+        from etcbook.models.vault import vault_path_for
+        from etcbook.ui import help as manual
+
+        store = self.context.db_path.expanduser().absolute()
+        return manual.data_locations_html(store, vault_path_for(store))
+
+    def show_manual_page(self, title: str, html: str) -> QDialog:
+        """Show one page of the manual (window-modal; returned for tests)."""
+        from etcbook.ui.help import HelpDialog
+
+        dialog = HelpDialog(title, html, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_data_folder(self) -> Path:
+        """Open the folder holding the store and its vault in the file manager."""
+        from etcbook.ui.help import open_folder
+
+        folder = self.context.db_path.expanduser().absolute().parent
+        if not open_folder(folder):
+            self.statusBar().showMessage(f"フォルダを開けませんでした: {folder}", 15_000)
+        return folder
 
     def _fill_navigation(self) -> None:
         for position, spec in enumerate(self.page_specs):
@@ -266,7 +325,9 @@ class MainWindow(QMainWindow):
         if self._show_welcome_if_empty():
             return
         # With type=str, QSettings.value returns a str; the stubs only say object.
-        key = self._current_key or cast(str, self.context.settings.value("window/page", "", str))
+        key = self._current_key or cast(
+            str, self.context.settings.value(self._page_setting(), "", str)
+        )
         self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
 
     def _warn_about_location(self) -> None:
@@ -328,6 +389,7 @@ class MainWindow(QMainWindow):
         """Close the current store and show ``path`` in this window, pages rebuilt."""
         if self._context_factory is None:
             raise RuntimeError("this window cannot switch stores")
+        self._remember_page()
         self._detach_context()
         self._attach_context(self._context_factory(path))
         self.context.open_store_async()
@@ -490,14 +552,22 @@ class MainWindow(QMainWindow):
             if callable(save):
                 save()
 
+    def _page_setting(self) -> str:
+        """The settings key of the page last shown on this store (each store its own)."""
+        path = str(self.context.db_path.expanduser().absolute())
+        return f"stores/{hashlib.sha256(path.encode('utf-8')).hexdigest()[:16]}/page"
+
+    def _remember_page(self) -> None:
+        if self._current_key:
+            self.context.settings.setValue(self._page_setting(), self._current_key)
+
     def save_settings(self) -> None:
         """Remember size, splitter, the page shown and every page's column layout."""
         settings = self.context.settings
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())
         settings.setValue("window/splitter", self._splitter.saveState())
-        if self._current_key:
-            settings.setValue("window/page", self._current_key)
+        self._remember_page()
         self._save_page_settings()
         settings.sync()
 

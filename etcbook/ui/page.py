@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from etcbook.ui.context import AppContext
 
@@ -46,3 +46,14 @@ class Page(QWidget):
             self.refresh()
         else:
             self._stale = True
+
+
+def page_title(text: str) -> QLabel:
+    """The page's title at its top, as every page has one (larger, bold)."""
+    label = QLabel(text)
+    label.setObjectName("pageTitle")
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.4)
+    font.setBold(True)
+    label.setFont(font)
+    return label

@@ -6,12 +6,14 @@ Amounts are right-aligned and formatted (``12,345円``); sorting uses the raw va
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QByteArray,
     QModelIndex,
@@ -20,8 +22,14 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QColor, QGuiApplication, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyleOptionHeader,
+    QTableView,
+    QWidget,
+)
 
 from etcbook.ui import formatting
 
@@ -29,6 +37,11 @@ R = TypeVar("R")
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 """The raw value of a cell (int, date, str) for sorting and tests."""
+
+MAX_FITTED_WIDTH = 480
+"""Widening to the content stops here (a long note stays elided, its tooltip shows it)."""
+
+FIT_ROWS = 200
 
 AMOUNT_KINDS = frozenset({"yen", "points", "int", "percent"})
 
@@ -58,6 +71,7 @@ class Column(Generic[R]):
         tooltip: optional tooltip text for a record.
         colour: optional background colour for a record.
         key: a name for the column (sorting in the store, edits, settings).
+        header_tooltip: what the header means, in plain words (shown on hover).
     """
 
     title: str
@@ -66,6 +80,7 @@ class Column(Generic[R]):
     tooltip: Callable[[R], str | None] | None = None
     colour: Callable[[R], QColor | None] | None = None
     key: str = ""
+    header_tooltip: str = ""
 
     def display(self, record: R) -> str:
         return _FORMATTERS[self.kind](self.value(record))
@@ -89,6 +104,8 @@ def column_header(
             return column.title
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return column.alignment
+        if role == Qt.ItemDataRole.ToolTipRole and column.header_tooltip:
+            return column.header_tooltip
     if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
         return section + 1
     return None
@@ -167,16 +184,41 @@ def sortable_proxy(model: QAbstractTableModel, parent: Any = None) -> QSortFilte
     return proxy
 
 
+class SortArrowHeader(QHeaderView):
+    """A header whose sort arrow points the way spreadsheets do: ▲ ascending, ▼ descending
+    (Qt draws them the other way round: newest first showed ▲)."""
+
+    def initStyleOptionForIndex(
+        self, option: QStyleOptionHeader, logical_index: int
+    ) -> None:  # Qt override
+        super().initStyleOptionForIndex(option, logical_index)
+        indicator = QStyleOptionHeader.SortIndicator
+        if option.sortIndicator == indicator.SortUp:
+            option.sortIndicator = indicator.SortDown
+        elif option.sortIndicator == indicator.SortDown:
+            option.sortIndicator = indicator.SortUp
+
+
 class RememberingTableView(QTableView):
-    """A table view whose column widths, order and sort are kept in QSettings under a key."""
+    """A table view whose column widths, order and sort are kept in QSettings under a key.
+
+    Widths are never saved from an empty table (they would be the headers' widths), and a
+    column is never left narrower than its content: when rows arrive, every column the user
+    has not resized since is widened to fit its header and the rows in view.
+    """
 
     def __init__(self, settings: QSettings, key: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        arrows = SortArrowHeader(Qt.Orientation.Horizontal, self)
+        arrows.setSectionsClickable(True)  # as QTableView's own header
+        self.setHorizontalHeader(arrows)
         self._settings = settings
         self._key = f"tables/{key}/header"
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setWordWrap(False)
+        # Fitting a column reads at most this many rows (a lazy model loads them by the page).
+        self.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.verticalHeader().setVisible(False)
         header = self.horizontalHeader()
@@ -184,16 +226,96 @@ class RememberingTableView(QTableView):
         header.setHighlightSections(False)
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.sectionResized.connect(self._section_resized)
         self._restored = False
+        self._fitting = False
+        self._resized_by_user: set[int] = set()
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:  # Qt override
+        old = self.model()
+        if old is not None:
+            for signal in (old.modelReset, old.rowsInserted, old.layoutChanged):
+                with contextlib.suppress(RuntimeError, TypeError):
+                    signal.disconnect(self._fit_to_content)
+        super().setModel(model)
+        if model is not None:
+            model.modelReset.connect(self._fit_to_content)
+            model.rowsInserted.connect(self._fit_to_content)
+            model.layoutChanged.connect(self._fit_to_content)
+            self._fit_to_content()
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        super().showEvent(event)
+        # Fonts and the style sheet apply once the view is polished: widths measured before
+        # being shown can be a few pixels short.
+        self._fit_to_content()
 
     def restore_columns(self) -> bool:
         """Apply the remembered header state (call after the model is set); ``True`` if any."""
         state = self._settings.value(self._key)
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self._restored = self.horizontalHeader().restoreState(state)
+            self._fitting = True
+            try:
+                self._restored = self.horizontalHeader().restoreState(state)
+            finally:
+                self._fitting = False
+            self._fit_to_content()
         return self._restored
 
     def save_settings(self) -> None:
-        """Remember the header state."""
-        if self.model() is not None:
+        """Remember the header state (not from an empty table: its widths are the headers')."""
+        model = self.model()
+        if model is not None and model.rowCount() > 0:
             self._settings.setValue(self._key, self.horizontalHeader().saveState())
+
+    def resizeColumnsToContents(self) -> None:  # Qt override
+        self._fitting = True
+        try:
+            super().resizeColumnsToContents()
+        finally:
+            self._fitting = False
+
+    def content_width(self, column: int) -> int:
+        """The width column ``column`` needs for its header and the rows in view."""
+        return max(self.sizeHintForColumn(column), self.horizontalHeader().sectionSizeHint(column))
+
+    def _section_resized(self, section: int, _old: int, _new: int) -> None:
+        # A width the page sets is a default; one dragged with the mouse is the user's choice.
+        if not self._fitting and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            self._resized_by_user.add(section)
+
+    def _fit_to_content(self, *_args: object) -> None:
+        """Widen every column the user has not resized to its content (never narrow one); an
+        empty table's columns to their headers."""
+        model = self.model()
+        if model is None:
+            return
+        header = self.horizontalHeader()
+        empty = model.rowCount() == 0
+        self._fitting = True
+        try:
+            for column in range(model.columnCount()):
+                if column in self._resized_by_user or header.isSectionHidden(column):
+                    continue
+                # Wrapped text needs only its header's width; amounts never wrap.
+                wraps = self.wordWrap() and not _is_amount_column(model, column)
+                needed = min(
+                    header.sectionSizeHint(column)
+                    if empty or wraps
+                    else self.content_width(column),
+                    MAX_FITTED_WIDTH,
+                )
+                if header.sectionSize(column) < needed:
+                    header.resizeSection(column, needed)
+        finally:
+            self._fitting = False
+        if self.wordWrap():
+            self.resizeRowsToContents()
+
+
+def _is_amount_column(model: QAbstractItemModel, column: int) -> bool:
+    """A column of numbers (right-aligned): its cells never wrap."""
+    alignment = model.headerData(
+        column, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
+    )
+    return bool(alignment) and bool(Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight)

@@ -37,7 +37,7 @@ def card_notes(store: Path) -> list[tuple[str]]:
 
 
 def vault_hashes(store: Path) -> dict[str, str]:
-    vault = store.parent / "ETC"
+    vault = store.with_name(f"{store.stem}.etc")
     return {
         p.relative_to(vault).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(vault.rglob("*"))
@@ -232,7 +232,7 @@ def test_restore_from_the_window_round_trips_and_keeps_the_current_data(
     assert vault_hashes(store) == vault_then
     kept = list(store.parent.glob("demo.before-restore-*.sqlite3"))
     assert len(kept) == 1 and trip_count(kept[0]) == trips_then - 1
-    assert len(list(store.parent.glob("ETC.before-restore-*"))) == 1
+    assert len(list(store.parent.glob("demo.etc.before-restore-*"))) == 1
     assert window.context.claim is not None and window.context.claim.acquired
     assert window.current_page_key is not None  # the pages show the restored store
 

@@ -45,7 +45,11 @@ def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
     )
     for kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
         # QDragEnterEvent has only a deprecated QPoint constructor; it adds nothing to this one.
-        moving = QDragMoveEvent(*args, type=kind)
+        # PySide6 before 6.12 takes the position as a QPoint only.
+        try:
+            moving = QDragMoveEvent(*args, type=kind)
+        except TypeError:
+            moving = QDragMoveEvent(pos.toPoint(), *args[1:], type=kind)
         moving.setAccepted(False)
         QApplication.sendEvent(window, moving)
         assert moving.isAccepted(), kind
@@ -200,3 +204,54 @@ def test_import_cancelled_in_the_middle_stores_nothing(
     assert finished.args[0] is None
     assert "キャンセルしました" in window.statusBar().currentMessage()
     assert trip_count(window) == before
+
+
+def _preview(qtbot, window, paths: list[Path]):  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.import_started, timeout=5_000) as started:
+        window.import_files([str(path) for path in paths])
+    flow = started.args[0]
+    with qtbot.waitSignal(flow.previewed, timeout=20_000) as previewed:
+        pass
+    return flow, previewed.args[0]
+
+
+def test_preview_tells_card_dates_and_total_and_the_file_is_kept(
+    qtbot, demo_window, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from etcbook.models.vault import DocumentSearch, search_documents
+
+    window = demo_window
+    csv = write_csv(tmp_path / "meisai.csv", GOOD_ROWS)
+    flow, dialog = _preview(qtbot, window, [csv])
+    model = dialog.files_model
+    cells = {
+        model.headerData(c, Qt.Orientation.Horizontal): model.data(model.index(0, c))
+        for c in range(model.columnCount())
+    }
+    assert cells["カード末尾"] == "1234、4321"
+    assert cells["期間（出口日）"] == "2026/11/02〜2026/11/03"
+    assert cells["通行料金"] == "6,550円"
+    assert cells["結果"] == "取り込めます"
+    notes = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert "原本として証憑フォルダに保管" in notes
+    before = search_documents(store=window.context.store, search=DocumentSearch(kind="detail_csv"))
+    with qtbot.waitSignal(flow.finished, timeout=20_000):
+        dialog.import_button.click()
+    after = search_documents(store=window.context.store, search=DocumentSearch(kind="detail_csv"))
+    assert len(after) == len(before) + 1
+    new = after[-1] if after[-1].id not in {d.id for d in before} else after[0]
+    assert new.path.read_bytes() == csv.read_bytes()
+    assert (new.card, new.month, new.amount) == ("1234", "2026-11", 6550)
+    assert "原本として証憑フォルダに保管しました" in window.statusBar().currentMessage()
+
+    _flow, again = _preview(qtbot, window, [csv])
+    assert not again.import_button.isEnabled()
+    columns = {
+        again.files_model.headerData(c, Qt.Orientation.Horizontal): c
+        for c in range(again.files_model.columnCount())
+    }
+    assert again.files_model.data(again.files_model.index(0, columns["結果"])) == "新しい走行なし"
+    assert "取り込むものはありません" in again.findChild(QLabel, "previewSummary").text()
+    again.reject()

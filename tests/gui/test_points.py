@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
+
 from etcbook.ui.views.points import ExchangeDialog
 
 
@@ -113,7 +115,61 @@ def test_apply_the_plan_records_its_exchanges(qtbot, demo_window) -> None:
     plan = planner.make_plan()
     assert plan.exchanges
     yen = sum(exchange.yen for exchange in plan.exchanges)
+    asked: list[str] = []
+    QTimer.singleShot(0, lambda: answer(planner, asked, record=False))
+    assert not planner.apply_plan()  # asked first; "やめる" records nothing
+    assert page.current_card().rebate_balance == 0
+    assert "カード末尾9012" in asked[0] and "円）" in asked[0]
+    QTimer.singleShot(0, lambda: answer(planner, asked, record=True))
     with qtbot.waitSignal(page.loaded, timeout=30_000):
         assert planner.apply_plan()
     assert page.current_card().rebate_balance == yen
     assert "記録しました" in planner.summary.text()
+
+
+def answer(planner, asked: list[str], *, record: bool) -> None:  # type: ignore[no-untyped-def]
+    """Answer the confirmation of 「この計画を交換として記録」."""
+    box = planner.confirm_box
+    asked.append(box.text())
+    if record:
+        planner.confirm_record_button.click()
+    else:
+        box.reject()
+
+
+def test_a_mistaken_exchange_is_reversed_and_kept_in_the_audit_log(qtbot, demo_window) -> None:
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from etcbook import clock
+    from etcbook.domain.points import ExchangeUnit
+
+    page = points_page(qtbot, demo_window)
+    page.select_card("9012")
+    balance = page.current_card().rebate_balance
+    with qtbot.waitSignal(page.loaded, timeout=30_000):
+        assert page.record(
+            "9012", [(clock.now() - dt.timedelta(minutes=1), "nexco", (ExchangeUnit(1000, 500),))]
+        )
+    assert page.current_card().rebate_balance == balance + 500
+    dialog = page.reverse_record()
+    assert "交換" in dialog.choice.currentText() and "1,000P → 500円" in dialog.choice.currentText()
+    dialog.reverse_button.click()  # no reason: refused
+    assert dialog.problem.isVisibleTo(dialog) and "理由" in dialog.problem.text()
+    dialog.reason.setText("サイトでは交換していない")
+    with qtbot.waitSignal(page.loaded, timeout=30_000):
+        dialog.reverse_button.click()
+    assert page.current_card().rebate_balance == balance
+    with demo_window.context.connection() as connection:
+        actions = (
+            connection.execute(
+                text("SELECT action FROM audit_log WHERE entity = 'point_exchanges' ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+        kept = connection.execute(
+            text("SELECT count(*) FROM point_exchanges WHERE reversed_at IS NOT NULL")
+        ).scalar()
+    assert actions[-2:] == ["add", "reverse"] and kept == 1

@@ -151,3 +151,24 @@ def test_large_batch_edit_runs_off_the_gui_thread(qtbot, demo_window) -> None:
         assert page.set_on_selection(business_share=100)
     qtbot.waitUntil(lambda: not demo_window.context.operations.busy)
     assert page.totals.business == page.totals.billed
+
+
+def test_double_clicking_a_trip_opens_it_for_editing(qtbot, demo_window) -> None:
+    from PySide6.QtCore import QPoint
+
+    from etcbook.ui.views.trips import COLUMN
+
+    page = trips_page(qtbot, demo_window)
+    row = next(
+        r for r in range(page.model.rowCount()) if (page.model.record(r).purpose or "").strip()
+    )
+    trip = page.model.record(row)
+    page.view.scrollTo(page.model.index(row, COLUMN["exit_at"]))
+    rect = page.view.visualRect(page.model.index(row, COLUMN["exit_at"]))
+    point: QPoint = rect.center()
+    qtbot.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=point)  # as a mouse does
+    qtbot.mouseDClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert page.selected_ids() == [trip.id]
+    assert page.purpose_edit.text() == trip.purpose
+    assert page.share_edit.value() == trip.business_share
+    assert page.purpose_edit.hasFocus()

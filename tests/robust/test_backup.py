@@ -78,7 +78,7 @@ def etcbook_process(db: Path, *args: str, expect: int | None = 0) -> Run:
 
 
 def vault_hashes(store: Path) -> dict[str, str]:
-    vault = store.parent / "ETC"
+    vault = store.with_name(f"{store.stem}.etc")
     if not vault.exists():
         return {}
     return {
@@ -170,7 +170,7 @@ def test_round_trip_into_a_new_computer(demo_with_vault: Path, tmp_path: Path) -
         document.pop("path", None)  # absolute paths name the new folder
     assert after == before
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
-    assert stat.S_IMODE((new.parent / "ETC").stat().st_mode) == 0o700
+    assert stat.S_IMODE((new.with_name(f"{new.stem}.etc")).stat().st_mode) == 0o700
     tally.count(ROUND_TRIPS, "demo store with vault into a new folder")
 
 
@@ -378,7 +378,7 @@ def good_backup(tmp_path_factory: pytest.TempPathFactory, small_meisai: Path) ->
     from etcbook.models.imports import import_files
 
     assert import_files(store, [small_meisai]).ok
-    vault = folder / "ETC" / "2025" / "11"
+    vault = folder / "etcbook.etc" / "2025" / "11"
     vault.mkdir(parents=True)
     (vault / "2025-11_CARD5678_請求.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     result = create_backup(store, folder / "good.zip")

@@ -214,7 +214,9 @@ def test_claim_export_killed_at_random_moments_leaves_no_half_file(
     store = tmp_path / "home" / "etcbook.sqlite3"
     store.parent.mkdir()
     demo_store_path.rename(store)
-    (demo_store_path.parent / "ETC").rename(store.parent / "ETC")  # its vault goes with it
+    (demo_store_path.parent / "demo.etc").rename(
+        store.parent / "etcbook.etc"
+    )  # its vault goes with it
     original = tmp_path / "seikyu.pdf"
     original.write_bytes(b"%PDF-1.4\n" + os.urandom(3_000_000) + b"\n%%EOF\n")
     added = robustkit.start_etcbook(

@@ -247,14 +247,14 @@ def test_files_are_readable_by_the_user_only(smoke: tuple[Path, Offline]) -> Non
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     private = [
         home / "etcbook.sqlite3",
-        home / "etcbook.sqlite3.lock",
+        *home.glob("etcbook.sqlite3.lock"),  # removed again by a clean release
         home / "backup.zip",
         *home.glob("etcbook.before-restore-*.sqlite3"),
         *home.glob("etcbook.sqlite3-*"),
     ]
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))
-    vault = home / "ETC"
+    vault = home / "etcbook.etc"
     assert stat.S_IMODE(vault.stat().st_mode) == 0o700
     for path in vault.rglob("*"):
         if path.is_file():

@@ -1,9 +1,9 @@
--- heads: 0006_engine_cache
+-- heads: reversal_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('0006_engine_cache');
+INSERT INTO "alembic_version" VALUES('reversal_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -196,7 +196,7 @@ CREATE TABLE mileage_adjustments (
 	points INTEGER DEFAULT '0' NOT NULL, 
 	rebate INTEGER DEFAULT '0' NOT NULL, 
 	reason VARCHAR NOT NULL, 
-	created_at TEXT NOT NULL, 
+	created_at TEXT NOT NULL, reversed_at TEXT, reversed_reason TEXT, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ck_mileage_adjustments_one_kind CHECK ((points != 0 AND pool IS NOT NULL AND rebate = 0) OR (rebate != 0 AND points = 0 AND pool IS NULL)), 
 	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
@@ -234,7 +234,7 @@ CREATE TABLE point_exchanges (
 	units VARCHAR NOT NULL, 
 	points INTEGER NOT NULL, 
 	yen INTEGER NOT NULL, 
-	created_at TEXT NOT NULL, 
+	created_at TEXT NOT NULL, reversed_at TEXT, reversed_reason TEXT, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ck_point_exchanges_positive CHECK (points > 0 AND yen > 0), 
 	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT

@@ -236,14 +236,20 @@ class CardsPage(Page):
         state = self.context.settings.value(self._header_key)
         if state is not None and not getattr(self, "_restored", False):
             self._restored = self.view.header().restoreState(state)
-        if not getattr(self, "_restored", False):
-            for column in range(self.model.columnCount()):
-                self.view.resizeColumnToContents(column)
+        # Never narrower than the content (widths remembered from an empty ledger were
+        # the headers' widths).
+        header = self.view.header()
+        for column in range(self.model.columnCount()):
+            needed = max(self.view.sizeHintForColumn(column), header.sectionSizeHint(column))
+            if header.sectionSize(column) < needed:
+                header.resizeSection(column, needed)
         if selected:
             self.select_card(selected)
 
     def save_settings(self) -> None:
-        self.context.settings.setValue(self._header_key, self.view.header().saveState())
+        """Remember the columns (not from an empty ledger: its widths are the headers')."""
+        if self._cards:
+            self.context.settings.setValue(self._header_key, self.view.header().saveState())
 
     def selected_card(self) -> str | None:
         index = self.view.currentIndex()

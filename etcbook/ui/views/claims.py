@@ -32,7 +32,7 @@ from etcbook import clock
 from etcbook.domain.calendar import add_months
 from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ class ClaimsPage(Page):
         self._documents: list[DocumentRecord] = []
         self.last_outputs: ClaimOutputs | None = None
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("経費精算"))
 
         box = QGroupBox("精算する走行")
         grid = QGridLayout(box)
@@ -135,7 +136,8 @@ class ClaimsPage(Page):
         self.department = QLineEdit()
         self.department.setPlaceholderText("所属（空欄なら走行の部署）")
         self.basis = QLineEdit()
-        self.basis.setPlaceholderText("私用分を除外した根拠（例: 業務日誌により按分）")
+        self.basis.setPlaceholderText("除外の根拠（例: 業務日誌で按分）")
+        self.basis.setToolTip("私用分を除外した根拠（例: 業務日誌により按分）")
         self.mileage_id = QCheckBox("ETCマイレージIDを載せる")
         self.mileage_id.setChecked(True)
         load = QPushButton("走行を表示")

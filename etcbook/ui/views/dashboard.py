@@ -598,15 +598,21 @@ class DashboardPage(Page):
 
     def _draw_charts(self, data: DashboardData) -> None:
         months = _month_list(data.month_from, data.month_to)
-        self.tolls_chart.draw(lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months))
-        if data.cards and self.is_fleet:
+        if any(row.toll for row in data.tolls):
+            self.tolls_chart.draw(
+                lambda fig, style: draw_monthly_tolls(fig, style, data.tolls, months)
+            )
+        else:
+            self.tolls_chart.draw(lambda fig, style: _draw_message(fig, style, NO_TRIPS_YET))
+        has_points = any(pool.points for card in data.cards or () for pool in card.pools)
+        if data.cards and has_points and self.is_fleet:
             totals = self.pool_totals
             self.points_chart.draw(lambda fig, style: draw_pool_totals(fig, style, totals))
-        elif data.cards:
+        elif data.cards and has_points:
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
         else:
-            message = data.engine_problem or "ポイントのあるカードはありません"
+            message = data.engine_problem or NO_POINTS_YET
             self.points_chart.draw(lambda fig, style: _draw_message(fig, style, message))
         self.data = data
         self._loading = False
@@ -773,6 +779,16 @@ def _month_list(month_from: str | None, month_to: str | None) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+NO_TRIPS_YET = (
+    "まだデータがありません。\nETC利用照会サービスの明細CSVを取り込むと、\n月別の通行料金がここに出ます"
+    "（ファイル → 明細CSVを取り込む、またはウィンドウにドラッグ）。"
+)
+NO_POINTS_YET = (
+    "まだポイントがありません。\n明細CSVを取り込むと、走行から付与されるポイントと\n"
+    "失効時期がここに出ます。"
+)
 
 
 def _draw_message(figure: Any, style: ChartStyle, message: str) -> None:

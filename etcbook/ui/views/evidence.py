@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 from etcbook import clock
 from etcbook.domain.evidence import DOCUMENT_KINDS, SCREEN_KINDS, kind_label
 from etcbook.ui.context import AppContext
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView, sortable_proxy
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def _parse_yen(text: str) -> int | None:
 
 DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
     Column("ID", lambda d: d.id, "int"),
-    Column("月", lambda d: d.month),
+    Column("月", lambda d: d.month.replace("-", "/"), tooltip=lambda d: d.month),
     Column("カード", lambda d: d.card),
     Column("種類", lambda d: kind_label(d.kind)),
     Column("版", lambda d: f"v{d.version}"),
@@ -75,7 +76,7 @@ DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
 
 MONTH_COLUMNS: list[Column[MonthCoverage]] = [
     Column("カード", lambda m: m.card),
-    Column("月", lambda m: m.month),
+    Column("月", lambda m: m.month.replace("-", "/")),
     Column("走行", lambda m: m.trips, "int"),
     Column("請求書", lambda m: "あり" if m.statement else "なし"),
     Column("利用証明書", lambda m: "あり" if m.certificate else "なし"),
@@ -137,6 +138,7 @@ class EvidencePage(Page):
         super().__init__(context, parent)
         self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("証憑"))
         layout.addWidget(self._build_add_box())
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.tabs = QTabWidget()
@@ -180,7 +182,8 @@ class EvidencePage(Page):
         self.amount = QLineEdit()
         self.amount.setPlaceholderText("金額（円）")
         self.counterparty = QLineEdit()
-        self.counterparty.setPlaceholderText("取引先（カード会社・道路事業者）")
+        self.counterparty.setPlaceholderText("取引先")
+        self.counterparty.setToolTip("取引先（カード会社・道路事業者）")
         self.vehicle = QLineEdit()
         self.vehicle.setPlaceholderText("車両名（例: CarA）")
         add_button = QPushButton("ファイルを追加…")
@@ -207,7 +210,8 @@ class EvidencePage(Page):
         row = QHBoxLayout()
         second = QHBoxLayout()  # two rows: on one, the fields and combos are cut off
         self.search_from = QLineEdit()
-        self.search_from.setPlaceholderText("取引日 から YYYY-MM-DD")
+        self.search_from.setPlaceholderText("取引日から")
+        self.search_from.setToolTip("この日以降の取引（YYYY-MM-DD）")
         self.search_to = QLineEdit()
         self.search_to.setPlaceholderText("まで")
         self.search_min = QLineEdit()
@@ -215,7 +219,8 @@ class EvidencePage(Page):
         self.search_max = QLineEdit()
         self.search_max.setPlaceholderText("上限")
         self.search_counterparty = QLineEdit()
-        self.search_counterparty.setPlaceholderText("取引先（部分一致）")
+        self.search_counterparty.setPlaceholderText("取引先の一部")
+        self.search_counterparty.setToolTip("取引先の名前の一部（部分一致）")
         for widget in (
             self.search_from,
             self.search_to,
@@ -231,6 +236,7 @@ class EvidencePage(Page):
             self.search_kind.addItem(kind.label, kind.key)
         self.search_card = QComboBox()
         self.search_card.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.search_card.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         second.addWidget(self.search_kind)
         second.addWidget(self.search_card)
         search_button = QPushButton("検索")
@@ -258,12 +264,12 @@ class EvidencePage(Page):
     def _build_missing_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(
-            QLabel(
-                "走行がある月のうち、請求書か利用証明書が保管されていない月です。"
-                "ETC利用照会サービスの明細は約15か月で取得できなくなります。"
-            )
+        explanation = QLabel(
+            "走行がある月のうち、請求書か利用証明書が保管されていない月です。"
+            "ETC利用照会サービスの明細は約15か月で取得できなくなります。"
         )
+        explanation.setWordWrap(True)
+        layout.addWidget(explanation)
         self.months = RecordTableModel(MONTH_COLUMNS, self)
         self.months_view = RememberingTableView(self.context.settings, "evidence/months")
         self.months_view.setModel(self.months)

@@ -36,7 +36,7 @@ from etcbook.domain.incidents import (
     SuspiciousTrip,
     progress,
 )
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 if TYPE_CHECKING:
@@ -250,6 +250,7 @@ class IncidentsPage(Page):
         splitter.addWidget(right)
         splitter.setSizes([380, 820])
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("紛失・トラブル"))
         layout.addWidget(splitter)
         for edit in (self.new_noticed, self.step_at, self.contact_at):
             _set_now(edit)

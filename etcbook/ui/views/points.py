@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QDate, QDateTime, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QDate, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -75,6 +77,16 @@ class LotRow:
     granted: int
     remaining: int
     pending: bool
+    lost: int = 0
+    """Points that expired from this grant (the row is then marked 失効)."""
+
+    @property
+    def status(self) -> str:
+        if self.pending:
+            return "付与予定"
+        if self.lost:
+            return f"失効（{formatting.points(self.lost)}）"
+        return "保有"
 
 
 def _units_text(units: tuple[Any, ...]) -> str:
@@ -93,12 +105,16 @@ def _purpose(text: str) -> str:
 
 def lot_columns(names: dict[str, str]) -> list[Column[LotRow]]:
     return [
-        Column("プール", lambda r: names.get(r.pool, r.pool)),
+        Column("プール", lambda r: names.get(r.pool, r.pool), header_tooltip=POOL_TIP),
         Column("付与日", lambda r: r.granted_on, "date"),
         Column("有効期限", lambda r: r.expires_on, "date"),
         Column("付与", lambda r: r.granted, "points"),
         Column("残り", lambda r: r.remaining, "points"),
-        Column("状態", lambda r: "付与予定" if r.pending else "保有"),
+        Column(
+            "状態",
+            lambda r: r.status,
+            colour=lambda r: QColor(255, 225, 225) if r.lost else None,
+        ),
     ]
 
 
@@ -106,7 +122,11 @@ def ledger_columns(names: dict[str, str]) -> list[Column[LedgerEntry]]:
     return [
         Column("日時", lambda e: e.at, "datetime"),
         Column("内容", lambda e: LEDGER_KINDS.get(e.kind, e.kind)),
-        Column("プール", lambda e: names.get(e.pool, e.pool) if e.pool else ""),
+        Column(
+            "プール",
+            lambda e: names.get(e.pool, e.pool) if e.pool else "",
+            header_tooltip=POOL_TIP,
+        ),
         Column("ポイント", lambda e: e.points or None, "points"),
         Column("還元額", lambda e: e.rebate or None, "yen"),
         Column("メモ", lambda e: e.note),
@@ -125,10 +145,16 @@ REBATE_COLUMNS: list[Column[RebateMonth]] = [
 ]
 
 
+POOL_TIP = (
+    "プール: ポイントが貯まる単位です。カードごと・事業者のグループごとに別々に貯まり、"
+    "合算できません（NEXCO 東・中・西日本と宮城県道路公社は1つのプール）。"
+)
+
+
 def exchange_columns(names: dict[str, str]) -> list[Column[PlannedExchange]]:
     return [
         Column("日付", lambda x: x.at, "date"),
-        Column("プール", lambda x: names.get(x.pool, x.pool)),
+        Column("プール", lambda x: names.get(x.pool, x.pool), header_tooltip=POOL_TIP),
         Column("交換単位", lambda x: _units_text(x.units)),
         Column("ポイント", lambda x: x.points, "points"),
         Column("還元額", lambda x: x.yen, "yen"),
@@ -143,7 +169,16 @@ ALTERNATIVE_COLUMNS: list[Column[Alternative]] = [
     Column("不足", lambda a: a.shortfall, "yen"),
     Column("残る還元額", lambda a: a.rebate_after, "yen"),
     Column("失効", lambda a: a.points_lost, "points"),
-    Column("選ばなかった理由", lambda a: a.reason, tooltip=lambda a: a.reason),
+    Column(
+        "選ばなかった理由",
+        lambda a: a.reason,
+        tooltip=lambda a: a.reason,
+        header_tooltip=(
+            "見込み価値: その案の値打ちを円で表したものです。交換で受け取る還元額に、残るポイントが"
+            "この先まだ生む値打ち（失効する分は0円）を足し、余った還元額のせいで付かなくなる"
+            "ポイントの分を引きます。"
+        ),
+    ),
 ]
 
 
@@ -396,7 +431,18 @@ class PlannerPanel(QWidget):
             lines.insert(0, f"交換 {len(plan.exchanges)}回・{formatting.yen(exchanged)}")
         else:
             lines.insert(0, "今は交換しません")
-        self.summary.setText("　／　".join(lines))
+        text = "　／　".join(lines)
+        card = self.page.current_card()
+        if plan.shortfall and card is not None and not any(p.points for p in card.pools):
+            # Say why nothing can be exchanged, not only that it is not enough.
+            why = (
+                f"このカードのポイントはすべて失効しています（これまでの失効 "
+                f"{formatting.points(card.points_lost_total)}）。"
+                if card.points_lost_total
+                else "このカードには交換できるポイントがまだありません。"
+            )
+            text = why + "\n" + text
+        self.summary.setText(text)
         self.exchanges_model.set_records(plan.exchanges)
         self.alternatives_model.set_records(plan.alternatives)
         self.exchanges_view.resizeColumnsToContents()
@@ -430,6 +476,8 @@ class PlannerPanel(QWidget):
         for exchange in self.plan.exchanges:
             at = now if exchange.at <= now.date() else dt.datetime.combine(exchange.at, dt.time(9))
             exchanges.append((at, exchange.pool, tuple(exchange.units)))
+        if not self.confirm(card.last4):
+            return False
         recorded = self.page.record(card.last4, exchanges)
         if recorded:
             self.summary.setText(
@@ -442,6 +490,37 @@ class PlannerPanel(QWidget):
             self.plan = None
             self.apply_button.setEnabled(False)
         return recorded
+
+    def confirmation_text(self, last4: str) -> str:
+        """What 「この計画を交換として記録」 will record, in words."""
+        assert self.plan is not None
+        names = self.page.pool_names()
+        lines = [
+            f"・{formatting.date(x.at)}　{names.get(x.pool, x.pool)}　{_units_text(x.units)}"
+            f"（{formatting.points(sum(u.points for u in x.units))} → "
+            f"{formatting.yen(sum(u.yen for u in x.units))}）"
+            for x in self.plan.exchanges
+        ]
+        return (
+            f"カード末尾{last4}に次の交換を記録します。\n" + "\n".join(lines) + "\n\n"
+            "記録はETCマイレージのサイトでの交換の代わりにはなりません。"
+            "間違えたときは「記録を取り消す…」で取り消せます。"
+        )
+
+    def confirm(self, last4: str) -> bool:
+        """Ask before recording the plan's exchanges (tests answer through ``confirm_box``)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("交換の記録")
+        box.setText(self.confirmation_text(last4))
+        record = box.addButton("記録する", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("やめる", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(record)
+        self.confirm_box: QMessageBox | None = box
+        self.confirm_record_button = record
+        box.exec()
+        self.confirm_box = None
+        return box.clickedButton() is record
 
 
 class PointsPage(Page):
@@ -472,6 +551,12 @@ class PointsPage(Page):
         )
         self.adjust_button.clicked.connect(self.record_adjustment)
         header.addWidget(self.adjust_button)
+        self.reverse_button = QPushButton("記録を取り消す…")
+        self.reverse_button.setToolTip(
+            "誤って記録した交換や調整を取り消します（記録は取消として履歴に残ります）"
+        )
+        self.reverse_button.clicked.connect(self.reverse_record)
+        header.addWidget(self.reverse_button)
         header.addStretch(1)
         header.addWidget(self.as_of_label)
 
@@ -586,6 +671,11 @@ class PointsPage(Page):
                             True,
                         )
                     )
+        # Expired grants stay listed, marked 失効 (they were lost, not spent).
+        lots.extend(
+            LotRow(loss.pool, loss.granted_on, loss.expires_on, loss.points, 0, False, loss.points)
+            for loss in state.losses
+        )
         lots.sort(key=lambda row: (row.expires_on, row.granted_on, row.pool))
         self.lots_model.set_records(lots)
         self.ledger_model.set_records(list(reversed(state.ledger)))
@@ -640,6 +730,53 @@ class PointsPage(Page):
         self.context.ledger_changed.emit()
         return True
 
+    def pool_names(self) -> dict[str, str]:
+        """Pool key → its name, once the rules are loaded."""
+        if self.data is None or self.data.rules is None:
+            return {}
+        return {key: pool.name for key, pool in self.data.rules.pools.items()}
+
+    def reverse_record(self) -> ReverseDialog | None:
+        """Open the reversal dialog for the current card (window-modal; returned for tests)."""
+        from etcbook.models.mileage_changes import reversible_records
+
+        card = self.current_card()
+        if card is None:
+            return None
+        with self.context.connection() as connection:
+            records = reversible_records(connection=connection, last4=card.last4)
+        if not records:
+            tell(
+                self,
+                "記録の取り消し",
+                f"カード末尾{card.last4}に取り消せる交換・調整はありません。",
+            )
+            return None
+        dialog = ReverseDialog(records, self)
+        dialog.submitted.connect(lambda record, reason: self._reverse(record, reason, dialog))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _reverse(self, record: Any, reason: str, dialog: ReverseDialog) -> None:
+        from etcbook.models.mileage_changes import ChangeRefused, reverse_record
+        from etcbook.ui import mileage
+
+        try:
+            with self.context.store.transaction(wait_s=0) as connection:
+                reverse_record(
+                    connection=connection,
+                    rules=mileage.load_rules(),
+                    kind=record.kind,
+                    record_id=record.id,
+                    reason=reason,
+                )
+        except ChangeRefused as refused:
+            dialog.show_problem(str(refused))
+            return
+        dialog.accept()
+        self.context.ledger_changed.emit()
+
     def save_settings(self) -> None:
         for view in (
             self.lots_view,
@@ -668,11 +805,13 @@ class ExchangeDialog(QDialog):
         self.card = card
         self.rules = rules
         self.pool = QComboBox()
+        self.pool.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for pool in card.pools:
             if pool.pool in rules.pools:
                 self.pool.addItem(f"{pool.name}（{formatting.points(pool.points)}）", pool.pool)
+        self.pool.setMinimumWidth(self.pool.sizeHint().width() + 8)  # the name is never cut
         self.pool.currentIndexChanged.connect(lambda _i: self._fill_units())
-        self.when = QDateTimeEdit(QDateTime.currentDateTime())
+        self.when = QDateTimeEdit(formatting.now_qdatetime())
         self.when.setDisplayFormat("yyyy/MM/dd HH:mm")
         self.when.setCalendarPopup(True)
         self.units_box = QGroupBox("交換単位（この事業者の交換単位だけを選べます）")
@@ -698,6 +837,7 @@ class ExchangeDialog(QDialog):
         note.setWordWrap(True)
         form = QFormLayout()
         form.addRow("プール", self.pool)
+        self.pool.setToolTip(POOL_TIP)
         form.addRow("交換日時", self.when)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -760,3 +900,56 @@ class ExchangeDialog(QDialog):
         self.total.setText(text)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok)
         self.problem.hide()
+
+
+class ReverseDialog(QDialog):
+    """記録の取り消し: one of the card's exchanges or adjustments, and why.
+
+    取り消す emits ``submitted(record, reason)``; the page reverses it and closes the dialog,
+    or shows why it was refused. The record stays in the store, marked 取消.
+    """
+
+    submitted = Signal(object, str)
+
+    def __init__(self, records: list[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("記録の取り消し")
+        self.records = records
+        self.choice = QComboBox()
+        for record in records:
+            self.choice.addItem(record.describe(), record)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("例: 記録の誤り、サイトでは交換していない")
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: palette(highlight);")
+        self.problem.hide()
+        note = QLabel(
+            "取り消した記録は消さずに「取消」として残し、変更履歴にも記録します。"
+            "ポイントと還元額は、その記録がなかったものとして計算し直します。"
+        )
+        note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("取り消す記録", self.choice)
+        form.addRow("理由", self.reason)
+        buttons = QDialogButtonBox()
+        self.reverse_button = buttons.addButton("取り消す", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("やめる", QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self._submit)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+
+    def _submit(self) -> None:
+        reason = self.reason.text().strip()
+        if not reason:
+            self.show_problem("取り消す理由を書いてください。")
+            return
+        self.submitted.emit(self.choice.currentData(), reason)
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()

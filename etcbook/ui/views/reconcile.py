@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -40,7 +40,7 @@ from etcbook.domain.reconcile import (
     amount_text,
 )
 from etcbook.safeio import FileInUse
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 MEMO_FOLDER_SETTING = "reconcile/memo_folder"
@@ -154,9 +154,14 @@ class ReconcilePage(Page):
         equations_header = self.equations_view.horizontalHeader()
         equations_header.setStretchLastSection(False)
         equations_header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        equations_header.sectionResized.connect(
-            lambda *_: self.equations_view.resizeRowsToContents()
-        )
+        equations_header.setDefaultSectionSize(76)
+        # Rows follow the widths once the header has laid every section out (not in between).
+        self._rows_timer = QTimer(self)
+        self._rows_timer.setSingleShot(True)
+        self._rows_timer.setInterval(0)
+        self._rows_timer.timeout.connect(self.equations_view.resizeRowsToContents)
+        equations_header.sectionResized.connect(lambda *_: self._rows_timer.start())
+        equations_header.geometriesChanged.connect(self._rows_timer.start)
         self.findings: RecordTableModel[Finding] = RecordTableModel(FINDING_COLUMNS, self)
         self.findings_view = RememberingTableView(context.settings, "reconcile/findings")
         self.findings_view.setModel(self.findings)
@@ -195,9 +200,10 @@ class ReconcilePage(Page):
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(upper)
         body.addWidget(lower)
-        body.setSizes([200, 400])
+        body.setSizes([320, 280])
 
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("月次照合"))
         layout.addLayout(top)
         layout.addWidget(body, 1)
         layout.addWidget(self.status)
@@ -238,7 +244,7 @@ class ReconcilePage(Page):
         self.month.blockSignals(True)
         self.month.clear()
         for month in months:
-            self.month.addItem(month, month)
+            self.month.addItem(month.replace("-", "/"), month)  # 2026/10, as elsewhere
         index = self.month.findData(current)
         self.month.setCurrentIndex(max(index, 0))
         self.month.blockSignals(False)
@@ -342,7 +348,10 @@ class ReconcilePage(Page):
         self._sync_points(result)
         self.equations.set_records(list(result.equations))
         if not self.equations_view.restore_columns():
-            self.equations_view.resizeColumnsToContents()
+            # 項目 wraps in a narrow column; the figures fit; the formula takes what is left.
+            self.equations_view.setColumnWidth(
+                0, self.equations_view.fontMetrics().horizontalAdvance("還元額（月末") + 12
+            )
         self.equations_view.resizeRowsToContents()
         self.findings.set_records(list(result.findings))
         self.trips.set_records([])

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -40,7 +41,7 @@ from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
 from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation, Progress
-from etcbook.ui.page import Page
+from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RememberingTableView
 from etcbook.ui.theme import alert_colours
 
@@ -270,6 +271,12 @@ class RouteRuleDialog(QDialog):
             layout.addWidget(widget)
 
 
+def _never_cut(combo: QComboBox) -> None:
+    """As wide as its longest choice, and never squeezed narrower by the layout."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+
+
 class TripsPage(Page):
     """走行明細."""
 
@@ -303,6 +310,7 @@ class TripsPage(Page):
         if not self.view.restore_columns():
             self._default_widths()
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.view.doubleClicked.connect(self.open_for_editing)
 
         self._build_filters()
         self._build_edit_bar()
@@ -325,6 +333,7 @@ class TripsPage(Page):
         totals_layout.addWidget(self.guesses_button)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(page_title("走行明細"))
         layout.addLayout(self.filters)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.edit_bar)
@@ -340,16 +349,18 @@ class TripsPage(Page):
 
     def _build_filters(self) -> None:
         self.card_filter = QComboBox()
-        self.card_filter.setMinimumContentsLength(10)
+        _never_cut(self.card_filter)
         self.month_from = QComboBox()
         self.month_to = QComboBox()
+        for combo in (self.month_from, self.month_to):
+            _never_cut(combo)
         self.operator_filter = QComboBox()
         self.operator_filter.addItem("すべての事業者", None)
         for key, label in OPERATOR_LABELS.items():
             self.operator_filter.addItem(label, key)
         self.use_filter = QComboBox()
         for label, key in (
-            ("業務・私用すべて", "all"),
+            ("すべての用途", "all"),
             ("業務のみ", "business"),
             ("私用のみ", "private"),
         ):
@@ -362,8 +373,12 @@ class TripsPage(Page):
         )
         self.passages_shown.toggled.connect(lambda _on: self.apply_filters())
         self.text_filter = QLineEdit()
-        self.text_filter.setPlaceholderText("IC名・用途・備考で検索")
+        self.text_filter.setPlaceholderText("IC名・用途・備考")
+        self.text_filter.setToolTip("IC名・用途・備考の一部で検索します")
         self.text_filter.setClearButtonEnabled(True)
+        self.text_filter.setMinimumWidth(
+            self.text_filter.fontMetrics().horizontalAdvance("IC名・用途・備考で検索") + 24
+        )
         self.text_filter.textChanged.connect(lambda _text: self._text_timer.start())
         clear = QPushButton("条件をクリア")
         clear.clicked.connect(self.clear_filters)
@@ -391,8 +406,13 @@ class TripsPage(Page):
     def _build_edit_bar(self) -> None:
         self.edit_bar = QFrame()
         self.edit_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        bar = QHBoxLayout(self.edit_bar)
-        bar.setContentsMargins(8, 4, 8, 4)
+        # Two rows, so that every button keeps its whole label in a 1024-pixel window.
+        rows = QVBoxLayout(self.edit_bar)
+        rows.setContentsMargins(8, 4, 8, 4)
+        rows.setSpacing(4)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(first)
+        rows.addLayout(second)
         self.selection_label = QLabel("選択なし")
         self.share_edit = QSpinBox()
         self.share_edit.setRange(0, 100)
@@ -433,14 +453,18 @@ class TripsPage(Page):
             me_off,
             self.rule_button,
         ]
+        widget: QWidget
         for widget in (
             self.selection_label,
+            _separator(),
             self.share_edit,
             share_button,
             _separator(),
             self.purpose_edit,
             purpose_button,
-            _separator(),
+        ):
+            first.addWidget(widget, 1 if widget is self.purpose_edit else 0)
+        for widget in (
             self.operator_edit,
             operator_button,
             _separator(),
@@ -449,7 +473,8 @@ class TripsPage(Page):
             _separator(),
             self.rule_button,
         ):
-            bar.addWidget(widget)
+            second.addWidget(widget)
+        second.addStretch(1)
         self.purpose_edit.setMinimumWidth(140)
         self._selection_changed()
 
@@ -645,6 +670,23 @@ class TripsPage(Page):
 
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
         return [key for key in (self.model.key(row) for row in rows) if not is_passage_key(key)]
+
+    def open_for_editing(self, index: QModelIndex) -> None:
+        """A double-click on a cell that is not edited in place: the trip, selected alone, with
+        its 用途, 業務割合 and 事業者 in the edit bar, ready to change (the cursor in 用途)."""
+        if not index.isValid() or index.column() in self.model.editable_columns:
+            return
+        row = self.model.record(index.row())
+        if row is None:
+            return
+        self.view.selectRow(index.row())
+        self.purpose_edit.setText(row.purpose or "")
+        self.share_edit.setValue(int(row.business_share or 0))
+        operator = self.operator_edit.findData(row.operator)
+        if operator >= 0:
+            self.operator_edit.setCurrentIndex(operator)
+        self.purpose_edit.setFocus()
+        self.purpose_edit.selectAll()
 
     def _selection_changed(self, *_args: object) -> None:
         count = len(self.selected_ids()) if self.view.selectionModel() else 0

@@ -186,3 +186,22 @@ def test_import_usage_errors_exit_2(cli: Any, args: list[str]) -> None:
     done = cli(*args)
     assert done.returncode == 2 and "使い方の誤り" in done.stderr
     assert done.stdout == ""
+
+
+def test_imported_files_are_kept_as_originals_once(
+    cli: Any, meisai_dir: Path, store_path: Path
+) -> None:
+    first = cli("import", str(meisai_dir / "15col.csv"), "--json")
+    assert first.returncode == 0, first.stderr
+    kept = json.loads(first.stdout)["originals"]
+    assert [(o["new"], o["problem"]) for o in kept] == [(True, None)]
+    again = json.loads(cli("import", str(meisai_dir / "15col.csv"), "--json").stdout)
+    assert again["originals"] == [{**kept[0], "new": False}]  # the same bytes: kept once
+    documents = json.loads(cli("evidence", "list", "--json").stdout)
+    listed = documents["documents"] if isinstance(documents, dict) else documents
+    assert [d["kind"] for d in listed] == ["detail_csv"]
+    vault = store_path.with_name(f"{store_path.stem}.etc")
+    copies = [p for p in vault.rglob("*.csv")]
+    assert [p.read_bytes() for p in copies] == [(meisai_dir / "15col.csv").read_bytes()]
+    dry = json.loads(cli("import", str(meisai_dir / "13col.csv"), "--dry-run", "--json").stdout)
+    assert dry["originals"] == []

@@ -86,6 +86,13 @@ def test_points_expiring_within_90_days_and_inactivity() -> None:
     assert inactivity.due == D("2026-12-01")  # type: ignore[attr-defined] # notice at 730 days
     assert "2027年3月1日に登録取消" in inactivity.message  # type: ignore[attr-defined]
     assert "inactivity" not in kinds(card, D("2026-08-01"))  # day 608: not yet
+    # The notice date is past: told as past, the cancellation still to come.
+    assert "予告が出ているはず" in inactivity.message  # type: ignore[attr-defined]
+    assert "（あと45日）" in inactivity.message  # type: ignore[attr-defined]
+    ahead = kinds(card, D("2026-10-01"))["inactivity"].message  # type: ignore[attr-defined]
+    assert "2026年12月1日に登録取消の予告" in ahead and "はず" not in ahead
+    gone = kinds(card, D("2027-04-01"))["inactivity"].message  # type: ignore[attr-defined]
+    assert "失われた可能性があります" in gone and "すべて失われます" not in gone
 
 
 def test_next_twentieth_grants_and_auto_exchange() -> None:

@@ -50,7 +50,7 @@ def test_add_copies_the_original_intact_read_only_and_named_by_convention(
     document = add_statement(store, statement_pdf)
     assert statement_pdf.read_bytes() == before  # the source is only read
     assert document.path == vault_root(store) / "2025" / "11" / "2025-11_CARD1234_CarA_請求.pdf"
-    assert document.path.parent.parent.parent == store.path.parent / "ETC"
+    assert document.path.parent.parent.parent == store.path.parent / f"{store.path.stem}.etc"
     assert document.path.read_bytes() == before
     assert document.sha256 == hashlib.sha256(before).hexdigest()
     assert document.size == len(before)
