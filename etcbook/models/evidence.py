@@ -15,7 +15,7 @@ import datetime as dt
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from etcbook.models.tables import IsoDateTime
+from etcbook.models.columns import IsoDateTime
 
 
 class Document(SQLModel, table=True):

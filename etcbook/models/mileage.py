@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from etcbook import clock
 from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
-from etcbook.models.tables import IsoDateTime
+from etcbook.models.columns import IsoDateTime
 from etcbook.privacy import free_text, free_text_or_none
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from etcbook import clock
@@ -38,7 +38,7 @@ from etcbook.domain.incidents import (
 )
 from etcbook.domain.reconcile import Reported, TripLine
 from etcbook.models.cards import CardNotFound
-from etcbook.models.tables import IsoDateTime
+from etcbook.models.columns import IsoDateTime
 from etcbook.privacy import free_text
 
 # --- tables ----------------------------------------------------------------------------------
@@ -48,6 +48,7 @@ class ReconcileReport(SQLModel, table=True):
     """Figures read on the ETCマイレージ site and the card statement for one card and month."""
 
     __tablename__ = "reconcile_reports"
+    __table_args__ = (UniqueConstraint("card_id", "month", name="uq_reconcile_reports_card_month"),)
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
@@ -63,6 +64,7 @@ class ReconcileSnapshot(SQLModel, table=True):
     """A month marked reconciled: the reconciliation as it was, and its trips' fingerprints."""
 
     __tablename__ = "reconcile_snapshots"
+    __table_args__ = (Index("ix_reconcile_snapshots_card_month", "card_id", "month"),)
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
@@ -122,10 +124,14 @@ class CardLinkRow(SQLModel, table=True):
     """登録カード変更: the old card's mileage registration passes to the new card."""
 
     __tablename__ = "card_links"
+    __table_args__ = (
+        UniqueConstraint("old_card_id", name="uq_card_links_old"),
+        UniqueConstraint("new_card_id", name="uq_card_links_new"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    old_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", unique=True)
-    new_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", unique=True)
+    old_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
+    new_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
     registered_at: dt.datetime = Field(sa_type=IsoDateTime)
     effective_at: dt.datetime = Field(sa_type=IsoDateTime)
     incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")

@@ -1,7 +1,7 @@
 """The store's core tables: cards, trips, their history, import batches, route rules.
 
-Date-times are stored as ISO 8601 text without a zone (``2025-06-01T08:30:00``), in Japan
-local time; money as integer yen.
+Date-times are naive, in Japan local time (ISO 8601 text on SQLite, ``2025-06-01T08:30:00``;
+see etcbook.models.columns); money as integer yen.
 """
 
 from __future__ import annotations
@@ -9,15 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlalchemy.dialects.sqlite import DATETIME
 from sqlmodel import Field, SQLModel
 
-# SQLAlchemy leaves the SQLite DATETIME constructor unannotated.
-IsoDateTime = DATETIME(  # type: ignore[no-untyped-call]
-    storage_format="%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d",
-    regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)",
-)
-"""Date-times as sortable ISO text, the same text the CLI prints."""
+from etcbook.models.columns import IsoDateTime
 
 CARD_KINDS = ("credit", "personal", "corporate")
 """クレジット, ETCパーソナル, ETCコーポレート."""
@@ -70,6 +64,18 @@ class Trip(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("card_id", "trip_key", "seq", name="uq_trips_identity"),
         Index("ix_trips_exit", "exit_at"),
+        # Covering index for the mileage engine (migration 0002_mileage).
+        Index(
+            "ix_trips_mileage",
+            "card_id",
+            "exit_at",
+            "id",
+            "toll",
+            "operator",
+            "morning_evening",
+            "rebate_applied",
+            "entry_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
