@@ -182,6 +182,12 @@ def cli(store_target: Path | str) -> Cli:
     return Cli(store_target)
 
 
+@pytest.fixture
+def cli_for() -> type[Cli]:
+    """``cli_for(db)``: the CLI on a store of the test's choosing (a path or a server URL)."""
+    return Cli
+
+
 MEISAI = DATA / "meisai"
 """Golden 明細CSV files and their expected output (see tests/data/meisai/regenerate.py)."""
 

@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from etcbook import __version__, clock
+from etcbook.models.dialect import as_datetime
 from etcbook.models.instance import StoreClaim, claim_store
 from etcbook.models.store import Store, backup_copy
 from etcbook.models.vault import VAULT_FOLDER
@@ -221,7 +222,7 @@ def backup_reminder(store_path: Path, today: dt.date | None = None) -> str | Non
     if last is None:
         return "まだバックアップがありません。ファイル→バックアップ で保存してください（毎月1回がおすすめです）。"
     try:
-        when = dt.datetime.fromisoformat(str(last["created_at"])).date()
+        when = as_datetime(str(last["created_at"])).date()
     except ValueError:
         return None
     days = (today - when).days

@@ -14,11 +14,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlmodel import SQLModel
+
+from etcbook.models.dialect import as_date, as_datetime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,8 +37,33 @@ _SQLITE_ISO = DATETIME(  # type: ignore[no-untyped-call]
     regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)",
 )
 
-IsoDateTime = sa.DateTime().with_variant(_SQLITE_ISO, "sqlite")
+
+class _ServerDateTime(sa.TypeDecorator[dt.datetime]):
+    """``timestamp`` on PostgreSQL, read back from the ISO text the engine's loader gives
+    (etcbook.models.server: raw SQL reads date-times as text on both databases)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_result_value(self, value: object, dialect: sa.Dialect) -> dt.datetime | None:
+        return None if value is None else as_datetime(value)
+
+
+class _ServerDate(sa.TypeDecorator[dt.date]):
+    """``date`` on PostgreSQL, read back from ISO text (see :class:`_ServerDateTime`)."""
+
+    impl = sa.Date
+    cache_ok = True
+
+    def process_result_value(self, value: object, dialect: sa.Dialect) -> dt.date | None:
+        return None if value is None else as_date(value)
+
+
+IsoDateTime = _ServerDateTime().with_variant(_SQLITE_ISO, "sqlite")
 """A naive date-time: sortable ISO text on SQLite, ``timestamp`` on PostgreSQL."""
+
+IsoDate = _ServerDate().with_variant(sa.Date(), "sqlite")
+"""A date: ISO text on SQLite, ``date`` on PostgreSQL."""
 
 MIGRATION_DATETIME = sa.DateTime().with_variant(sa.Text(), "sqlite")
 """What migrations declare for a date-time column (``TEXT`` on SQLite, as since 0001)."""

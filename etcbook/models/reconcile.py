@@ -39,6 +39,7 @@ from etcbook.domain.incidents import (
 from etcbook.domain.reconcile import Reported, TripLine
 from etcbook.models.cards import CardNotFound
 from etcbook.models.columns import IsoDateTime
+from etcbook.models.dialect import as_datetime
 from etcbook.privacy import free_text
 
 # --- tables ----------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 
 def _dt(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
+    return None if value is None else as_datetime(value)
 
 
 def card_row(*, connection: Connection, last4: str) -> dict[str, Any]:
@@ -394,7 +395,7 @@ def latest_snapshot(*, connection: Connection, card: str, month: str) -> Snapsho
     ).first()
     if row is None:
         return None
-    return Snapshot(dt.datetime.fromisoformat(row[0]), json.loads(row[1]), json.loads(row[2]))
+    return Snapshot(as_datetime(row[0]), json.loads(row[1]), json.loads(row[2]))
 
 
 def reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
@@ -447,7 +448,7 @@ def open_incident(
     result = connection.execute(
         text(
             "INSERT INTO incidents (card_id, kind, noticed_at, note, created_at)"
-            " VALUES (:card_id, :kind, :noticed_at, :note, :now)"
+            " VALUES (:card_id, :kind, :noticed_at, :note, :now) RETURNING id"
         ),
         {
             "card_id": card_id,
@@ -457,8 +458,7 @@ def open_incident(
             "now": clock.now().isoformat(),
         },
     )
-    incident_id = result.lastrowid
-    assert incident_id is not None
+    incident_id = int(result.scalar_one())
     return int(incident_id)
 
 
@@ -480,7 +480,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
     steps = tuple(
         StepRecord(
             step=r["step"],
-            at=dt.datetime.fromisoformat(r["at"]),
+            at=as_datetime(r["at"]),
             desk=r["desk"],
             reference=r["reference"],
             person=r["person"],
@@ -495,7 +495,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
     )
     contacts = tuple(
         ContactEntry(
-            at=dt.datetime.fromisoformat(r["at"]),
+            at=as_datetime(r["at"]),
             desk=r["desk"],
             person=r["person"],
             reference=r["reference"],
@@ -510,7 +510,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
     return Incident(
         card=row["last4"],
         kind=row["kind"],
-        noticed_at=dt.datetime.fromisoformat(row["noticed_at"]),
+        noticed_at=as_datetime(row["noticed_at"]),
         steps=steps,
         contacts=contacts,
         closed_at=_dt(row["closed_at"]),
@@ -546,8 +546,8 @@ def load_links(*, connection: Connection) -> tuple[CardLink, ...]:
         CardLink(
             old_card=r[0],
             new_card=r[1],
-            registered_at=dt.datetime.fromisoformat(r[2]),
-            effective_at=dt.datetime.fromisoformat(r[3]),
+            registered_at=as_datetime(r[2]),
+            effective_at=as_datetime(r[3]),
             incident_id=r[4],
         )
         for r in connection.execute(
@@ -677,7 +677,7 @@ def record_step(
         text(
             "INSERT INTO incident_steps (incident_id, step, at, desk, reference, person, details,"
             " note, recorded_at) VALUES (:incident, :step, :at, :desk, :reference, :person,"
-            " :details, :note, :now)"
+            " :details, :note, :now) RETURNING id"
         ),
         {
             "incident": incident_id,
@@ -691,8 +691,7 @@ def record_step(
             "now": clock.now().isoformat(),
         },
     )
-    assert result.lastrowid is not None
-    return int(result.lastrowid), warnings
+    return int(result.scalar_one()), warnings
 
 
 def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry) -> int:
@@ -703,7 +702,7 @@ def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry
     result = connection.execute(
         text(
             "INSERT INTO incident_contacts (incident_id, at, desk, person, reference, summary,"
-            " recorded_at) VALUES (:incident, :at, :desk, :person, :reference, :summary, :now)"
+            " recorded_at) VALUES (:incident, :at, :desk, :person, :reference, :summary, :now) RETURNING id"
         ),
         {
             "incident": incident_id,
@@ -715,8 +714,7 @@ def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry
             "now": clock.now().isoformat(),
         },
     )
-    assert result.lastrowid is not None
-    return int(result.lastrowid)
+    return int(result.scalar_one())
 
 
 def close_incident(*, connection: Connection, incident_id: int, at: dt.datetime) -> None:
@@ -746,7 +744,7 @@ def trip_refs(
         params["since"] = since.isoformat()
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return [
-        TripRef(r[0], r[1], dt.datetime.fromisoformat(r[2]), r[3], r[4], r[5])
+        TripRef(r[0], r[1], as_datetime(r[2]), r[3], r[4], r[5])
         for r in connection.execute(
             text(
                 "SELECT t.id, c.last4, t.exit_at, t.entry_ic, t.exit_ic, t.toll FROM trips t"

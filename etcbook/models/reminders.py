@@ -32,6 +32,7 @@ from etcbook.domain.reminders import (
     reminders_at,
 )
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.dialect import as_date
 from etcbook.models.reconcile import (
     TRIP_FIELDS,
     list_incidents,
@@ -197,9 +198,7 @@ def reminder_facts(
                 status=status,
                 expires=expires,
                 login_id=login_id,
-                last_login_on=None
-                if last_login is None
-                else dt.date.fromisoformat(str(last_login)),
+                last_login_on=None if last_login is None else as_date(str(last_login)),
                 lots=lots,
                 last_change_at=last_change,
                 next_grants=grants,

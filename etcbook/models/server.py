@@ -122,12 +122,31 @@ def _needs_password(exc: Exception) -> bool:
     return "no password supplied" in message or "password authentication failed" in message
 
 
+def _read_dates_as_iso_text(connection: Any) -> None:
+    """Raw SQL reads ``timestamp`` and ``date`` values as ISO 8601 text, exactly as on SQLite
+    (``2025-06-01T08:30:00``, ``2025-06-01``), so every query gives the same values on both
+    databases. The ORM's column types (etcbook.models.columns) turn the text into datetimes."""
+    from psycopg.adapt import Loader
+
+    class IsoTimestamp(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode("ascii").replace(" ", "T", 1)
+
+    class IsoDate(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode("ascii")
+
+    connection.adapters.register_loader("timestamp", IsoTimestamp)
+    connection.adapters.register_loader("date", IsoDate)
+
+
 def make_engine(address: ServerAddress, **connect_kwargs: Any) -> Engine:
-    """An engine for the ledger at ``address`` (psycopg 3, READ COMMITTED, naive timestamps)."""
+    """An engine for the ledger at ``address`` (psycopg 3, READ COMMITTED, naive timestamps,
+    date-times read as ISO text like SQLite's)."""
     import psycopg
     from sqlalchemy import create_engine
 
-    def connect() -> psycopg.Connection[Any]:
+    def open_connection() -> psycopg.Connection[Any]:
         try:
             return psycopg.connect(address.url, **connect_kwargs)
         except psycopg.OperationalError as exc:
@@ -135,6 +154,14 @@ def make_engine(address: ServerAddress, **connect_kwargs: Any) -> Engine:
             if password is None:
                 raise
             return psycopg.connect(address.url, password=password, **connect_kwargs)
+
+    def connect() -> psycopg.Connection[Any]:
+        connection = open_connection()
+        # ISO dates; the server's DateStyle could otherwise be 'SQL, DMY' or the like.
+        connection.execute("SET DateStyle = 'ISO, YMD'")
+        connection.commit()
+        _read_dates_as_iso_text(connection)
+        return connection
 
     return create_engine(
         "postgresql+psycopg://",

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from etcbook.models.columns import IsoDateTime
+from etcbook.models.columns import IsoDate, IsoDateTime
 
 CARD_KINDS = ("credit", "personal", "corporate")
 """クレジット, ETCパーソナル, ETCコーポレート."""
@@ -32,7 +32,7 @@ class Card(SQLModel, table=True):
     expires: str | None = None
     mileage_id: str | None = None
     login_id: str | None = None
-    last_login_on: dt.date | None = None
+    last_login_on: dt.date | None = Field(default=None, sa_type=IsoDate)
     obu_number: str | None = None
     plate: str | None = None
     household: str | None = None

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from etcbook import clock
 from etcbook.domain.points import OPERATOR_KEYS
+from etcbook.models.dialect import as_datetime
 
 Use = Literal["all", "business", "private"]
 
@@ -185,7 +186,7 @@ class TripTotals:
 
 
 def _datetime(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+    return as_datetime(value) if value else None
 
 
 def has_cards(*, connection: Connection) -> bool:
@@ -228,7 +229,7 @@ def trip_rows(
             id=r[0],
             card=r[1],
             entry_at=_datetime(r[2]),
-            exit_at=dt.datetime.fromisoformat(r[3]),
+            exit_at=as_datetime(r[3]),
             entry_ic=r[4] or None,
             exit_ic=r[5],
             toll=r[6],
@@ -438,7 +439,7 @@ def create_route_rule(
     result = connection.execute(
         text(
             "INSERT INTO route_rules (entry_pattern, exit_pattern, operator, morning_evening,"
-            " created_at) VALUES (:entry, :exit, :operator, :morning_evening, :created_at)"
+            " created_at) VALUES (:entry, :exit, :operator, :morning_evening, :created_at) RETURNING id"
         ),
         {
             "entry": _glob_literal(route.entry_ic) if route.entry_ic else "",
@@ -448,7 +449,7 @@ def create_route_rule(
             "created_at": clock.now().isoformat(),
         },
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 # -- dashboard: monthly tolls ------------------------------------------------------------------

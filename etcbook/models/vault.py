@@ -37,6 +37,7 @@ from etcbook.domain.evidence import (
     vault_folder,
 )
 from etcbook.models.audit import append_audit, os_user
+from etcbook.models.dialect import as_date
 from etcbook.models.store import Store
 from etcbook.privacy import free_text, make_private_dir
 
@@ -192,7 +193,7 @@ _COLUMNS = (
 def _record(root: Path, row: Any) -> DocumentRecord:
     date = row["doc_date"]
     if isinstance(date, str):
-        date = dt.date.fromisoformat(date)
+        date = as_date(date)
     return DocumentRecord(
         id=row["id"],
         path=root / PurePosixPath(row["path"]),
@@ -402,7 +403,7 @@ def add_document(
                     " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
                     " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
                     " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
-                    " :supersedes, :added_at, :added_by)"
+                    " :supersedes, :added_at, :added_by) RETURNING id"
                 ),
                 {
                     "path": relpath,
@@ -422,7 +423,7 @@ def add_document(
                     "added_by": who,
                 },
             )
-            document_id = int(result.lastrowid or 0)
+            document_id = int(result.scalar_one())
             append_audit(
                 connection=connection,
                 entity="document",
