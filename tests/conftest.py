@@ -192,15 +192,28 @@ MEISAI = DATA / "meisai"
 """Golden 明細CSV files and their expected output (see tests/data/meisai/regenerate.py)."""
 
 
-def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of the store's data tables, in a stable order: compare before and after."""
+STORE_TABLES = ("cards", "trips", "trip_history", "import_batches", "route_rules")
+
+
+def store_content(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the store's data tables, in a stable order: compare before and after.
+
+    ``path`` is a SQLite file or a PostgreSQL ledger's URL (the ``store_target`` fixture)."""
+    if isinstance(path, str) and path.startswith("postgresql:"):
+        import psycopg
+
+        with psycopg.connect(path) as server:
+            return {
+                table: server.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+                for table in STORE_TABLES
+            }
     import sqlite3
 
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-            for table in ("cards", "trips", "trip_history", "import_batches", "route_rules")
+            for table in STORE_TABLES
         }
     finally:
         db.close()

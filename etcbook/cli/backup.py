@@ -68,7 +68,13 @@ def cmd_backup(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, context: CliContext) -> int:
-    from etcbook.models.backup import BackupError, StoreInUse, check_backup, restore_backup
+    from etcbook.models.backup import (
+        BackupError,
+        StoreInUse,
+        check_backup,
+        restore_backup,
+        server_ledger_refused,
+    )
 
     try:
         if args.check:
@@ -82,6 +88,8 @@ def cmd_restore(args: argparse.Namespace, context: CliContext) -> int:
                 ),
             )
             return 0
+        if not isinstance(context.target, Path):
+            raise BackupError(server_ledger_refused(str(context.target)))
         result = restore_backup(args.archive, context.db_path)
     except StoreInUse as exc:
         say(str(exc))

@@ -234,8 +234,18 @@ def backup_reminder(store_path: Path, today: dt.date | None = None) -> str | Non
 # --- backup ----------------------------------------------------------------------------------
 
 
+def server_ledger_refused(name: str) -> str:
+    """Why backup and restore refuse a PostgreSQL ledger."""
+    return (
+        f"{name}: PostgreSQL の帳簿はサーバーの管理者がバックアップします（pg_dump）。"
+        "etcbook backup / restore は SQLite のストアだけを扱います。"
+    )
+
+
 def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> BackupResult:
-    """Write a backup ZIP of ``store`` and its vault to ``out``."""
+    """Write a backup ZIP of ``store`` and its vault to ``out`` (a SQLite store only)."""
+    if store.on_server:
+        raise BackupError(server_ledger_refused(store.name))
     out = expand(out)
     if out.exists() and not overwrite:
         raise BackupError(f"{out}: すでにあります（上書きしません。別の名前を指定してください）。")

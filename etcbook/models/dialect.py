@@ -33,6 +33,12 @@ def month_of(column: str, bind: _HasDialect) -> str:
     return f"substr({column}, 1, 7)"
 
 
+def contains(column: str, parameter: str) -> str:
+    """SQL: ``column`` contains the ``LIKE`` pattern ``:parameter`` (escaped with ``\\``),
+    ignoring ASCII case as SQLite's LIKE does (PostgreSQL's LIKE would not)."""
+    return f"lower({column}) LIKE lower(:{parameter}) ESCAPE '\\'"
+
+
 def as_datetime(value: object) -> dt.datetime:
     """A date-time read by raw SQL: ISO text (SQLite) or ``datetime`` (PostgreSQL)."""
     if isinstance(value, dt.datetime):

@@ -39,7 +39,7 @@ from etcbook.domain.incidents import (
 from etcbook.domain.reconcile import Reported, TripLine
 from etcbook.models.cards import CardNotFound
 from etcbook.models.columns import IsoDateTime
-from etcbook.models.dialect import as_datetime
+from etcbook.models.dialect import as_datetime, month_of
 from etcbook.privacy import free_text
 
 # --- tables ----------------------------------------------------------------------------------
@@ -416,7 +416,7 @@ def trip_months(*, connection: Connection) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for last4, month in connection.execute(
         text(
-            "SELECT DISTINCT c.last4, substr(t.exit_at, 1, 7) FROM trips t"
+            f"SELECT DISTINCT c.last4, {month_of('t.exit_at', connection)} FROM trips t"
             " JOIN cards c ON c.id = t.card_id"
         )
     ):

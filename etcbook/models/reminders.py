@@ -89,10 +89,9 @@ def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
 
 def vault_months(*, connection: Connection) -> dict[str, set[str]] | None:
     """Card → months with a 利用証明書 or 走行明細CSV in the vault; None without a vault table."""
-    exists = connection.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
-    ).first()
-    if exists is None:
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table("documents"):
         return None
     found: dict[str, set[str]] = {}
     for last4, month in connection.execute(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from etcbook import clock
 from etcbook.domain.points import OPERATOR_KEYS
-from etcbook.models.dialect import as_datetime
+from etcbook.models.dialect import as_datetime, contains, month_of
 
 Use = Literal["all", "business", "private"]
 
@@ -108,11 +108,8 @@ class TripQuery:
         words = self.text.split()
         for i, word in enumerate(words):
             name = f"text{i}"
-            clauses.append(
-                f"(t.entry_ic LIKE :{name} ESCAPE '\\' OR t.exit_ic LIKE :{name} ESCAPE '\\'"
-                f" OR t.purpose LIKE :{name} ESCAPE '\\' OR t.remarks LIKE :{name} ESCAPE '\\'"
-                f" OR t.department LIKE :{name} ESCAPE '\\')"
-            )
+            columns = ("t.entry_ic", "t.exit_ic", "t.purpose", "t.remarks", "t.department")
+            clauses.append("(" + " OR ".join(contains(c, name) for c in columns) + ")")
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params[name] = f"%{escaped}%"
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -221,8 +218,8 @@ def trip_rows(
 
     if not ids:
         return {}
-    marks = ", ".join("?" for _ in ids)
-    result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({marks})", tuple(ids))
+    listed = ", ".join(str(int(i)) for i in ids)
+    result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({listed})")
     rows: dict[int, TripRow] = {}
     for r in result:
         rows[r[0]] = TripRow(
@@ -311,7 +308,7 @@ def _totals_with_figures(
 def trip_months(*, connection: Connection) -> list[str]:
     """Every month (``YYYY-MM``) that has a trip, oldest first."""
     result = connection.exec_driver_sql(
-        "SELECT DISTINCT substr(exit_at, 1, 7) FROM trips ORDER BY 1"
+        f"SELECT DISTINCT {month_of('exit_at', connection)} FROM trips ORDER BY 1"
     )
     return [row[0] for row in result]
 
@@ -494,7 +491,7 @@ def monthly_tolls(
     where, params = query.where()
     result = connection.execute(
         text(
-            "SELECT substr(t.exit_at, 1, 7) AS month, t.operator, sum(t.toll),"
+            f"SELECT {month_of('t.exit_at', connection)} AS month, t.operator, sum(t.toll),"
             f" sum({_TOLL_BUSINESS_SQL}) FROM trips t{where} GROUP BY 1, 2 ORDER BY 1, 2"
         ),
         params,

@@ -37,7 +37,7 @@ from etcbook.domain.evidence import (
     vault_folder,
 )
 from etcbook.models.audit import append_audit, os_user
-from etcbook.models.dialect import as_date
+from etcbook.models.dialect import as_date, contains, month_of
 from etcbook.models.store import Store
 from etcbook.privacy import free_text, make_private_dir
 
@@ -169,7 +169,7 @@ class DocumentSearch:
             escaped = (
                 self.counterparty.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             )
-            clauses.append("counterparty LIKE :counterparty ESCAPE '\\'")
+            clauses.append(contains("counterparty", "counterparty"))
             params["counterparty"] = f"%{escaped}%"
         if self.kind:
             clauses.append("kind = :kind")
@@ -604,10 +604,9 @@ def month_coverage(
             (r.last4, r.month): r.n
             for r in connection.execute(
                 text(
-                    "SELECT c.last4, substr(t.exit_at, 1, 7) AS month, count(*) AS n"
-                    " FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE t.exit_at >= :start AND t.exit_at < :end"
-                    " GROUP BY c.last4, substr(t.exit_at, 1, 7)"
+                    f"SELECT c.last4, {month_of('t.exit_at', connection)} AS month,"
+                    " count(*) AS n FROM trips t JOIN cards c ON c.id = t.card_id"
+                    " WHERE t.exit_at >= :start AND t.exit_at < :end GROUP BY 1, 2"
                 ),
                 {"start": f"{first}-01", "end": end.isoformat()},
             )
