@@ -604,9 +604,9 @@ def month_coverage(
             (r.last4, r.month): r.n
             for r in connection.execute(
                 text(
-                    f"SELECT c.last4, {month_of('t.exit_at', connection)} AS month,"
+                    f"SELECT c.last4, {month_of('t.dated_at', connection)} AS month,"
                     " count(*) AS n FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE t.exit_at >= :start AND t.exit_at < :end GROUP BY 1, 2"
+                    " WHERE t.dated_at >= :start AND t.dated_at < :end GROUP BY 1, 2"
                 ),
                 {"start": f"{first}-01", "end": end.isoformat()},
             )

@@ -216,8 +216,8 @@ class ClaimsPage(Page):
         with self.context.connection() as connection:
             latest = connection.execute(
                 text(
-                    "SELECT max(t.exit_at) FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE c.last4 = :card AND t.business_share > 0 AND t.exit_at < :end"
+                    "SELECT max(t.dated_at) FROM trips t JOIN cards c ON c.id = t.card_id"
+                    " WHERE c.last4 = :card AND t.business_share > 0 AND t.dated_at < :end"
                 ),
                 {"card": card, "end": (date_to + dt.timedelta(days=1)).isoformat()},
             ).scalar()

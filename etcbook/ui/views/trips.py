@@ -586,7 +586,9 @@ class TripsPage(Page):
             return
         with self.context.connection() as connection:
             route = trip_route(connection=connection, trip_id=row.id)
-            later = trips_on_route(connection=connection, route=route, after=row.exit_at)
+            after = row.dated_at or row.exit_at or row.entry_at
+            assert after is not None  # every trip has an exit or an entry
+            later = trips_on_route(connection=connection, route=route, after=after)
         dialog = RouteRuleDialog(row, len(later), self)
         self._rule_dialog = dialog
 
