@@ -212,7 +212,9 @@ def store_content(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
             }
     import sqlite3
 
-    db = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
+    from etcbook.models.store import sqlite_uri
+
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()

@@ -81,6 +81,10 @@ class FileResult:
     new_cards: list[str] = field(default_factory=list)
     passages: int = 0
     """Of ``inserted``: passage rows (no charge of their own, never money)."""
+    unknown_gates: list[str] = field(default_factory=list)
+    """Gates of the file's rows that no route rule knows (their operator stays a guess,
+    ``nexco``): for the import preview, which offers to make each one a rule
+    (:func:`etcbook.models.routes.add_gate_rule`)."""
 
     @property
     def ok(self) -> bool:
@@ -136,6 +140,7 @@ class ImportResult:
                     "updated": f.updated,
                     "duplicates": f.duplicates,
                     "passages": f.passages,
+                    "unknown_gates": f.unknown_gates,
                     "errors": f.error_dicts(),
                 }
                 for f in self.files
@@ -371,6 +376,12 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     if staged.candidates:
         _number_repeats(db)
     _route_rules(db, staged)
+    unknown: set[str] = set()
+    for entry_ic, exit_ic in db.execute(
+        "SELECT entry_ic, exit_ic FROM temp.routes WHERE operator IS NULL"
+    ):
+        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    result.unknown_gates = sorted(unknown)
     route_join = (
         " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
         " AND ro.exit_ic = coalesce(s.exit_ic, '')"

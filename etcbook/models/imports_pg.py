@@ -195,6 +195,11 @@ def _merge(
         " WHERE s.line = q.line AND q.seq > 0"
     )
     _routes(cursor)
+    cursor.execute("SELECT entry_ic, exit_ic FROM routes WHERE operator IS NULL")
+    unknown: set[str] = set()
+    for entry_ic, exit_ic in cursor.fetchall():
+        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    result.unknown_gates = sorted(unknown)
     # Temporary tables get no statistics from autovacuum: without these the planner guesses
     # their sizes and joins them row by row.
     cursor.execute("ANALYZE staging, routes, card_map, remark_map")

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, text
 
 from etcbook import clock
+from etcbook.domain.fleet import CardFacet
 from etcbook.domain.points import OPERATOR_KEYS
 from etcbook.models.dialect import as_datetime, contains, month_of
 
@@ -121,6 +122,17 @@ class TripQuery:
 
 
 @dataclass(frozen=True)
+class Journey:
+    """The trip a passage belongs to: its id, route, date-time and toll."""
+
+    trip_id: int
+    entry_ic: str | None
+    exit_ic: str
+    dated_at: dt.datetime | None
+    toll: int
+
+
+@dataclass(frozen=True)
 class TripRow:
     """One row of the 走行明細 table.
 
@@ -146,6 +158,9 @@ class TripRow:
         points: points the engine expects for the trip (``None`` before the engine ran).
         dated_at: the time that decides the trip's day and month (its exit, else its entry).
         operator_source: ``default`` (a guess: no route rule knew the gates), ``rule``, ``hand``.
+        passage: a passage (通過, no amount of its own), listed beside the trips
+            (:mod:`etcbook.models.passage_rows`); its money fields are 0 and mean nothing.
+        journey: for a passage, the trip of its journey where the import could tell it.
     """
 
     id: int
@@ -169,6 +184,8 @@ class TripRow:
     points: int | None = None
     dated_at: dt.datetime | None = None
     operator_source: str = "rule"
+    passage: bool = False
+    journey: Journey | None = None
 
 
 EngineFigures = Mapping[int, tuple[int, int, int]]
@@ -538,3 +555,24 @@ def engine_cards(*, connection: Connection) -> list[CardRow]:
             "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
         )
     ]
+
+
+# -- the card filter ---------------------------------------------------------------------------
+
+
+def card_facets(*, connection: Connection) -> list[CardFacet]:
+    """Every card with what the card filter selects by (名義, 利用者, 部署), in ledger order."""
+    return [
+        CardFacet(last4, holder or "", driver or "", department or "")
+        for last4, holder, driver, department in connection.exec_driver_sql(
+            "SELECT last4, holder, driver, department FROM cards ORDER BY household, holder, last4"
+        )
+    ]
+
+
+def guessed_trip_count(*, connection: Connection) -> int:
+    """How many trips have an operator that is only a guess (no route rule knew their gates)."""
+    value = connection.exec_driver_sql(
+        "SELECT count(*) FROM trips WHERE operator_source = 'default'"
+    ).scalar()
+    return int(value or 0)

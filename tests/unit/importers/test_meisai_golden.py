@@ -75,6 +75,7 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
                 "updated": 0,
                 "duplicates": 0,
                 "passages": 0,
+                "unknown_gates": [],
                 "errors": [{"line": None, "message": expected["problem"]}],
             }
         ]

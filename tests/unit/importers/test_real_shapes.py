@@ -144,6 +144,8 @@ def test_trips_json_shows_passages_with_null_money_and_the_passage_flag(cli: Any
 
 
 def test_gates_decide_the_operator_and_an_unknown_gate_is_flagged(store: Store) -> None:
+    preview = import_files(store, [MEISAI / "13col_mixed_operators.csv"], dry_run=True)
+    assert preview.files[0].unknown_gates == ["浜松", "静岡"]
     assert import_files(store, [MEISAI / "13col_mixed_operators.csv"]).ok
     operators = stored(
         store, "SELECT entry_ic, operator, operator_source FROM trips ORDER BY dated_at"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -90,9 +91,29 @@ def test_models_and_migrations_agree_on_postgresql(pg_url: str) -> None:
     store = open_store(pg_url)
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = [str(d) for d in compare_metadata(context, SQLModel.metadata)]
+        modelled = set(SQLModel.metadata.tables)
+        differences = [
+            str(d)
+            for d in compare_metadata(context, SQLModel.metadata)
+            # Tables that only raw SQL reads and writes (no model) are the migrations' alone.
+            if _table_of(d) in modelled
+        ]
     store.close()
     assert differences == []
+
+
+def _table_of(difference: Any) -> str:
+    """The table a compare_metadata difference is about (modify_* come as lists)."""
+    if isinstance(difference, list):
+        difference = difference[0]
+    kind, item = difference[0], difference[1]
+    if kind.startswith("modify_"):
+        return str(difference[2])
+    if kind.endswith("_table"):
+        return str(item.name)
+    if kind.endswith("_column"):
+        return str(difference[2])
+    return str(item.table.name)
 
 
 @pytest.mark.both_backends
