@@ -170,3 +170,24 @@ def test_a_role_that_may_not_upgrade_is_told_who_must(pg_server: str) -> None:
         with psycopg.connect(pg_server, autocommit=True) as admin:
             admin.execute("DROP ROLE IF EXISTS etcbook_clerk")
     assert database_url(pg_server, "x").endswith("x?" + pg_server.split("?", 1)[1])
+
+
+def test_the_command_line_refuses_a_password_in_db_or_etcbook_db(cli_for: type) -> None:
+    url = "postgresql://clerk:secret@db.example.jp/ledger"
+    given = cli_for(url)("status", "--json")
+    assert given.returncode == 2 and PASSWORD_REFUSED in given.stderr and given.stdout == ""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-m", "etcbook", "status", "--json"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(root), "ETCBOOK_DB": url},
+        cwd=root,
+        timeout=120,
+    )
+    assert done.returncode == 3 and PASSWORD_REFUSED in done.stderr and "secret" not in done.stderr
