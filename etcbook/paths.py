@@ -55,11 +55,12 @@ def user_data_folder() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
-def default_store_path() -> Path:
-    """The store file: ``ETCBOOK_DB`` if set, else ``etcbook.sqlite3`` in the user data folder."""
+def default_store_path() -> Path | str:
+    """The store: ``ETCBOOK_DB`` if set (a file's path, or a PostgreSQL URL kept as text), else
+    ``etcbook.sqlite3`` in the user data folder."""
     env = os.environ.get("ETCBOOK_DB")
     if env:
-        return Path(env)
+        return env if env.lower().startswith(("postgresql://", "postgres://")) else Path(env)
     return user_data_folder() / "etcbook.sqlite3"
 
 

@@ -70,3 +70,50 @@ ensure_venv() {
     echo "$want" > "$stamp"
   fi
 }
+
+# A throwaway PostgreSQL 15 cluster for the tests: Unix socket in a private temporary folder only
+# (no TCP), fsync off, trust authentication (the folder is readable by its owner only). Its URL
+# goes to the tests in ETCBOOK_TEST_PG_URL; the cluster is stopped and deleted when the calling
+# script exits, also when the tests fail. As root (CI) the postgresql-15 package is installed when
+# missing and the cluster runs as the `postgres` user (initdb and pg_ctl refuse root). Without
+# PostgreSQL (not root, not installed) nothing starts and the PostgreSQL tests report themselves
+# skipped, unless ETCBOOK_TEST_PG_REQUIRED=1 (CI), which makes them fail.
+# ETCBOOK_TEST_PG_URL set by the caller is used as is (a server of one's own).
+PG_TEST_DIR=""
+start_test_postgres() {
+  [ -z "${ETCBOOK_TEST_PG_URL:-}" ] || return 0
+  local bindir=/usr/lib/postgresql/15/bin
+  if [ ! -x "$bindir/initdb" ]; then
+    install_system_packages postgresql-15
+  fi
+  if [ ! -x "$bindir/initdb" ]; then
+    echo "PostgreSQL 15 is not installed: the PostgreSQL tests will be skipped." >&2
+    return 0
+  fi
+  local run=()
+  PG_TEST_DIR="$(mktemp -d "${TMPDIR:-/tmp}/etcbook-pg.XXXXXX")"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$PG_TEST_DIR"
+    run=(runuser -u postgres --)
+  fi
+  chmod 0700 "$PG_TEST_DIR"
+  trap stop_test_postgres EXIT
+  "${run[@]}" "$bindir/initdb" -D "$PG_TEST_DIR/data" -U postgres -A trust --no-sync \
+    -E UTF8 --locale=C.UTF-8 >"$PG_TEST_DIR/initdb.log" 2>&1 ||
+    { cat "$PG_TEST_DIR/initdb.log" >&2; return 1; }
+  "${run[@]}" "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -w -l "$PG_TEST_DIR/server.log" \
+    -o "-c listen_addresses='' -k $PG_TEST_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null || { cat "$PG_TEST_DIR/server.log" >&2; return 1; }
+  export ETCBOOK_TEST_PG_URL="postgresql://postgres@/postgres?host=$PG_TEST_DIR"
+}
+
+stop_test_postgres() {
+  local status=$?
+  if [ -n "$PG_TEST_DIR" ] && [ -d "$PG_TEST_DIR/data" ]; then
+    local run=()
+    [ "$(id -u)" != 0 ] || run=(runuser -u postgres --)
+    "${run[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$PG_TEST_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_TEST_DIR"
+  fi
+  return "$status"
+}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pgkit import create_database, database_name, drop_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -25,12 +26,92 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store" / "etcbook.sqlite3"
 
 
-@pytest.fixture
-def store(store_path: Path) -> Iterator[object]:
-    """A fresh, migrated store (etcbook.models.store.Store)."""
+PG_URL = os.environ.get("ETCBOOK_TEST_PG_URL", "")
+"""A PostgreSQL server's URL for the tests (scripts/test starts a throwaway one)."""
+PG_REQUIRED = os.environ.get("ETCBOOK_TEST_PG_REQUIRED") == "1"
+"""CI: a missing server fails the PostgreSQL tests instead of skipping them."""
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_backends`` run once on SQLite and once on PostgreSQL."""
+    marked = metafunc.definition.get_closest_marker("both_backends")
+    if (
+        marked
+        and "backend" in metafunc.fixturenames
+        and not (metafunc.definition.get_closest_marker("sqlite_only"))
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def _no_server(reason: str) -> None:
+    if PG_REQUIRED:
+        pytest.fail(f"PostgreSQL is required here (ETCBOOK_TEST_PG_REQUIRED=1): {reason}")
+    pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server's URL (its maintenance database); skipped (or failed in CI) without."""
+    if not PG_URL:
+        _no_server(
+            "ETCBOOK_TEST_PG_URL is not set (scripts/test starts a server when PostgreSQL 15 "
+            "is installed, or installs it when run as root)"
+        )
+    import psycopg
+
+    try:
+        psycopg.connect(PG_URL, connect_timeout=10).close()
+    except psycopg.OperationalError as exc:
+        _no_server(f"cannot connect to ETCBOOK_TEST_PG_URL: {exc}")
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> Iterator[str]:
+    """A migrated, empty etcbook database, copied for each test (CREATE DATABASE … TEMPLATE)."""
     from etcbook.models.store import open_store
 
-    opened = open_store(store_path)
+    url = create_database(pg_server)
+    open_store(url).close()
+    yield database_name(url)
+    drop_database(pg_server, url)
+
+
+@pytest.fixture
+def pg_url(
+    pg_server: str, pg_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL ledger for one test (its URL), dropped afterwards.
+
+    What the ledger keeps on this computer (the vault's folder) goes under the test's tmp_path.
+    """
+    monkeypatch.setenv("ETCBOOK_SERVER_FILES", str(tmp_path / "server-files"))
+    url = create_database(pg_server, template=pg_template)
+    yield url
+    drop_database(pg_server, url)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` unless the test is marked ``both_backends`` (then both, one after the other)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def store_target(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where the test's fresh store is: a file path (SQLite) or a server URL (PostgreSQL)."""
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return store_path
+
+
+@pytest.fixture
+def store(store_target: Path | str) -> Iterator[object]:
+    """A fresh, migrated store (etcbook.models.store.Store) on the test's backend."""
+    from etcbook.models.store import open_store
+
+    opened = open_store(store_target)
     yield opened
     opened.close()
 
@@ -74,7 +155,7 @@ class CliResult:
 class Cli:
     """Runs ``python -m etcbook --db STORE …`` in a subprocess, as a user's script would."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         self.db = db
 
     def __call__(self, *args: str, check: bool = False, timeout: float = 120) -> CliResult:
@@ -97,18 +178,38 @@ class Cli:
 
 
 @pytest.fixture
-def cli(store_path: Path) -> Cli:
-    """The CLI on a fresh store (created by the first command)."""
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    return Cli(store_path)
+def cli(store_target: Path | str) -> Cli:
+    """The CLI on a fresh store (created by the first command; a migrated database on PG)."""
+    if isinstance(store_target, Path):
+        store_target.parent.mkdir(parents=True, exist_ok=True)
+    return Cli(store_target)
+
+
+@pytest.fixture
+def cli_for() -> type[Cli]:
+    """``cli_for(db)``: the CLI on a store of the test's choosing (a path or a server URL)."""
+    return Cli
 
 
 MEISAI = DATA / "meisai"
 """Golden 明細CSV files and their expected output (see tests/data/meisai/regenerate.py)."""
 
 
-def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of the store's data tables, in a stable order: compare before and after."""
+STORE_TABLES = ("cards", "trips", "passages", "trip_history", "import_batches", "route_rules")
+
+
+def store_content(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the store's data tables, in a stable order: compare before and after.
+
+    ``path`` is a SQLite file or a PostgreSQL ledger's URL (the ``store_target`` fixture)."""
+    if isinstance(path, str) and path.startswith("postgresql:"):
+        import psycopg
+
+        with psycopg.connect(path) as server:
+            return {
+                table: server.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+                for table in STORE_TABLES
+            }
     import sqlite3
 
     from etcbook.models.store import sqlite_uri
@@ -117,14 +218,7 @@ def store_content(path: Path) -> dict[str, list[tuple[object, ...]]]:
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-            for table in (
-                "cards",
-                "trips",
-                "passages",
-                "trip_history",
-                "import_batches",
-                "route_rules",
-            )
+            for table in STORE_TABLES
         }
     finally:
         db.close()

@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     import pkgutil
 
     from etcbook import __version__
-    from etcbook.cli.common import Parser
+    from etcbook.cli.common import Parser, db_argument
 
     parser = Parser(
         prog="etcbook",
@@ -32,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"etcbook {__version__}")
     parser.add_argument(
         "--db",
-        type=Path,
-        metavar="PATH",
-        help="ストアのファイル（既定: 環境変数 ETCBOOK_DB、なければユーザーデータフォルダ）",
+        type=db_argument,
+        metavar="PATH|URL",
+        help="ストアのファイル、または PostgreSQL のURL（postgresql://USER@HOST/DB、"
+        "postgresql:///?service=NAME）。既定: 環境変数 ETCBOOK_DB、なければユーザーデータフォルダ",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -54,10 +55,26 @@ def _window_only(argv: Sequence[str]) -> Path | Literal[False] | None:
     if not args:
         return None
     if len(args) == 2 and args[0] == "--db":
-        return Path(args[1])
-    if len(args) == 1 and args[0].startswith("--db="):
-        return Path(args[0].removeprefix("--db="))
-    return False
+        value = args[1]
+    elif len(args) == 1 and args[0].startswith("--db="):
+        value = args[0].removeprefix("--db=")
+    else:
+        return False
+    # A server URL goes through the full parser, which checks it.
+    return False if value.lower().startswith(("postgresql:", "postgres:")) else Path(value)
+
+
+def _open_window(db: object) -> int:
+    """The window, on a store file. A PostgreSQL ledger is not shown in the window yet."""
+    from etcbook.ui.app import run_app
+
+    if not isinstance(db, Path):
+        print(
+            f"{db}: ウィンドウはまだ PostgreSQL の帳簿を開けません。コマンド（etcbook --db URL status など）で使ってください。",
+            file=sys.stderr,
+        )
+        return 3
+    return run_app(db)
 
 
 def _closed_pipe(exc: OSError) -> bool:
@@ -99,9 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window_db = _window_only(argv)
     if window_db is not False:
         from etcbook.paths import default_store_path
-        from etcbook.ui.app import run_app
 
-        return run_app(window_db or default_store_path())
+        return _open_window(window_db or default_store_path())
     from etcbook.cli.common import (
         EXIT_BAD_INPUT,
         EXIT_BUSY,
@@ -118,9 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     context = CliContext(db=args.db)
     if args.command is None:
-        from etcbook.ui.app import run_app
-
-        return run_app(context.db_path)
+        return _open_window(context.target)
     if not hasattr(args, "handler"):
         parser.parse_args([*argv, "--help"])
         return EXIT_USAGE
@@ -150,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # say so in one sentence instead of a traceback. The transaction was rolled back.
         from etcbook.models.instance import is_store_busy, store_problem
 
-        problem = store_problem(exc, context.db_path)
+        problem = store_problem(exc, context.target)
         if problem is None:
             raise
         say(problem)

@@ -74,6 +74,7 @@ def cmd_restore(args: argparse.Namespace, context: CliContext) -> int:
         StoreInUse,
         check_backup,
         restore_backup,
+        server_ledger_refused,
     )
 
     try:
@@ -88,6 +89,8 @@ def cmd_restore(args: argparse.Namespace, context: CliContext) -> int:
                 ),
             )
             return 0
+        if not isinstance(context.target, Path):
+            raise BackupError(server_ledger_refused(str(context.target)))
         result = restore_backup(args.archive, context.db_path)
     except StoreInUse as exc:
         say(str(exc))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from etcbook.paths import default_store_path, store_location_warning
 
 if TYPE_CHECKING:
+    from etcbook.models.server import ServerAddress
     from etcbook.models.store import Store
 
 EXIT_OK = 0
@@ -85,15 +86,42 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def db_argument(text: str) -> Path | ServerAddress:
+    """``--db``: a store file's path, or a PostgreSQL URL (refused when it holds a password)."""
+    from etcbook.models.server import ServerError, is_server_url, parse_address
+
+    if is_server_url(text):
+        try:
+            return parse_address(text)
+        except ServerError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
+
+
 @dataclass
 class CliContext:
     """The store a command works on, opened on first use."""
 
-    db: Path | None = None
+    db: Path | ServerAddress | None = None
     _store: Store | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
+        """The store file's path (on PostgreSQL: the local stand-in, see Store.path)."""
+        if self._store is not None:
+            return self._store.path
+        target = self.target
+        if isinstance(target, Path):
+            return target
+        from etcbook.models.server import ServerAddress
+
+        if isinstance(target, ServerAddress):
+            return target.local_folder() / "ledger"
+        return Path(target)
+
+    @property
+    def target(self) -> Path | ServerAddress | str:
+        """Where the store is: --db, else ETCBOOK_DB (a path or a URL), else the default file."""
         return self.db if self.db is not None else default_store_path()
 
     @property
@@ -102,7 +130,7 @@ class CliContext:
             from etcbook.models.store import StoreError, open_store
 
             try:
-                self._store = open_store(self.db_path)
+                self._store = open_store(self.target)
             except StoreError as exc:
                 raise BadInput(str(exc)) from None
             if self._store.backup is not None:

@@ -24,10 +24,10 @@ def cmd_demo(args: argparse.Namespace, context: CliContext) -> int:
         counts = fill_demo(context.store)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    say(f"サンプルを作りました: {context.store.path}")
+    say(f"サンプルを作りました: {context.store.name}")
     emit(
         args,
-        {"store": str(context.store.path), **counts},
+        {"store": context.store.name, **counts},
         lambda: (
             f"カード {counts['cards']}枚、走行 {counts['trips']:,}件（明細CSV {counts['files']}ファイル）、"
             f"証憑 {counts['documents']}件（{vault_root(context.store)}）"

@@ -62,7 +62,7 @@ def append_audit(
         text(
             "INSERT INTO audit_log (at, os_user, entity, entity_id, action, field, old_value,"
             " new_value, reason) VALUES (:at, :user, :entity, :entity_id, :action, :field,"
-            " :old, :new, :reason)"
+            " :old, :new, :reason) RETURNING id"
         ),
         {
             "at": (at or clock.now()).isoformat(),
@@ -76,7 +76,7 @@ def append_audit(
             "reason": free_text(reason),
         },
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 def _check_value(field: str, value: Any) -> Any:

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from etcbook import __version__, clock
+from etcbook.models.dialect import as_datetime
 from etcbook.models.instance import StoreClaim, claim_store
 from etcbook.models.store import Store, backup_copy, sqlite_uri
 from etcbook.models.vault import vault_path_for
@@ -230,7 +231,7 @@ def backup_reminder(store_path: Path, today: dt.date | None = None) -> str | Non
     if last is None:
         return "まだバックアップがありません。ファイル→バックアップ で保存してください（毎月1回がおすすめです）。"
     try:
-        when = dt.datetime.fromisoformat(str(last["created_at"])).date()
+        when = as_datetime(str(last["created_at"])).date()
     except ValueError:
         return None
     days = (today - when).days
@@ -242,8 +243,18 @@ def backup_reminder(store_path: Path, today: dt.date | None = None) -> str | Non
 # --- backup ----------------------------------------------------------------------------------
 
 
+def server_ledger_refused(name: str) -> str:
+    """Why backup and restore refuse a PostgreSQL ledger."""
+    return (
+        f"{name}: PostgreSQL の帳簿はサーバーの管理者がバックアップします（pg_dump）。"
+        "etcbook backup / restore は SQLite のストアだけを扱います。"
+    )
+
+
 def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> BackupResult:
-    """Write a backup ZIP of ``store`` and its vault to ``out``."""
+    """Write a backup ZIP of ``store`` and its vault to ``out`` (a SQLite store only)."""
+    if store.on_server:
+        raise BackupError(server_ledger_refused(store.name))
     out = expand(out)
     if out.exists() and not overwrite:
         raise BackupError(f"{out}: すでにあります（上書きしません。別の名前を指定してください）。")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from etcbook.domain.claims import Claim, ClaimHeader, ClaimLine, claimable_lines
+from etcbook.models.dialect import as_datetime
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows
 from etcbook.models.vault import DocumentRecord, DocumentSearch, search_documents
@@ -40,7 +41,7 @@ class ClaimError(ValueError):
 def _when(value: Any) -> dt.datetime | None:
     if value is None or isinstance(value, dt.datetime):
         return value
-    return dt.datetime.fromisoformat(str(value))
+    return as_datetime(str(value))
 
 
 def line_of(row: dict[str, Any], vehicle: str = "") -> ClaimLine:

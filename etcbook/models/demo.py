@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from etcbook import clock
+from etcbook.models.dialect import as_datetime
 from etcbook.models.imports import import_files
 from etcbook.models.store import Store
 
@@ -303,7 +304,7 @@ def _simulated_rebate(store: Store) -> dict[tuple[dt.datetime, str], int]:
             )
         ).all()
     return {
-        (dt.datetime.fromisoformat(exit_at), exit_ic): results[trip_id].rebate_applied
+        (as_datetime(exit_at), exit_ic): results[trip_id].rebate_applied
         for trip_id, exit_at, exit_ic in trips
         if trip_id in results
     }
@@ -394,7 +395,7 @@ def fill_demo(store: Store) -> dict[str, int]:
             connection.execute(
                 text(
                     "SELECT t.id FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE c.last4 = '1234' AND t.operator = 'nexco' AND t.morning_evening = 0"
+                    " WHERE c.last4 = '1234' AND t.operator = 'nexco' AND NOT t.morning_evening"
                     " ORDER BY t.exit_at, t.id"
                 )
             )
@@ -449,7 +450,7 @@ def _add_documents(store: Store, folder: Path, months: list[dt.date], latest_123
     billed: dict[tuple[str, str], list[SampleLine]] = {}
     tolls: dict[tuple[str, str], list[SampleLine]] = {}
     for trip_id, last4, exit_at, entry_ic, exit_ic, toll in trips:
-        at = dt.datetime.fromisoformat(exit_at)
+        at = as_datetime(exit_at)
         key = (last4, exit_at[:7])
         tolls.setdefault(key, []).append(SampleLine(at, entry_ic or "", exit_ic, toll))
         billed.setdefault(key, []).append(

@@ -15,7 +15,7 @@ import datetime as dt
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from etcbook.models.tables import IsoDateTime
+from etcbook.models.columns import IsoDate, IsoDateTime
 
 
 class Document(SQLModel, table=True):
@@ -42,7 +42,7 @@ class Document(SQLModel, table=True):
     card_last4: str
     month: str
     """``YYYY-MM`` the document is about (a statement's billing month, a screen's day's month)."""
-    doc_date: dt.date | None = None
+    doc_date: dt.date | None = Field(default=None, sa_type=IsoDate)
     """取引年月日: transaction date for 電子帳簿保存法 search."""
     amount: int | None = None
     """取引金額 in yen."""

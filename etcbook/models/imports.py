@@ -593,6 +593,17 @@ def import_files(
     ``dry_run`` computes the same counts (a preview) and rolls back.
     Raises ImportCancelled when ``cancelled()`` turns true; nothing is stored then either.
     """
+    if store.on_server:
+        from etcbook.models.imports_pg import import_files_pg
+
+        return import_files_pg(
+            store,
+            paths,
+            card_last4=card_last4,
+            dry_run=dry_run,
+            progress=progress,
+            cancelled=cancelled,
+        )
     results: list[FileResult] = []
     commit = False
     with store.engine.connect() as connection:

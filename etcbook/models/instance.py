@@ -236,24 +236,65 @@ def _sqlite_error(exc: BaseException) -> sqlite3.Error | None:
     return None
 
 
+def _server_error(exc: BaseException) -> BaseException | None:
+    """The PostgreSQL driver's (psycopg) error behind ``exc``, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__module__.startswith("psycopg"):
+            return current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
+
+
+SERVER_RETRYABLE = ("40001", "40P01", "55P03", "57014")
+"""Serialization failure, deadlock, lock not available, statement timeout: try again."""
+
+
 def is_store_busy(exc: BaseException) -> bool:
-    """True when ``exc`` means another process kept the store locked longer than we waited."""
+    """True when ``exc`` means another process kept the store locked longer than we waited
+    (on PostgreSQL: a conflict with another client that a second try resolves)."""
+    server = _server_error(exc)
+    if server is not None:
+        return getattr(server, "sqlstate", None) in SERVER_RETRYABLE
     error = _sqlite_error(exc)
     return isinstance(error, sqlite3.OperationalError) and (
         "locked" in str(error) or "busy" in str(error)
     )
 
 
-def store_problem(exc: BaseException, store_path: Path | None = None) -> str | None:
+def _server_problem(error: BaseException, where: str) -> str | None:
+    state = str(getattr(error, "sqlstate", None) or "")
+    if state in SERVER_RETRYABLE:
+        return (
+            f"{where}ほかの利用者の変更と重なりました。何も変更していません。"
+            "もう一度実行してください。"
+        )
+    if state == "42501":
+        return (
+            f"{where}この操作をする権限がありません（{str(error).strip()}）。何も変更していません。"
+        )
+    if state.startswith("08") or (not state and "connection" in str(error).lower()):
+        return f"{where}PostgreSQL サーバーとの接続が切れたか、つながりません（{str(error).strip()}）。"
+    if state == "53100":
+        return f"{where}サーバーのディスクがいっぱいです。何も変更していません。"
+    return None
+
+
+def store_problem(exc: BaseException, store_path: object | None = None) -> str | None:
     """A sentence for the user when ``exc`` is SQLite refusing the store, else None.
 
     Covers a store busy in another process, a read-only or missing location, a full disk and
     a damaged file. In every case the transaction was rolled back: nothing was changed.
     """
+    where = f"{store_path}: " if store_path else ""
+    server = _server_error(exc)
+    if server is not None:
+        return _server_problem(server, where)
     error = _sqlite_error(exc)
     if error is None:
         return None
-    where = f"{store_path}: " if store_path else ""
     text = str(error).lower()
     if is_store_busy(exc):
         return (

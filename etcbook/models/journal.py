@@ -127,7 +127,7 @@ def save_setting(*, store: Store, key: str, value: str, card: str | None = None)
     with store.engine.begin() as connection:
         card_id = _card_id(connection, card) if card is not None else None
         connection.execute(
-            text("DELETE FROM journal_settings WHERE key = :k AND card_id IS :c"),
+            text("DELETE FROM journal_settings WHERE key = :k AND card_id IS NOT DISTINCT FROM :c"),
             {"k": key, "c": card_id},
         )
         connection.execute(
@@ -155,7 +155,9 @@ def save_settings(
         for card_id, pairs in scoped:
             for key, value in pairs.items():
                 connection.execute(
-                    text("DELETE FROM journal_settings WHERE key = :k AND card_id IS :c"),
+                    text(
+                        "DELETE FROM journal_settings WHERE key = :k AND card_id IS NOT DISTINCT FROM :c"
+                    ),
                     {"k": key, "c": card_id},
                 )
                 connection.execute(

@@ -16,7 +16,8 @@ from sqlmodel import Field, SQLModel
 
 from etcbook import clock
 from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
-from etcbook.models.tables import IsoDateTime
+from etcbook.models.columns import IsoDate, IsoDateTime
+from etcbook.models.dialect import as_datetime
 from etcbook.privacy import free_text, free_text_or_none
 
 
@@ -62,7 +63,7 @@ class MileageAdjustment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
-    on: dt.date
+    on: dt.date = Field(sa_type=IsoDate)
     pool: str | None = None
     points: int = 0
     rebate: int = 0
@@ -129,7 +130,7 @@ def create_exchange(
     result = connection.execute(
         text(
             "INSERT INTO point_exchanges (card_id, at, pool, units, points, yen, created_at)"
-            " VALUES (:card_id, :at, :pool, :units, :points, :yen, :created_at)"
+            " VALUES (:card_id, :at, :pool, :units, :points, :yen, :created_at) RETURNING id"
         ),
         {
             "card_id": card_id,
@@ -141,7 +142,7 @@ def create_exchange(
             "created_at": _iso(clock.now()),
         },
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 def create_stop(
@@ -151,7 +152,7 @@ def create_stop(
     result = connection.execute(
         text(
             "INSERT INTO card_stops (card_id, at, stopped, note, created_at)"
-            " VALUES (:card_id, :at, :stopped, :note, :created_at)"
+            " VALUES (:card_id, :at, :stopped, :note, :created_at) RETURNING id"
         ),
         {
             "card_id": card_id,
@@ -161,7 +162,7 @@ def create_stop(
             "created_at": _iso(clock.now()),
         },
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 def stop_events(*, connection: Connection, card_id: int) -> list[tuple[dt.datetime, bool]]:
@@ -170,7 +171,7 @@ def stop_events(*, connection: Connection, card_id: int) -> list[tuple[dt.dateti
         text("SELECT at, stopped FROM card_stops WHERE card_id = :card_id ORDER BY at, id"),
         {"card_id": card_id},
     )
-    return [(dt.datetime.fromisoformat(r[0]), bool(r[1])) for r in rows]
+    return [(as_datetime(r[0]), bool(r[1])) for r in rows]
 
 
 def create_adjustment(
@@ -187,7 +188,7 @@ def create_adjustment(
     result = connection.execute(
         text(
             'INSERT INTO mileage_adjustments (card_id, "on", pool, points, rebate, reason,'
-            " created_at) VALUES (:card_id, :on, :pool, :points, :rebate, :reason, :created_at)"
+            " created_at) VALUES (:card_id, :on, :pool, :points, :rebate, :reason, :created_at) RETURNING id"
         ),
         {
             "card_id": card_id,
@@ -199,7 +200,7 @@ def create_adjustment(
             "created_at": _iso(clock.now()),
         },
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 def set_commute_pass_month(
@@ -209,8 +210,8 @@ def set_commute_pass_month(
     if present:
         result = connection.execute(
             text(
-                "INSERT OR IGNORE INTO commute_pass_months (card_id, month, created_at)"
-                " VALUES (:card_id, :month, :created_at)"
+                "INSERT INTO commute_pass_months (card_id, month, created_at)"
+                " VALUES (:card_id, :month, :created_at) ON CONFLICT DO NOTHING"
             ),
             {"card_id": card_id, "month": month, "created_at": _iso(clock.now())},
         )
@@ -288,8 +289,8 @@ def create_manual_trip(*, connection: Connection, values: dict[str, Any]) -> int
     result = connection.execute(
         text(
             f"INSERT INTO trips ({', '.join(columns)}, source, operator_source)"
-            f" VALUES ({', '.join(':' + c for c in columns)}, 'manual', 'hand')"
+            f" VALUES ({', '.join(':' + c for c in columns)}, 'manual', 'hand') RETURNING id"
         ),
         params,
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())

@@ -28,10 +28,12 @@ from etcbook.domain.mileage import (
 )
 from etcbook.domain.points import ExchangeUnit
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.card_links import load_links
+from etcbook.models.dialect import as_date, as_datetime, is_postgresql
 from etcbook.models.mileage import CardRef, list_card_refs
 
-_from_iso = dt.datetime.fromisoformat
-_date_from_iso = dt.date.fromisoformat
+_from_iso = as_datetime
+_date_from_iso = as_date
 
 
 @contextmanager
@@ -67,7 +69,6 @@ def load_card_inputs(
     :func:`load_own_card_inputs`.
     """
     from etcbook.domain.incidents import registration_input, registration_segments
-    from etcbook.models.reconcile import load_links
 
     links = load_links(connection=connection)
     if not links:
@@ -93,8 +94,10 @@ def load_own_card_inputs(
     trip_sql = (
         "SELECT id, dated_at, toll, operator,"
         " CASE WHEN morning_evening THEN entry_at END, rebate_applied, morning_evening"
-        " FROM trips WHERE card_id = ? ORDER BY card_id, dated_at, id"
+        " FROM trips WHERE card_id = {} ORDER BY card_id, dated_at, id"
     )
+    trip_sql = trip_sql.format("%s" if is_postgresql(connection) else "?")
+    at = dt.datetime.fromisoformat
     # Rows straight from the DB-API cursor of this connection: SQLAlchemy's Row objects would
     # cost as much again as reading the rows.
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -105,10 +108,10 @@ def load_own_card_inputs(
             [
                 TripInput(
                     trip_id,
-                    _from_iso(exit_at),
+                    at(exit_at),
                     toll,
                     operator,
-                    None if entry_at is None else _from_iso(entry_at),
+                    None if entry_at is None else at(entry_at),
                     rebate_applied,
                     flag == 1,
                     None,

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from etcbook import clock
@@ -37,8 +37,10 @@ from etcbook.domain.incidents import (
     suspicious_trips,
 )
 from etcbook.domain.reconcile import Reported, TripLine
+from etcbook.models.card_links import load_links
 from etcbook.models.cards import CardNotFound
-from etcbook.models.tables import IsoDateTime
+from etcbook.models.columns import IsoDateTime
+from etcbook.models.dialect import as_datetime, month_of
 from etcbook.privacy import free_text
 
 # --- tables ----------------------------------------------------------------------------------
@@ -48,6 +50,7 @@ class ReconcileReport(SQLModel, table=True):
     """Figures read on the ETCマイレージ site and the card statement for one card and month."""
 
     __tablename__ = "reconcile_reports"
+    __table_args__ = (UniqueConstraint("card_id", "month", name="uq_reconcile_reports_card_month"),)
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
@@ -63,6 +66,7 @@ class ReconcileSnapshot(SQLModel, table=True):
     """A month marked reconciled: the reconciliation as it was, and its trips' fingerprints."""
 
     __tablename__ = "reconcile_snapshots"
+    __table_args__ = (Index("ix_reconcile_snapshots_card_month", "card_id", "month"),)
 
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
@@ -122,10 +126,14 @@ class CardLinkRow(SQLModel, table=True):
     """登録カード変更: the old card's mileage registration passes to the new card."""
 
     __tablename__ = "card_links"
+    __table_args__ = (
+        UniqueConstraint("old_card_id", name="uq_card_links_old"),
+        UniqueConstraint("new_card_id", name="uq_card_links_new"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    old_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", unique=True)
-    new_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT", unique=True)
+    old_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
+    new_card_id: int = Field(foreign_key="cards.id", ondelete="RESTRICT")
     registered_at: dt.datetime = Field(sa_type=IsoDateTime)
     effective_at: dt.datetime = Field(sa_type=IsoDateTime)
     incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
@@ -144,7 +152,7 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 
 def _dt(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
+    return None if value is None else as_datetime(value)
 
 
 def card_row(*, connection: Connection, last4: str) -> dict[str, Any]:
@@ -388,7 +396,7 @@ def latest_snapshot(*, connection: Connection, card: str, month: str) -> Snapsho
     ).first()
     if row is None:
         return None
-    return Snapshot(dt.datetime.fromisoformat(row[0]), json.loads(row[1]), json.loads(row[2]))
+    return Snapshot(as_datetime(row[0]), json.loads(row[1]), json.loads(row[2]))
 
 
 def reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
@@ -409,7 +417,7 @@ def trip_months(*, connection: Connection) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for last4, month in connection.execute(
         text(
-            "SELECT DISTINCT c.last4, substr(t.dated_at, 1, 7) FROM trips t"
+            f"SELECT DISTINCT c.last4, {month_of('t.dated_at', connection)} FROM trips t"
             " JOIN cards c ON c.id = t.card_id"
         )
     ):
@@ -441,7 +449,7 @@ def open_incident(
     result = connection.execute(
         text(
             "INSERT INTO incidents (card_id, kind, noticed_at, note, created_at)"
-            " VALUES (:card_id, :kind, :noticed_at, :note, :now)"
+            " VALUES (:card_id, :kind, :noticed_at, :note, :now) RETURNING id"
         ),
         {
             "card_id": card_id,
@@ -451,8 +459,7 @@ def open_incident(
             "now": clock.now().isoformat(),
         },
     )
-    incident_id = result.lastrowid
-    assert incident_id is not None
+    incident_id = int(result.scalar_one())
     return int(incident_id)
 
 
@@ -474,7 +481,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
     steps = tuple(
         StepRecord(
             step=r["step"],
-            at=dt.datetime.fromisoformat(r["at"]),
+            at=as_datetime(r["at"]),
             desk=r["desk"],
             reference=r["reference"],
             person=r["person"],
@@ -489,7 +496,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
     )
     contacts = tuple(
         ContactEntry(
-            at=dt.datetime.fromisoformat(r["at"]),
+            at=as_datetime(r["at"]),
             desk=r["desk"],
             person=r["person"],
             reference=r["reference"],
@@ -504,7 +511,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
     return Incident(
         card=row["last4"],
         kind=row["kind"],
-        noticed_at=dt.datetime.fromisoformat(row["noticed_at"]),
+        noticed_at=as_datetime(row["noticed_at"]),
         steps=steps,
         contacts=contacts,
         closed_at=_dt(row["closed_at"]),
@@ -532,26 +539,6 @@ def list_incidents(
         params,
     ).scalars()
     return [load_incident(connection=connection, incident_id=i) for i in list(ids)]
-
-
-def load_links(*, connection: Connection) -> tuple[CardLink, ...]:
-    """Every 登録カード変更, oldest first."""
-    return tuple(
-        CardLink(
-            old_card=r[0],
-            new_card=r[1],
-            registered_at=dt.datetime.fromisoformat(r[2]),
-            effective_at=dt.datetime.fromisoformat(r[3]),
-            incident_id=r[4],
-        )
-        for r in connection.execute(
-            text(
-                "SELECT o.last4, n.last4, l.registered_at, l.effective_at, l.incident_id"
-                " FROM card_links l JOIN cards o ON o.id = l.old_card_id"
-                " JOIN cards n ON n.id = l.new_card_id ORDER BY l.effective_at, l.id"
-            )
-        )
-    )
 
 
 def change_card(
@@ -671,7 +658,7 @@ def record_step(
         text(
             "INSERT INTO incident_steps (incident_id, step, at, desk, reference, person, details,"
             " note, recorded_at) VALUES (:incident, :step, :at, :desk, :reference, :person,"
-            " :details, :note, :now)"
+            " :details, :note, :now) RETURNING id"
         ),
         {
             "incident": incident_id,
@@ -685,8 +672,7 @@ def record_step(
             "now": clock.now().isoformat(),
         },
     )
-    assert result.lastrowid is not None
-    return int(result.lastrowid), warnings
+    return int(result.scalar_one()), warnings
 
 
 def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry) -> int:
@@ -697,7 +683,7 @@ def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry
     result = connection.execute(
         text(
             "INSERT INTO incident_contacts (incident_id, at, desk, person, reference, summary,"
-            " recorded_at) VALUES (:incident, :at, :desk, :person, :reference, :summary, :now)"
+            " recorded_at) VALUES (:incident, :at, :desk, :person, :reference, :summary, :now) RETURNING id"
         ),
         {
             "incident": incident_id,
@@ -709,8 +695,7 @@ def add_contact(*, connection: Connection, incident_id: int, entry: ContactEntry
             "now": clock.now().isoformat(),
         },
     )
-    assert result.lastrowid is not None
-    return int(result.lastrowid)
+    return int(result.scalar_one())
 
 
 def close_incident(*, connection: Connection, incident_id: int, at: dt.datetime) -> None:
@@ -740,7 +725,7 @@ def trip_refs(
         params["since"] = since.isoformat()
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return [
-        TripRef(r[0], r[1], dt.datetime.fromisoformat(r[2]), r[3], r[4], r[5])
+        TripRef(r[0], r[1], as_datetime(r[2]), r[3], r[4], r[5])
         for r in connection.execute(
             text(
                 "SELECT t.id, c.last4, t.dated_at, t.entry_ic, coalesce(t.exit_ic, ''), t.toll"

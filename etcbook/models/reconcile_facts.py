@@ -41,6 +41,8 @@ from etcbook.domain.reconcile import (
     reconcile,
 )
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.card_links import load_links
+from etcbook.models.dialect import as_datetime
 from etcbook.models.reconcile import (
     Snapshot,
     TripChange,
@@ -48,7 +50,6 @@ from etcbook.models.reconcile import (
     changes_since,
     latest_snapshot,
     list_incidents,
-    load_links,
     load_reported,
     merge_reported,
 )
@@ -82,8 +83,8 @@ def _rows(connection: Connection, where: str, params: Mapping[str, Any]) -> list
         _Row(
             r[0],
             r[1],
-            dt.datetime.fromisoformat(r[2]),
-            None if r[3] is None else dt.datetime.fromisoformat(r[3]),
+            as_datetime(r[2]),
+            None if r[3] is None else as_datetime(r[3]),
             r[4] or None,
             r[5],
             r[6],
@@ -260,7 +261,7 @@ def month_facts(
     previous = add_months(month, -1)
     me_rows = _rows(
         connection,
-        f"c.last4 IN ({_in(chain)[0]}) AND t.morning_evening = 1"
+        f"c.last4 IN ({_in(chain)[0]}) AND t.morning_evening"
         " AND t.dated_at >= :from AND t.dated_at < :end",
         {**_in(chain)[1], "from": previous.isoformat(), "end": end.isoformat()},
     )

@@ -32,10 +32,11 @@ from etcbook.domain.reminders import (
     reminders_at,
 )
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.card_links import load_links
+from etcbook.models.dialect import as_date
 from etcbook.models.reconcile import (
     TRIP_FIELDS,
     list_incidents,
-    load_links,
     reconciled_months,
     suspicious_trip_list,
     trip_months,
@@ -88,10 +89,9 @@ def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
 
 def vault_months(*, connection: Connection) -> dict[str, set[str]] | None:
     """Card → months with a 利用証明書 or 走行明細CSV in the vault; None without a vault table."""
-    exists = connection.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
-    ).first()
-    if exists is None:
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table("documents"):
         return None
     found: dict[str, set[str]] = {}
     for last4, month in connection.execute(
@@ -197,9 +197,7 @@ def reminder_facts(
                 status=status,
                 expires=expires,
                 login_id=login_id,
-                last_login_on=None
-                if last_login is None
-                else dt.date.fromisoformat(str(last_login)),
+                last_login_on=None if last_login is None else as_date(str(last_login)),
                 lots=lots,
                 last_change_at=last_change,
                 next_grants=grants,

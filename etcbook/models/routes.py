@@ -278,10 +278,22 @@ def resolve_route_list(
     return [resolver.resolve(entry, exit_) for entry, exit_ in routes]
 
 
-def resolve_routes(db: sqlite3.Connection, routes: str | Iterable[tuple[str, str]]) -> None:
+def resolve_routes(db: Any, routes: str | Iterable[tuple[str, str]]) -> None:
     """Fill ``temp.routes`` (entry_ic, exit_ic, operator, morning_evening; '' for a blank IC)
     for the (entry_ic, exit_ic) pairs given, or yielded by the SQL query given; operator NULL:
-    no rule knows the route."""
+    no rule knows the route. ``db`` is the driver's connection (sqlite3 or psycopg)."""
+    if not isinstance(db, sqlite3.Connection):  # PostgreSQL: a temporary table, filled by COPY
+        pairs = db.execute(routes).fetchall() if isinstance(routes, str) else list(routes)
+        resolver = resolver_for(db)
+        db.execute("DROP TABLE IF EXISTS routes")
+        db.execute(
+            "CREATE TEMP TABLE routes (entry_ic text, exit_ic text, operator text,"
+            " morning_evening boolean, PRIMARY KEY (entry_ic, exit_ic)) ON COMMIT DROP"
+        )
+        with db.cursor() as cursor, cursor.copy("COPY routes FROM STDIN") as copy:
+            for entry, exit_ in dict.fromkeys(pairs):
+                copy.write_row((entry, exit_, *resolver.resolve(entry, exit_)))
+        return
     db.execute("DROP TABLE IF EXISTS temp.routes")
     db.execute(
         "CREATE TEMP TABLE routes (entry_ic, exit_ic, operator, morning_evening,"
@@ -302,9 +314,10 @@ def resolve_routes(db: sqlite3.Connection, routes: str | Iterable[tuple[str, str
 # --- store functions for the window and the CLI -----------------------------------------------
 
 
-def _driver(connection: Connection) -> sqlite3.Connection:
+def _driver(connection: Connection) -> Any:
+    """The driver's connection (sqlite3 or psycopg) under ``connection``."""
     db = connection.connection.driver_connection
-    assert isinstance(db, sqlite3.Connection)
+    assert db is not None
     return db
 
 
@@ -347,7 +360,7 @@ def unknown_gates(*, connection: Connection) -> list[UnknownGate]:
             "  FROM passages WHERE operator_source = 'default'"
             " UNION ALL SELECT entry_ic, 'p', NULL, card_id, dated_at FROM passages"
             "  WHERE operator_source = 'default' AND exit_ic IS NOT NULL AND entry_ic IS NOT NULL)"
-            " SELECT gate, sum(kind = 't'), sum(kind = 'p'), coalesce(sum(toll), 0),"
+            " SELECT gate, count(*) FILTER (WHERE kind = 't'), count(*) FILTER (WHERE kind = 'p'), coalesce(sum(toll), 0),"
             " count(DISTINCT card_id), min(dated_at), max(dated_at) FROM named"
             " WHERE gate IS NOT NULL GROUP BY gate ORDER BY 2 DESC, 3 DESC, 1"
         )
@@ -381,11 +394,11 @@ def add_gate_rule(*, connection: Connection, gate: str, operator: str) -> int:
     result = connection.execute(
         text(
             "INSERT INTO route_rules (entry_pattern, exit_pattern, operator, morning_evening,"
-            " created_at) VALUES (NULL, :gate, :operator, NULL, :now)"
+            " created_at) VALUES (NULL, :gate, :operator, NULL, :now) RETURNING id"
         ),
         {"gate": glob_literal(gate), "operator": operator, "now": clock.now().isoformat()},
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 @dataclass(frozen=True)
@@ -428,14 +441,14 @@ class ReapplyResult:
 def _reapply_sql(table: str) -> tuple[str, str]:
     """(count of moves, UPDATE) for re-resolving ``table``'s operators through temp.routes."""
     join = (
-        f"FROM {table} x JOIN temp.routes ro ON ro.entry_ic = coalesce(x.entry_ic, '')"
+        f"FROM {table} x JOIN routes ro ON ro.entry_ic = coalesce(x.entry_ic, '')"
         " AND ro.exit_ic = coalesce(x.exit_ic, '')"
     )
     new_operator = "coalesce(ro.operator, 'nexco')"
     new_source = "CASE WHEN ro.operator IS NULL THEN 'default' ELSE 'rule' END"
     differs = (
-        f"x.operator_source <> 'hand' AND (x.operator IS NOT {new_operator}"
-        f" OR x.operator_source IS NOT {new_source})"
+        f"x.operator_source <> 'hand' AND (x.operator IS DISTINCT FROM {new_operator}"
+        f" OR x.operator_source IS DISTINCT FROM {new_source})"
     )
     moves = (
         f"SELECT c.last4, x.operator, {new_operator}, count(*) {join}"
@@ -482,7 +495,7 @@ def reapply_route_rules(
     passage_moves, passage_update = _reapply_sql("passages")
     result.passages = sum(row[3] for row in db.execute(passage_moves).fetchall())
     if result.trips == 0 and result.passages == 0:
-        db.execute("DROP TABLE IF EXISTS temp.routes")
+        db.execute("DROP TABLE IF EXISTS routes")
         return result
     before_states = {
         s.card: s for s in card_states(connection=connection, as_of=as_of, last4=cards)
@@ -490,7 +503,7 @@ def reapply_route_rules(
     db.execute("SAVEPOINT reapply_route_rules")
     db.execute(trip_update)
     db.execute(passage_update)
-    db.execute("DROP TABLE IF EXISTS temp.routes")
+    db.execute("DROP TABLE IF EXISTS routes")
     after_states = {s.card: s for s in card_states(connection=connection, as_of=as_of, last4=cards)}
     for card in sorted(cards):
         before, after = before_states[card], after_states[card]

@@ -1,4 +1,5 @@
-"""Opening the store: one SQLite file, WAL, foreign keys, busy timeout, migrated at open."""
+"""Opening the store: one SQLite file (WAL, foreign keys, busy timeout) or a PostgreSQL database
+(etcbook.models.server), migrated at open."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from etcbook import clock, phases
+from etcbook.models.server import (
+    ServerAddress,
+    ServerError,
+    describe,
+    is_server_url,
+    make_engine,
+    parse_address,
+)
 from etcbook.safeio import open_binary_fd
 
 if TYPE_CHECKING:
@@ -192,11 +201,10 @@ def _declared_heads() -> frozenset[str]:
 
 def _stored_revisions(engine: Engine) -> Set[str] | None:
     """The store's alembic_version rows, or None when the table does not exist yet."""
+    from sqlalchemy import inspect
+
     with engine.connect() as connection:
-        exists = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-        ).first()
-        if exists is None:
+        if not inspect(connection).has_table("alembic_version"):
             return None
         return {
             row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")
@@ -299,12 +307,27 @@ def backup_copy(path: Path, suffix: str) -> Path:
 
 @dataclass
 class Store:
-    """An open store: the file's path and its engine. Pass it explicitly; there is no global one."""
+    """An open store: the file's path and its engine. Pass it explicitly; there is no global one.
+
+    On PostgreSQL ``address`` is the server's URL and ``path`` a place in this computer's user data
+    folder that stands for the ledger's file (the vault's folder sits beside it).
+    """
 
     path: Path
     engine: Engine
     upgraded_from: frozenset[str] = frozenset()
     backup: Path | None = None
+    address: ServerAddress | None = None
+
+    @property
+    def on_server(self) -> bool:
+        """True for a PostgreSQL ledger."""
+        return self.address is not None
+
+    @property
+    def name(self) -> str:
+        """The file's path or the server's URL, for messages and JSON."""
+        return str(self.address if self.address is not None else self.path)
 
     def session(self, *, write: bool = False) -> Session:
         """An ORM session; ``write=True`` begins its transactions with BEGIN IMMEDIATE."""
@@ -335,11 +358,34 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating if needed) and migrate the store at ``path``.
+StoreTarget = Path | ServerAddress
+"""Where a store is: a SQLite file's path or a PostgreSQL server's address."""
+
+
+def store_target(text: str | os.PathLike[str] | ServerAddress) -> StoreTarget:
+    """``--db`` / ``ETCBOOK_DB`` text → a path, or a server address (a libpq URL).
+
+    Raises StoreError for a URL with a password or one libpq cannot read.
+    """
+    if isinstance(text, ServerAddress):
+        return text
+    if is_server_url(text):
+        try:
+            return parse_address(str(text))
+        except ServerError as exc:
+            raise StoreError(str(exc)) from None
+    return Path(text)
+
+
+def open_store(path: Path | str | ServerAddress) -> Store:
+    """Open (creating if needed) and migrate the store at ``path`` (a file or a server URL).
 
     When an existing file needs upgrading, a backup copy is kept beside it first.
     """
+    where = store_target(path)
+    if isinstance(where, ServerAddress):
+        return _open_server(where)
+    path = where
     try:
         path = Path(path).expanduser().absolute()
     except RuntimeError:  # "~someone/…" for a user who does not exist
@@ -399,6 +445,65 @@ def _with_own_vault(store: Store) -> Store:
             "元の ETC フォルダはそのままです。"
         ) from None
     return store
+
+
+UPGRADE_LOCK = 0x65746362  # "etcb": one migration at a time per database
+
+
+def _open_server(address: ServerAddress) -> Store:
+    """Connect to a PostgreSQL ledger and migrate it when this role may.
+
+    Clients opening it at once take turns (a transaction advisory lock); each migration runs in
+    one transaction, so a refused or failed upgrade leaves the database as it was.
+    """
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    engine = make_engine(address)
+    path = address.local_folder() / "ledger"
+    try:
+        if _stored_revisions(engine) == _declared_heads():
+            return Store(path=path, engine=engine, upgraded_from=_declared_heads(), address=address)
+        current, target, unknown = _current_and_target(engine)
+        if unknown:
+            raise StoreError(
+                f"{address}: このデータベースはより新しい etcbook で作られています（{', '.join(sorted(unknown))}）。"
+            )
+        if current != target:
+            from alembic import command
+
+            with engine.connect() as connection, connection.begin():
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
+                command.upgrade(_alembic_config(connection), "heads")
+    except DBAPIError as exc:
+        engine.dispose()
+        if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            owner = _database_owner(address)
+            raise StoreError(
+                f"{address}: このデータベースは etcbook {', '.join(sorted(_declared_heads()))} 向けに"
+                f"更新が必要ですが、このロールには権限がありません。データベースの所有者（ロール {owner}）が"
+                "新しい etcbook で一度開いて更新してください。"
+            ) from None
+        if isinstance(exc.orig, psycopg.OperationalError):
+            raise StoreError(
+                f"{describe(address.parameters)}: PostgreSQL に接続できません（{str(exc.orig).strip()}）。"
+            ) from None
+        raise
+    return Store(path=path, engine=engine, upgraded_from=frozenset(current), address=address)
+
+
+def _database_owner(address: ServerAddress) -> str:
+    engine = make_engine(address)
+    try:
+        with engine.connect() as connection:
+            owner = connection.exec_driver_sql(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+            ).scalar()
+        return str(owner)
+    except Exception:  # the sentence still names the database; the owner is a courtesy
+        return "（不明）"
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":  # python -m etcbook.models.store: write SCHEMA_SCRIPT again

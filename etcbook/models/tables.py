@@ -1,7 +1,7 @@
 """The store's core tables: cards, trips, their history, import batches, route rules.
 
-Date-times are stored as ISO 8601 text without a zone (``2025-06-01T08:30:00``), in Japan
-local time; money as integer yen.
+Date-times are naive, in Japan local time (ISO 8601 text on SQLite, ``2025-06-01T08:30:00``;
+see etcbook.models.columns); money as integer yen.
 """
 
 from __future__ import annotations
@@ -9,15 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Column, Computed, Index, UniqueConstraint
-from sqlalchemy.dialects.sqlite import DATETIME
 from sqlmodel import Field, SQLModel
 
-# SQLAlchemy leaves the SQLite DATETIME constructor unannotated.
-IsoDateTime = DATETIME(  # type: ignore[no-untyped-call]
-    storage_format="%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d",
-    regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)",
-)
-"""Date-times as sortable ISO text, the same text the CLI prints."""
+from etcbook.models.columns import IsoDate, IsoDateTime
 
 CARD_KINDS = ("credit", "personal", "corporate")
 """クレジット, ETCパーソナル, ETCコーポレート."""
@@ -39,7 +33,7 @@ class Card(SQLModel, table=True):
     expires: str | None = None
     mileage_id: str | None = None
     login_id: str | None = None
-    last_login_on: dt.date | None = None
+    last_login_on: dt.date | None = Field(default=None, sa_type=IsoDate)
     obu_number: str | None = None
     plate: str | None = None
     household: str | None = None
@@ -77,6 +71,18 @@ class Trip(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("card_id", "trip_key", "seq", name="uq_trips_identity"),
         Index("ix_trips_dated", "dated_at"),
+        # Covering index for the mileage engine (migration 0004_real).
+        Index(
+            "ix_trips_mileage",
+            "card_id",
+            "dated_at",
+            "id",
+            "toll",
+            "operator",
+            "morning_evening",
+            "rebate_applied",
+            "entry_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -138,6 +144,7 @@ class Passage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("card_id", "trip_key", "seq", name="uq_passages_identity"),
         Index("ix_passages_card_dated", "card_id", "dated_at"),
+        Index("ix_passages_trip", "trip_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -157,9 +164,7 @@ class Passage(SQLModel, table=True):
     trip_key: str
     seq: int = 0
     batch_id: int | None = Field(default=None, foreign_key="import_batches.id")
-    trip_id: int | None = Field(
-        default=None, foreign_key="trips.id", index=True, ondelete="SET NULL"
-    )
+    trip_id: int | None = Field(default=None, foreign_key="trips.id", ondelete="SET NULL")
 
 
 class RouteRule(SQLModel, table=True):

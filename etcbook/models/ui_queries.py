@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from etcbook import clock
 from etcbook.domain.fleet import CardFacet
 from etcbook.domain.points import OPERATOR_KEYS
+from etcbook.models.dialect import as_datetime, contains, month_of
 
 Use = Literal["all", "business", "private"]
 
@@ -108,11 +109,8 @@ class TripQuery:
         words = self.text.split()
         for i, word in enumerate(words):
             name = f"text{i}"
-            clauses.append(
-                f"(t.entry_ic LIKE :{name} ESCAPE '\\' OR t.exit_ic LIKE :{name} ESCAPE '\\'"
-                f" OR t.purpose LIKE :{name} ESCAPE '\\' OR t.remarks LIKE :{name} ESCAPE '\\'"
-                f" OR t.department LIKE :{name} ESCAPE '\\')"
-            )
+            columns = ("t.entry_ic", "t.exit_ic", "t.purpose", "t.remarks", "t.department")
+            clauses.append("(" + " OR ".join(contains(c, name) for c in columns) + ")")
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params[name] = f"%{escaped}%"
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -206,7 +204,7 @@ class TripTotals:
 
 
 def _datetime(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+    return as_datetime(value) if value else None
 
 
 def has_cards(*, connection: Connection) -> bool:
@@ -241,8 +239,8 @@ def trip_rows(
 
     if not ids:
         return {}
-    marks = ", ".join("?" for _ in ids)
-    result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({marks})", tuple(ids))
+    listed = ", ".join(str(int(i)) for i in ids)
+    result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({listed})")
     rows: dict[int, TripRow] = {}
     for r in result:
         rows[r[0]] = TripRow(
@@ -333,7 +331,7 @@ def _totals_with_figures(
 def trip_months(*, connection: Connection) -> list[str]:
     """Every month (``YYYY-MM``) that has a trip, oldest first."""
     result = connection.exec_driver_sql(
-        "SELECT DISTINCT substr(dated_at, 1, 7) FROM trips ORDER BY 1"
+        f"SELECT DISTINCT {month_of('dated_at', connection)} FROM trips ORDER BY 1"
     )
     return [row[0] for row in result]
 
@@ -392,7 +390,7 @@ def update_trips(
         params["morning_evening"] = bool(morning_evening)
     if assignments:
         differs = " OR ".join(
-            f"{a.split(' = ')[0]} IS NOT {a.split(' = ')[1]}" for a in assignments
+            f"{a.split(' = ')[0]} IS DISTINCT FROM {a.split(' = ')[1]}" for a in assignments
         )
         chunk = 500
         for start in range(0, len(ids), chunk):
@@ -466,7 +464,7 @@ def create_route_rule(
     result = connection.execute(
         text(
             "INSERT INTO route_rules (entry_pattern, exit_pattern, operator, morning_evening,"
-            " created_at) VALUES (:entry, :exit, :operator, :morning_evening, :created_at)"
+            " created_at) VALUES (:entry, :exit, :operator, :morning_evening, :created_at) RETURNING id"
         ),
         {
             "entry": _glob_literal(route.entry_ic) if route.entry_ic else "",
@@ -476,7 +474,7 @@ def create_route_rule(
             "created_at": clock.now().isoformat(),
         },
     )
-    return int(result.lastrowid or 0)
+    return int(result.scalar_one())
 
 
 # -- dashboard: monthly tolls ------------------------------------------------------------------
@@ -521,7 +519,7 @@ def monthly_tolls(
     where, params = query.where()
     result = connection.execute(
         text(
-            "SELECT substr(t.dated_at, 1, 7) AS month, t.operator, sum(t.toll),"
+            f"SELECT {month_of('t.dated_at', connection)} AS month, t.operator, sum(t.toll),"
             f" sum({_TOLL_BUSINESS_SQL}) FROM trips t{where} GROUP BY 1, 2 ORDER BY 1, 2"
         ),
         params,

@@ -42,6 +42,7 @@ from etcbook.domain.evidence import (
     vault_folder,
 )
 from etcbook.models.audit import append_audit, os_user
+from etcbook.models.dialect import as_date, contains, month_of
 from etcbook.models.store import Store
 from etcbook.privacy import free_text, make_private_dir
 from etcbook.safeio import FILE_IN_USE, FileInUse, fsync_fully, replace_file
@@ -267,7 +268,7 @@ class DocumentSearch:
             escaped = (
                 self.counterparty.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             )
-            clauses.append("counterparty LIKE :counterparty ESCAPE '\\'")
+            clauses.append(contains("counterparty", "counterparty"))
             params["counterparty"] = f"%{escaped}%"
         if self.kind:
             clauses.append("kind = :kind")
@@ -291,7 +292,7 @@ _COLUMNS = (
 def _record(root: Path, row: Any) -> DocumentRecord:
     date = row["doc_date"]
     if isinstance(date, str):
-        date = dt.date.fromisoformat(date)
+        date = as_date(date)
     return DocumentRecord(
         id=row["id"],
         path=root / PurePosixPath(row["path"]),
@@ -469,7 +470,7 @@ def add_document(
                 " AND lower(vehicle) = lower(:vehicle)"
             )
             if kind in SCREEN_KINDS:  # screenshots are per day
-                identity += " AND doc_date IS :day"
+                identity += " AND doc_date IS NOT DISTINCT FROM :day"
             same = connection.execute(
                 text(identity + " ORDER BY version"),
                 {
@@ -502,7 +503,7 @@ def add_document(
                     " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
                     " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
                     " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
-                    " :supersedes, :added_at, :added_by)"
+                    " :supersedes, :added_at, :added_by) RETURNING id"
                 ),
                 {
                     "path": relpath,
@@ -522,7 +523,7 @@ def add_document(
                     "added_by": who,
                 },
             )
-            document_id = int(result.lastrowid or 0)
+            document_id = int(result.scalar_one())
             append_audit(
                 connection=connection,
                 entity="document",
@@ -707,10 +708,9 @@ def month_coverage(
             (r.last4, r.month): r.n
             for r in connection.execute(
                 text(
-                    "SELECT c.last4, substr(t.dated_at, 1, 7) AS month, count(*) AS n"
-                    " FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE t.dated_at >= :start AND t.dated_at < :end"
-                    " GROUP BY c.last4, substr(t.dated_at, 1, 7)"
+                    f"SELECT c.last4, {month_of('t.dated_at', connection)} AS month,"
+                    " count(*) AS n FROM trips t JOIN cards c ON c.id = t.card_id"
+                    " WHERE t.dated_at >= :start AND t.dated_at < :end GROUP BY 1, 2"
                 ),
                 {"start": f"{first}-01", "end": end.isoformat()},
             )

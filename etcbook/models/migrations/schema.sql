@@ -15,7 +15,7 @@ CREATE TABLE audit_log (
 	old_value VARCHAR, 
 	new_value VARCHAR, 
 	reason VARCHAR DEFAULT '' NOT NULL, 
-	PRIMARY KEY (id)
+	CONSTRAINT pk_audit_log PRIMARY KEY (id)
 );
 CREATE TABLE card_links (
 	id INTEGER NOT NULL, 
@@ -25,13 +25,13 @@ CREATE TABLE card_links (
 	effective_at TEXT NOT NULL, 
 	incident_id INTEGER, 
 	created_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_card_links PRIMARY KEY (id), 
 	CONSTRAINT uq_card_links_old UNIQUE (old_card_id), 
 	CONSTRAINT uq_card_links_new UNIQUE (new_card_id), 
 	CONSTRAINT ck_card_links_distinct CHECK (old_card_id <> new_card_id), 
-	FOREIGN KEY(old_card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
-	FOREIGN KEY(new_card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
-	FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE SET NULL
+	CONSTRAINT fk_card_links_old_card_id_cards FOREIGN KEY(old_card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
+	CONSTRAINT fk_card_links_new_card_id_cards FOREIGN KEY(new_card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
+	CONSTRAINT fk_card_links_incident_id_incidents FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE SET NULL
 );
 CREATE TABLE card_stops (
 	id INTEGER NOT NULL, 
@@ -40,8 +40,8 @@ CREATE TABLE card_stops (
 	stopped BOOLEAN NOT NULL, 
 	note VARCHAR DEFAULT '' NOT NULL, 
 	created_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT pk_card_stops PRIMARY KEY (id), 
+	CONSTRAINT fk_card_stops_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE cards (
 	id INTEGER NOT NULL, 
@@ -60,21 +60,21 @@ CREATE TABLE cards (
 	status VARCHAR DEFAULT 'active' NOT NULL, 
 	notes VARCHAR DEFAULT '' NOT NULL, 
 	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, 
-	PRIMARY KEY (id)
+	CONSTRAINT pk_cards PRIMARY KEY (id)
 );
 CREATE TABLE commute_pass_months (
 	id INTEGER NOT NULL, 
 	card_id INTEGER NOT NULL, 
 	month VARCHAR(7) NOT NULL, 
 	created_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_commute_pass_months PRIMARY KEY (id), 
 	CONSTRAINT uq_commute_pass_month UNIQUE (card_id, month), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT fk_commute_pass_months_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE data_version (
 	id INTEGER NOT NULL, 
 	version INTEGER NOT NULL, 
-	PRIMARY KEY (id)
+	CONSTRAINT pk_data_version PRIMARY KEY (id)
 );
 INSERT INTO "data_version" VALUES(1,1);
 CREATE TABLE documents (
@@ -98,16 +98,16 @@ CREATE TABLE documents (
 	removed_by VARCHAR, 
 	removed_reason VARCHAR, 
 	trash_path VARCHAR, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_documents PRIMARY KEY (id), 
 	CONSTRAINT ck_documents_version CHECK (version >= 1), 
 	CONSTRAINT ck_documents_size CHECK (size >= 0), 
-	FOREIGN KEY(supersedes_id) REFERENCES documents (id)
+	CONSTRAINT fk_documents_supersedes_id_documents FOREIGN KEY(supersedes_id) REFERENCES documents (id)
 );
 CREATE TABLE engine_cache (
 	name VARCHAR NOT NULL, 
 	"key" VARCHAR NOT NULL, 
 	payload BLOB NOT NULL, 
-	PRIMARY KEY (name)
+	CONSTRAINT pk_engine_cache PRIMARY KEY (name)
 );
 CREATE TABLE import_batches (
 	id INTEGER NOT NULL, 
@@ -118,7 +118,7 @@ CREATE TABLE import_batches (
 	inserted INTEGER DEFAULT '0' NOT NULL, 
 	updated INTEGER DEFAULT '0' NOT NULL, 
 	duplicates INTEGER DEFAULT '0' NOT NULL, 
-	PRIMARY KEY (id)
+	CONSTRAINT pk_import_batches PRIMARY KEY (id)
 );
 CREATE TABLE incident_contacts (
 	id INTEGER NOT NULL, 
@@ -129,8 +129,8 @@ CREATE TABLE incident_contacts (
 	reference VARCHAR DEFAULT '' NOT NULL, 
 	summary VARCHAR DEFAULT '' NOT NULL, 
 	recorded_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
+	CONSTRAINT pk_incident_contacts PRIMARY KEY (id), 
+	CONSTRAINT fk_incident_contacts_incident_id_incidents FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
 );
 CREATE TABLE incident_steps (
 	id INTEGER NOT NULL, 
@@ -143,8 +143,8 @@ CREATE TABLE incident_steps (
 	details VARCHAR DEFAULT '{}' NOT NULL, 
 	note VARCHAR DEFAULT '' NOT NULL, 
 	recorded_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
+	CONSTRAINT pk_incident_steps PRIMARY KEY (id), 
+	CONSTRAINT fk_incident_steps_incident_id_incidents FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
 );
 CREATE TABLE incidents (
 	id INTEGER NOT NULL, 
@@ -154,18 +154,18 @@ CREATE TABLE incidents (
 	closed_at TEXT, 
 	note VARCHAR DEFAULT '' NOT NULL, 
 	created_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_incidents PRIMARY KEY (id), 
 	CONSTRAINT ck_incidents_kind CHECK (kind IN ('lost', 'stolen', 'damaged')), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT fk_incidents_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE journal_export_trips (
 	id INTEGER NOT NULL, 
 	export_id INTEGER NOT NULL, 
 	trip_id INTEGER NOT NULL, 
 	amount INTEGER NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(export_id) REFERENCES journal_exports (id) ON DELETE CASCADE, 
-	FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE CASCADE
+	CONSTRAINT pk_journal_export_trips PRIMARY KEY (id), 
+	CONSTRAINT fk_journal_export_trips_export_id_journal_exports FOREIGN KEY(export_id) REFERENCES journal_exports (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_journal_export_trips_trip_id_trips FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE CASCADE
 );
 CREATE TABLE journal_exports (
 	id INTEGER NOT NULL, 
@@ -178,15 +178,15 @@ CREATE TABLE journal_exports (
 	entries INTEGER NOT NULL, 
 	total INTEGER NOT NULL, 
 	treatment VARCHAR NOT NULL, 
-	PRIMARY KEY (id)
+	CONSTRAINT pk_journal_exports PRIMARY KEY (id)
 );
 CREATE TABLE journal_settings (
 	id INTEGER NOT NULL, 
 	card_id INTEGER, 
 	"key" VARCHAR NOT NULL, 
 	value VARCHAR NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE CASCADE
+	CONSTRAINT pk_journal_settings PRIMARY KEY (id), 
+	CONSTRAINT fk_journal_settings_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE CASCADE
 );
 CREATE TABLE mileage_adjustments (
 	id INTEGER NOT NULL, 
@@ -197,9 +197,9 @@ CREATE TABLE mileage_adjustments (
 	rebate INTEGER DEFAULT '0' NOT NULL, 
 	reason VARCHAR NOT NULL, 
 	created_at TEXT NOT NULL, reversed_at TEXT, reversed_reason TEXT, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_mileage_adjustments PRIMARY KEY (id), 
 	CONSTRAINT ck_mileage_adjustments_one_kind CHECK ((points != 0 AND pool IS NOT NULL AND rebate = 0) OR (rebate != 0 AND points = 0 AND pool IS NULL)), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT fk_mileage_adjustments_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE passages (
 	id INTEGER NOT NULL, 
@@ -220,11 +220,11 @@ CREATE TABLE passages (
 	seq INTEGER DEFAULT '0' NOT NULL, 
 	batch_id INTEGER, 
 	trip_id INTEGER, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_passages PRIMARY KEY (id), 
 	CONSTRAINT uq_passages_identity UNIQUE (card_id, trip_key, seq), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
-	FOREIGN KEY(batch_id) REFERENCES import_batches (id), 
-	FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE SET NULL
+	CONSTRAINT fk_passages_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT, 
+	CONSTRAINT fk_passages_batch_id_import_batches FOREIGN KEY(batch_id) REFERENCES import_batches (id), 
+	CONSTRAINT fk_passages_trip_id_trips FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE SET NULL
 );
 CREATE TABLE point_exchanges (
 	id INTEGER NOT NULL, 
@@ -235,9 +235,9 @@ CREATE TABLE point_exchanges (
 	points INTEGER NOT NULL, 
 	yen INTEGER NOT NULL, 
 	created_at TEXT NOT NULL, reversed_at TEXT, reversed_reason TEXT, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_point_exchanges PRIMARY KEY (id), 
 	CONSTRAINT ck_point_exchanges_positive CHECK (points > 0 AND yen > 0), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT fk_point_exchanges_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE reconcile_reports (
 	id INTEGER NOT NULL, 
@@ -248,9 +248,9 @@ CREATE TABLE reconcile_reports (
 	statement_total INTEGER, 
 	points VARCHAR DEFAULT '{}' NOT NULL, 
 	updated_at TEXT NOT NULL, 
-	PRIMARY KEY (id), 
+	CONSTRAINT pk_reconcile_reports PRIMARY KEY (id), 
 	CONSTRAINT uq_reconcile_reports_card_month UNIQUE (card_id, month), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT fk_reconcile_reports_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE reconcile_snapshots (
 	id INTEGER NOT NULL, 
@@ -259,8 +259,8 @@ CREATE TABLE reconcile_snapshots (
 	marked_at TEXT NOT NULL, 
 	document VARCHAR NOT NULL, 
 	trips VARCHAR NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+	CONSTRAINT pk_reconcile_snapshots PRIMARY KEY (id), 
+	CONSTRAINT fk_reconcile_snapshots_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
 );
 CREATE TABLE route_rules (
 	id INTEGER NOT NULL, 
@@ -269,7 +269,7 @@ CREATE TABLE route_rules (
 	operator VARCHAR, 
 	morning_evening BOOLEAN, 
 	created_at TEXT NOT NULL, 
-	PRIMARY KEY (id)
+	CONSTRAINT pk_route_rules PRIMARY KEY (id)
 );
 CREATE TABLE trip_history (
 	id INTEGER NOT NULL, 
@@ -277,9 +277,9 @@ CREATE TABLE trip_history (
 	changed_at TEXT NOT NULL, 
 	batch_id INTEGER, 
 	old_values VARCHAR NOT NULL, 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE CASCADE, 
-	FOREIGN KEY(batch_id) REFERENCES import_batches (id)
+	CONSTRAINT pk_trip_history PRIMARY KEY (id), 
+	CONSTRAINT fk_trip_history_trip_id_trips FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_trip_history_batch_id_import_batches FOREIGN KEY(batch_id) REFERENCES import_batches (id)
 );
 CREATE TABLE "trips" (
     id INTEGER NOT NULL PRIMARY KEY,

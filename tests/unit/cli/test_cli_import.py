@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.both_backends
+
 Snapshot = Callable[[Path], dict[str, list[tuple[object, ...]]]]
 
 HEADER_15 = (
@@ -85,10 +87,10 @@ def test_reimport_and_overlap_through_the_cli(cli: Any, meisai_dir: Path) -> Non
 
 
 def test_malformed_file_exits_3_names_the_line_and_changes_nothing(
-    cli: Any, store_path: Path, snapshot: Snapshot, meisai_dir: Path, tmp_path: Path
+    cli: Any, store_target: Path | str, snapshot: Snapshot, meisai_dir: Path, tmp_path: Path
 ) -> None:
     assert cli("import", str(meisai_dir / "13col.csv")).returncode == 0
-    before = snapshot(store_path)
+    before = snapshot(store_target)
     bad = csv_file(
         tmp_path, "bad.csv", [row(), row("24/11/06,10:00", toll="12x"), row("24/11/07,10:00")]
     )
@@ -99,7 +101,7 @@ def test_malformed_file_exits_3_names_the_line_and_changes_nothing(
     assert document["files"][0]["errors"] == [
         {"line": 3, "message": "通行料金: 金額「12x」は整数の円ではありません"}
     ]
-    assert snapshot(store_path) == before
+    assert snapshot(store_target) == before
 
 
 def test_every_bad_line_is_on_stderr(cli: Any, meisai_dir: Path, tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_every_bad_line_is_on_stderr(cli: Any, meisai_dir: Path, tmp_path: Path)
 
 
 def test_failed_import_does_not_claim_to_have_created_cards(
-    cli: Any, tmp_path: Path, store_path: Path, snapshot: Snapshot
+    cli: Any, tmp_path: Path, store_target: Path | str, snapshot: Snapshot
 ) -> None:
     good = csv_file(tmp_path, "good.csv", [row(card="****1111")])
     bad = csv_file(tmp_path, "bad.csv", [row(toll="x")])
@@ -152,30 +154,32 @@ def test_missing_file_exits_3(cli: Any, tmp_path: Path) -> None:
     assert done.returncode == 3 and "nowhere.csv" in done.stderr
 
 
-def test_card_option(cli: Any, tmp_path: Path, store_path: Path, snapshot: Snapshot) -> None:
+def test_card_option(
+    cli: Any, tmp_path: Path, store_target: Path | str, snapshot: Snapshot
+) -> None:
     blank_card = csv_file(tmp_path, "blank.csv", [row(card="")])
     refused = cli("import", str(blank_card))
     assert refused.returncode == 3 and "--card" in refused.stderr
     done = cli("import", str(blank_card), "--card", "4980123456786789", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["new_cards"] == ["6789"]
-    before = snapshot(store_path)
+    before = snapshot(store_target)
     other = csv_file(tmp_path, "other.csv", [row("24/11/09,10:00", card="****0001")])
     wrong = cli("import", str(other), "--card", "6789")
     assert wrong.returncode == 3
     assert f"{other}:2: カード末尾0001の行です（指定されたカードは末尾6789）" in wrong.stderr
-    assert snapshot(store_path) == before
+    assert snapshot(store_target) == before
 
 
 def test_dry_run_changes_nothing(
-    cli: Any, meisai_dir: Path, store_path: Path, snapshot: Snapshot
+    cli: Any, meisai_dir: Path, store_target: Path | str, snapshot: Snapshot
 ) -> None:
     assert cli("card", "list").returncode == 0  # creates the store
-    before = snapshot(store_path)
+    before = snapshot(store_target)
     done = cli("import", str(meisai_dir / "15col.csv"), "--dry-run", "--json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["inserted"] == 10
-    assert snapshot(store_path) == before
+    assert snapshot(store_target) == before
 
 
 @pytest.mark.parametrize(

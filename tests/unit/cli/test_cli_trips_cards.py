@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.both_backends
+
 Snapshot = Callable[[Path], dict[str, list[tuple[object, ...]]]]
 
 TRIP_KEYS = {
@@ -191,13 +193,19 @@ def test_card_add_list_edit(cli: Any) -> None:
     )
 
 
-def test_full_card_number_is_cut_to_its_last_4(cli: Any, store_path: Path) -> None:
+def test_full_card_number_is_cut_to_its_last_4(
+    cli: Any, store_target: Path | str, snapshot: Snapshot
+) -> None:
     done = cli("card", "add", "--holder", "山田太郎", "--last4", "4980 1234 5678 0042", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["card"]["last4"] == "0042"
-    for path in (store_path, store_path.with_name(store_path.name + "-wal")):
-        assert not path.exists() or b"4980123456780042" not in path.read_bytes()
-        assert not path.exists() or b"4980 1234" not in path.read_bytes()
+    stored = repr(snapshot(store_target))
+    assert "0042" in stored
+    assert "4980123456780042" not in stored and "4980 1234" not in stored
+    if isinstance(store_target, Path):  # SQLite: not even in the file's free pages or its WAL
+        for path in (store_target, store_target.with_name(store_target.name + "-wal")):
+            assert not path.exists() or b"4980123456780042" not in path.read_bytes()
+            assert not path.exists() or b"4980 1234" not in path.read_bytes()
     assert cli("card", "edit", "4980123456780042", "--notes", "更新", "--json").returncode == 0
 
 
@@ -206,15 +214,15 @@ def test_full_card_number_is_cut_to_its_last_4(cli: Any, store_path: Path) -> No
     ["123456789012345678", "12345678901234567890", "1234567890123456７89", "abcdefghijklmnopqrs"],
 )
 def test_bad_onboard_unit_number_exits_3_with_a_message(
-    cli: Any, obu: str, store_path: Path, snapshot: Snapshot
+    cli: Any, obu: str, store_target: Path | str, snapshot: Snapshot
 ) -> None:
     assert cli("card", "add", "--holder", "山田太郎", "--last4", "1234").returncode == 0
-    before = snapshot(store_path)
+    before = snapshot(store_target)
     added = cli("card", "add", "--holder", "山田花子", "--last4", "5678", "--obu", obu)
     assert added.returncode == 3 and "車載器管理番号は19桁" in added.stderr
     edited = cli("card", "edit", "1234", "--obu", obu)
     assert edited.returncode == 3 and "車載器管理番号は19桁" in edited.stderr
-    assert snapshot(store_path) == before
+    assert snapshot(store_target) == before
 
 
 def test_duplicate_card_and_unknown_card_exit_3(cli: Any) -> None:
@@ -240,7 +248,7 @@ def test_card_created_by_import_gets_details_then_becomes_active(
 
 
 def test_demo_twice_is_refused_the_second_time(
-    cli: Any, store_path: Path, snapshot: Snapshot
+    cli: Any, store_target: Path | str, snapshot: Snapshot
 ) -> None:
     first = cli("demo", "--json")
     assert first.returncode == 0, first.stderr
@@ -249,11 +257,11 @@ def test_demo_twice_is_refused_the_second_time(
     vault = cli("evidence", "verify", "--json")  # the sample's originals, beside the store
     assert vault.returncode == 0
     assert vault.json()["intact"] is True and vault.json()["checked"] == counts["documents"] > 0
-    before = snapshot(store_path)
+    before = snapshot(store_target)
     second = cli("demo", "--json")
     assert second.returncode == 3 and "すでに走行があります" in second.stderr
     assert second.stdout == ""
-    assert snapshot(store_path) == before
+    assert snapshot(store_target) == before
 
 
 def test_demo_store_through_trips(cli: Any) -> None:

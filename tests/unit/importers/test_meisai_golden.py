@@ -20,6 +20,8 @@ from etcbook.models.passages import list_passage_rows, passage_json
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows, trip_json
 
+pytestmark = pytest.mark.both_backends
+
 MEISAI = Path(__file__).resolve().parents[2] / "data" / "meisai"
 INPUTS = sorted(p for p in MEISAI.iterdir() if p.suffix in (".csv", ".pdf", ".xlsx"))
 

@@ -19,6 +19,8 @@ from etcbook.importers.meisai import PASSAGE_DASHES, read_meisai_bytes
 from etcbook.models.imports import import_files
 from etcbook.models.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 MEISAI = Path(__file__).resolve().parents[2] / "data" / "meisai"
 SAMPLES = sorted((MEISAI / "samples").glob("*.csv"))
 SHAPES = [

@@ -29,6 +29,8 @@ from etcbook.models.store import Store
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "importers"))
 from meisai_helpers import HEADER_13, meisai, row13
 
+pytestmark = pytest.mark.both_backends
+
 AS_OF = dt.date(2026, 3, 31)
 
 

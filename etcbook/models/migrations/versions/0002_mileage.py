@@ -8,12 +8,14 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
+from etcbook.models.columns import MIGRATION_DATETIME
+
 revision = "0002_mileage"
 down_revision = "0001"
 branch_labels = ("mileage",)
 depends_on = None
 
-ISO = sa.Text  # date-times are ISO 8601 text (see etcbook.models.tables.IsoDateTime)
+ISO = MIGRATION_DATETIME  # naive date-times; ISO 8601 text on SQLite (etcbook.models.columns)
 
 
 def _card_id() -> sa.Column[int]:

@@ -27,12 +27,14 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
+from etcbook.models.columns import MIGRATION_DATETIME
+
 revision = "0004_real"
 down_revision = "0003_speed"
 branch_labels = None
 depends_on = None
 
-ISO = sa.Text
+ISO = MIGRATION_DATETIME  # naive date-times; ISO 8601 text on SQLite (etcbook.models.columns)
 
 _TRIPS_COLUMNS = (
     "id",
@@ -110,8 +112,42 @@ def _create_trip_indexes() -> None:
     )
 
 
+_OPERATOR_SOURCE = (
+    "CASE WHEN source <> 'import' THEN 'hand' WHEN operator = 'nexco' THEN 'default'"
+    " ELSE 'rule' END"
+)
+
+
+def _upgrade_trips_postgresql() -> None:
+    """PostgreSQL changes the columns in place (no rebuild); dated_at is a stored generated column."""
+    op.execute(
+        "ALTER TABLE trips ALTER COLUMN exit_at DROP NOT NULL,"
+        " ALTER COLUMN exit_ic DROP NOT NULL,"
+        " ADD COLUMN operator_source VARCHAR DEFAULT 'default' NOT NULL,"
+        " ADD COLUMN dated_at TIMESTAMP WITHOUT TIME ZONE"
+        " GENERATED ALWAYS AS (coalesce(exit_at, entry_at)) STORED,"
+        " ADD CONSTRAINT ck_trips_dated CHECK (exit_at IS NOT NULL OR (entry_at IS NOT NULL"
+        " AND entry_ic IS NOT NULL)),"
+        " ADD CONSTRAINT ck_trips_exit CHECK ((exit_at IS NULL) = (exit_ic IS NULL)),"
+        " ADD CONSTRAINT ck_trips_operator_source"
+        " CHECK (operator_source IN ('default', 'rule', 'hand'))"
+    )
+    op.execute(f"UPDATE trips SET operator_source = {_OPERATOR_SOURCE}")
+    for name in _REPLACED_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+    _create_trip_indexes()
+
+
 def upgrade() -> None:
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        _upgrade_trips_postgresql()
+    else:
+        _upgrade_trips_sqlite(bind)
+    _add_passages_and_departments()
+
+
+def _upgrade_trips_sqlite(bind: sa.Connection) -> None:
     other_indexes = [
         sql
         for name, sql in bind.exec_driver_sql(
@@ -124,8 +160,7 @@ def upgrade() -> None:
     op.execute(_NEW_TRIPS)
     op.execute(
         f"INSERT INTO trips_new ({columns}, operator_source) SELECT {columns},"
-        " CASE WHEN source <> 'import' THEN 'hand' WHEN operator = 'nexco' THEN 'default'"
-        " ELSE 'rule' END FROM trips"
+        f" {_OPERATOR_SOURCE} FROM trips"
     )
     op.execute("CREATE TEMP TABLE kept_trip_history AS SELECT * FROM trip_history")
     op.execute("DROP TABLE trips")
@@ -136,6 +171,8 @@ def upgrade() -> None:
     for sql in other_indexes:
         op.execute(sql)
 
+
+def _add_passages_and_departments() -> None:
     op.create_table(
         "passages",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -8,12 +8,14 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
+from etcbook.models.columns import MIGRATION_DATETIME, drop_refusal, refuse
+
 revision = "evidence_0001"
 down_revision = "0001"
 branch_labels = ("evidence",)
 depends_on = None
 
-ISO = sa.Text  # date-times are ISO 8601 text (see etcbook.models.tables.IsoDateTime)
+ISO = MIGRATION_DATETIME  # naive date-times; ISO 8601 text on SQLite (etcbook.models.columns)
 
 
 def upgrade() -> None:
@@ -66,23 +68,13 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
     op.create_index("ix_audit_log_entity", "audit_log", ["entity", "entity_id"])
     # 電子帳簿保存法: the record of corrections and deletions is itself never corrected.
-    op.execute(
-        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
-        " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-    )
-    op.execute(
-        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
-        " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-    )
+    refuse(op.get_bind(), "audit_log", ("UPDATE", "DELETE"), "audit_log is append-only")
     # A vault row is never deleted either: removal moves the file to the trash and marks it.
-    op.execute(
-        "CREATE TRIGGER documents_no_delete BEFORE DELETE ON documents"
-        " BEGIN SELECT RAISE(ABORT, 'documents are marked removed, never deleted'); END"
-    )
+    refuse(op.get_bind(), "documents", ("DELETE",), "documents are marked removed, never deleted")
 
 
 def downgrade() -> None:
-    for trigger in ("documents_no_delete", "audit_log_no_delete", "audit_log_no_update"):
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    drop_refusal(op.get_bind(), "documents", ("DELETE",))
+    drop_refusal(op.get_bind(), "audit_log", ("UPDATE", "DELETE"))
     op.drop_table("audit_log")
     op.drop_table("documents")

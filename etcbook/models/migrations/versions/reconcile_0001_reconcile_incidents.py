@@ -9,12 +9,14 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
+from etcbook.models.columns import MIGRATION_DATETIME
+
 revision = "reconcile_0001"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-ISO = sa.Text  # date-times are ISO 8601 text (see etcbook.models.tables.IsoDateTime)
+ISO = MIGRATION_DATETIME  # naive date-times; ISO 8601 text on SQLite (etcbook.models.columns)
 
 
 def _card(name: str, *, nullable: bool = False) -> sa.Column[int]:

@@ -1,0 +1,420 @@
+"""Importing 明細CSV files into a PostgreSQL ledger: COPY, then one merge per file.
+
+The same contract as :mod:`etcbook.models.imports` (all files or nothing, each trip exactly
+once, 確認中 → 確定 replaced with its old values kept in ``trip_history``), reached the way a
+server does it fastest and safely with other clients importing at the same time:
+
+1. The file's validated rows are streamed with ``COPY`` into a temporary staging table.
+2. Cards the file names that the ledger lacks are created with ``ON CONFLICT (last4) DO
+   NOTHING`` in last-4 order, so two imports creating the same new card do not collide (the
+   second waits for the first and then finds the card).
+3. A transaction advisory lock per card (``pg_advisory_xact_lock``, taken in card order) lets one
+   import at a time compare and replace a card's trips. Under READ COMMITTED each statement after
+   the lock sees what the previous holder committed (REPEATABLE READ would not: its snapshot
+   predates the lock). The insert still says ``ON CONFLICT DO NOTHING`` on the trip identity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from etcbook import clock
+from etcbook.importers.meisai import (
+    MAX_REPORTED_ERRORS,
+    RECORD_FIELDS,
+    STATUS_CONFIRMED,
+    STATUS_PENDING,
+    LineError,
+    MeisaiReader,
+    NotMeisaiError,
+    Remarks,
+)
+from etcbook.models.imports import (
+    _REPLACED_COLUMNS,
+    FileResult,
+    ImportCancelled,
+    ImportResult,
+    Progress,
+    _HashingReader,
+)
+from etcbook.models.store import Store
+from etcbook.safeio import display_name
+
+IMPORT_LOCK = 0x45544349  # "ETCI": the advisory lock space of imports (the second key: card id)
+
+_STAGING_COLUMNS = (*RECORD_FIELDS, "trip_key")
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """SQLite's GLOB pattern (``*``, ``?``, ``[…]``, ``[^…]``; case-sensitive) as a regex."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end]
+            negate = body.startswith("^")
+            body = body[1:] if negate else body
+            out.append("[" + ("^" if negate else "") + body.replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _key(record: tuple[Any, ...]) -> str:
+    """``trip_key`` of a record, as etcbook.models.imports computes it in SQL."""
+    return f"{record[2] or ''}|{record[3] or ''}|{record[4] or ''}|{record[5] or ''}"
+
+
+def _stage_file(
+    cursor: Any,
+    path: Path,
+    result: FileResult,
+    *,
+    card_last4: str | None,
+    progress: Progress | None,
+    cancelled: Callable[[], bool] | None,
+) -> tuple[str, list[str], list[Remarks]]:
+    """Validate the file and COPY its rows into the temporary table ``staging``."""
+    cursor.execute("DROP TABLE IF EXISTS staging")
+    cursor.execute(
+        "CREATE TEMP TABLE staging (line integer PRIMARY KEY, card integer NOT NULL,"
+        " entry_at text, exit_at text, entry_ic text, exit_ic text,"
+        " toll_before_discount integer, etc_discount integer, toll integer,"
+        " rebate_applied integer, deferred_toll integer, vehicle_class integer,"
+        " vehicle_number text, remarks integer NOT NULL, trip_key text NOT NULL,"
+        " seq integer NOT NULL DEFAULT 0) ON COMMIT DROP"
+    )
+    total = path.stat().st_size
+
+    def report(read: int) -> None:
+        if cancelled is not None and cancelled():
+            raise ImportCancelled
+        if progress is not None and read < total:
+            progress(read, total)
+
+    more_errors = 0
+    with (
+        open(path, "rb") as handle,
+        cursor.copy(f"COPY staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        hashing = _HashingReader(handle)
+        reader = MeisaiReader(
+            hashing, display_name(path.name), card_last4=card_last4, progress=report
+        )
+        for item in reader.records():
+            if isinstance(item, LineError):
+                if len(result.errors) < MAX_REPORTED_ERRORS:
+                    result.errors.append(item)
+                else:
+                    more_errors += 1
+                continue
+            if not result.errors:  # once the file is rejected, only validate
+                copy.write_row((*item, _key(item)))
+        result.rows = reader.rows_read
+    if more_errors:
+        result.errors.append(
+            LineError(
+                result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
+            )
+        )
+    return hashing.sha256.hexdigest(), reader.cards, reader.remarks
+
+
+def _card_ids(cursor: Any, cards: list[str], result: FileResult, now: object) -> dict[str, int]:
+    """The file's cards' ids, creating the missing ones (in last-4 order: no deadlock)."""
+    for last4 in sorted(set(cards)):
+        cursor.execute(
+            "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes,"
+            " created_at) VALUES (%s, '', '', 'credit', false, 'details_missing',"
+            " '明細CSVの取込で自動作成', %s) ON CONFLICT (last4) DO NOTHING RETURNING last4",
+            (last4, now),
+        )
+        if cursor.fetchone() is not None:
+            result.new_cards.append(last4)
+    cursor.execute("SELECT last4, id FROM cards WHERE last4 = ANY(%s)", (sorted(set(cards)),))
+    return {last4: card_id for last4, card_id in cursor.fetchall()}
+
+
+def _routes(cursor: Any) -> None:
+    """Resolve the staged rows' distinct routes once each (temporary ``routes``; '' for a
+    blank IC), by the user's route rules and the default gate rules (etcbook.models.routes)."""
+    from etcbook.models.routes import resolve_routes
+
+    resolve_routes(
+        cursor.connection,
+        "SELECT DISTINCT coalesce(entry_ic, ''), coalesce(exit_ic, '') FROM staging",
+    )
+
+
+def _merge(
+    cursor: Any,
+    path: Path,
+    sha256: str,
+    cards: list[str],
+    remarks: list[Remarks],
+    result: FileResult,
+) -> None:
+    now = clock.now()
+    known = _card_ids(cursor, cards, result, now)
+    cursor.execute("DROP TABLE IF EXISTS card_map, remark_map, matches")
+    cursor.execute(
+        "CREATE TEMP TABLE card_map (ix integer PRIMARY KEY, card_id integer NOT NULL)"
+        " ON COMMIT DROP"
+    )
+    with cursor.copy("COPY card_map FROM STDIN") as copy:
+        for i, last4 in enumerate(cards):
+            copy.write_row((i, known[last4]))
+    cursor.execute(
+        "CREATE TEMP TABLE remark_map (ix integer PRIMARY KEY, remarks text, status text,"
+        " flags text, morning_evening boolean) ON COMMIT DROP"
+    )
+    with cursor.copy("COPY remark_map FROM STDIN") as copy:
+        for i, r in enumerate(remarks):
+            copy.write_row((i, r.text, r.status, r.flags, r.morning_evening))
+    cursor.execute(
+        "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (%s, %s, %s)"
+        " RETURNING id",
+        (display_name(path.name), sha256, now),
+    )
+    batch_id = cursor.fetchone()[0]
+    cursor.execute(
+        "UPDATE staging s SET seq = q.seq FROM (SELECT line, row_number() OVER"
+        " (PARTITION BY card, toll IS NULL, trip_key ORDER BY line) - 1 AS seq FROM staging) q"
+        " WHERE s.line = q.line AND q.seq > 0"
+    )
+    _routes(cursor)
+    cursor.execute("SELECT entry_ic, exit_ic FROM routes WHERE operator IS NULL")
+    unknown: set[str] = set()
+    for entry_ic, exit_ic in cursor.fetchall():
+        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    result.unknown_gates = sorted(unknown)
+    # Temporary tables get no statistics from autovacuum: without these the planner guesses
+    # their sizes and joins them row by row.
+    cursor.execute("ANALYZE staging, routes, card_map, remark_map")
+    route_join = (
+        " LEFT JOIN routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
+        " AND ro.exit_ic = coalesce(s.exit_ic, '')"
+    )
+    rule_operator = "ro.operator"
+    rule_morning_evening = "ro.morning_evening"
+    maps = " JOIN card_map cm ON cm.ix = s.card JOIN remark_map rm ON rm.ix = s.remarks"
+    rows = f"staging s{maps}"
+
+    # One import at a time compares and replaces a card's trips (READ COMMITTED: each statement
+    # below sees what an import that held the lock before committed).
+    for card_id in sorted(set(known.values())):
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK, card_id))
+
+    cursor.execute(
+        "CREATE TEMP TABLE matches ON COMMIT DROP AS SELECT s.line, t.id AS trip_id,"
+        f" coalesce((t.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}'), false)"
+        " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL) AS replaces"
+        f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
+        " AND t.trip_key = s.trip_key AND t.seq = s.seq WHERE s.toll IS NOT NULL"
+    )
+    old_values = ", ".join(
+        f"'{c}', t.{c}::int" if c == "morning_evening" else f"'{c}', t.{c}"
+        for c in _REPLACED_COLUMNS
+    )
+    cursor.execute(
+        "INSERT INTO trip_history (trip_id, changed_at, batch_id, old_values)"
+        f" SELECT t.id, %s, %s, json_build_object({old_values})::text"
+        " FROM matches m JOIN trips t ON t.id = m.trip_id WHERE m.replaces ORDER BY m.line",
+        (now, batch_id),
+    )
+    cursor.execute(
+        "UPDATE trips AS t SET entry_at = n.entry_at::timestamp, exit_at = n.exit_at::timestamp,"
+        " toll_before_discount = n.toll_before_discount, etc_discount = n.etc_discount,"
+        " toll = n.toll, rebate_applied = n.rebate_applied, deferred_toll = n.deferred_toll,"
+        " vehicle_class = n.vehicle_class, vehicle_number = n.vehicle_number,"
+        " remarks = n.remarks, status = n.status, flags = n.flags, batch_id = %s,"
+        " morning_evening = (n.morning_evening OR coalesce(n.rule_morning_evening, false)"
+        "  OR (t.morning_evening AND strpos(t.flags, '（朝夕）') = 0))"
+        " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, s.toll_before_discount,"
+        "  s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
+        "  s.vehicle_number, rm.remarks, rm.status, rm.flags, rm.morning_evening,"
+        f"  {rule_morning_evening} AS rule_morning_evening"
+        f"  FROM matches m JOIN staging s ON s.line = m.line{maps}{route_join}"
+        "  WHERE m.replaces) AS n"
+        " WHERE t.id = n.trip_id",
+        (batch_id,),
+    )
+    result.updated = cursor.rowcount
+    cursor.execute(
+        "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
+        " trip_key, entry_at, exit_at,"
+        " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
+        " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
+        f" SELECT cm.card_id, s.seq, %s, 'import', coalesce({rule_operator}, 'nexco'),"
+        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
+        " s.trip_key, s.entry_at::timestamp, s.exit_at::timestamp, s.entry_ic, s.exit_ic,"
+        " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
+        " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        f" (rm.morning_evening OR coalesce({rule_morning_evening}, false))"
+        f" FROM {rows}{route_join}"
+        " WHERE s.toll IS NOT NULL AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.line = s.line)"
+        " ORDER BY s.line"
+        " ON CONFLICT (card_id, trip_key, seq) DO NOTHING",
+        (batch_id,),
+    )
+    result.inserted = cursor.rowcount
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM staging WHERE toll IS NULL)")
+    if cursor.fetchone()[0]:
+        passages_updated, passages_inserted = _merge_passages(
+            cursor, rows, route_join, rule_operator, batch_id
+        )
+        result.updated += passages_updated
+        result.inserted += passages_inserted
+        result.passages = passages_inserted
+    if result.inserted:
+        link_passages(cursor, sorted(set(known.values())))
+    result.duplicates = result.rows - result.inserted - result.updated
+    cursor.execute(
+        "UPDATE import_batches SET rows = %s, inserted = %s, updated = %s, duplicates = %s"
+        " WHERE id = %s",
+        (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
+    )
+    cursor.execute("DROP TABLE IF EXISTS staging, routes, card_map, remark_map, matches")
+
+
+def _merge_passages(
+    cursor: Any, rows: str, route_join: str, rule_operator: str, batch_id: int
+) -> tuple[int, int]:
+    """Store the staged passage rows (toll NULL), as etcbook.models.imports does on SQLite:
+    a passage already stored is a duplicate, or takes the later status. Returns (updated,
+    inserted)."""
+    cursor.execute(
+        "CREATE TEMP TABLE passage_matches ON COMMIT DROP AS SELECT s.line, p.id AS passage_id,"
+        f" coalesce(p.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}', false)"
+        f" AS replaces FROM {rows} JOIN passages p ON p.card_id = cm.card_id"
+        " AND p.trip_key = s.trip_key AND p.seq = s.seq WHERE s.toll IS NULL"
+    )
+    cursor.execute(
+        "UPDATE passages AS p SET remarks = n.remarks, status = n.status, flags = n.flags,"
+        " batch_id = %s FROM (SELECT m.passage_id, rm.remarks, rm.status, rm.flags"
+        " FROM passage_matches m JOIN staging s ON s.line = m.line"
+        " JOIN remark_map rm ON rm.ix = s.remarks WHERE m.replaces) AS n"
+        " WHERE p.id = n.passage_id",
+        (batch_id,),
+    )
+    updated = cursor.rowcount
+    cursor.execute(
+        "INSERT INTO passages (card_id, entry_at, exit_at, dated_at, entry_ic, exit_ic,"
+        " vehicle_class, vehicle_number, remarks, status, flags, operator, operator_source,"
+        " trip_key, seq, batch_id)"
+        " SELECT cm.card_id, s.entry_at::timestamp, s.exit_at::timestamp,"
+        " coalesce(s.exit_at, s.entry_at)::timestamp, s.entry_ic,"
+        " s.exit_ic, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        f" coalesce({rule_operator}, 'nexco'),"
+        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
+        f" s.trip_key, s.seq, %s FROM {rows}{route_join}"
+        " WHERE s.toll IS NULL AND NOT EXISTS (SELECT 1 FROM passage_matches m"
+        " WHERE m.line = s.line) ORDER BY s.line"
+        " ON CONFLICT (card_id, trip_key, seq) DO NOTHING",
+        (batch_id,),
+    )
+    inserted = cursor.rowcount
+    cursor.execute("DROP TABLE passage_matches")
+    return updated, inserted
+
+
+def link_passages(cursor: Any, card_ids: Sequence[int]) -> int:
+    """etcbook.models.imports.link_passages on PostgreSQL (interval arithmetic for the window
+    and the trip's length)."""
+    from etcbook.models.imports import LINK_WINDOW_DAYS
+
+    window = (
+        "t.card_id = passages.card_id AND t.dated_at >= passages.dated_at"
+        f" AND t.dated_at < passages.dated_at + interval '{LINK_WINDOW_DAYS} days'"
+    )
+    linked = 0
+    for card_id in card_ids:
+        for condition, order in (
+            (
+                "t.entry_at = passages.entry_at"
+                " AND t.entry_ic IS NOT DISTINCT FROM passages.entry_ic",
+                "t.dated_at, t.id",
+            ),
+            ("t.entry_at <= passages.dated_at", "t.dated_at - t.entry_at, t.dated_at, t.id"),
+        ):
+            cursor.execute(
+                f"UPDATE passages SET trip_id = (SELECT t.id FROM trips t WHERE {window}"
+                f" AND {condition} ORDER BY {order} LIMIT 1)"
+                " WHERE passages.card_id = %s AND passages.trip_id IS NULL"
+                f" AND EXISTS (SELECT 1 FROM trips t WHERE {window} AND {condition})",
+                (card_id,),
+            )
+            linked += cursor.rowcount
+    return linked
+
+
+def import_files_pg(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    card_last4: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ImportResult:
+    """:func:`etcbook.models.imports.import_files` on a PostgreSQL ledger."""
+    results: list[FileResult] = []
+    commit = False
+    with store.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            cursor = _driver_cursor(connection)
+            for path in map(Path, paths):
+                result = FileResult(file=display_name(path))
+                results.append(result)
+                # A file refused halfway through its COPY must not abort the other files' work.
+                cursor.execute("SAVEPOINT staging_file")
+                try:
+                    sha256, cards, remarks = _stage_file(
+                        cursor,
+                        path,
+                        result,
+                        card_last4=card_last4,
+                        progress=progress,
+                        cancelled=cancelled,
+                    )
+                except NotMeisaiError as exc:
+                    cursor.execute("ROLLBACK TO SAVEPOINT staging_file")
+                    result.problem = str(exc)
+                except OSError as exc:
+                    cursor.execute("ROLLBACK TO SAVEPOINT staging_file")
+                    result.problem = f"{display_name(path)}: 読めません（{exc.strerror or exc}）。"
+                else:
+                    if result.ok:
+                        _merge(cursor, path, sha256, cards, remarks, result)
+                if progress is not None:
+                    size = path.stat().st_size if path.is_file() else 0
+                    progress(size, size)
+            commit = not dry_run and all(r.ok for r in results)
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
+        except BaseException:
+            transaction.rollback()
+            raise
+    return ImportResult(files=results, committed=commit)
+
+
+def _driver_cursor(connection: Connection) -> Any:
+    """A psycopg cursor on the SQLAlchemy connection's transaction (COPY needs the driver)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return driver.cursor()
