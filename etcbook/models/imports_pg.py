@@ -93,7 +93,7 @@ def _stage_file(
         " entry_at text, exit_at text, entry_ic text, exit_ic text,"
         " toll_before_discount integer, etc_discount integer, toll integer,"
         " rebate_applied integer, deferred_toll integer, vehicle_class integer,"
-        " vehicle_number text, remarks integer NOT NULL, trip_key text NOT NULL,"
+        " vehicle_number text, remarks integer NOT NULL, route integer, trip_key text NOT NULL,"
         " seq integer NOT NULL DEFAULT 0) ON COMMIT DROP"
     )
     total = path.stat().st_size

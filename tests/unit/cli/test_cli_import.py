@@ -193,8 +193,11 @@ def test_import_usage_errors_exit_2(cli: Any, args: list[str]) -> None:
 
 
 def test_imported_files_are_kept_as_originals_once(
-    cli: Any, meisai_dir: Path, store_path: Path
+    cli: Any, meisai_dir: Path, store_target: Path | str
 ) -> None:
+    from etcbook.models.store import open_store
+    from etcbook.models.vault import vault_path_for
+
     first = cli("import", str(meisai_dir / "15col.csv"), "--json")
     assert first.returncode == 0, first.stderr
     kept = json.loads(first.stdout)["originals"]
@@ -204,7 +207,9 @@ def test_imported_files_are_kept_as_originals_once(
     documents = json.loads(cli("evidence", "list", "--json").stdout)
     listed = documents["documents"] if isinstance(documents, dict) else documents
     assert [d["kind"] for d in listed] == ["detail_csv"]
-    vault = store_path.with_name(f"{store_path.stem}.etc")
+    opened = open_store(store_target)  # a server ledger keeps its vault in a local folder
+    vault = vault_path_for(opened.path)
+    opened.close()
     copies = [p for p in vault.rglob("*.csv")]
     assert [p.read_bytes() for p in copies] == [(meisai_dir / "15col.csv").read_bytes()]
     dry = json.loads(cli("import", str(meisai_dir / "13col.csv"), "--dry-run", "--json").stdout)
