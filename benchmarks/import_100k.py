@@ -14,6 +14,9 @@ interpreter is measured too. Prints both times, the ratio etcbook/floor and the 
     python benchmarks/import_100k.py               # 100,000 rows
     python benchmarks/import_100k.py --rows 1000000
     python benchmarks/import_100k.py --profile     # cProfile of the etcbook import (top 25)
+    python benchmarks/import_100k.py --real-shapes # with the shapes of real downloads: about 9 %
+                                                   # passage rows (a bare －), 2 % charges at an
+                                                   # entry gate, urban-expressway gate names
 
 Goals (issue 2): ratio <= 2.0; peak memory of the etcbook import at a million rows <= 300 MB.
 """
@@ -80,6 +83,8 @@ IC_NAMES = (
     "新潟中央",
 )
 MAINLINE_GATES = ("本線料金所", "首都高本線", "東名川崎本線", "浦和本線①")
+URBAN_GATES = ("玉出", "南港中", "池田（本線）入", "首都横浜青葉", "岸谷生麦下", "東新町", "天神北")
+PASSAGE_GATES = ("（上り）湾岸線本線", "門真本線", "京田辺本線", "（上り）須磨", "名古屋本線（出）")
 REMARKS = (
     ("確定", ""),
     ("確定", "深夜割引"),
@@ -102,8 +107,11 @@ def card_numbers(count: int) -> list[str]:
     return out
 
 
-def write_meisai(path: Path, rows: int, *, seed: int = 20241002) -> int:
-    """Write ``rows`` data rows to ``path`` (cp932, CRLF). Returns the number of cards."""
+def write_meisai(path: Path, rows: int, *, seed: int = 20241002, real_shapes: bool = False) -> int:
+    """Write ``rows`` data rows to ``path`` (cp932, CRLF). Returns the number of cards.
+
+    ``real_shapes`` mixes in passage rows (about 9 %), charges at an entry gate (about 2 %) and
+    urban-expressway gate names, as real downloads of a company carry them."""
     rng = random.Random(seed)
     cards = card_numbers(max(3, rows // 5000))
     # About 15 months (the statements' window), in time order with local disorder, as in
@@ -137,19 +145,28 @@ def write_meisai(path: Path, rows: int, *, seed: int = 20241002) -> int:
             rebate = rng.choice((0, 0, 0, 300)) if toll > 300 else 0
             status, flag = rng.choice(REMARKS)
             remarks = f"{status};{flag}" if flag else status
+            exit_d, exit_t = exit_at.strftime("%y/%m/%d"), exit_at.strftime("%H:%M")
+            amounts = (before, discount, str(toll), str(rebate), str(toll - rebate))
+            shape = rng.random() if real_shapes else 1.0
+            if shape < 0.09:  # a passage row: no charge of its own
+                amounts = ("", "", "－", "－", "－")
+                exit_ic = rng.choice(PASSAGE_GATES)
+                if rng.random() < 0.5:
+                    entry_d = entry_t = entry_ic = ""
+            elif shape < 0.11:  # a charge at an entry gate: no exit
+                entry_d, entry_t = exit_d, exit_t
+                entry_ic, exit_d, exit_t, exit_ic = rng.choice(URBAN_GATES), "", "", ""
+            elif shape < 0.20:
+                entry_ic = rng.choice(URBAN_GATES)
             line = ",".join(
                 (
                     entry_d,
                     entry_t,
-                    exit_at.strftime("%y/%m/%d"),
-                    exit_at.strftime("%H:%M"),
+                    exit_d,
+                    exit_t,
                     entry_ic,
                     exit_ic,
-                    before,
-                    discount,
-                    str(toll),
-                    str(rebate),
-                    str(toll - rebate),
+                    *amounts,
                     rng.choice("1111112234"),
                     f"{rng.randrange(1, 10000):04d}" if rng.random() < 0.9 else "",
                     card,
@@ -295,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the etcbook import")
     parser.add_argument("--keep", type=Path, help="write the CSV and stores here and keep them")
+    parser.add_argument(
+        "--real-shapes",
+        action="store_true",
+        help="mix in passage rows, charges at an entry gate and urban gate names",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -320,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         csv_path = folder / f"meisai_{args.rows}.csv"
         started = time.perf_counter()
-        cards = write_meisai(csv_path, args.rows)
+        cards = write_meisai(csv_path, args.rows, real_shapes=args.real_shapes)
         size_mb = csv_path.stat().st_size / 1e6
         print(
             f"wrote {args.rows:,} rows, {cards} cards, {size_mb:.1f} MB (cp932)"
@@ -377,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
 
         big = args.rows >= 1_000_000
         report_result(
-            f"import {args.rows:,} rows",
+            f"import {args.rows:,} rows" + (" (real shapes)" if args.real_shapes else ""),
             etcbook_s=wall_e,
             baseline_s=wall_f,
             peak_mb=peak,

@@ -188,6 +188,42 @@ def shoot_ledger_dialogs(app, window, out: Path) -> list[Path]:  # type: ignore[
     return written
 
 
+def shoot_journal_export(app, window, tmp: Path, out: Path) -> Path:  # type: ignore[no-untyped-def]
+    """「会計ソフト用に書き出す」 after September was exported: October to book, September listed."""
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    from etcbook import clock
+    from etcbook.export.journal import JournalFormat, Product
+    from etcbook.models.journal import JournalRequest, export_journal
+
+    export_journal(
+        store=window.context.store,
+        request=JournalRequest(
+            fmt=JournalFormat(Product.YAYOI),
+            card="9012",
+            date_from=dt.date(2026, 9, 1),
+            date_to=dt.date(2026, 9, 30),
+        ),
+        out=tmp / "2026-09_CARD9012_弥生_仕訳.csv",
+        now=clock.now(),
+    )
+    window.show_page("claims")
+    page = window.page_widget("claims")
+    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.date_from.setDate(QDate(2026, 9, 1))
+    page.date_to.setDate(QDate(2026, 10, 31))
+    page.load()
+    dialog = page.open_journal_export()
+    dialog.resize(900, 620)
+    settle(app, window)
+    path = out / "detail_journal_export.png"
+    dialog.grab().save(str(path))
+    dialog.reject()
+    return path
+
+
 def shoot_backup(app, window, settings, tmp: Path, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
     """A second window on the same store, and the question before a restore."""
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -228,11 +264,169 @@ def shoot_backup(app, window, settings, tmp: Path, out: Path) -> list[Path]:  # 
     return [in_use, question]
 
 
+HEADER_13 = (
+    "利用年月日（自）,時分（自）,利用年月日（至）,時分（至）,利用ＩＣ（自）,利用ＩＣ（至）,"
+    "割引前料金,ＥＴＣ割引額,通行料金,車種,車両番号,ＥＴＣカード番号,備考"
+)
+REAL_ROWS = (
+    # a journey NEXCO → 阪神高速: its gates as passages (－), one through-charged row
+    "26/10/06,08:05,26/10/06,08:41,吹田,京都東,,,1070,2,7301,*******126040042,",
+    "26/10/06,09:02,26/10/06,09:02,,（上り）湾岸線本線,,,－,2,7301,*******126040042,",
+    "26/10/06,08:50,26/10/06,09:20,西宮,（上り）湾岸線本線,1900,-190,1710,2,7301,*******126040042,ＥＴＣ通常",
+    "26/10/07,10:00,26/10/07,10:20,池田（本線）入,南港中出,,,－,2,7301,*******126040042,",
+    "26/10/07,10:00,26/10/07,10:41,池田（本線）入,玉出,,,1320,2,7301,*******126040042,",
+    # a charge at an entry gate (flat-rate urban expressway)
+    "26/10/07,19:31,,,玉出,,,,1320,2,7301,*******126040042,",
+    # gates no rule knows
+    "26/10/08,06:40,26/10/08,07:25,あさひ野,ゆめが丘,,,2320,2,7301,*******126040042,",
+    "26/10/09,17:10,26/10/09,17:52,ゆめが丘,あさひ野,,,2320,2,7301,*******126040042,",
+    "26/10/10,12:00,26/10/10,12:20,,みなと本線,,,－,2,7301,*******126040042,",
+    "26/10/12,09:00,26/10/12,10:30,東京,静岡,,,4300,2,7301,*******126040042,",
+)
+
+
+def shoot_real_downloads(app, settings, tmp: Path, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """A real download's shapes: the import preview (passages, an entry-gate charge, gates no
+    rule knows) and the trips page (passages dimmed with their journey, guessed operators)."""
+    from etcbook.models.imports import import_files
+    from etcbook.ui.app import make_main_window
+
+    stored = tmp / "real_09.csv"
+    rows = [row.replace("26/10/", "26/09/") for row in REAL_ROWS]
+    stored.write_bytes(("\r\n".join([HEADER_13, *rows]) + "\r\n").encode("cp932"))
+    window = make_main_window(
+        tmp / "real.sqlite3", settings=settings, sample_path=tmp / "s.sqlite3"
+    )
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.context.open_store_now()
+    import_files(window.context.store, [stored])
+    window.context.ledger_changed.emit()
+    settle(app, window)
+    written = []
+    new = tmp / "meisai_202610 #法人.csv"
+    new.write_bytes(("\r\n".join([HEADER_13, *REAL_ROWS]) + "\r\n").encode("cp932"))
+    dialogs = []
+    window.import_started.connect(lambda flow: flow.previewed.connect(dialogs.append))
+    window.import_files([str(new)])
+    deadline = time.monotonic() + 30
+    while not dialogs and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    settle(app, window)
+    written.append(out / "detail_import_passages.png")
+    dialogs[0].grab().save(str(written[-1]))
+    # One click on an operator for a gate: the rule is made; the stored trips through that gate
+    # would change, so the effect on points is shown before anything changes.
+    flows = []
+    window.import_started.connect(flows.append)
+    menu = dialogs[0].gates_table.buttons["ゆめが丘"].menu()
+    next(a for a in menu.actions() if a.data() == "hanshin").trigger()
+    settle(app, window)
+    reapply = next(
+        (w for w in app.topLevelWidgets() if type(w).__name__ == "ReapplyDialog" and w.isVisible()),
+        None,
+    )
+    if reapply is not None:
+        written.append(out / "detail_reapply_rules.png")
+        reapply.grab().save(str(written[-1]))
+        reapply.reject()
+    settle(app, window, 1.0)
+    for dialog in dialogs[1:]:
+        dialog.reject()
+    window.show_page("trips")
+    settle(app, window, 1.0)
+    page = window.page_widget("trips")
+    page.view.sortByColumn(0, page.view.horizontalHeader().sortIndicatorOrder().AscendingOrder)
+    # The columns can be moved (and are remembered): 備考, which names a passage's journey,
+    # beside the route here so that the picture shows it.
+    header = page.view.horizontalHeader()
+    from etcbook.ui.views.trips import COLUMN
+
+    header.moveSection(
+        header.visualIndex(COLUMN["flags"]), header.visualIndex(COLUMN["operator"]) + 1
+    )
+    header.resizeSection(COLUMN["flags"], 360)
+    settle(app, window, 0.4)
+    written.append(out / "detail_trips_passages.png")
+    window.grab().save(str(written[-1]))
+    guesses = page.fix_guesses()
+    settle(app, window, 0.4)
+    written.append(out / "detail_operator_guesses.png")
+    guesses.grab().save(str(written[-1]))
+    guesses.reject()
+    window.close()
+    return written
+
+
+def shoot_fleet(app, settings, tmp: Path, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """A company's 111 cards: the fleet dashboard (a grouped alert opened), its per-card table,
+    and the trips page narrowed by the card filter to one driver's cards."""
+    from etcbook import clock
+    from etcbook.models.fleet_sample import fill_fleet
+    from etcbook.models.store import open_store
+    from etcbook.ui.app import make_main_window
+
+    path = tmp / "fleet.sqlite3"
+    store = open_store(path)
+    fill_fleet(store, as_of=clock.today())
+    store.close()
+    window = make_main_window(path, settings=settings, sample_path=tmp / "sample.sqlite3")
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.context.open_store_now()
+    settle(app, window)
+    window.show_page("dashboard")
+    settle(app, window, 1.0)
+    page = window.page_widget("dashboard")
+    grouped = [i for i, group in enumerate(page.groups) if group.grouped]
+    if grouped:
+        page.toggle_group(grouped[0])
+    settle(app, window, 0.4)
+    written = [out / "fleet_dashboard.png"]
+    window.grab().save(str(written[-1]))
+    page.lower_tabs.setCurrentWidget(page.fleet_table)
+    settle(app, window, 0.4)
+    written.append(out / "fleet_card_table.png")
+    window.grab().save(str(written[-1]))
+    bar = window.card_filter_bar
+    combo = bar.combos["driver"]
+    combo.setCurrentIndex(combo.findData("佐藤一郎"))
+    window.show_page("trips")
+    settle(app, window, 1.0)
+    written.append(out / "fleet_trips_filtered.png")
+    window.grab().save(str(written[-1]))
+    bar.clear_button.click()
+    window.show_page("cards")
+    settle(app, window, 0.6)
+    dialog = window.page_widget("cards").fill_cards()
+    dialog.text.setPlainText(
+        "カード\t名義\t利用者\t部署\n"
+        "2001\t株式会社みなと物流\t佐藤一郎\t物流1課\n"
+        "********12342014\t\t鈴木次郎\t物流1課\n"
+        "2027\t\t\t物流2課\n"
+        "9999\t\t高橋三郎\t物流2課\n"
+    )
+    dialog.update_preview()
+    dialog.show()
+    settle(app, window, 0.4)
+    written.append(out / "fleet_card_fill.png")
+    dialog.grab().save(str(written[-1]))
+    dialog.reject()
+    window.close()
+    return written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument(
         "--dark", action="store_true", help="render with the dark palette (as on a dark desktop)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["fleet", "real"],
+        help="render only these screens (faster while working on them)",
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -251,6 +445,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="etcbook-shots-") as folder:
         tmp = Path(folder)
         settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+        if args.only:
+            shoot = shoot_fleet if args.only == "fleet" else shoot_real_downloads
+            for path in shoot(app, settings, tmp, args.out):
+                print(path)
+            sys.stdout.flush()
+            os._exit(0)
         demo = tmp / "demo.sqlite3"
         store = open_store(demo)
         fill_demo(store)
@@ -289,8 +489,11 @@ def main() -> int:
         written.append(shoot_import_preview(app, window, tmp, args.out))
         written.append(shoot_card_dialog(app, window, args.out))
         written.extend(shoot_ledger_dialogs(app, window, args.out))
+        written.append(shoot_journal_export(app, window, tmp, args.out))
         written.extend(shoot_backup(app, window, settings, tmp, args.out))
         window.close()
+        written.extend(shoot_fleet(app, settings, tmp, args.out))
+        written.extend(shoot_real_downloads(app, settings, tmp, args.out))
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0

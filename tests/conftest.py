@@ -35,8 +35,11 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests marked ``both_backends`` run once on SQLite and once on PostgreSQL."""
-    if metafunc.definition.get_closest_marker("both_backends") and (
-        "backend" in metafunc.fixturenames
+    marked = metafunc.definition.get_closest_marker("both_backends")
+    if (
+        marked
+        and "backend" in metafunc.fixturenames
+        and not (metafunc.definition.get_closest_marker("sqlite_only"))
     ):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
@@ -192,7 +195,7 @@ MEISAI = DATA / "meisai"
 """Golden 明細CSV files and their expected output (see tests/data/meisai/regenerate.py)."""
 
 
-STORE_TABLES = ("cards", "trips", "trip_history", "import_batches", "route_rules")
+STORE_TABLES = ("cards", "trips", "passages", "trip_history", "import_batches", "route_rules")
 
 
 def store_content(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
@@ -209,7 +212,9 @@ def store_content(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
             }
     import sqlite3
 
-    db = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
+    from etcbook.models.store import sqlite_uri
+
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()

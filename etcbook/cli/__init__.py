@@ -77,6 +77,26 @@ def _open_window(db: object) -> int:
     return run_app(db)
 
 
+def _closed_pipe(exc: OSError) -> bool:
+    """True when writing to stdout failed because its reader went away: ``BrokenPipeError``,
+    or on Windows ``OSError(EINVAL)`` without a file name (a pipe closed by ``more``)."""
+    import errno
+
+    if isinstance(exc, BrokenPipeError):
+        return True
+    return sys.platform == "win32" and exc.errno == errno.EINVAL and exc.filename is None
+
+
+def _file_problem(exc: OSError) -> int:
+    """A file named on the command line that cannot be read or written (a folder, no
+    permission, a full disk): one sentence with the file's name, not a traceback; exit 3."""
+    from etcbook.cli.common import EXIT_BAD_INPUT, say
+
+    where = exc.filename if exc.filename not in (None, "") else "ファイル"
+    say(f"{where}: 読み書きできません（{exc.strerror or exc}）。")
+    return EXIT_BAD_INPUT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     window_db = _window_only(argv)
@@ -84,8 +104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from etcbook.paths import default_store_path
 
         return _open_window(window_db or default_store_path())
-    from etcbook.cli.common import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_USAGE, BadInput, CliContext, say
+    from etcbook.cli.common import (
+        EXIT_BAD_INPUT,
+        EXIT_BUSY,
+        EXIT_USAGE,
+        BadInput,
+        CliContext,
+        configure_streams,
+        say,
+    )
+    from etcbook.safeio import FileInUse
 
+    configure_streams(json_output="--json" in argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     context = CliContext(db=args.db)
@@ -102,19 +132,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("中断しました。")
         return 130
-    except BrokenPipeError:
+    except FileInUse as exc:
+        # Windows: a file to replace is open in another program (a CSV in Excel).
+        say(str(exc))
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if not _closed_pipe(exc):
+            return _file_problem(exc)
         # The reader of stdout went away (``etcbook trips | head``): not an error of ours.
         import os
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except OSError as exc:
-        # A file named on the command line that cannot be read or written (a folder, no
-        # permission, a full disk): one sentence with the file's name, not a traceback.
-        where = exc.filename if exc.filename not in (None, "") else "ファイル"
-        say(f"{where}: 読み書きできません（{exc.strerror or exc}）。")
-        return EXIT_BAD_INPUT
     except Exception as exc:
         # SQLite refusing the store (busy elsewhere, read-only, disk full, damaged) is not a bug:
         # say so in one sentence instead of a traceback. The transaction was rolled back.

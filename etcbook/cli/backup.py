@@ -70,6 +70,7 @@ def cmd_backup(args: argparse.Namespace, context: CliContext) -> int:
 def cmd_restore(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.backup import (
         BackupError,
+        RestoreIncomplete,
         StoreInUse,
         check_backup,
         restore_backup,
@@ -94,6 +95,8 @@ def cmd_restore(args: argparse.Namespace, context: CliContext) -> int:
     except StoreInUse as exc:
         say(str(exc))
         return EXIT_BUSY
+    except RestoreIncomplete as exc:  # something did change: the message says what and where
+        raise BadInput(str(exc)) from None
     except BackupError as exc:
         raise BadInput(f"{exc}何も変更していません。") from None
     if result.kept_store:

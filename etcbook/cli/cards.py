@@ -1,10 +1,11 @@
-"""``card add``, ``card list``, ``card edit``."""
+"""``card add``, ``card list``, ``card edit``, ``card fill``."""
 
 from __future__ import annotations
 
 import argparse
 
 from etcbook.cli.common import (
+    EXIT_BAD_INPUT,
     BadInput,
     CliContext,
     add_json_flag,
@@ -43,9 +44,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_json_flag(edit)
     edit.set_defaults(handler=cmd_edit)
 
+    fill = card_sub.add_parser(
+        "fill",
+        help="多数のカードの名義・利用者・部署を表（CSV・TSV・表計算から貼り付け）でまとめて入力する",
+        description="1行に1枚: カードの列（末尾4桁かカード番号）と、名義・利用者・部署・車両番号・"
+        "グループ・メモの列（見出しで判断、空欄はそのまま）。1行でも誤りがあれば何も変えません。",
+    )
+    fill.add_argument("file", metavar="FILE", help="表のファイル（- で標準入力）")
+    fill.add_argument("--dry-run", action="store_true", help="変更せずに結果だけ表示する")
+    add_json_flag(fill)
+    fill.set_defaults(handler=cmd_fill)
+
 
 def _detail_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driver", help="利用者")
+    parser.add_argument("--department", help="部署")
     parser.add_argument("--kind", choices=CARD_KINDS, help="credit / personal / corporate")
     parser.add_argument("--expires", metavar="YYYY-MM", help="有効期限")
     parser.add_argument("--mileage-id", help="マイレージID")
@@ -66,6 +79,7 @@ def _values(args: argparse.Namespace) -> dict[str, object]:
     mapping = {
         "holder": "holder",
         "driver": "driver",
+        "department": "department",
         "kind": "kind",
         "expires": "expires",
         "mileage_id": "mileage_id",
@@ -89,12 +103,13 @@ def _human(cards: list[dict[str, object]]) -> str:
     if not cards:
         return "カードは登録されていません。"
     return table(
-        ["末尾", "名義", "利用者", "種別", "有効期限", "自動還元", "状態", "グループ"],
+        ["末尾", "名義", "利用者", "部署", "種別", "有効期限", "自動還元", "状態", "グループ"],
         [
             [
                 c["last4"],
                 c["holder"],
                 c["driver"],
+                c["department"],
                 CARD_KIND_LABELS.get(str(c["kind"]), c["kind"]),
                 c["expires"] or "",
                 "あり" if c["auto_exchange"] else "なし",
@@ -144,4 +159,58 @@ def cmd_edit(args: argparse.Namespace, context: CliContext) -> int:
             raise BadInput(str(exc)) from None
         data = card_json(card)
     emit(args, {"card": data}, lambda: _human([data]))
+    return 0
+
+
+def cmd_fill(args: argparse.Namespace, context: CliContext) -> int:
+    import sys
+    from pathlib import Path
+
+    from etcbook.importers.meisai import format_errors
+    from etcbook.models.cards import fill_cards
+    from etcbook.safeio import display_name
+
+    if args.file == "-":
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        path = Path(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"{display_name(path)}: 読めません（{exc.strerror or exc}）") from None
+        name = display_name(path)
+    with context.store.session(write=True) as session:
+        try:
+            result = fill_cards(session=session, data=data, dry_run=args.dry_run)
+        except ValueError as exc:
+            raise BadInput(f"{name}: {exc}") from None
+    document = {
+        "file": name,
+        "changes": result.changes,
+        "unchanged": result.unchanged,
+        "ignored_columns": result.ignored_columns,
+        "errors": [{"line": e.line, "message": e.message} for e in result.errors],
+        "committed": result.committed,
+    }
+    if not result.ok:
+        for line in format_errors(name, result.errors):
+            say(line)
+        say("誤りがあるため、どのカードも変更しませんでした。")
+        if args.json:
+            emit(args, document, lambda: "")
+        return EXIT_BAD_INPUT
+
+    def human() -> str:
+        lines = [
+            f"末尾{c['last4']}: "
+            + "、".join(f"{k} {c['before'][k] or '（空）'} → {v}" for k, v in c["after"].items())
+            for c in result.changes
+        ]
+        verb = "変更しました" if result.committed else "変更します（--dry-run: 未変更）"
+        lines.append(f"{len(result.changes)}枚を{verb}。変更なし {len(result.unchanged)}枚。")
+        if result.ignored_columns:
+            lines.append(f"使わなかった列: {'、'.join(result.ignored_columns)}")
+        return "\n".join(lines)
+
+    emit(args, document, human)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import datetime as dt
 import json
 import sys
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etcbook.paths import default_store_path
+from etcbook.paths import default_store_path, store_location_warning
 
 if TYPE_CHECKING:
     from etcbook.models.server import ServerAddress
@@ -50,6 +51,33 @@ class Parser(argparse.ArgumentParser):
 
 class BadInput(Exception):
     """Bad input from the user: the message is printed on stderr, exit status 3, nothing changed."""
+
+
+def configure_streams(*, json_output: bool = False) -> None:
+    """Make stdout and stderr able to print every character etcbook prints.
+
+    Redirected or piped output (``> out.json``, ``| findstr``, PowerShell, Task Scheduler)
+    would otherwise be encoded in the locale's code page (cp932 on Japanese Windows), which
+    has no ``—``, ``≈``, 𠮷 or emoji: such output, and stdout under ``--json`` (JSON is
+    UTF-8), is switched to UTF-8. A terminal that is not UTF-8 keeps its encoding and shows a
+    character it cannot print as ``\\uXXXX`` instead of failing. (A Windows console is UTF-8
+    already.) Streams of other kinds (pythonw's None, test captures) are left alone.
+    """
+    for stream, utf8 in ((sys.stdout, json_output), (sys.stderr, False)):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            encoding = codecs.lookup(stream.encoding or "utf-8").name
+            terminal = stream.isatty()
+        except (AttributeError, LookupError, ValueError, OSError):
+            continue
+        if encoding == "utf-8":
+            continue
+        if utf8 or not terminal:
+            reconfigure(encoding="utf-8", errors="backslashreplace")
+        else:
+            reconfigure(errors="backslashreplace")
 
 
 def say(message: str) -> None:
@@ -106,6 +134,9 @@ class CliContext:
                 raise BadInput(str(exc)) from None
             if self._store.backup is not None:
                 say(f"ストアを更新しました。更新前のコピー: {self._store.backup}")
+            warning = store_location_warning(self._store.path)
+            if warning is not None:
+                say(warning)
         return self._store
 
     def close(self) -> None:

@@ -49,6 +49,7 @@ def cmd_import(args: argparse.Namespace, context: CliContext) -> int:
     def human() -> str:
         lines = [
             f"{f.file}: {f.rows:,}行  追加 {f.inserted:,}  更新 {f.updated:,}  重複 {f.duplicates:,}"
+            + (f"  （追加のうち通過 {f.passages:,}: 金額なし）" if f.passages else "")
             + ("" if f.ok else "  （エラー）")
             for f in result.files
         ]

@@ -91,9 +91,9 @@ def with_engine_figures(document: dict[str, Any], results: dict[int, Any]) -> di
 
 
 def _human(trip: dict[str, Any]) -> str:
-    route = f"{trip['entry_ic'] or '（本線）'} → {trip['exit_ic']}"
+    route = f"{trip['entry_ic'] or '（本線）'} → {trip['exit_ic'] or '（入口で課金）'}"
     return (
-        f"ID {trip['id']}  {str(trip['exit_at']).replace('T', ' ')[:16]}  {route}"
+        f"ID {trip['id']}  {str(trip['dated_at']).replace('T', ' ')[:16]}  {route}"
         f"  通行料金 {trip['toll']:,}円  還元充当 {trip['rebate_applied']:,}円"
         f"  請求額 {trip['billed']:,}円  ポイント {trip['points']:,}P"
     )

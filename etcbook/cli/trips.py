@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook.models.passages import list_passage_rows, passage_json
     from etcbook.models.trips import TripFilter, list_trip_rows, trip_json
 
     if args.date_from and args.date_to and args.date_from > args.date_to:
@@ -54,6 +55,16 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
                 connection=connection, last4={t["card"] for t in trips}, as_of=clock.today()
             )
             trips = [with_engine_figures(t, results) for t in trips]
+        # Passages (a bare － in the file): listed with the trips, every money field null.
+        passages = [
+            passage_json(r)
+            for r in list_passage_rows(connection=connection, trip_filter=trip_filter)
+        ]
+        if passages:
+            trips = sorted(
+                [*trips, *passages],
+                key=lambda t: (t["dated_at"], t["passage"], t["id"] or t["passage_id"]),
+            )
 
     def human() -> str:
         if not trips:
@@ -62,7 +73,7 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
             [
                 "ID",
                 "カード",
-                "出口日時",
+                "日時",
                 "入口",
                 "出口",
                 "通行料金",
@@ -74,15 +85,15 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
             ],
             [
                 [
-                    t["id"],
+                    t["id"] if t["id"] is not None else "",
                     t["card"],
-                    str(t["exit_at"]).replace("T", " ")[:16],
+                    str(t["dated_at"]).replace("T", " ")[:16],
                     t["entry_ic"] or "",
-                    t["exit_ic"],
-                    yen(t["toll"]),
-                    yen(t["rebate_applied"]),
-                    yen(t["billed"]),
-                    t["operator"],
+                    t["exit_ic"] or "",
+                    "通過" if t["passage"] else yen(t["toll"]),
+                    "" if t["passage"] else yen(t["rebate_applied"]),
+                    "" if t["passage"] else yen(t["billed"]),
+                    t["operator"] + ("?" if "operator_guess" in t["flags"] else ""),
                     t["status"] or "",
                     t["purpose"],
                 ]
@@ -90,8 +101,15 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
             ],
             right=(0, 5, 6, 7),
         )
-        total = sum(t["billed"] for t in trips)
-        return f"{body}\n{len(trips):,}件  請求額合計 {total:,}円"
+        total = sum(t["billed"] for t in trips if not t["passage"])
+        passages_shown = sum(1 for t in trips if t["passage"])
+        note = f"（うち通過 {passages_shown:,}件は金額なし）" if passages_shown else ""
+        note = f"  {note}" if note else ""
+        guessed = sum(1 for t in trips if "operator_guess" in t["flags"])
+        if guessed:
+            note += f"\n事業者「?」{guessed:,}件: 料金所名を知るルールがなく nexco と推定しています"
+            note += "（etcbook route unknown / route add）"
+        return f"{body}\n{len(trips):,}件  請求額合計 {total:,}円{note}"
 
     emit(args, {"trips": trips}, human)
     return 0

@@ -81,8 +81,9 @@ class ClaimLine:
 
     Attributes:
         exit_at: exit date-time (利用年月日・時分（至）); decides the day and month of the trip.
+            For a charge at an entry gate (no exit), the entry date-time, which dates it.
         entry_ic: 利用IC（自); empty for a charge at a single mainline gate.
-        exit_ic: 利用IC（至).
+        exit_ic: 利用IC（至); empty for a charge at an entry gate.
         operator: road operator (道路事業者) as it should be printed.
         vehicle: the vehicle (車両), e.g. ``CarA`` or the plate serial.
         purpose: 目的 (business purpose of the trip).

@@ -76,9 +76,19 @@ def kind_label(key: str) -> str:
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 
 
+NAME_PART_MAX = 40
+"""Longest name part kept: a restore unpacks under a temporary folder beside the store, and a
+deep store folder plus a long vehicle name must stay under Windows' 260-character path limit."""
+
+
 def safe_name_part(text: str) -> str:
-    """``text`` usable inside a file name on Windows, macOS and Linux (unsafe runs become ``-``)."""
-    return _UNSAFE.sub("-", text.strip()).strip("-.")
+    """``text`` usable inside a file name on Windows, macOS and Linux (unsafe runs become ``-``),
+    at most :data:`NAME_PART_MAX` characters.
+
+    >>> safe_name_part(" 営業/1号車 ")
+    '営業-1号車'
+    """
+    return _UNSAFE.sub("-", text.strip()).strip("-.")[:NAME_PART_MAX].rstrip("-.")
 
 
 def vault_file_name(

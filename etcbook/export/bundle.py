@@ -20,14 +20,13 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from etcbook import clock
 from etcbook.domain.claims import AttachedOriginal, Claim
 from etcbook.export.claim_csv import claim_csv_bytes
 from etcbook.export.claim_pdf import claim_pdf_bytes
-from etcbook.safeio import atomic_writer
-from etcbook.safeio import write_bytes_atomically as atomic_write_bytes
+from etcbook.safeio import atomic_outputs, atomic_writer
 
 MANIFEST_NAME = "manifest.json"
 ORIGINALS_FOLDER = "originals"
@@ -216,8 +215,14 @@ def manifest_document(claim: Claim, entries: Sequence[ManifestEntry]) -> dict[st
 
 def write_bundle(path: Path | str, members: dict[str, bytes], manifest: dict[str, Any]) -> Path:
     """Write the zip atomically: the members in order, then ``manifest.json``."""
+    with atomic_writer(path) as handle:
+        _write_zip(handle, members, manifest)
+    return Path(path)
+
+
+def _write_zip(handle: BinaryIO, members: dict[str, bytes], manifest: dict[str, Any]) -> None:
     stamp = clock.now().timetuple()[:6]  # Japan time, whatever the computer's zone
-    with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
+    with zipfile.ZipFile(handle, "w") as archive:
         for name, data in members.items():
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = (
@@ -228,21 +233,28 @@ def write_bundle(path: Path | str, members: dict[str, bytes], manifest: dict[str
         info.compress_type = zipfile.ZIP_DEFLATED
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         archive.writestr(info, text.encode("utf-8"))
-    return Path(path)
 
 
 def write_claim_outputs(
     claim: Claim, out_dir: Path | str, originals: Sequence[OriginalFile] = ()
 ) -> ClaimOutputs:
-    """Write ``<stem>.pdf``, ``<stem>.csv`` and ``<stem>.zip`` into ``out_dir``, each atomically."""
+    """Write ``<stem>.pdf``, ``<stem>.csv`` and ``<stem>.zip`` into ``out_dir``.
+
+    The three replace earlier ones together or not at all: when one is held open by another
+    program (a re-export while the CSV is open in Excel), :class:`etcbook.safeio.FileInUse` is
+    raised and the folder keeps the previous, matching set.
+    """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     claim, members, entries = build_bundle_bytes(claim, originals)
-    pdf = atomic_write_bytes(folder / f"{claim.file_stem}.pdf", members[f"{claim.file_stem}.pdf"])
-    csv = atomic_write_bytes(folder / f"{claim.file_stem}.csv", members[f"{claim.file_stem}.csv"])
-    bundle = write_bundle(
-        folder / bundle_file_name(claim), members, manifest_document(claim, entries)
-    )
+    pdf = folder / f"{claim.file_stem}.pdf"
+    csv = folder / f"{claim.file_stem}.csv"
+    bundle = folder / bundle_file_name(claim)
+    with atomic_outputs([pdf, csv, bundle]) as (pdf_temp, csv_temp, bundle_temp):
+        pdf_temp.write_bytes(members[pdf.name])
+        csv_temp.write_bytes(members[csv.name])
+        with open(bundle_temp, "wb") as handle:
+            _write_zip(handle, members, manifest_document(claim, entries))
     return ClaimOutputs(
         pdf=pdf, csv=csv, bundle=bundle, claimed_total=claim.totals.claimed, claim=claim
     )

@@ -69,6 +69,10 @@ _FIELD_LABEL: Final = {field: name for name, field in _COLUMNS}
 _FIELDS: Final = tuple(field for _, field in _COLUMNS)
 _REQUIRED: Final = ("exit_date", "exit_time", "exit_ic", "toll", "card_number")
 
+PASSAGE_DASHES: Final = frozenset({"－", "−", "-"})
+"""A bare dash in 通行料金 (and 還元額適用料金, 後納料金) marks a passage row: U+FF0D as
+downloaded, U+2212 as some converters decode the same cp932 byte, ``-`` after NFKC folding."""
+
 RECORD_FIELDS: Final = (
     "line",
     "card",
@@ -93,19 +97,23 @@ Record = tuple[
     int,  # line
     int,  # card: index into MeisaiReader.cards
     str | None,  # entry_at
-    str,  # exit_at
+    str | None,  # exit_at: None for a charge at an entry gate
     str | None,  # entry_ic
-    str,  # exit_ic
+    str | None,  # exit_ic: None for a charge at an entry gate
     int | None,  # toll_before_discount
     int | None,  # etc_discount
-    int,  # toll
+    int | None,  # toll: None for a passage row (a bare －)
     int | None,  # rebate_applied
     int | None,  # deferred_toll
     int | None,  # vehicle_class
     str | None,  # vehicle_number
     int,  # remarks: index into MeisaiReader.remarks
 ]
-"""One validated row as a plain tuple in :data:`RECORD_FIELDS` order (what the importer stages)."""
+"""One validated row as a plain tuple in :data:`RECORD_FIELDS` order (what the importer stages).
+
+A passage row has ``toll`` None (and no other amount); a charge at an entry gate has
+``exit_at`` and ``exit_ic`` None and is dated by its entry. Every record has ``exit_at`` or
+``entry_at``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,17 +139,19 @@ class NotMeisaiError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MeisaiRow:
-    """One trip row of a 明細CSV, validated.
+    """One row of a 明細CSV, validated (see docs/MEISAI_FORMAT.md for the shapes).
 
     Attributes:
         line: line number in the file as a text editor shows it (the header is line 1).
         entry_at: entry date-time (利用年月日/時分（自）), None for a single mainline gate.
         exit_at: exit date-time (利用年月日/時分（至）); the trip belongs to its day and month.
+            None for a charge at an entry gate (then the entry decides; see ``dated_at``).
         entry_ic: entry interchange, None when blank.
-        exit_ic: exit interchange or toll gate.
+        exit_ic: exit interchange or toll gate, None for a charge at an entry gate.
         toll_before_discount: 割引前料金, None when blank (no discount).
         etc_discount: ＥＴＣ割引額 (negative), None when blank.
-        toll: 通行料金 (may be negative for an adjustment row).
+        toll: 通行料金 (may be negative for an adjustment row); None for a passage row
+            (a bare ``－``: passing a gate, charged on another row of the journey).
         rebate_applied: 還元額適用料金 (15-column files only).
         deferred_toll: 後納料金, the billed part (15-column files only).
         vehicle_class: 車種 (1-5), None when blank.
@@ -154,12 +164,12 @@ class MeisaiRow:
 
     line: int
     entry_at: dt.datetime | None
-    exit_at: dt.datetime
+    exit_at: dt.datetime | None
     entry_ic: str | None
-    exit_ic: str
+    exit_ic: str | None
     toll_before_discount: int | None
     etc_discount: int | None
-    toll: int
+    toll: int | None
     rebate_applied: int | None
     deferred_toll: int | None
     vehicle_class: int | None
@@ -175,19 +185,34 @@ class MeisaiRow:
         return MORNING_EVENING_FLAG in self.flags
 
     @property
+    def passage(self) -> bool:
+        """True for a passage row: amounts a bare ``－``, no charge of its own."""
+        return self.toll is None
+
+    @property
+    def dated_at(self) -> dt.datetime:
+        """The time the row is dated by: its exit, or its entry for a charge at an entry gate."""
+        when = self.exit_at or self.entry_at
+        assert when is not None  # the reader rejects a row with neither
+        return when
+
+    @property
     def trip_key(self) -> str:
         """What identifies the trip on its card, apart from its order among identical rows."""
         return trip_key(
             self.entry_at.isoformat() if self.entry_at else None,
-            self.exit_at.isoformat(),
+            self.exit_at.isoformat() if self.exit_at else None,
             self.entry_ic,
             self.exit_ic,
         )
 
 
-def trip_key(entry_at: str | None, exit_at: str, entry_ic: str | None, exit_ic: str) -> str:
-    """The identity of a trip on its card (with its order among identical rows, ``seq``)."""
-    return f"{entry_at or ''}|{exit_at}|{entry_ic or ''}|{exit_ic}"
+def trip_key(
+    entry_at: str | None, exit_at: str | None, entry_ic: str | None, exit_ic: str | None
+) -> str:
+    """The identity of a trip (or passage) on its card, with its order among identical rows
+    (``seq``). A charge at an entry gate is identified by its entry alone."""
+    return f"{entry_at or ''}|{exit_at or ''}|{entry_ic or ''}|{exit_ic or ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,7 +545,7 @@ class MeisaiReader:
         return MeisaiRow(
             line=record[0],
             entry_at=dt.datetime.fromisoformat(record[2]) if record[2] else None,
-            exit_at=dt.datetime.fromisoformat(record[3]),
+            exit_at=dt.datetime.fromisoformat(record[3]) if record[3] else None,
             entry_ic=record[4],
             exit_ic=record[5],
             toll_before_discount=record[6],
@@ -567,6 +592,10 @@ class MeisaiReader:
         classes: _Memo[str, int | None] = _Memo(_vehicle_class)
         remarks_index: _Memo[str, int] = _Memo(self._remarks)
         names: _Memo[str, str] = _Memo(str.strip)  # IC names: one object per name
+        dashes = {
+            f"{pad}{dash}{end}" for dash in PASSAGE_DASHES for pad in ("", " ") for end in ("", " ")
+        }
+        dashes_or_blank = dashes | {"", " "}
         texts_of = self._texts
 
         def labelled(field: str, exc: ValueError) -> ValueError:
@@ -630,8 +659,6 @@ class MeisaiReader:
                 try:
                     exit_day = dates[exit_d]
                     exit_time = times[exit_t]
-                    if exit_day is None or exit_time is None:
-                        raise ValueError("利用年月日（至）と時分（至）は必須です")
                     entry_day = dates[entry_d]
                     entry_time = times[entry_t]
                     if entry_day is None and entry_time is None:
@@ -641,33 +668,59 @@ class MeisaiReader:
                     else:
                         entry_at = entry_day + entry_time
                     exit_ic = names[exit_ic]
-                    if not exit_ic:
-                        raise ValueError("利用ＩＣ（至）が空です")
-                    try:
-                        toll = amounts[toll_text]
-                    except ValueError as exc:
-                        raise labelled("toll", exc) from None
-                    if toll is None:
-                        raise ValueError("通行料金が空です")
+                    if exit_day is None and exit_time is None and not exit_ic:
+                        # A charge at an entry gate: dated by its entry, no exit invented.
+                        if entry_at is None:
+                            raise ValueError(
+                                "利用年月日（至）と時分（至）は必須です"
+                                "（入口で課金された行は利用年月日（自）と時分（自）が必要です）"
+                            )
+                        exit_at = None
+                        if not names[entry_ic]:
+                            raise ValueError("出口がない行の利用ＩＣ（自）が空です")
+                    elif exit_day is None or exit_time is None:
+                        raise ValueError("利用年月日（至）と時分（至）は必須です")
+                    else:
+                        exit_at = exit_day + exit_time
+                        if not exit_ic:
+                            raise ValueError("利用ＩＣ（至）が空です")
+                    if toll_text in dashes:
+                        toll = None  # a passage row: its amounts are all a bare dash
+                        if (before.strip() or discount.strip()) or not (
+                            rebate in dashes_or_blank and deferred in dashes_or_blank
+                        ):
+                            raise ValueError(
+                                "通行料金が「－」（通過の行）なのに、ほかの金額の列に値があります"
+                            )
+                    else:
+                        try:
+                            toll = amounts[toll_text]
+                        except ValueError as exc:
+                            raise labelled("toll", exc) from None
+                        if toll is None:
+                            raise ValueError("通行料金が空です")
                     card_index = cards[card]
                     vclass = classes[vehicle_class]
                     remarks_at = remarks_index[remarks]
-                    try:
-                        before_value = amounts[before]
-                    except ValueError as exc:
-                        raise labelled("toll_before_discount", exc) from None
-                    try:
-                        discount_value = amounts[discount]
-                    except ValueError as exc:
-                        raise labelled("etc_discount", exc) from None
-                    try:
-                        rebate_value = amounts[rebate]
-                    except ValueError as exc:
-                        raise labelled("rebate_applied", exc) from None
-                    try:
-                        deferred_value = amounts[deferred]
-                    except ValueError as exc:
-                        raise labelled("deferred_toll", exc) from None
+                    if toll is None:
+                        before_value = discount_value = rebate_value = deferred_value = None
+                    else:
+                        try:
+                            before_value = amounts[before]
+                        except ValueError as exc:
+                            raise labelled("toll_before_discount", exc) from None
+                        try:
+                            discount_value = amounts[discount]
+                        except ValueError as exc:
+                            raise labelled("etc_discount", exc) from None
+                        try:
+                            rebate_value = amounts[rebate]
+                        except ValueError as exc:
+                            raise labelled("rebate_applied", exc) from None
+                        try:
+                            deferred_value = amounts[deferred]
+                        except ValueError as exc:
+                            raise labelled("deferred_toll", exc) from None
                 except ValueError as exc:
                     if not any(c.strip() for c in cells):
                         self.rows_read -= 1
@@ -680,9 +733,9 @@ class MeisaiReader:
                     number,
                     card_index,
                     entry_at,
-                    exit_day + exit_time,
+                    exit_at,
                     names[entry_ic] or None,
-                    exit_ic,
+                    exit_ic or None,
                     before_value,
                     discount_value,
                     toll,

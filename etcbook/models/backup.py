@@ -25,6 +25,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -34,9 +35,9 @@ from typing import Any
 from etcbook import __version__, clock
 from etcbook.models.dialect import as_datetime
 from etcbook.models.instance import StoreClaim, claim_store
-from etcbook.models.store import Store, backup_copy
+from etcbook.models.store import Store, backup_copy, sqlite_uri
 from etcbook.models.vault import VAULT_FOLDER
-from etcbook.safeio import atomic_output
+from etcbook.safeio import FileInUse, atomic_output, open_binary_fd, replace_file
 
 FORMAT = "etcbook-backup"
 FORMAT_VERSION = 1
@@ -58,6 +59,11 @@ class BackupError(ValueError):
 
 class StoreInUse(BackupError):
     """Restore refused because a window has the store open; nothing was changed."""
+
+
+class RestoreIncomplete(BackupError):
+    """A restore failed part-way and the previous store or vault could not be put back; the
+    message says where the kept copies are."""
 
 
 @dataclass(frozen=True)
@@ -176,9 +182,9 @@ def _vault_files(vault: Path) -> list[Path]:
 
 def _snapshot(source: Path, target: Path) -> None:
     """Copy a live store to ``target`` with the online backup API, as one self-contained file."""
-    fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    fd = open_binary_fd(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     os.close(fd)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(sqlite_uri(source, read_only=True), uri=True, timeout=30)
     try:
         dest = sqlite3.connect(target)
         try:
@@ -253,7 +259,9 @@ def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> Backup
         raise BackupError(f"{out}: フォルダです。ZIPファイルの名前を指定してください。")
     created_at = clock.now().isoformat()
     vault = vault_for(store.path)
-    work = _private_tempdir(out.parent)
+    # The snapshot is built in the computer's own temporary folder: beside the output it
+    # would be uploaded while built when the output is in OneDrive or on a network drive.
+    work = _private_tempdir(Path(tempfile.gettempdir()))
     try:
         snapshot = work / "etcbook.sqlite3"
         _snapshot(store.path, snapshot)
@@ -268,7 +276,10 @@ def create_backup(store: Store, out: Path, *, overwrite: bool = False) -> Backup
         sources: list[tuple[Path, str]] = []
         for path in _vault_files(vault):
             digest, size = _sha256_file(path)
-            name = f"{VAULT_PREFIX}{PurePosixPath(*path.relative_to(vault).parts)}"
+            # NFC: an old macOS (HFS+) volume hands out decomposed names, which would not
+            # match the vault paths the store records once restored elsewhere.
+            relative = PurePosixPath(*path.relative_to(vault).parts)
+            name = unicodedata.normalize("NFC", f"{VAULT_PREFIX}{relative}")
             files.append({"path": name, "sha256": digest, "size": size})
             sources.append((path, name))
         manifest = {
@@ -390,7 +401,8 @@ def _extract_checked(
     digest = hashlib.sha256()
     size = 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    # Binary: a Windows text-mode descriptor would write every LF as CR LF.
+    fd = open_binary_fd(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "wb") as out, zf.open(name) as source:
         while chunk := source.read(_CHUNK):
             size += len(chunk)
@@ -477,6 +489,12 @@ def _unpack(archive: Path, work: Path) -> tuple[Manifest, Path, Path, int, int]:
                 _extract_checked(zf, entry["path"], entry, vault / relative)
         except (zipfile.BadZipFile, EOFError, zlib.error):
             raise BackupError(damaged) from None
+        except FileExistsError as exc:
+            # Names that differ only in case are one name on Windows and macOS.
+            raise BackupError(
+                f"{archive}: 大文字と小文字だけが違う名前の証憑があり、このコンピューターには"
+                f"戻せません（{Path(str(exc.filename)).name}）。"
+            ) from None
     _revisions_found, trips, cards = _check_store_file(store_file, archive)
     if (trips, cards) != (manifest.store.get("trips", trips), manifest.store.get("cards", cards)):
         raise BackupError(damaged)
@@ -552,21 +570,11 @@ def restore_backup(
                     "何も変更していません。"
                 )
             stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+            store_existed = store_path.exists()
             kept_store = _keep_current_store(store_path, stamp)
-            vault = vault_for(store_path)
-            kept_vault = None
-            if vault.exists():
-                kept_vault = vault.with_name(f"{VAULT_FOLDER}.before-restore-{stamp}")
-                os.replace(vault, kept_vault)
-            try:
-                _copy_store_in(restored_store, store_path)
-            except BaseException:
-                if kept_vault is not None:
-                    os.replace(kept_vault, vault)
-                raise
-            if restored_vault.exists():
-                os.replace(restored_vault, vault)
-                _make_vault_read_only(vault)
+            kept_vault = _swap_in(
+                store_path, restored_store, restored_vault, kept_store, store_existed, stamp, work
+            )
     finally:
         _remove_tree(work)
     from etcbook.models.store import open_store
@@ -584,6 +592,96 @@ def restore_backup(
         vault_files=len(manifest.files),
         upgraded=upgraded,
     )
+
+
+def _swap_in(
+    store_path: Path,
+    restored_store: Path,
+    restored_vault: Path,
+    kept_store: Path | None,
+    store_existed: bool,
+    stamp: str,
+    work: Path,
+) -> Path | None:
+    """Put the checked vault and store in place; return where the previous vault was kept.
+
+    The folder moves come first (a file held open by another program or a scan refuses them
+    before the store has changed), the store is copied in last. On any failure everything is
+    put back as it was and the error is raised; when putting back fails too,
+    :class:`RestoreIncomplete` says where the kept copies are.
+    """
+    vault = vault_for(store_path)
+    kept_vault = (
+        vault.with_name(f"{VAULT_FOLDER}.before-restore-{stamp}") if vault.exists() else None
+    )
+    moved_aside = placed = copying = False
+    try:
+        if kept_vault is not None:
+            replace_file(vault, kept_vault)
+            moved_aside = True
+        if restored_vault.exists():
+            replace_file(restored_vault, vault)
+            placed = True
+            _make_vault_read_only(vault)
+        copying = True
+        _copy_store_in(restored_store, store_path)
+    except BaseException as exc:
+        try:
+            if copying:
+                _put_back_store(kept_store, store_path, store_existed)
+            if placed:
+                replace_file(vault, work / f"{VAULT_FOLDER}.not-restored")
+            if moved_aside and kept_vault is not None:
+                replace_file(kept_vault, vault)
+        except Exception as undo:
+            raise RestoreIncomplete(
+                f"{store_path}: 戻す途中で失敗し（{_reason(exc)}）、元の状態にも戻せませんでした"
+                f"（{_reason(undo)}）。それまでのストア: {kept_store or 'なし'}、"
+                f"それまでの保管書類: {kept_vault or 'なし'}。"
+                "ほかのアプリを閉じてから、もう一度戻してください。"
+            ) from exc
+        if kept_store is not None:
+            # The store is as it was: its copy would only suggest a restore happened.
+            for kept in (kept_store, *(Path(f"{kept_store}{s}") for s in ("-wal", "-shm"))):
+                with contextlib.suppress(OSError):
+                    kept.unlink(missing_ok=True)
+        if isinstance(exc, FileInUse):
+            raise BackupError(str(exc)) from None
+        raise
+    return kept_vault
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, FileInUse | BackupError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc)
+    return str(exc) or type(exc).__name__
+
+
+def _put_back_store(kept_store: Path | None, store_path: Path, store_existed: bool) -> None:
+    """Make the store what it was before the restore began, from the copy kept of it."""
+    sides = [store_path.with_name(store_path.name + suffix) for suffix in ("-wal", "-shm")]
+    if kept_store is None:  # there was no store, or an empty file
+        if store_existed:
+            with open(store_path, "wb"):
+                pass
+        else:
+            store_path.unlink(missing_ok=True)
+        for side in sides:
+            side.unlink(missing_ok=True)
+        return
+    try:
+        _copy_store_in(kept_store, store_path)
+    except (sqlite3.DatabaseError, BackupError):
+        # The store was damaged (its bytes were kept as they were): put the bytes back.
+        for side in sides:
+            side.unlink(missing_ok=True)
+        shutil.copyfile(kept_store, store_path)
+        for suffix, side in zip(("-wal", "-shm"), sides, strict=True):
+            kept_side = kept_store.with_name(kept_store.name + suffix)
+            if kept_side.exists():
+                shutil.copyfile(kept_side, side)
 
 
 def _keep_current_store(store_path: Path, stamp: str) -> Path | None:
@@ -608,9 +706,9 @@ def _keep_current_store(store_path: Path, stamp: str) -> Path | None:
 def _copy_store_in(source: Path, store_path: Path) -> None:
     """Make the store at ``store_path`` a copy of ``source`` in one SQLite transaction."""
     if not store_path.exists():
-        fd = os.open(store_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd = open_binary_fd(store_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(sqlite_uri(source, read_only=True), uri=True)
     try:
         dest = sqlite3.connect(store_path, timeout=30)
         try:

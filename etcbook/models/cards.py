@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -15,6 +16,7 @@ from etcbook.privacy import free_text_or_none
 EDITABLE_FIELDS = (
     "holder",
     "driver",
+    "department",
     "kind",
     "expires",
     "mileage_id",
@@ -29,7 +31,7 @@ EDITABLE_FIELDS = (
 )
 
 
-FREE_TEXT_FIELDS = ("holder", "driver", "household", "plate", "notes")
+FREE_TEXT_FIELDS = ("holder", "driver", "department", "household", "plate", "notes")
 """Fields typed freely: a card number typed into one is masked (see ``etcbook.privacy``)."""
 
 
@@ -100,6 +102,7 @@ def card_json(card: Card) -> dict[str, Any]:
         "last4": card.last4,
         "holder": card.holder,
         "driver": card.driver,
+        "department": card.department,
         "kind": card.kind,
         "expires": card.expires,
         "mileage_id": card.mileage_id,
@@ -151,3 +154,84 @@ def resolve_card(connection: Connection, card: str) -> int:
             f"「{typed}」に当たるカードが複数あります: {listed}。id:番号で指定してください"
         )
     return int(rows[0].id)
+
+
+@dataclass
+class CardFillResult:
+    """What :func:`fill_cards` did (or would do, with ``dry_run``).
+
+    Attributes:
+        changes: per card whose details change: ``{"last4", "line", "before", "after"}`` with
+            the changed fields only (before and after values).
+        unchanged: cards of the table whose details were already so.
+        errors: ``LineError`` values; when any, nothing was changed.
+        ignored_columns: header names the table had that are not card details.
+        committed: whether the changes were stored.
+    """
+
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[Any] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def fill_cards(*, session: Session, data: bytes, dry_run: bool = False) -> CardFillResult:
+    """Fill the details of many cards at once from a table (CSV, TSV or a spreadsheet's pasted
+    cells): one row per card, a card column (末尾4桁 or a masked card number) and any of
+    名義 / 利用者 / 部署 / 車両番号 / グループ / メモ (see etcbook.importers.card_table).
+
+    All or nothing: every row must name a registered card, once; any problem is a
+    ``LineError`` (line number in the table) and nothing changes. A blank cell leaves the field
+    as it is. A card marked 詳細未入力 (``details_missing``) becomes active once it has a
+    holder. ``dry_run`` computes the same result and changes nothing (a preview).
+    Raises ValueError (a sentence for the user) when the bytes are not a card table at all.
+    Commits the session unless ``dry_run`` or errors.
+    """
+    from etcbook.importers.card_table import read_card_table
+    from etcbook.importers.meisai import LineError
+
+    table = read_card_table(data)
+    result = CardFillResult(errors=list(table.errors), ignored_columns=table.ignored_columns)
+    cards = {c.last4: c for c in session.exec(select(Card))}
+    planned: list[tuple[Card, dict[str, Any]]] = []
+    for row in table.rows:
+        card = cards.get(row.last4)
+        if card is None:
+            result.errors.append(LineError(row.line, str(CardNotFound(row.last4))))
+            continue
+        try:
+            values = validated(row.values)
+        except ValueError as exc:
+            result.errors.append(LineError(row.line, str(exc)))
+            continue
+        changed = {k: v for k, v in values.items() if getattr(card, k) != v}
+        if not changed:
+            result.unchanged.append(card.last4)
+            continue
+        result.changes.append(
+            {
+                "last4": card.last4,
+                "line": row.line,
+                "before": {k: getattr(card, k) for k in changed},
+                "after": changed,
+            }
+        )
+        planned.append((card, changed))
+    result.errors.sort(key=lambda e: e.line)
+    if result.errors or dry_run:
+        session.rollback()
+        return result
+    for card, changed in planned:
+        for name, value in changed.items():
+            setattr(card, name, value)
+        if card.status == "details_missing" and card.holder:
+            card.status = "active"
+        session.add(card)
+    session.commit()
+    result.committed = True
+    return result

@@ -46,13 +46,13 @@ def _when(value: Any) -> dt.datetime | None:
 
 def line_of(row: dict[str, Any], vehicle: str = "") -> ClaimLine:
     """A trip row (``list_trip_rows``) as a claim line; the rebate applied defaults to 0."""
-    exit_at = _when(row["exit_at"])
-    assert exit_at is not None
+    dated_at = _when(row["dated_at"])  # the exit, or the entry of a charge at an entry gate
+    assert dated_at is not None
     return ClaimLine(
-        exit_at=exit_at,
+        exit_at=dated_at,
         entry_at=_when(row["entry_at"]),
         entry_ic=row["entry_ic"] or "",
-        exit_ic=row["exit_ic"],
+        exit_ic=row["exit_ic"] or "",
         operator=OPERATOR_NAMES.get(row["operator"], row["operator"]),
         vehicle=vehicle or (row["vehicle_number"] or ""),
         purpose=row["purpose"] or "",

@@ -4,8 +4,11 @@ Rows are streamed from the file into a temporary staging table in batches, then 
 ``trips`` with set-based SQL inside the same transaction, so memory stays flat and a file
 with any bad row leaves nothing behind.
 
+Charged rows become ``trips``; passage rows (amounts a bare ``－``) become ``passages``, linked
+to the trip of their journey where it can be told, and never money.
+
 A trip is identified by its card, ``trip_key`` (entry and exit date-time and ICs) and ``seq``,
-its order among rows of the file identical in all of these. Most keys occur once, so ``seq``
+its order among rows of the file identical in all of these (passages are numbered apart). Most keys occur once, so ``seq``
 is 0 unless a key repeats; a bit set in memory (a few MB whatever the file size) spots the
 rows whose key may have occurred before, and only those keys are numbered in SQL.
 """
@@ -31,6 +34,7 @@ from etcbook.importers.meisai import (
     Record,
     Remarks,
 )
+from etcbook.models.routes import resolve_routes
 from etcbook.models.store import Store
 from etcbook.safeio import display_name
 
@@ -75,6 +79,12 @@ class FileResult:
     problem: str | None = None
     """A whole-file problem (not a 明細CSV at all, unreadable); then ``errors`` is empty."""
     new_cards: list[str] = field(default_factory=list)
+    passages: int = 0
+    """Of ``inserted``: passage rows (no charge of their own, never money)."""
+    unknown_gates: list[str] = field(default_factory=list)
+    """Gates of the file's rows that no route rule knows (their operator stays a guess,
+    ``nexco``): for the import preview, which offers to make each one a rule
+    (:func:`etcbook.models.routes.add_gate_rule`)."""
 
     @property
     def ok(self) -> bool:
@@ -129,6 +139,8 @@ class ImportResult:
                     "inserted": f.inserted,
                     "updated": f.updated,
                     "duplicates": f.duplicates,
+                    "passages": f.passages,
+                    "unknown_gates": f.unknown_gates,
                     "errors": f.error_dicts(),
                 }
                 for f in self.files
@@ -184,8 +196,8 @@ class _Repeats:
 def _key_sql(alias: str) -> str:
     """SQL for the ``trip_key`` of a staged row (as etcbook.importers.meisai.trip_key)."""
     return (
-        f"coalesce({alias}.entry_at, '') || '|' || {alias}.exit_at || '|'"
-        f" || coalesce({alias}.entry_ic, '') || '|' || {alias}.exit_ic"
+        f"coalesce({alias}.entry_at, '') || '|' || coalesce({alias}.exit_at, '') || '|'"
+        f" || coalesce({alias}.entry_ic, '') || '|' || coalesce({alias}.exit_ic, '')"
     )
 
 
@@ -197,6 +209,8 @@ class _Staged:
     cards: list[str]
     remarks: list[Remarks]
     candidates: bool
+    routes: set[tuple[str | None, str | None]]
+    """The distinct (entry IC, exit IC) of the rows, for the route rules."""
 
 
 def _stage_file(
@@ -229,6 +243,8 @@ def _stage_file(
             progress(read, total)
 
     batch: list[Record] = []
+    routes: set[tuple[str | None, str | None]] = set()
+    add_route = routes.add
     candidates: list[tuple[int]] = []
     any_candidate = False
     repeats = _Repeats(total)
@@ -249,13 +265,14 @@ def _stage_file(
             if result.errors:
                 continue  # the file will be rejected: stop staging, keep validating
             # Same identity implies same card and exit time: a coarser key only adds candidates.
-            slot = (hash(item[3]) + item[1]) & mask
+            slot = (hash(item[3] or item[2]) + item[1]) & mask
             byte, bit = slot >> 3, 1 << (slot & 7)
             if bits[byte] & bit:
                 candidates.append((item[0],))
             else:
                 bits[byte] |= bit
             batch.append(item)
+            add_route((item[4], item[5]))  # IC names are shared objects: a cheap set entry
             if len(batch) >= BATCH_ROWS:
                 db.executemany(insert, batch)
                 batch.clear()
@@ -274,7 +291,7 @@ def _stage_file(
                 result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
             )
         )
-    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate)
+    return _Staged(hashing.sha256.hexdigest(), reader.cards, reader.remarks, any_candidate, routes)
 
 
 def _number_repeats(db: sqlite3.Connection) -> None:
@@ -285,44 +302,26 @@ def _number_repeats(db: sqlite3.Connection) -> None:
     """
     db.execute("DROP TABLE IF EXISTS temp.repeat_keys")
     db.execute(
-        "CREATE TEMP TABLE repeat_keys (card, exit_at, PRIMARY KEY (card, exit_at)) WITHOUT ROWID"
+        "CREATE TEMP TABLE repeat_keys (card, dated_at, PRIMARY KEY (card, dated_at)) WITHOUT ROWID"
     )
     db.execute(
-        "INSERT OR IGNORE INTO temp.repeat_keys"
-        " SELECT s.card, s.exit_at FROM temp.repeats r JOIN temp.staging s USING (line)"
+        "INSERT OR IGNORE INTO temp.repeat_keys SELECT s.card, coalesce(s.exit_at, s.entry_at)"
+        " FROM temp.repeats r JOIN temp.staging s USING (line)"
     )
     db.execute(
         "UPDATE temp.staging SET seq = q.seq FROM ("
-        f" SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card, {_key_sql('s')}"
-        " ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
-        " JOIN temp.staging s ON s.card = k.card AND s.exit_at = k.exit_at"
+        " SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card, s.toll IS NULL,"
+        f" {_key_sql('s')} ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
+        " JOIN temp.staging s ON s.card = k.card"
+        " AND coalesce(s.exit_at, s.entry_at) = k.dated_at"
         ") AS q WHERE staging.line = q.line AND q.seq > 0"
     )
     db.execute("DROP TABLE temp.repeat_keys")
 
 
-def _route_rules(db: sqlite3.Connection) -> bool:
+def _route_rules(db: sqlite3.Connection, staged: _Staged) -> None:
     """Resolve route rules once per distinct route of the staged rows (temp.routes)."""
-    db.execute("DROP TABLE IF EXISTS temp.routes")
-    if not db.execute("SELECT EXISTS (SELECT 1 FROM route_rules)").fetchone()[0]:
-        return False
-    rule = (
-        "(SELECT r.{col} FROM route_rules r WHERE r.{col} IS NOT NULL"
-        " AND d.exit_ic GLOB r.exit_pattern"
-        " AND (r.entry_pattern IS NULL OR d.entry_ic GLOB r.entry_pattern)"
-        " ORDER BY r.id DESC LIMIT 1)"
-    )
-    db.execute(
-        "CREATE TEMP TABLE routes (entry_ic, exit_ic, operator, morning_evening,"
-        " PRIMARY KEY (entry_ic, exit_ic)) WITHOUT ROWID"
-    )
-    db.execute(
-        "INSERT INTO temp.routes SELECT d.entry_ic, d.exit_ic,"
-        f" {rule.format(col='operator')}, {rule.format(col='morning_evening')}"
-        " FROM (SELECT DISTINCT coalesce(entry_ic, '') AS entry_ic, exit_ic"
-        " FROM temp.staging) AS d"
-    )
-    return True
+    resolve_routes(db, {(entry or "", exit_ or "") for entry, exit_ in staged.routes})
 
 
 def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
@@ -373,19 +372,25 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
         "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, ?, ?)",
         (display_name(path.name), staged.sha256, now),
     ).lastrowid
+    assert batch_id is not None
     if staged.candidates:
         _number_repeats(db)
-    has_rules = _route_rules(db)
+    _route_rules(db, staged)
+    unknown: set[str] = set()
+    for entry_ic, exit_ic in db.execute(
+        "SELECT entry_ic, exit_ic FROM temp.routes WHERE operator IS NULL"
+    ):
+        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    result.unknown_gates = sorted(unknown)
     route_join = (
         " LEFT JOIN temp.routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
-        " AND ro.exit_ic = s.exit_ic"
-        if has_rules
-        else ""
+        " AND ro.exit_ic = coalesce(s.exit_ic, '')"
     )
-    rule_operator = "ro.operator" if has_rules else "NULL"
-    rule_morning_evening = "ro.morning_evening" if has_rules else "NULL"
+    rule_operator = "ro.operator"
+    rule_morning_evening = "ro.morning_evening"
     maps = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
     rows = f"temp.staging s{maps}"
+    charged = " AND s.toll IS NOT NULL"  # passage rows (toll NULL) go to passages, never trips
 
     # Staged rows already in the store, and whether each replaces the stored version.
     # Skipped when the store has no trip of the file's cards.
@@ -406,7 +411,7 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
             f" (t.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
             " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
             f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
-            f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq"
+            f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq{charged}"
         )
     any_match = stored and db.execute("SELECT EXISTS (SELECT 1 FROM temp.matches)").fetchone()[0]
     if any_match:
@@ -440,21 +445,32 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
 
     deferred = _deferred_indexes(db, result.rows)
     result.inserted = db.execute(
-        "INSERT INTO trips (card_id, seq, batch_id, source, operator, trip_key, entry_at, exit_at,"
+        "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
+        " trip_key, entry_at, exit_at,"
         " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
         " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
         f" SELECT cm.card_id, s.seq, ?, 'import', coalesce({rule_operator}, 'nexco'),"
+        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
         f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
         " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
         " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
         f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
-        f" FROM {rows}{route_join}"
-        + (" WHERE s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
+        f" FROM {rows}{route_join} WHERE TRUE{charged}"
+        + (" AND s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
         + " ORDER BY s.line",
         (batch_id,),
     ).rowcount
     for _, sql in deferred:
         db.execute(sql)
+    if db.execute("SELECT EXISTS (SELECT 1 FROM temp.staging WHERE toll IS NULL)").fetchone()[0]:
+        passages_updated, passages_inserted = _merge_passages(
+            db, rows, route_join, rule_operator, batch_id, now, card_ids
+        )
+        result.updated += passages_updated
+        result.inserted += passages_inserted
+        result.passages = passages_inserted
+    if result.inserted:
+        link_passages(db, card_ids)
     result.duplicates = result.rows - result.inserted - result.updated
     db.execute(
         "UPDATE import_batches SET rows = ?, inserted = ?, updated = ?, duplicates = ? WHERE id = ?",
@@ -462,6 +478,93 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
     )
     for table in ("staging", "repeats", "matches", "routes", "card_map", "remark_map"):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _merge_passages(
+    db: sqlite3.Connection,
+    rows: str,
+    route_join: str,
+    rule_operator: str,
+    batch_id: int,
+    now: str,
+    card_ids: Sequence[int],
+) -> tuple[int, int]:
+    """Store the staged passage rows (toll NULL): a passage already stored is a duplicate,
+    or takes the later status (確認中 → 確定; passages carry no amounts to keep in history).
+    Returns (updated, inserted)."""
+    key = _key_sql("s")
+    db.execute("DROP TABLE IF EXISTS temp.passage_matches")
+    db.execute(
+        "CREATE TEMP TABLE passage_matches (line INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL,"
+        " replaces INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO temp.passage_matches SELECT s.line, p.id,"
+        f" (p.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
+        f" FROM {rows} JOIN passages p ON p.card_id = cm.card_id AND p.trip_key = {key}"
+        " AND p.seq = s.seq WHERE s.toll IS NULL"
+    )
+    updated = db.execute(
+        "UPDATE passages AS p SET remarks = n.remarks, status = n.status, flags = n.flags,"
+        " batch_id = ? FROM (SELECT m.passage_id, rm.remarks, rm.status, rm.flags"
+        " FROM temp.passage_matches m JOIN temp.staging s ON s.line = m.line"
+        " JOIN temp.remark_map rm ON rm.ix = s.remarks WHERE m.replaces) AS n"
+        " WHERE p.id = n.passage_id",
+        (batch_id,),
+    ).rowcount
+    inserted = db.execute(
+        "INSERT INTO passages (card_id, entry_at, exit_at, dated_at, entry_ic, exit_ic,"
+        " vehicle_class, vehicle_number, remarks, status, flags, operator, operator_source,"
+        " trip_key, seq, batch_id)"
+        " SELECT cm.card_id, s.entry_at, s.exit_at, coalesce(s.exit_at, s.entry_at), s.entry_ic,"
+        " s.exit_ic, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        f" coalesce({rule_operator}, 'nexco'),"
+        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
+        f" {key}, s.seq, ? FROM {rows}{route_join}"
+        " WHERE s.toll IS NULL AND s.line NOT IN (SELECT line FROM temp.passage_matches)"
+        " ORDER BY s.line",
+        (batch_id,),
+    ).rowcount
+    db.execute("DROP TABLE temp.passage_matches")
+    return updated, inserted
+
+
+LINK_WINDOW_DAYS = 1
+"""A passage is linked only to a trip dated within this many days after it."""
+
+
+def link_passages(db: sqlite3.Connection, card_ids: Sequence[int]) -> int:
+    """Link the unlinked passages of these cards to the trip of their journey, where it can be
+    told: a charged trip of the same card that shares the passage's entry (date-time and IC),
+    or whose span from entry to exit contains the passage's time (a charge at an entry gate:
+    its entry time). Among several, a shared entry first, then the shortest trip, then the
+    earliest. Returns how many passages were linked."""
+    window = (
+        "t.card_id = passages.card_id AND t.dated_at >= passages.dated_at"
+        f" AND t.dated_at < datetime(passages.dated_at, '+{LINK_WINDOW_DAYS} days')"
+    )
+    linked = 0
+    for card_id in card_ids:
+        for condition, order in (
+            # the same journey's charged row: same entry gate and time
+            (
+                "t.entry_at = passages.entry_at AND t.entry_ic IS passages.entry_ic",
+                "t.dated_at, t.id",
+            ),
+            # a trip whose span contains the passage's time: the shortest
+            (
+                "t.entry_at <= passages.dated_at",
+                "julianday(t.dated_at) - julianday(t.entry_at), t.dated_at, t.id",
+            ),
+        ):
+            linked += db.execute(
+                f"UPDATE passages SET trip_id = (SELECT t.id FROM trips t WHERE {window}"
+                f" AND {condition} ORDER BY {order} LIMIT 1)"
+                " WHERE passages.card_id = ? AND passages.trip_id IS NULL"
+                f" AND EXISTS (SELECT 1 FROM trips t WHERE {window} AND {condition})",
+                (card_id,),
+            ).rowcount
+    return linked
 
 
 def import_files(

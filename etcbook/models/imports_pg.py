@@ -74,7 +74,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 def _key(record: tuple[Any, ...]) -> str:
     """``trip_key`` of a record, as etcbook.models.imports computes it in SQL."""
-    return f"{record[2] or ''}|{record[3]}|{record[4] or ''}|{record[5]}"
+    return f"{record[2] or ''}|{record[3] or ''}|{record[4] or ''}|{record[5] or ''}"
 
 
 def _stage_file(
@@ -90,8 +90,8 @@ def _stage_file(
     cursor.execute("DROP TABLE IF EXISTS staging")
     cursor.execute(
         "CREATE TEMP TABLE staging (line integer PRIMARY KEY, card integer NOT NULL,"
-        " entry_at text, exit_at text NOT NULL, entry_ic text, exit_ic text NOT NULL,"
-        " toll_before_discount integer, etc_discount integer, toll integer NOT NULL,"
+        " entry_at text, exit_at text, entry_ic text, exit_ic text,"
+        " toll_before_discount integer, etc_discount integer, toll integer,"
         " rebate_applied integer, deferred_toll integer, vehicle_class integer,"
         " vehicle_number text, remarks integer NOT NULL, trip_key text NOT NULL,"
         " seq integer NOT NULL DEFAULT 0) ON COMMIT DROP"
@@ -147,40 +147,15 @@ def _card_ids(cursor: Any, cards: list[str], result: FileResult, now: object) ->
     return {last4: card_id for last4, card_id in cursor.fetchall()}
 
 
-def _routes(cursor: Any) -> bool:
-    """Resolve route rules once per distinct route of the staged rows (temporary ``routes``)."""
-    cursor.execute(
-        "SELECT id, entry_pattern, exit_pattern, operator, morning_evening FROM route_rules"
-        " ORDER BY id DESC"
-    )
-    rules = [
-        (None if entry is None else glob_regex(entry), glob_regex(exit_), operator, morning)
-        for _, entry, exit_, operator, morning in cursor.fetchall()
-    ]
-    if not rules:
-        return False
-    cursor.execute("SELECT DISTINCT coalesce(entry_ic, ''), exit_ic FROM staging")
-    routes = cursor.fetchall()
-    cursor.execute("DROP TABLE IF EXISTS routes")
-    cursor.execute(
-        "CREATE TEMP TABLE routes (entry_ic text, exit_ic text, operator text,"
-        " morning_evening boolean, PRIMARY KEY (entry_ic, exit_ic)) ON COMMIT DROP"
-    )
+def _routes(cursor: Any) -> None:
+    """Resolve the staged rows' distinct routes once each (temporary ``routes``; '' for a
+    blank IC), by the user's route rules and the default gate rules (etcbook.models.routes)."""
+    from etcbook.models.routes import resolve_routes
 
-    def first(entry_ic: str, exit_ic: str, column: int) -> object:
-        for rule in rules:
-            if rule[column] is None or not rule[1].fullmatch(exit_ic):
-                continue
-            if rule[0] is None or rule[0].fullmatch(entry_ic):
-                return rule[column]
-        return None
-
-    with cursor.copy("COPY routes FROM STDIN") as copy:
-        for entry_ic, exit_ic in routes:
-            copy.write_row(
-                (entry_ic, exit_ic, first(entry_ic, exit_ic, 2), first(entry_ic, exit_ic, 3))
-            )
-    return True
+    resolve_routes(
+        cursor.connection,
+        "SELECT DISTINCT coalesce(entry_ic, ''), coalesce(exit_ic, '') FROM staging",
+    )
 
 
 def _merge(
@@ -216,17 +191,24 @@ def _merge(
     batch_id = cursor.fetchone()[0]
     cursor.execute(
         "UPDATE staging s SET seq = q.seq FROM (SELECT line, row_number() OVER"
-        " (PARTITION BY card, trip_key ORDER BY line) - 1 AS seq FROM staging) q"
+        " (PARTITION BY card, toll IS NULL, trip_key ORDER BY line) - 1 AS seq FROM staging) q"
         " WHERE s.line = q.line AND q.seq > 0"
     )
-    has_rules = _routes(cursor)
+    _routes(cursor)
+    cursor.execute("SELECT entry_ic, exit_ic FROM routes WHERE operator IS NULL")
+    unknown: set[str] = set()
+    for entry_ic, exit_ic in cursor.fetchall():
+        unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
+    result.unknown_gates = sorted(unknown)
+    # Temporary tables get no statistics from autovacuum: without these the planner guesses
+    # their sizes and joins them row by row.
+    cursor.execute("ANALYZE staging, routes, card_map, remark_map")
     route_join = (
-        " LEFT JOIN routes ro ON ro.entry_ic = coalesce(s.entry_ic, '') AND ro.exit_ic = s.exit_ic"
-        if has_rules
-        else ""
+        " LEFT JOIN routes ro ON ro.entry_ic = coalesce(s.entry_ic, '')"
+        " AND ro.exit_ic = coalesce(s.exit_ic, '')"
     )
-    rule_operator = "ro.operator" if has_rules else "NULL"
-    rule_morning_evening = "ro.morning_evening" if has_rules else "NULL::boolean"
+    rule_operator = "ro.operator"
+    rule_morning_evening = "ro.morning_evening"
     maps = " JOIN card_map cm ON cm.ix = s.card JOIN remark_map rm ON rm.ix = s.remarks"
     rows = f"staging s{maps}"
 
@@ -240,7 +222,7 @@ def _merge(
         f" coalesce((t.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}'), false)"
         " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL) AS replaces"
         f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
-        " AND t.trip_key = s.trip_key AND t.seq = s.seq"
+        " AND t.trip_key = s.trip_key AND t.seq = s.seq WHERE s.toll IS NOT NULL"
     )
     old_values = ", ".join(
         f"'{c}', t.{c}::int" if c == "morning_evening" else f"'{c}', t.{c}"
@@ -271,21 +253,33 @@ def _merge(
     )
     result.updated = cursor.rowcount
     cursor.execute(
-        "INSERT INTO trips (card_id, seq, batch_id, source, operator, trip_key, entry_at, exit_at,"
+        "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
+        " trip_key, entry_at, exit_at,"
         " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
         " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
         f" SELECT cm.card_id, s.seq, %s, 'import', coalesce({rule_operator}, 'nexco'),"
+        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
         " s.trip_key, s.entry_at::timestamp, s.exit_at::timestamp, s.entry_ic, s.exit_ic,"
         " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
         " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
         f" (rm.morning_evening OR coalesce({rule_morning_evening}, false))"
         f" FROM {rows}{route_join}"
-        " WHERE NOT EXISTS (SELECT 1 FROM matches m WHERE m.line = s.line)"
+        " WHERE s.toll IS NOT NULL AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.line = s.line)"
         " ORDER BY s.line"
         " ON CONFLICT (card_id, trip_key, seq) DO NOTHING",
         (batch_id,),
     )
     result.inserted = cursor.rowcount
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM staging WHERE toll IS NULL)")
+    if cursor.fetchone()[0]:
+        passages_updated, passages_inserted = _merge_passages(
+            cursor, rows, route_join, rule_operator, batch_id
+        )
+        result.updated += passages_updated
+        result.inserted += passages_inserted
+        result.passages = passages_inserted
+    if result.inserted:
+        link_passages(cursor, sorted(set(known.values())))
     result.duplicates = result.rows - result.inserted - result.updated
     cursor.execute(
         "UPDATE import_batches SET rows = %s, inserted = %s, updated = %s, duplicates = %s"
@@ -293,6 +287,77 @@ def _merge(
         (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
     )
     cursor.execute("DROP TABLE IF EXISTS staging, routes, card_map, remark_map, matches")
+
+
+def _merge_passages(
+    cursor: Any, rows: str, route_join: str, rule_operator: str, batch_id: int
+) -> tuple[int, int]:
+    """Store the staged passage rows (toll NULL), as etcbook.models.imports does on SQLite:
+    a passage already stored is a duplicate, or takes the later status. Returns (updated,
+    inserted)."""
+    cursor.execute(
+        "CREATE TEMP TABLE passage_matches ON COMMIT DROP AS SELECT s.line, p.id AS passage_id,"
+        f" coalesce(p.status = '{STATUS_PENDING}' AND rm.status = '{STATUS_CONFIRMED}', false)"
+        f" AS replaces FROM {rows} JOIN passages p ON p.card_id = cm.card_id"
+        " AND p.trip_key = s.trip_key AND p.seq = s.seq WHERE s.toll IS NULL"
+    )
+    cursor.execute(
+        "UPDATE passages AS p SET remarks = n.remarks, status = n.status, flags = n.flags,"
+        " batch_id = %s FROM (SELECT m.passage_id, rm.remarks, rm.status, rm.flags"
+        " FROM passage_matches m JOIN staging s ON s.line = m.line"
+        " JOIN remark_map rm ON rm.ix = s.remarks WHERE m.replaces) AS n"
+        " WHERE p.id = n.passage_id",
+        (batch_id,),
+    )
+    updated = cursor.rowcount
+    cursor.execute(
+        "INSERT INTO passages (card_id, entry_at, exit_at, dated_at, entry_ic, exit_ic,"
+        " vehicle_class, vehicle_number, remarks, status, flags, operator, operator_source,"
+        " trip_key, seq, batch_id)"
+        " SELECT cm.card_id, s.entry_at::timestamp, s.exit_at::timestamp,"
+        " coalesce(s.exit_at, s.entry_at)::timestamp, s.entry_ic,"
+        " s.exit_ic, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        f" coalesce({rule_operator}, 'nexco'),"
+        f" CASE WHEN {rule_operator} IS NULL THEN 'default' ELSE 'rule' END,"
+        f" s.trip_key, s.seq, %s FROM {rows}{route_join}"
+        " WHERE s.toll IS NULL AND NOT EXISTS (SELECT 1 FROM passage_matches m"
+        " WHERE m.line = s.line) ORDER BY s.line"
+        " ON CONFLICT (card_id, trip_key, seq) DO NOTHING",
+        (batch_id,),
+    )
+    inserted = cursor.rowcount
+    cursor.execute("DROP TABLE passage_matches")
+    return updated, inserted
+
+
+def link_passages(cursor: Any, card_ids: Sequence[int]) -> int:
+    """etcbook.models.imports.link_passages on PostgreSQL (interval arithmetic for the window
+    and the trip's length)."""
+    from etcbook.models.imports import LINK_WINDOW_DAYS
+
+    window = (
+        "t.card_id = passages.card_id AND t.dated_at >= passages.dated_at"
+        f" AND t.dated_at < passages.dated_at + interval '{LINK_WINDOW_DAYS} days'"
+    )
+    linked = 0
+    for card_id in card_ids:
+        for condition, order in (
+            (
+                "t.entry_at = passages.entry_at"
+                " AND t.entry_ic IS NOT DISTINCT FROM passages.entry_ic",
+                "t.dated_at, t.id",
+            ),
+            ("t.entry_at <= passages.dated_at", "t.dated_at - t.entry_at, t.dated_at, t.id"),
+        ):
+            cursor.execute(
+                f"UPDATE passages SET trip_id = (SELECT t.id FROM trips t WHERE {window}"
+                f" AND {condition} ORDER BY {order} LIMIT 1)"
+                " WHERE passages.card_id = %s AND passages.trip_id IS NULL"
+                f" AND EXISTS (SELECT 1 FROM trips t WHERE {window} AND {condition})",
+                (card_id,),
+            )
+            linked += cursor.rowcount
+    return linked
 
 
 def import_files_pg(

@@ -16,6 +16,8 @@ process ends, even when it is killed, so a crash never leaves the store "open el
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import platform
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etcbook import clock
+from etcbook.safeio import open_binary_fd
 
 LOCK_SUFFIX = ".lock"
 
@@ -58,6 +61,19 @@ def lock_path_for(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + LOCK_SUFFIX)
 
 
+_HELD_ERRNOS = frozenset(
+    {errno.EACCES, errno.EAGAIN, errno.EWOULDBLOCK, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
+)
+"""The answers that mean "another process holds the lock" (msvcrt: EACCES or EDEADLOCK)."""
+
+
+def _held(exc: OSError) -> bool:
+    """True when a refused lock means another holder; False when the file system has no locks
+    (ENOTSUP, ENOLCK on macOS smbfs/afp, some NAS and FUSE mounts): then there is nobody to
+    name, and the store is used without the claim rather than reported open elsewhere."""
+    return exc.errno in _HELD_ERRNOS
+
+
 def _try_lock(fd: int) -> bool:
     if _WINDOWS:
         import msvcrt
@@ -65,28 +81,30 @@ def _try_lock(fd: int) -> bool:
         os.lseek(fd, 0, os.SEEK_SET)
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            return False
+        except OSError as exc:
+            return not _held(exc)
         return True
     import fcntl
 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
+    except OSError as exc:
+        return not _held(exc)
     return True
 
 
 def _unlock(fd: int) -> None:
-    if _WINDOWS:
-        import msvcrt
+    # A file system without locks refuses the unlock as it refused the lock.
+    with contextlib.suppress(OSError):
+        if _WINDOWS:
+            import msvcrt
 
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
-    else:
-        import fcntl
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        else:
+            import fcntl
 
-        fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _read_holder(path: Path) -> Holder | None:
@@ -155,7 +173,7 @@ def claim_store(store_path: Path, *, program: str = "etcbook ウィンドウ") -
     store_path = Path(store_path).expanduser().absolute()
     path = lock_path_for(store_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    fd = open_binary_fd(path, os.O_RDWR | os.O_CREAT, 0o600)
     if not _try_lock(fd):
         os.close(fd)
         return StoreClaim(store_path=store_path, acquired=False, other=_read_holder(path))

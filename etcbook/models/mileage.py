@@ -282,8 +282,8 @@ def create_manual_trip(*, connection: Connection, values: dict[str, Any]) -> int
     columns = [*TRIP_ENTRY_COLUMNS, "trip_key", "seq"]
     result = connection.execute(
         text(
-            f"INSERT INTO trips ({', '.join(columns)}, source)"
-            f" VALUES ({', '.join(':' + c for c in columns)}, 'manual') RETURNING id"
+            f"INSERT INTO trips ({', '.join(columns)}, source, operator_source)"
+            f" VALUES ({', '.join(':' + c for c in columns)}, 'manual', 'hand') RETURNING id"
         ),
         params,
     )

@@ -28,6 +28,7 @@ from etcbook.domain.mileage import (
 )
 from etcbook.domain.points import ExchangeUnit
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.card_links import load_links
 from etcbook.models.dialect import as_date, as_datetime, is_postgresql
 from etcbook.models.mileage import CardRef, list_card_refs
 
@@ -68,7 +69,6 @@ def load_card_inputs(
     :func:`load_own_card_inputs`.
     """
     from etcbook.domain.incidents import registration_input, registration_segments
-    from etcbook.models.reconcile import load_links
 
     links = load_links(connection=connection)
     if not links:
@@ -92,9 +92,9 @@ def load_own_card_inputs(
     # the work. The covering index ix_trips_mileage (migration 0002_mileage) serves this query
     # in order without touching the wide trips rows.
     trip_sql = (
-        "SELECT id, exit_at, toll, operator,"
+        "SELECT id, dated_at, toll, operator,"
         " CASE WHEN morning_evening THEN entry_at END, rebate_applied, morning_evening"
-        " FROM trips WHERE card_id = {} ORDER BY card_id, exit_at, id"
+        " FROM trips WHERE card_id = {} ORDER BY card_id, dated_at, id"
     )
     trip_sql = trip_sql.format("%s" if is_postgresql(connection) else "?")
     at = dt.datetime.fromisoformat

@@ -37,6 +37,7 @@ from etcbook.domain.incidents import (
     suspicious_trips,
 )
 from etcbook.domain.reconcile import Reported, TripLine
+from etcbook.models.card_links import load_links
 from etcbook.models.cards import CardNotFound
 from etcbook.models.columns import IsoDateTime
 from etcbook.models.dialect import as_datetime, month_of
@@ -416,7 +417,7 @@ def trip_months(*, connection: Connection) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for last4, month in connection.execute(
         text(
-            f"SELECT DISTINCT c.last4, {month_of('t.exit_at', connection)} FROM trips t"
+            f"SELECT DISTINCT c.last4, {month_of('t.dated_at', connection)} FROM trips t"
             " JOIN cards c ON c.id = t.card_id"
         )
     ):
@@ -538,26 +539,6 @@ def list_incidents(
         params,
     ).scalars()
     return [load_incident(connection=connection, incident_id=i) for i in list(ids)]
-
-
-def load_links(*, connection: Connection) -> tuple[CardLink, ...]:
-    """Every 登録カード変更, oldest first."""
-    return tuple(
-        CardLink(
-            old_card=r[0],
-            new_card=r[1],
-            registered_at=as_datetime(r[2]),
-            effective_at=as_datetime(r[3]),
-            incident_id=r[4],
-        )
-        for r in connection.execute(
-            text(
-                "SELECT o.last4, n.last4, l.registered_at, l.effective_at, l.incident_id"
-                " FROM card_links l JOIN cards o ON o.id = l.old_card_id"
-                " JOIN cards n ON n.id = l.new_card_id ORDER BY l.effective_at, l.id"
-            )
-        )
-    )
 
 
 def change_card(
@@ -740,15 +721,15 @@ def trip_refs(
         clauses.append(f"c.last4 IN ({', '.join(':' + n for n in names)})")
         params.update(names)
     if since is not None:
-        clauses.append("t.exit_at >= :since")
+        clauses.append("t.dated_at >= :since")
         params["since"] = since.isoformat()
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return [
         TripRef(r[0], r[1], as_datetime(r[2]), r[3], r[4], r[5])
         for r in connection.execute(
             text(
-                "SELECT t.id, c.last4, t.exit_at, t.entry_ic, t.exit_ic, t.toll FROM trips t"
-                f" JOIN cards c ON c.id = t.card_id{where} ORDER BY t.exit_at, t.id"
+                "SELECT t.id, c.last4, t.dated_at, t.entry_ic, coalesce(t.exit_ic, ''), t.toll"
+                f" FROM trips t JOIN cards c ON c.id = t.card_id{where} ORDER BY t.dated_at, t.id"
             ),
             params,
         )

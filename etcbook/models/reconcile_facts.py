@@ -41,6 +41,7 @@ from etcbook.domain.reconcile import (
     reconcile,
 )
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.card_links import load_links
 from etcbook.models.dialect import as_datetime
 from etcbook.models.reconcile import (
     Snapshot,
@@ -49,7 +50,6 @@ from etcbook.models.reconcile import (
     changes_since,
     latest_snapshot,
     list_incidents,
-    load_links,
     load_reported,
     merge_reported,
 )
@@ -57,7 +57,7 @@ from etcbook.models.reconcile import (
 PROVISIONAL = "確認中"
 
 _TRIP_SQL = (
-    "SELECT t.id, c.last4, t.exit_at, t.entry_at, t.entry_ic, t.exit_ic, t.toll,"
+    "SELECT t.id, c.last4, t.dated_at, t.entry_at, t.entry_ic, coalesce(t.exit_ic, ''), t.toll,"
     " t.rebate_applied, t.operator, t.status, t.morning_evening FROM trips t"
     " JOIN cards c ON c.id = t.card_id"
 )
@@ -67,7 +67,7 @@ _TRIP_SQL = (
 class _Row:
     trip_id: int
     card: str
-    exit_at: dt.datetime
+    exit_at: dt.datetime  # dated_at: the exit, or the entry of a charge at an entry gate
     entry_at: dt.datetime | None
     entry_ic: str | None
     exit_ic: str
@@ -94,7 +94,7 @@ def _rows(connection: Connection, where: str, params: Mapping[str, Any]) -> list
             bool(r[10]),
         )
         for r in connection.execute(
-            text(f"{_TRIP_SQL} WHERE {where} ORDER BY t.exit_at, t.id"), params
+            text(f"{_TRIP_SQL} WHERE {where} ORDER BY t.dated_at, t.id"), params
         )
     ]
 
@@ -251,7 +251,7 @@ def month_facts(
     window = dt.timedelta(minutes=BOUNDARY_MINUTES)
     own = _rows(
         connection,
-        "c.last4 = :card AND t.exit_at >= :start AND t.exit_at < :end",
+        "c.last4 = :card AND t.dated_at >= :start AND t.dated_at < :end",
         {"card": card, "start": (start - window).isoformat(), "end": (end + window).isoformat()},
     )
     trips = tuple(line(r) for r in own if start <= r.exit_at < end)
@@ -262,7 +262,7 @@ def month_facts(
     me_rows = _rows(
         connection,
         f"c.last4 IN ({_in(chain)[0]}) AND t.morning_evening"
-        " AND t.exit_at >= :from AND t.exit_at < :end",
+        " AND t.dated_at >= :from AND t.dated_at < :end",
         {**_in(chain)[1], "from": previous.isoformat(), "end": end.isoformat()},
     )
     me_lines = {r.trip_id: line(r) for r in me_rows}
@@ -273,7 +273,7 @@ def month_facts(
     placeholders, chain_params = _in(chain)
     other_rows = _rows(
         connection,
-        f"c.last4 NOT IN ({placeholders}) AND t.exit_at >= :start AND t.exit_at < :end"
+        f"c.last4 NOT IN ({placeholders}) AND t.dated_at >= :start AND t.dated_at < :end"
         " AND (c.holder = :holder OR coalesce(c.household, '') = :household"
         " OR coalesce(c.mileage_id, '') = :mileage_id)",
         {
@@ -298,8 +298,8 @@ def month_facts(
         )
         night = _rows(
             connection,
-            "c.last4 IN (:old, :new) AND c.last4 <> :card AND t.exit_at >= :from"
-            " AND t.exit_at < :to",
+            "c.last4 IN (:old, :new) AND c.last4 <> :card AND t.dated_at >= :from"
+            " AND t.dated_at < :to",
             {
                 "old": link.old_card,
                 "new": link.new_card,

@@ -32,11 +32,11 @@ from etcbook.domain.reminders import (
     reminders_at,
 )
 from etcbook.domain.rules import Rules, load_rules
+from etcbook.models.card_links import load_links
 from etcbook.models.dialect import as_date
 from etcbook.models.reconcile import (
     TRIP_FIELDS,
     list_incidents,
-    load_links,
     reconciled_months,
     suspicious_trip_list,
     trip_months,
@@ -75,9 +75,9 @@ def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
             str(r[0]): (r[1], r[2], r[3] or None, r[4], r[5], (r[6] or "").startswith("確認中"))
             for r in connection.execute(
                 text(
-                    "SELECT t.id, c.last4, t.exit_at, t.entry_ic, t.exit_ic, t.toll, t.status"
+                    "SELECT t.id, c.last4, t.dated_at, t.entry_ic, t.exit_ic, t.toll, t.status"
                     " FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE c.last4 = :card AND t.exit_at >= :start AND t.exit_at < :end"
+                    " WHERE c.last4 = :card AND t.dated_at >= :start AND t.dated_at < :end"
                 ),
                 {"card": last4, "start": start.isoformat(), "end": end.isoformat()},
             )
@@ -109,7 +109,7 @@ def _trips_before_twentieth_after(connection: Connection, as_of: dt.date) -> boo
     end of ``as_of`` does not hold it (``as_of`` in the past), so that 20th must be replayed."""
     grant_month_end = next_twentieth(as_of).replace(day=1)
     found = connection.execute(
-        text("SELECT 1 FROM trips WHERE exit_at >= :after AND exit_at < :before LIMIT 1"),
+        text("SELECT 1 FROM trips WHERE dated_at >= :after AND dated_at < :before LIMIT 1"),
         {
             "after": (as_of + dt.timedelta(days=1)).isoformat(),
             "before": grant_month_end.isoformat(),

@@ -7,6 +7,7 @@ import ast
 import functools
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -27,6 +28,7 @@ from etcbook.models.server import (
     make_engine,
     parse_address,
 )
+from etcbook.safeio import open_binary_fd
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -65,8 +67,27 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.02)
 
 
+def sqlite_uri(path: Path | str, *, read_only: bool = False) -> str:
+    """A SQLite ``file:`` URI for ``path`` (open it with ``sqlite3.connect(uri, uri=True)``).
+
+    Built with :meth:`Path.as_uri`, which percent-encodes ``#``, ``?``, ``%``, spaces and
+    Japanese names (a raw ``f"file:{path}"`` cuts the path at ``#`` or ``?``, drops
+    ``mode=ro`` and creates an empty database elsewhere) and gives ``file:///C:/…`` on Windows.
+    A UNC path (``\\\\server\\share\\…``) becomes ``file:////server/share/…``: SQLite refuses a
+    URI authority other than ``localhost``.
+    """
+    uri = Path(path).absolute().as_uri()
+    if not uri.startswith("file:///"):
+        uri = "file:////" + uri.removeprefix("file://")
+    return uri + ("?mode=ro" if read_only else "")
+
+
 def _make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    # URL.create takes the file name as it is: "?" or "#" in a folder name stays in the name.
+    engine = create_engine(
+        URL.create("sqlite", database=str(path)),
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -77,6 +98,9 @@ def _make_engine(path: Path) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if sys.platform == "darwin":
+            # macOS's fsync leaves writes in the drive's cache; checkpoints ask for F_FULLFSYNC.
+            cursor.execute("PRAGMA checkpoint_fullfsync=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -104,7 +128,7 @@ def _create_private_file(path: Path) -> None:
     if path.parent != Path(".").resolve() and not any(path.parent.iterdir()):
         os.chmod(path.parent, 0o700)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd = open_binary_fd(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return  # another process created it a moment ago; migrating waits for its write lock
     os.close(fd)
@@ -161,7 +185,7 @@ def backup_copy(path: Path, suffix: str) -> Path:
     target = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
     source = sqlite3.connect(path)
     try:
-        fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        fd = open_binary_fd(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         os.close(fd)
         dest = sqlite3.connect(target)
         try:

@@ -13,7 +13,8 @@ from etcbook.domain.points import OPERATOR_KEYS
 
 @dataclass(frozen=True)
 class TripFilter:
-    """Which trips to show. A trip's day and month are those of its exit time."""
+    """Which trips to show. A trip's day and month are those of its exit time (of its entry
+    for a charge at an entry gate: ``dated_at``)."""
 
     card: str | None = None
     month: str | None = None
@@ -29,16 +30,16 @@ class TripFilter:
             params["card"] = self.card
         if self.month:
             year, month = (int(p) for p in self.month.split("-"))
-            clauses.append("t.exit_at >= :m_start")
+            clauses.append("t.dated_at >= :m_start")
             params["m_start"] = dt.date(year, month, 1).isoformat()
             if (year, month) < (dt.MAXYEAR, 12):  # December 9999 has no "next month"
-                clauses.append("t.exit_at < :m_end")
+                clauses.append("t.dated_at < :m_end")
                 params["m_end"] = dt.date(year + month // 12, month % 12 + 1, 1).isoformat()
         if self.date_from:
-            clauses.append("t.exit_at >= :d_from")
+            clauses.append("t.dated_at >= :d_from")
             params["d_from"] = self.date_from.isoformat()
         if self.date_to and self.date_to < dt.date.max:
-            clauses.append("t.exit_at < :d_to")
+            clauses.append("t.dated_at < :d_to")
             params["d_to"] = (self.date_to + dt.timedelta(days=1)).isoformat()
         if self.operator:
             clauses.append("t.operator = :operator")
@@ -47,10 +48,10 @@ class TripFilter:
 
 
 TRIP_COLUMNS = (
-    "t.id, c.last4 AS card, t.entry_at, t.exit_at, t.entry_ic, t.exit_ic,"
+    "t.id, c.last4 AS card, t.entry_at, t.exit_at, t.dated_at, t.entry_ic, t.exit_ic,"
     " t.toll_before_discount, t.etc_discount, t.toll, t.rebate_applied, t.deferred_toll,"
     " t.vehicle_class, t.vehicle_number, t.remarks, t.status, t.flags, t.morning_evening,"
-    " t.operator, t.purpose, t.business_share, t.department, t.source"
+    " t.operator, t.operator_source, t.purpose, t.business_share, t.department, t.source"
 )
 
 
@@ -60,7 +61,7 @@ def list_trip_rows(*, connection: Connection, trip_filter: TripFilter) -> list[d
     result = connection.execute(
         text(
             f"SELECT {TRIP_COLUMNS} FROM trips t JOIN cards c ON c.id = t.card_id{where}"
-            " ORDER BY t.exit_at, t.id"
+            " ORDER BY t.dated_at, t.id"
         ),
         params,
     )
@@ -74,11 +75,14 @@ def trip_json(row: dict[str, Any]) -> dict[str, Any]:
     flags = [f for f in (row["flags"] or "").split(";") if f]
     if row["morning_evening"] and "（朝夕）" not in flags:
         flags.append("（朝夕）")
+    if row["operator_source"] == "default":
+        flags.append("operator_guess")  # no route rule knew the gates: nexco is a guess
     return {
         "id": row["id"],
         "card": row["card"],
         "entry_at": row["entry_at"],
         "exit_at": row["exit_at"],
+        "dated_at": row["dated_at"],
         "entry_ic": row["entry_ic"],
         "exit_ic": row["exit_ic"],
         "toll_before_discount": row["toll_before_discount"],
@@ -87,6 +91,7 @@ def trip_json(row: dict[str, Any]) -> dict[str, Any]:
         "rebate_applied": rebate,
         "billed": row["toll"] - rebate,
         "operator": row["operator"],
+        "operator_source": row["operator_source"],
         "status": row["status"],
         "flags": flags,
         "morning_evening": bool(row["morning_evening"]),
@@ -95,6 +100,7 @@ def trip_json(row: dict[str, Any]) -> dict[str, Any]:
         "department": row["department"],
         "vehicle_number": row["vehicle_number"],
         "source": row["source"],
+        "passage": False,
     }
 
 

@@ -17,13 +17,14 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, text
 
 from etcbook import clock
+from etcbook.domain.fleet import CardFacet
 from etcbook.domain.points import OPERATOR_KEYS
 from etcbook.models.dialect import as_datetime, contains, month_of
 
 Use = Literal["all", "business", "private"]
 
 SORT_KEYS: Final = {
-    "exit_at": "t.exit_at",
+    "exit_at": "t.dated_at",
     "entry_at": "t.entry_at",
     "card": "t.card_id",
     "entry_ic": "t.entry_ic",
@@ -93,10 +94,10 @@ class TripQuery:
             )
             params.update(zip(names, self.cards, strict=True))
         if self.month_from:
-            clauses.append("t.exit_at >= :month_from")
+            clauses.append("t.dated_at >= :month_from")
             params["month_from"] = _month_start(self.month_from).isoformat()
         if self.month_to:
-            clauses.append("t.exit_at < :month_to")
+            clauses.append("t.dated_at < :month_to")
             params["month_to"] = _next_month(_month_start(self.month_to)).isoformat()
         if self.operator:
             clauses.append("t.operator = :operator")
@@ -121,6 +122,17 @@ class TripQuery:
 
 
 @dataclass(frozen=True)
+class Journey:
+    """The trip a passage belongs to: its id, route, date-time and toll."""
+
+    trip_id: int
+    entry_ic: str | None
+    exit_ic: str
+    dated_at: dt.datetime | None
+    toll: int
+
+
+@dataclass(frozen=True)
 class TripRow:
     """One row of the 走行明細 table.
 
@@ -128,9 +140,9 @@ class TripRow:
         id: the trip's id.
         card: the card's last 4 digits.
         entry_at: entry date-time, ``None`` at a single mainline gate.
-        exit_at: exit date-time (the trip's day and month).
+        exit_at: exit date-time, ``None`` for a charge at an entry gate.
         entry_ic: entry IC, ``None`` when blank.
-        exit_ic: exit IC or toll gate.
+        exit_ic: exit IC or toll gate, ``None`` for a charge at an entry gate.
         toll: 通行料金.
         rebate_applied: 還元額充当 as the store knows it (the file's figure, else 0).
         billed: 差引後 = toll − rebate_applied.
@@ -144,14 +156,19 @@ class TripRow:
         department: 部署・案件コード.
         source: ``import`` or ``manual``.
         points: points the engine expects for the trip (``None`` before the engine ran).
+        dated_at: the time that decides the trip's day and month (its exit, else its entry).
+        operator_source: ``default`` (a guess: no route rule knew the gates), ``rule``, ``hand``.
+        passage: a passage (通過, no amount of its own), listed beside the trips
+            (:mod:`etcbook.models.passage_rows`); its money fields are 0 and mean nothing.
+        journey: for a passage, the trip of its journey where the import could tell it.
     """
 
     id: int
     card: str
     entry_at: dt.datetime | None
-    exit_at: dt.datetime
+    exit_at: dt.datetime | None
     entry_ic: str | None
-    exit_ic: str
+    exit_ic: str | None
     toll: int
     rebate_applied: int
     billed: int
@@ -165,6 +182,10 @@ class TripRow:
     department: str
     source: str
     points: int | None = None
+    dated_at: dt.datetime | None = None
+    operator_source: str = "rule"
+    passage: bool = False
+    journey: Journey | None = None
 
 
 EngineFigures = Mapping[int, tuple[int, int, int]]
@@ -201,8 +222,8 @@ def trip_ids(*, connection: Connection, query: TripQuery) -> array[int]:
 _ROW_SQL: Final = (
     "SELECT t.id, c.last4, t.entry_at, t.exit_at, t.entry_ic, t.exit_ic, t.toll,"
     f" coalesce(t.rebate_applied, 0), {BILLED_SQL}, {BUSINESS_SQL}, t.operator, t.status,"
-    " t.flags, t.morning_evening, t.purpose, t.business_share, t.department, t.source"
-    " FROM trips t JOIN cards c ON c.id = t.card_id"
+    " t.flags, t.morning_evening, t.purpose, t.business_share, t.department, t.source,"
+    " t.dated_at, t.operator_source FROM trips t JOIN cards c ON c.id = t.card_id"
 )
 
 
@@ -226,9 +247,9 @@ def trip_rows(
             id=r[0],
             card=r[1],
             entry_at=_datetime(r[2]),
-            exit_at=as_datetime(r[3]),
+            exit_at=_datetime(r[3]),
             entry_ic=r[4] or None,
-            exit_ic=r[5],
+            exit_ic=r[5] or None,
             toll=r[6],
             rebate_applied=r[7],
             billed=r[8],
@@ -241,6 +262,8 @@ def trip_rows(
             business_share=r[15],
             department=r[16] or "",
             source=r[17],
+            dated_at=_datetime(r[18]),
+            operator_source=r[19],
         )
     if figures:
         for trip_id, row in rows.items():
@@ -308,7 +331,7 @@ def _totals_with_figures(
 def trip_months(*, connection: Connection) -> list[str]:
     """Every month (``YYYY-MM``) that has a trip, oldest first."""
     result = connection.exec_driver_sql(
-        f"SELECT DISTINCT {month_of('exit_at', connection)} FROM trips ORDER BY 1"
+        f"SELECT DISTINCT {month_of('dated_at', connection)} FROM trips ORDER BY 1"
     )
     return [row[0] for row in result]
 
@@ -360,6 +383,7 @@ def update_trips(
         if operator not in OPERATOR_KEYS:
             raise ValueError(f"事業者キー「{operator}」は使えません")
         assignments.append("operator = :operator")
+        assignments.append("operator_source = 'hand'")  # route rules leave it alone from now
         params["operator"] = operator
     if morning_evening is not None:
         assignments.append("morning_evening = :morning_evening")
@@ -387,7 +411,8 @@ def update_trips(
 
 @dataclass(frozen=True)
 class Route:
-    """A route as route rules see it: entry IC (``None`` at a mainline gate) and exit IC."""
+    """A route as route rules see it: entry IC (``None`` at a mainline gate) and exit IC (the
+    charged gate: for a charge at an entry gate, its entry IC, with ``entry_ic`` None)."""
 
     entry_ic: str | None
     exit_ic: str
@@ -398,6 +423,8 @@ def trip_route(*, connection: Connection, trip_id: int) -> Route:
     entry, exit_ = connection.execute(
         text("SELECT entry_ic, exit_ic FROM trips WHERE id = :id"), {"id": trip_id}
     ).one()
+    if exit_ is None:  # a charge at an entry gate
+        return Route(None, entry or "")
     return Route(entry or None, exit_)
 
 
@@ -410,8 +437,9 @@ def trips_on_route(*, connection: Connection, route: Route, after: dt.datetime) 
     """Ids of the trips on ``route`` exiting at or after ``after``."""
     result = connection.execute(
         text(
-            "SELECT id FROM trips WHERE exit_ic = :exit AND coalesce(entry_ic, '') = :entry"
-            " AND exit_at >= :after ORDER BY exit_at, id"
+            "SELECT id FROM trips WHERE coalesce(exit_ic, entry_ic) = :exit"
+            " AND CASE WHEN exit_ic IS NULL THEN '' ELSE coalesce(entry_ic, '') END = :entry"
+            " AND dated_at >= :after ORDER BY dated_at, id"
         ),
         {"exit": route.exit_ic, "entry": route.entry_ic or "", "after": after.isoformat()},
     )
@@ -491,7 +519,7 @@ def monthly_tolls(
     where, params = query.where()
     result = connection.execute(
         text(
-            f"SELECT {month_of('t.exit_at', connection)} AS month, t.operator, sum(t.toll),"
+            f"SELECT {month_of('t.dated_at', connection)} AS month, t.operator, sum(t.toll),"
             f" sum({_TOLL_BUSINESS_SQL}) FROM trips t{where} GROUP BY 1, 2 ORDER BY 1, 2"
         ),
         params,
@@ -503,7 +531,7 @@ def monthly_tolls(
 
 def latest_trip_month(*, connection: Connection) -> str | None:
     """The month (``YYYY-MM``) of the latest trip, or ``None`` in an empty store."""
-    value = connection.exec_driver_sql("SELECT max(exit_at) FROM trips").scalar()
+    value = connection.exec_driver_sql("SELECT max(dated_at) FROM trips").scalar()
     return str(value)[:7] if value else None
 
 
@@ -527,3 +555,24 @@ def engine_cards(*, connection: Connection) -> list[CardRow]:
             "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
         )
     ]
+
+
+# -- the card filter ---------------------------------------------------------------------------
+
+
+def card_facets(*, connection: Connection) -> list[CardFacet]:
+    """Every card with what the card filter selects by (名義, 利用者, 部署), in ledger order."""
+    return [
+        CardFacet(last4, holder or "", driver or "", department or "")
+        for last4, holder, driver, department in connection.exec_driver_sql(
+            "SELECT last4, holder, driver, department FROM cards ORDER BY household, holder, last4"
+        )
+    ]
+
+
+def guessed_trip_count(*, connection: Connection) -> int:
+    """How many trips have an operator that is only a guess (no route rule knew their gates)."""
+    value = connection.exec_driver_sql(
+        "SELECT count(*) FROM trips WHERE operator_source = 'default'"
+    ).scalar()
+    return int(value or 0)

@@ -40,6 +40,7 @@ from etcbook.models.audit import append_audit, os_user
 from etcbook.models.dialect import as_date, contains, month_of
 from etcbook.models.store import Store
 from etcbook.privacy import free_text, make_private_dir
+from etcbook.safeio import FILE_IN_USE, FileInUse, fsync_fully, replace_file
 
 VAULT_FOLDER = "ETC"
 TRASH_FOLDER = "_trash"
@@ -261,7 +262,7 @@ def _copy_into(source: Path, folder: Path) -> tuple[Path, str, int]:
                 size += len(chunk)
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())
+            fsync_fully(out.fileno())
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
@@ -367,10 +368,11 @@ def add_document(
             identity = (
                 "SELECT id, version, removed_at, path, sha256 FROM documents"
                 " WHERE card_last4 = :card AND kind = :kind AND month = :month"
-                " AND vehicle = :vehicle"
+                # Windows and macOS file names ignore case: "CarA" and "cara" are one series.
+                " AND lower(vehicle) = lower(:vehicle)"
             )
             if kind in SCREEN_KINDS:  # screenshots are per day
-                identity += " AND doc_date IS :day"
+                identity += " AND doc_date IS NOT DISTINCT FROM :day"
             same = connection.execute(
                 text(identity + " ORDER BY version"),
                 {
@@ -478,7 +480,11 @@ def remove_document(
         target = trash / f"{now.strftime('%Y%m%d-%H%M%S')}-{n}_{document.path.name}"
     moved = False
     if document.path.exists():
-        os.replace(document.path, target)
+        try:
+            replace_file(document.path, target)
+        except FileInUse:
+            # Windows: a viewer (Acrobat, Explorer's preview) holds the file.
+            raise VaultError(f"{document.path.name}: {FILE_IN_USE}。") from None
         moved = True
     trash_rel = f"{TRASH_FOLDER}/{target.name}" if moved else None
     who = user or os_user()
@@ -604,9 +610,9 @@ def month_coverage(
             (r.last4, r.month): r.n
             for r in connection.execute(
                 text(
-                    f"SELECT c.last4, {month_of('t.exit_at', connection)} AS month,"
+                    f"SELECT c.last4, {month_of('t.dated_at', connection)} AS month,"
                     " count(*) AS n FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE t.exit_at >= :start AND t.exit_at < :end GROUP BY 1, 2"
+                    " WHERE t.dated_at >= :start AND t.dated_at < :end GROUP BY 1, 2"
                 ),
                 {"start": f"{first}-01", "end": end.isoformat()},
             )

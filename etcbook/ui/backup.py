@@ -14,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QStandardPaths
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from etcbook.ui import formatting
+from etcbook.ui.folders import start_folder
 from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation
 
@@ -109,7 +110,7 @@ class BackupFlow(QObject):
         context = self._context()
         if not context.is_open:
             return
-        folder = str(context.settings.value(FOLDER_SETTING, "", str) or _documents_folder())
+        folder = start_folder(context.settings, FOLDER_SETTING)
         name, _filter = QFileDialog.getSaveFileName(
             self._window,
             "バックアップを保存",
@@ -155,7 +156,7 @@ class BackupFlow(QObject):
         context = self._context()
         if not context.is_open or context.is_sample:
             return
-        folder = str(context.settings.value(FOLDER_SETTING, "", str) or _documents_folder())
+        folder = start_folder(context.settings, FOLDER_SETTING)
         name, _filter = QFileDialog.getOpenFileName(
             self._window, "バックアップから戻す", folder, ZIP_FILTER
         )
@@ -232,9 +233,15 @@ class BackupFlow(QObject):
                 )
 
             def failed(error: BaseException) -> None:
-                # Everything is checked before anything changes: the old store is intact.
+                from etcbook.models.backup import RestoreIncomplete
+
+                # Everything is checked before anything changes, and a failure while swapping
+                # puts the old store and vault back, unless RestoreIncomplete says otherwise.
                 context.open_store_async()
-                self._failed("戻せませんでした。いまのデータはそのままです。", error)
+                if isinstance(error, RestoreIncomplete):
+                    self._failed("戻せませんでした。元の状態にも戻せていません。", error)
+                else:
+                    self._failed("戻せませんでした。いまのデータはそのままです。", error)
 
             context.run(
                 Operation(
@@ -256,9 +263,3 @@ class BackupFlow(QObject):
         detail = str(error) if isinstance(error, (BackupError, OSError)) else ""
         self.last_message = f"{headline}\n{detail or type(error).__name__}"
         tell(self._window, "バックアップ", self.last_message, details="" if detail else repr(error))
-
-
-def _documents_folder() -> str:
-    return QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.DocumentsLocation
-    ) or str(Path.home())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from etcbook.ui.card_filter import CardFilter
 from etcbook.ui.operations import Operation, OperationRunner, Progress
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ class AppContext(QObject):
         self._store: Store | None = None
         self._mileage: MileageService | None = None
         self._claim: StoreClaim | None = None
+        self.card_filter = CardFilter(self)
+        """The cards every page shows (名義・利用者・部署); reloaded before the pages refresh."""
+        self.ledger_changed.connect(self._reload_card_filter)
 
     @property
     def is_sample(self) -> bool:
@@ -164,9 +168,15 @@ class AppContext(QObject):
         from etcbook.ui.mileage import MileageService
 
         self._store = store
+        self._reload_card_filter()
         # Made before any page, so that it hears "ledger changed" before the pages do.
         self._mileage = MileageService(self)
         self.store_opened.emit()
+
+    def _reload_card_filter(self) -> None:
+        if self._store is not None:
+            with self.connection() as connection:
+                self.card_filter.load(connection)
 
     @property
     def mileage(self) -> MileageService:

@@ -8,6 +8,7 @@ shows every Japanese character as an empty box. The file is found through
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 from PySide6.QtGui import QFont, QFontDatabase
@@ -47,15 +48,35 @@ def register_japanese_font() -> str | None:
     return _registered_family
 
 
+SYSTEM_UI_FAMILIES = ("Yu Gothic UI", "Meiryo UI", "Hiragino Sans", "ヒラギノ角ゴシック")
+"""Japanese UI fonts of Windows and macOS, hinted for the screen; preferred where present."""
+
+
+def system_ui_family(available: list[str], platform: str = sys.platform) -> str | None:
+    """The Japanese UI font of Windows or macOS among ``available`` families, else None.
+
+    Elsewhere (Linux) IPAexGothic is used, as it is for PDFs and charts on every system.
+    """
+    if platform not in ("win32", "darwin"):
+        return None
+    return next((family for family in SYSTEM_UI_FAMILIES if family in available), None)
+
+
 def apply_application_font(app: QApplication) -> str | None:
-    """Make IPAexGothic the application font, keeping the platform's point size."""
+    """Make the window's font Japanese, keeping the platform's point size.
+
+    Windows and macOS use their own Japanese UI font (Yu Gothic UI, Meiryo UI, Hiragino Sans)
+    with IPAexGothic behind it; other systems use IPAexGothic. Returns the first family.
+    """
     family = register_japanese_font()
-    if family is None:
+    system = system_ui_family(QFontDatabase.families())
+    families = [f for f in (system, family) if f is not None]
+    if not families:
         return None
     font = QFont(app.font())
-    font.setFamilies([family])
+    font.setFamilies(families)
     app.setFont(font)
-    return family
+    return families[0]
 
 
 def monospace_digits_font(base: QFont) -> QFont:

@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
         self._slots: dict[str, _PageSlot] = {}
         self._current_key: str | None = None
         self._welcome: QWidget | None = None
+        self._location_warned: set[Path] = set()
+        self.location_warning: QMessageBox | None = None
 
         self.setWindowTitle("etcbook")
         self.setAcceptDrops(True)
@@ -129,7 +131,14 @@ class MainWindow(QMainWindow):
         self._splitter = QSplitter(Qt.Orientation.Horizontal)
         self._splitter.setObjectName("mainSplitter")
         self._splitter.addWidget(self._nav)
-        self._splitter.addWidget(self._stack)
+        # The card filter's bar above the pages (made per store in _attach_context).
+        self._page_area = QWidget()
+        self._page_area_layout = QVBoxLayout(self._page_area)
+        self._page_area_layout.setContentsMargins(0, 0, 0, 0)
+        self._page_area_layout.setSpacing(0)
+        self._page_area_layout.addWidget(self._stack, 1)
+        self.card_filter_bar: QWidget | None = None
+        self._splitter.addWidget(self._page_area)
         self._splitter.setStretchFactor(1, 1)
         self._splitter.setCollapsible(1, False)
         self._splitter.setSizes([180, 1000])
@@ -217,7 +226,13 @@ class MainWindow(QMainWindow):
     # -- context (the open store) --------------------------------------------------------------
 
     def _attach_context(self, context: AppContext) -> None:
+        from etcbook.ui.card_filter import CardFilterBar
+
         self.context = context
+        if self.card_filter_bar is not None:
+            self.card_filter_bar.deleteLater()
+        self.card_filter_bar = CardFilterBar(context.card_filter)
+        self._page_area_layout.insertWidget(0, self.card_filter_bar)
         context.store_opened.connect(self._store_opened)
         context.store_failed.connect(self._store_failed)
         context.page_requested.connect(self.show_page)
@@ -244,6 +259,7 @@ class MainWindow(QMainWindow):
         return [self.import_action, self.backup_action, self.restore_action, *self._page_actions]
 
     def _store_opened(self) -> None:
+        self._warn_about_location()
         self._nav.setEnabled(True)
         for action in self._store_actions():
             action.setEnabled(True)
@@ -253,6 +269,19 @@ class MainWindow(QMainWindow):
         # With type=str, QSettings.value returns a str; the stubs only say object.
         key = self._current_key or cast(str, self.context.settings.value("window/page", "", str))
         self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
+
+    def _warn_about_location(self) -> None:
+        """Once per store and window: a store in OneDrive, iCloud or on a network drive."""
+        from etcbook.paths import store_location_warning
+        from etcbook.ui.messages import tell
+
+        path = self.context.db_path.expanduser().absolute()
+        if path in self._location_warned:
+            return
+        self._location_warned.add(path)
+        warning = store_location_warning(path)
+        if warning is not None:
+            self.location_warning = tell(self, "ストアの場所", warning)
 
     def _store_failed(self, message: str) -> None:
         self._loading.show_text(f"ストアを開けませんでした。\n{message}")

@@ -12,7 +12,7 @@ class Page(QWidget):
     """A page that refreshes itself from the store.
 
     ``refresh()`` runs the first time the page is shown, and again after each "ledger
-    changed": at once when the page is visible, otherwise the next time it is shown, so that a
+    changed" or change of the card filter (``context.card_filter``): at once when the page is visible, otherwise the next time it is shown, so that a
     hidden page costs nothing while the user imports or edits elsewhere.
     """
 
@@ -21,6 +21,7 @@ class Page(QWidget):
         self.context = context
         self._stale = True
         context.ledger_changed.connect(self._ledger_changed)
+        context.card_filter.changed.connect(self._card_filter_changed)
 
     def refresh(self) -> None:
         """Reload what the page shows; subclasses override."""
@@ -34,6 +35,10 @@ class Page(QWidget):
         if self._stale and self.context.is_open:
             self._stale = False
             self.refresh()
+
+    def _card_filter_changed(self) -> None:
+        """The card filter selects other cards: refresh like after a change of the ledger."""
+        self._ledger_changed()
 
     def _ledger_changed(self) -> None:
         if self.isVisible() and self.context.is_open:

@@ -57,6 +57,11 @@ def dark_palette() -> QPalette:
     return palette
 
 
+LIGHT_ONLY_STYLES = frozenset({"windowsvista", "windows"})
+"""Styles that draw buttons with the system's light colours whatever the palette (Windows 10):
+in dark mode they give light text on light buttons, so Fusion is used instead."""
+
+
 def apply_system_palette(app: QApplication) -> None:
     """Follow the system's light or dark scheme, now and when it changes.
 
@@ -69,6 +74,8 @@ def apply_system_palette(app: QApplication) -> None:
         if system_prefers_dark():
             standard = app.style().standardPalette()
             if not palette_is_dark(app.palette()) and not palette_is_dark(standard):
+                if app.style().name().lower() in LIGHT_ONLY_STYLES:
+                    app.setStyle("Fusion")
                 app.setPalette(dark_palette())
         elif palette_is_dark(app.palette()):
             app.setPalette(app.style().standardPalette())

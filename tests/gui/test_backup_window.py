@@ -15,12 +15,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from etcbook.models.backup import check_backup, last_backup, last_backup_path
+from etcbook.models.store import sqlite_uri
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def trip_count(store: Path) -> int:
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(store, read_only=True), uri=True)
     try:
         return db.execute("SELECT count(*) FROM trips").fetchone()[0]
     finally:
@@ -28,7 +29,7 @@ def trip_count(store: Path) -> int:
 
 
 def card_notes(store: Path) -> list[tuple[str]]:
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(store, read_only=True), uri=True)
     try:
         return db.execute("SELECT notes FROM cards ORDER BY id").fetchall()
     finally:

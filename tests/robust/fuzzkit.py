@@ -264,6 +264,7 @@ def check_parse(case: FuzzInput, rows: list[MeisaiRow], errors: list[LineError])
         assert text in reported[line], f"line {line}: {reported[line]!r} should name {text!r}"
     for row in rows:
         assert re.fullmatch(r"[0-9]{4}", row.card_last4), row
-        assert isinstance(row.exit_at, dt.datetime)
-        assert -(10**9) < row.toll < 10**9
+        assert isinstance(row.dated_at, dt.datetime)
+        assert row.exit_at is not None or row.entry_at is not None
+        assert row.toll is None or -(10**9) < row.toll < 10**9
         assert row.vehicle_class is None or 0 <= row.vehicle_class < 100

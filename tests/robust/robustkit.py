@@ -80,7 +80,9 @@ def write_meisai(path: Path, rows: int, **kwargs: object) -> Path:
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection that sees committed data (WAL is read, never checkpointed away)."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    from etcbook.models.store import sqlite_uri
+
+    return sqlite3.connect(sqlite_uri(path, read_only=True), uri=True, timeout=30)
 
 
 def integrity(path: Path) -> str:

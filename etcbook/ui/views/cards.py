@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
@@ -24,6 +24,9 @@ from etcbook.ui.ledger_dialogs import CommutePassDialog, StopDialog, TripDialog
 from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
+if TYPE_CHECKING:
+    from etcbook.ui.card_fill_dialog import CardFillDialog
+
 CARD_ROLE = Qt.ItemDataRole.UserRole + 10
 """The last 4 digits of the card a row shows (group rows: None)."""
 
@@ -31,6 +34,7 @@ HEADERS = (
     "カード",
     "名義",
     "利用者",
+    "部署",
     "種別",
     "有効期限",
     "状態",
@@ -115,6 +119,7 @@ class CardsModel(QStandardItemModel):
                     (f"末尾 {card.last4}", None),
                     (card.holder or "（未入力）", None),
                     (card.driver or "", None),
+                    (card.department or "", None),
                     (CARD_KIND_LABELS.get(card.kind, card.kind), None),
                     (expiry, expiry_colour),
                     (status_label(card.status), status_colour),
@@ -134,8 +139,8 @@ class CardsModel(QStandardItemModel):
                     if colour is not None:
                         item.setBackground(colour)
                     row.append(item)
-                row[10].setToolTip(lapse_tip)
-                row[11].setToolTip(card.obu_number or "")
+                row[HEADERS.index("ID自動解約予定")].setToolTip(lapse_tip)
+                row[HEADERS.index("車載器管理番号")].setToolTip(card.obu_number or "")
                 group.appendRow(row)
 
 
@@ -168,6 +173,11 @@ class CardsPage(Page):
 
         self.add_button = QPushButton("カードを登録…")
         self.add_button.clicked.connect(self.add_card)
+        self.fill_button = QPushButton("一括入力…")
+        self.fill_button.setToolTip(
+            "表計算ソフトの一覧やCSVから、多くのカードの名義・利用者・部署をまとめて入力します"
+        )
+        self.fill_button.clicked.connect(self.fill_cards)
         self.edit_button = QPushButton("編集…")
         self.edit_button.clicked.connect(self.edit_selected)
         self.login_button = QPushButton("今日ログインした")
@@ -193,6 +203,7 @@ class CardsPage(Page):
             button.setEnabled(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.fill_button)
         buttons.addWidget(self.edit_button)
         buttons.addWidget(self.login_button)
         buttons.addSpacing(12)
@@ -215,6 +226,7 @@ class CardsPage(Page):
 
         with self.context.store.session() as session:
             cards = list_cards(session=session)
+        cards = self.context.card_filter.narrow(cards, lambda card: card.last4)
         self._cards = {card.last4: card for card in cards}
         selected = self.selected_card()
         self.model.fill(cards, clock.today(), alert_colours(self.palette()))
@@ -257,6 +269,14 @@ class CardsPage(Page):
     def add_card(self) -> CardDialog:
         dialog = CardDialog(self.context, parent=self)
         dialog.saved.connect(self.select_card)
+        dialog.open()
+        return dialog
+
+    def fill_cards(self) -> CardFillDialog:
+        """「一括入力」: 名義・利用者・部署 of many cards from a pasted table or a CSV."""
+        from etcbook.ui.card_fill_dialog import CardFillDialog
+
+        dialog = CardFillDialog(self.context, parent=self)
         dialog.open()
         return dialog
 

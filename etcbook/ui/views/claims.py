@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from etcbook.domain.claims import Claim, ClaimLine
     from etcbook.export.bundle import ClaimOutputs
     from etcbook.models.vault import DocumentRecord
+    from etcbook.ui.journal_dialog import JournalExportDialog
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+EXPORT_FOLDER_SETTING = "claims/folder"
 
 LINE_COLUMNS: list[Column[ClaimLine]] = [
     Column("精算", lambda ln: "", "text"),
@@ -169,10 +171,16 @@ class ClaimsPage(Page):
         row.addWidget(self.result, 1)
         self.export_button = QPushButton("書き出す（PDF・CSV・ZIP）…")
         self.export_button.clicked.connect(self._choose_folder_and_export)
+        self.journal_button = QPushButton("会計ソフト用に書き出す…")
+        self.journal_button.setToolTip(
+            "弥生・freee・マネーフォワードに取り込む仕訳ファイルを書き出します"
+        )
+        self.journal_button.clicked.connect(self.open_journal_export)
         self.open_button = QPushButton("フォルダを開く")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_folder)
         row.addWidget(self.export_button)
+        row.addWidget(self.journal_button)
         row.addWidget(self.open_button)
         layout.addLayout(row)
 
@@ -189,6 +197,7 @@ class ClaimsPage(Page):
                     " GROUP BY c.last4 ORDER BY n DESC, c.last4"
                 )
             ).all()
+        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
@@ -216,8 +225,8 @@ class ClaimsPage(Page):
         with self.context.connection() as connection:
             latest = connection.execute(
                 text(
-                    "SELECT max(t.exit_at) FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE c.last4 = :card AND t.business_share > 0 AND t.exit_at < :end"
+                    "SELECT max(t.dated_at) FROM trips t JOIN cards c ON c.id = t.card_id"
+                    " WHERE c.last4 = :card AND t.business_share > 0 AND t.dated_at < :end"
                 ),
                 {"card": card, "end": (date_to + dt.timedelta(days=1)).isoformat()},
             ).scalar()
@@ -294,8 +303,14 @@ class ClaimsPage(Page):
     # -- export --------------------------------------------------------------------------------
 
     def _choose_folder_and_export(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "書き出すフォルダ")
+        from etcbook.ui.folders import remember_folder, start_folder
+
+        settings = self.context.settings
+        folder = QFileDialog.getExistingDirectory(
+            self, "書き出すフォルダ", start_folder(settings, EXPORT_FOLDER_SETTING)
+        )
         if folder:
+            remember_folder(settings, EXPORT_FOLDER_SETTING, folder)
             self.export_to(Path(folder))
 
     def export_to(self, folder: Path) -> None:
@@ -319,8 +334,14 @@ class ClaimsPage(Page):
             )
 
         def failed(error: BaseException) -> None:
+            from etcbook.safeio import FileInUse
+            from etcbook.ui.messages import tell
+
             self.export_button.setEnabled(True)
             self.result.setText(f"書き出せませんでした: {error}")
+            if isinstance(error, FileInUse):
+                # The previous PDF, CSV and ZIP are all still there, unchanged.
+                self.in_use_box = tell(self, "経費精算", f"書き出せませんでした。\n{error}")
 
         self.context.run(
             Operation(
@@ -331,6 +352,20 @@ class ClaimsPage(Page):
                 parent=self,
             )
         )
+
+    def open_journal_export(self) -> JournalExportDialog:
+        """「会計ソフト用に書き出す」 for the page's card and period."""
+        from etcbook.ui.journal_dialog import JournalExportDialog
+
+        dialog = JournalExportDialog(
+            self.context,
+            card=self.card.currentData(),
+            date_from=_date(self.date_from.date()),
+            date_to=_date(self.date_to.date()),
+            parent=self,
+        )
+        dialog.open()
+        return dialog
 
     def open_folder(self) -> None:
         if self.last_outputs is not None:

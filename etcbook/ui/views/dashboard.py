@@ -20,10 +20,18 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from etcbook.domain.fleet import (
+    FLEET_CARDS,
+    GROUP_FROM,
+    ReminderGroup,
+    group_reminders,
+    pool_totals,
+)
 from etcbook.ui import formatting
 from etcbook.ui.charts import (
     SERIES_COLOURS,
@@ -37,11 +45,13 @@ from etcbook.ui.charts import (
     yen_axis_formatter,
 )
 from etcbook.ui.context import AppContext
+from etcbook.ui.fleet import FleetTable, PoolTotalTile, fleet_cards
 from etcbook.ui.labels import operator_label, pool_label
 from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
+    from etcbook.domain.fleet import PoolTotal
     from etcbook.domain.reminders import Reminder
     from etcbook.models.ui_queries import MonthlyOperatorTolls
     from etcbook.ui.mileage import CardSummary, Snapshot
@@ -59,6 +69,10 @@ BUCKET_LABELS = (
 )
 BUCKET_COLOURS = ("#c9474b", "#e07b39", "#e3b23c", "#3b7dd8")
 ACTION_ROLE = Qt.ItemDataRole.UserRole + 1
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 2
+"""On a grouped alert's line: its position in the list of groups (activating it shows its cards)."""
+MEMBER_ROLE = Qt.ItemDataRole.UserRole + 3
+"""On a line listing one card of a group: the group's position."""
 LEVEL_ORDER = ("danger", "warning", "info")
 LEVELS = {"urgent": "danger", "warning": "warning", "info": "info"}
 """Reminder severity → alert colour."""
@@ -73,6 +87,8 @@ class Alert:
     card: str | None = None
     action: str | None = None
     """What double-clicking the line does ("backup": start a backup), if anything."""
+    members: tuple[str, ...] = ()
+    """A grouped alert's cards' own lines (shown on demand)."""
 
 
 BACKUP_ACTION = "backup"
@@ -106,8 +122,9 @@ class DashboardData:
     engine_problem: str | None = None
 
 
-def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
-    """Read the dashboard's store figures (worker thread); the engine's come separately."""
+def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ()) -> DashboardData:
+    """Read the dashboard's store figures (worker thread) of ``cards`` (empty: every card);
+    the engine's come separately."""
     from etcbook.models.ui_queries import latest_trip_month, monthly_tolls
 
     data = DashboardData(as_of=as_of)
@@ -118,7 +135,7 @@ def load_dashboard(connection: Any, as_of: dt.date) -> DashboardData:
         data.month_from = f"{index // 12:04d}-{index % 12 + 1:02d}"
         data.month_to = latest
         data.tolls = monthly_tolls(
-            connection=connection, month_from=data.month_from, month_to=data.month_to
+            connection=connection, month_from=data.month_from, month_to=data.month_to, cards=cards
         )
     preload_matplotlib()
     return data
@@ -197,10 +214,6 @@ def draw_monthly_tolls(
 
 def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSummary]) -> None:
     """Horizontal bars per card × pool: points split by when they expire."""
-    axes = figure.add_subplot()
-    style.style_axes(axes)
-    axes.grid(axis="y", visible=False)
-    axes.grid(axis="x", color=style.grid_rgba(), linewidth=0.8)
     labels: list[str] = []
     values: dict[str, list[int]] = {key: [] for key, _label in BUCKET_LABELS}
     for card in cards:
@@ -208,6 +221,34 @@ def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSumma
             labels.append(f"{card.last4} {pool_label(pool.pool)}")
             for key, _label in BUCKET_LABELS:
                 values[key].append(pool.buckets.get(key, 0))
+    draw_bucket_bars(figure, style, labels, values, "ポイント残高（失効時期別）")
+
+
+def draw_pool_totals(figure: Any, style: ChartStyle, totals: Sequence[PoolTotal]) -> None:
+    """Horizontal bars per pool, summed over the fleet's cards: one bar per pool, however many
+    cards there are."""
+    labels = [f"{pool_label(total.pool) or total.name}（{total.cards}枚）" for total in totals]
+    values = {key: [total.buckets.get(key, 0) for total in totals] for key, _ in BUCKET_LABELS}
+    cards = sum(total.cards for total in totals)
+    title = "ポイント残高（プール別の合計・失効時期別）" if cards else "ポイント残高"
+    draw_bucket_bars(figure, style, labels, values, title, rows=4)
+
+
+def draw_bucket_bars(
+    figure: Any,
+    style: ChartStyle,
+    labels: Sequence[str],
+    values: dict[str, list[int]],
+    title: str,
+    *,
+    rows: int = 0,
+) -> None:
+    """One horizontal bar per label, its points stacked by expiry bucket, the total beside it;
+    the axis has room for at least ``rows`` bars (so that one bar is not a block)."""
+    axes = figure.add_subplot()
+    style.style_axes(axes)
+    axes.grid(axis="y", visible=False)
+    axes.grid(axis="x", color=style.grid_rgba(), linewidth=0.8)
     series = [
         (label, values[key], colour)
         for (key, label), colour in zip(BUCKET_LABELS, BUCKET_COLOURS, strict=True)
@@ -225,12 +266,14 @@ def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSumma
         )
     if totals:
         axes.set_xlim(0, max(max(totals) * 1.18, 1))
+    if 0 < len(labels) < rows:
+        axes.set_ylim(rows - 0.5, -0.5)
     # As many ticks as the axis has room for, recomputed when the window is resized.
     from matplotlib.ticker import MaxNLocator
 
     axes.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True))
     axes.xaxis.set_major_formatter(points_axis_formatter())
-    axes.set_title("ポイント残高（失効時期別）", fontsize=10)
+    axes.set_title(title, fontsize=10)
     axes.tick_params(axis="x", labelsize=8)
     axes.tick_params(axis="y", labelsize=8)
     if labels:
@@ -311,6 +354,10 @@ class DashboardPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.data: DashboardData | None = None
+        self.groups: tuple[ReminderGroup, ...] = ()
+        self.pool_totals: tuple[PoolTotal, ...] = ()
+        self._opened_groups: set[str] = set()
+        self._alerts: list[Alert] = []
         self._loading = False
         self._again = False
         self._engine_shown = False
@@ -357,12 +404,22 @@ class DashboardPage(Page):
         alerts_box = QWidget()
         alerts_layout = QVBoxLayout(alerts_box)
         alerts_layout.setContentsMargins(0, 0, 0, 0)
-        alerts_layout.addWidget(_heading("お知らせ・警告"))
+        self._alerts_heading = _heading("お知らせ・警告")
+        alerts_layout.addWidget(self._alerts_heading)
         alerts_layout.addWidget(self.alerts)
+
+        # A fleet's per-card table beside the alerts (the tab bar shows only with it).
+        self.fleet_table = FleetTable(context, self)  # owned by the page until it is a tab
+        self.fleet_table.hide()
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.setObjectName("dashboardTabs")
+        self.lower_tabs.setTabBarAutoHide(True)
+        self.lower_tabs.setDocumentMode(True)
+        self.lower_tabs.addTab(alerts_box, "お知らせ・警告")
 
         body = QSplitter(Qt.Orientation.Vertical)
         body.setObjectName("dashboardBody")
-        body.addWidget(alerts_box)
+        body.addWidget(self.lower_tabs)
         body.addWidget(charts)
         body.setSizes([240, 360])  # the alerts matter most: room for several
         self._body = body
@@ -387,8 +444,9 @@ class DashboardPage(Page):
         self._engine_shown = False
         as_of = clock.today()
         self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
+        cards = self.context.card_filter.query_cards()
         self.context.run_in_background(
-            lambda connection: load_dashboard(connection, as_of),
+            lambda connection: load_dashboard(connection, as_of, cards),
             self._show,
             parent=self,
             title="ダッシュボードの読み込み",
@@ -419,13 +477,17 @@ class DashboardPage(Page):
             title="お知らせの読み込み",
         )
         if snapshot.problem is None:
-            data.cards = snapshot.cards
+            data.cards = self.context.card_filter.narrow(snapshot.cards, lambda c: c.last4)
         else:
             data.cards = None
             data.engine_problem = snapshot.problem
         self.as_of_label.setText(f"{formatting.date_with_weekday(data.as_of)} 現在")
         self._fill_tiles(data)
-        if data.cards:
+        self._fill_fleet(data)
+        if data.cards and self.is_fleet:
+            totals = self.pool_totals
+            self.points_chart.draw(lambda fig, style: draw_pool_totals(fig, style, totals))
+        elif data.cards:
             cards = data.cards
             self.points_chart.draw(lambda fig, style: draw_point_buckets(fig, style, cards))
         else:
@@ -457,14 +519,61 @@ class DashboardPage(Page):
             )
             note.setWordWrap(True)
             self.tiles.addWidget(note)
+        elif self.is_fleet:
+            self.pool_totals = pool_totals(fleet_cards(data.cards, self.context.card_filter))
+            for total in self.pool_totals:
+                self.tiles.addWidget(PoolTotalTile(total), 0, Qt.AlignmentFlag.AlignTop)
+            if not self.pool_totals:
+                self.tiles.addWidget(QLabel(f"{len(data.cards)}枚のカードにポイントはありません。"))
         else:
             for card in data.cards:
                 self.tiles.addWidget(CardTile(card), 0, Qt.AlignmentFlag.AlignTop)
         self.tiles.addStretch(1)
 
+    @property
+    def is_fleet(self) -> bool:
+        """``True`` when the cards shown are many: pool totals, the per-card table, and the
+        same reminder for several cards grouped into one line."""
+        card_filter = self.context.card_filter
+        shown = card_filter.cards if card_filter.active else card_filter.facets
+        return len(shown or ()) >= FLEET_CARDS
+
+    def _fill_fleet(self, data: DashboardData) -> None:
+        """Show the per-card table (a tab beside the alerts) for a fleet; hide it otherwise."""
+        index = self.lower_tabs.indexOf(self.fleet_table)
+        self._alerts_heading.setVisible(not self.is_fleet)  # the tab says it then
+        if not self.is_fleet or data.cards is None:
+            self.pool_totals = ()
+            if index >= 0:
+                self.lower_tabs.removeTab(index)
+            return
+        self.fleet_table.set_cards(fleet_cards(data.cards, self.context.card_filter))
+        title = f"カード別一覧（{len(data.cards)}枚）"
+        if index < 0:
+            self.lower_tabs.addTab(self.fleet_table, title)
+        else:
+            self.lower_tabs.setTabText(index, title)
+
     def _fill_alerts(self, data: DashboardData) -> None:
         colours = alert_colours(self.palette())
-        alerts = [Alert(LEVELS[r.severity], r.message, r.card) for r in data.reminders or ()]
+        reminders = self.context.card_filter.narrow(data.reminders or (), lambda r: r.card)
+        names = dict(self._pool_names())
+        self.groups = group_reminders(
+            reminders,
+            pool_names=names,
+            as_of=data.as_of,
+            group_from=GROUP_FROM if self.is_fleet else len(reminders) + 1,
+        )
+        alerts = [
+            Alert(
+                LEVELS[group.severity],
+                group.message
+                + (f"（ダブルクリックで{len(group.cards)}枚の一覧）" if group.grouped else ""),
+                None if group.grouped else group.members[0].card,
+                members=tuple(m.message for m in group.members) if group.grouped else (),
+            )
+            for group in self.groups
+        ]
         backup = backup_alert(self.context, data.as_of)
         if backup is not None:
             # Heads its own level: after anything more urgent, before the rest.
@@ -479,18 +588,60 @@ class DashboardPage(Page):
             self.alerts.addItem("お知らせはありません。")
             return
         marks = {"danger": "●", "warning": "▲", "info": "・"}
-        for alert in alerts:
+        self._alerts = alerts
+        for position, alert in enumerate(alerts):
             item = QListWidgetItem(f"{marks.get(alert.level, '・')} {alert.message}")
             background = colours.get(alert.level)
             if background is not None:
                 item.setBackground(background)
             item.setData(Qt.ItemDataRole.UserRole, alert.level)
             item.setData(ACTION_ROLE, alert.action)
+            if alert.members:
+                item.setData(GROUP_ROLE, position)
+                item.setToolTip("ダブルクリックでカードごとの内容を表示・非表示")
             self.alerts.addItem(item)
+            if alert.members and alert.message in self._opened_groups:
+                self._add_members(self.alerts.count(), position, alert)
+
+    def _add_members(self, row: int, position: int, alert: Alert) -> None:
+        for offset, message in enumerate(alert.members):
+            member = QListWidgetItem(f"　　{message}")
+            member.setData(MEMBER_ROLE, position)
+            member.setData(Qt.ItemDataRole.UserRole, alert.level)
+            self.alerts.insertItem(row + offset, member)
+
+    def toggle_group(self, position: int) -> None:
+        """Show (or hide again) the cards' own lines under grouped alert ``position``."""
+        row = next(
+            (
+                i
+                for i in range(self.alerts.count())
+                if self.alerts.item(i).data(GROUP_ROLE) == position
+            ),
+            None,
+        )
+        if row is None:
+            return
+        message = self._alerts[position].message
+        if message in self._opened_groups:
+            self._opened_groups.discard(message)
+            for i in reversed(range(self.alerts.count())):
+                if self.alerts.item(i).data(MEMBER_ROLE) == position:
+                    self.alerts.takeItem(i)
+        else:
+            self._opened_groups.add(message)
+            self._add_members(row + 1, position, self._alerts[position])
+
+    def _pool_names(self) -> list[tuple[str, str]]:
+        snapshot = self.context.mileage.snapshot
+        rules = snapshot.rules if snapshot is not None else None
+        return [(key, pool.name) for key, pool in rules.pools.items()] if rules else []
 
     def _alert_activated(self, item: QListWidgetItem) -> None:
         if item.data(ACTION_ROLE) == BACKUP_ACTION:
             self.context.backup_requested.emit()
+        elif item.data(GROUP_ROLE) is not None:
+            self.toggle_group(int(item.data(GROUP_ROLE)))
 
     def _backup_made(self) -> None:
         if self.data is not None and self.data.reminders is not None:
@@ -501,6 +652,7 @@ class DashboardPage(Page):
 
     def save_settings(self) -> None:
         self.context.settings.setValue("dashboard/splitter", self._body.saveState())
+        self.fleet_table.save_settings()
 
 
 def _month_list(month_from: str | None, month_to: str | None) -> list[str]:

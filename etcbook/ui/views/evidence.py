@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from etcbook.models.vault import DocumentRecord, MonthCoverage
 
 PREVIEW_WIDTH = 360
+ADD_FOLDER_SETTING = "evidence/folder"
 
 
 def previous_month(today: dt.date) -> str:
@@ -81,16 +82,24 @@ MONTH_COLUMNS: list[Column[MonthCoverage]] = [
 ]
 
 
-def render_preview(path: Path, width: int = PREVIEW_WIDTH) -> QPixmap | str:
-    """The first page of a PDF (pypdfium2) or the image, scaled; the first lines of a text file."""
+def render_preview(
+    path: Path, width: int = PREVIEW_WIDTH, pixel_ratio: float = 1.0
+) -> QPixmap | str:
+    """The first page of a PDF (pypdfium2) or the image, scaled; the first lines of a text file.
+
+    ``width`` is in logical pixels; the picture is made with ``pixel_ratio`` device pixels per
+    logical one (the screen's ratio: 2 on Retina, 1.25–2 on scaled Windows), so it stays sharp.
+    """
     suffix = path.suffix.lower()
+    pixel_ratio = max(1.0, pixel_ratio)
+    device_width = round(width * pixel_ratio)
     if suffix == ".pdf":
         import pypdfium2
 
         document = pypdfium2.PdfDocument(str(path))
         try:
             page = document[0]
-            scale = width / page.get_width()
+            scale = device_width / page.get_width()
             bitmap = page.render(scale=scale, rev_byteorder=True)  # RGB, no Pillow needed
             qimage = QImage(
                 bytes(bitmap.buffer),
@@ -102,12 +111,16 @@ def render_preview(path: Path, width: int = PREVIEW_WIDTH) -> QPixmap | str:
             page.close()
         finally:
             document.close()
-        return QPixmap.fromImage(qimage)
+        shown = QPixmap.fromImage(qimage)
+        shown.setDevicePixelRatio(pixel_ratio)
+        return shown
     if suffix in {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}:
         pixmap = QPixmap(str(path))
         if pixmap.isNull():
             return "画像を読めません"
-        return pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        shown = pixmap.scaledToWidth(device_width, Qt.TransformationMode.SmoothTransformation)
+        shown.setDevicePixelRatio(pixel_ratio)
+        return shown
     raw = path.read_bytes()[:4000]
     for encoding in ("utf-8-sig", "cp932"):
         try:
@@ -269,6 +282,8 @@ class EvidencePage(Page):
             cards = list(
                 connection.execute(text("SELECT last4 FROM cards ORDER BY last4")).scalars()
             )
+        card_filter = self.context.card_filter
+        cards = card_filter.narrow(cards, str)
         for combo, blank in ((self.card, None), (self.search_card, "すべてのカード")):
             current = combo.currentData()
             combo.blockSignals(True)
@@ -293,7 +308,8 @@ class EvidencePage(Page):
         except ValueError as exc:
             self.status.setText(f"検索条件を読めません: {exc}")
             return
-        self.documents.set_records(search_documents(store=store, search=search))
+        found = search_documents(store=store, search=search)
+        self.documents.set_records(card_filter.narrow(found, lambda document: document.card))
         if not self.documents_view.restore_columns():
             self.documents_view.resizeColumnsToContents()
         self.months.set_records([m for m in month_coverage(store=store) if m.lacking])
@@ -310,7 +326,7 @@ class EvidencePage(Page):
             self.preview.setText(f"ファイルが見つかりません: {document.relpath}")
             return
         try:
-            shown = render_preview(document.path)
+            shown = render_preview(document.path, pixel_ratio=self.preview.devicePixelRatioF())
         except Exception as exc:  # a damaged file must not break the page
             self.preview.setText(f"プレビューできません: {exc}")
             return
@@ -361,10 +377,17 @@ class EvidencePage(Page):
         return messages
 
     def _choose_files(self) -> None:
+        from etcbook.ui.folders import remember_folder, start_folder
+
+        settings = self.context.settings
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "証憑を追加", "", "証憑 (*.pdf *.csv *.png *.jpg *.jpeg);;すべて (*)"
+            self,
+            "証憑を追加",
+            start_folder(settings, ADD_FOLDER_SETTING),
+            "証憑 (*.pdf *.csv *.png *.jpg *.jpeg);;すべて (*)",
         )
         if paths:
+            remember_folder(settings, ADD_FOLDER_SETTING, Path(paths[0]).parent)
             self.add_files([Path(p) for p in paths])
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt override

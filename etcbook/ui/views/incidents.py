@@ -279,6 +279,10 @@ class IncidentsPage(Page):
             ).all()
             items = list_incidents(connection=connection)
             suspicious = suspicious_trip_list(connection=connection)
+        card_filter = self.context.card_filter
+        cards = card_filter.narrow(cards, lambda row: row[0])
+        items = card_filter.narrow(items, lambda incident: incident.card)
+        suspicious = card_filter.narrow(suspicious, lambda found: found.trip.card)
         for combo in (self.new_card, self.new_card_for_step):
             current = combo.currentData()
             combo.clear()

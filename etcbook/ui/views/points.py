@@ -521,7 +521,7 @@ class PointsPage(Page):
         with QSignalBlocker(self.card_choice):
             current = self.card_choice.currentData()
             self.card_choice.clear()
-            for card in data.cards:
+            for card in self.context.card_filter.narrow(data.cards, lambda c: c.last4):
                 self.card_choice.addItem(f"末尾 {card.last4}　{card.holder}", card.last4)
             self.card_choice.setCurrentIndex(max(0, self.card_choice.findData(current)))
         if data.rules is not None:

@@ -39,8 +39,11 @@ from etcbook.domain.reconcile import (
     Reported,
     amount_text,
 )
+from etcbook.safeio import FileInUse
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
+
+MEMO_FOLDER_SETTING = "reconcile/memo_folder"
 
 if TYPE_CHECKING:
     from etcbook.models.reconcile_facts import MonthReport
@@ -217,6 +220,7 @@ class ReconcilePage(Page):
         if self.as_of.date() == QDate(2000, 1, 1):
             today = clock.today()
             self.as_of.setDate(QDate(today.year, today.month, today.day))
+        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
@@ -470,11 +474,24 @@ class ReconcilePage(Page):
         if box.clickedButton() is copy:
             QGuiApplication.clipboard().setText(text_)
         elif box.clickedButton() is pdf:
-            name, _ = QFileDialog.getSaveFileName(
-                self, "問い合わせメモを保存", "問い合わせメモ.pdf", "PDF (*.pdf)"
-            )
-            if name:
-                self.save_memo_pdf(Path(name))
+            self._ask_and_save_memo_pdf()
+
+    def _ask_and_save_memo_pdf(self) -> None:
+        from etcbook.ui.folders import remember_folder, start_folder
+
+        settings = self.context.settings
+        suggested = Path(start_folder(settings, MEMO_FOLDER_SETTING)) / "問い合わせメモ.pdf"
+        name, _ = QFileDialog.getSaveFileName(
+            self, "問い合わせメモを保存", str(suggested), "PDF (*.pdf)"
+        )
+        if not name:
+            return
+        remember_folder(settings, MEMO_FOLDER_SETTING, Path(name).parent)
+        try:
+            self.save_memo_pdf(Path(name))
+        except OSError as error:  # FileInUse: the PDF is open in a viewer
+            detail = str(error) if isinstance(error, FileInUse) else error.strerror or error
+            QMessageBox.warning(self, "問い合わせメモ", f"保存できませんでした。\n{detail}")
 
     def save_memo_pdf(self, path: Path) -> Path:
         """Write the memo last made to ``path``."""

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,6 +42,7 @@ from etcbook.ui.messages import tell
 from etcbook.ui.operations import Operation, Progress
 from etcbook.ui.page import Page
 from etcbook.ui.tables import Column, RememberingTableView
+from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
     from etcbook.models.ui_queries import TripQuery, TripRow, TripTotals
@@ -50,15 +52,71 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def _route(row: TripRow) -> str:
-    return f"{row.entry_ic or '（本線）'} → {row.exit_ic}"
+    return f"{row.entry_ic or '（本線）'} → {row.exit_ic or '（入口で課金）'}"
+
+
+OPERATOR_GUESS_TIP = (
+    "この事業者は推定です。ゲート名を知っているルールがないため、既定の「NEXCO」としています。"
+    "ポイント・還元額は事業者ごとに違うため、正しい事業者を「事業者を設定」で指定するか、"
+    "「この区間に今後も適用…」でルールにしてください。"
+)
+PASSAGE_TIP = (
+    "通過: 料金所を通過した記録で、この行自体の料金はありません（明細の金額欄が「－」）。"
+    "料金は同じ走行の別の行に含まれ、合計・ポイント・還元額・朝夕割・精算には数えません。"
+)
+
+
+def _exit_text(row: TripRow) -> str:
+    """The exit date-time; a charge at an entry gate has none: its entry time, so marked."""
+    if row.exit_at is None and row.entry_at is not None:
+        return f"{formatting.date_time(row.entry_at)} 入口"
+    return formatting.date_time(row.exit_at)
+
+
+def _exit_tip(row: TripRow) -> str | None:
+    if row.exit_at is None and row.entry_at is not None and not row.passage:
+        return "入口で料金を払う走行（出口の記録なし）: 入口の日時の日・月の走行です"
+    return None
+
+
+def _operator_text(row: TripRow) -> str:
+    label = operator_label(row.operator)
+    return f"{label}（推定）" if row.operator_source == "default" else label
+
+
+def _operator_tip(row: TripRow) -> str | None:
+    return OPERATOR_GUESS_TIP if row.operator_source == "default" else None
+
+
+def _journey_text(row: TripRow, *, when: bool = False) -> str:
+    """A passage's note: the trip of its journey (its route and toll; its time with ``when``)."""
+    journey = row.journey
+    if journey is None:
+        return "通過（料金は別の行）"
+    route = f"{journey.entry_ic or '（本線）'}→{journey.exit_ic}"
+    at = f"{formatting.date_time(journey.dated_at)} " if when and journey.dated_at else ""
+    return f"通過: {at}{route} {formatting.yen(journey.toll)}の走行に含む"
+
+
+def _remarks(row: TripRow) -> str:
+    flags = "・".join(f for f in row.flags if f != "（朝夕）")
+    if row.passage:
+        return "・".join(part for part in (_journey_text(row), flags) if part)
+    return flags
+
+
+def _remarks_tip(row: TripRow) -> str | None:
+    if row.passage:
+        return f"{PASSAGE_TIP}\n{_journey_text(row, when=True)}"
+    return None
 
 
 TRIP_COLUMNS: list[Column[TripRow]] = [
-    Column("出口日時", lambda r: r.exit_at, "datetime", key="exit_at"),
+    Column("出口日時", _exit_text, key="exit_at", tooltip=_exit_tip),
     Column("カード", lambda r: r.card, key="card"),
     Column("入口IC", lambda r: r.entry_ic or "", key="entry_ic"),
     Column("出口IC", lambda r: r.exit_ic, key="exit_ic", tooltip=_route),
-    Column("事業者", lambda r: operator_label(r.operator), key="operator"),
+    Column("事業者", _operator_text, key="operator", tooltip=_operator_tip),
     Column("通行料金", lambda r: r.toll, "yen", key="toll"),
     Column("還元額充当", lambda r: r.rebate_applied, "yen", key="rebate_applied"),
     Column("差引後", lambda r: r.billed, "yen", key="billed"),
@@ -68,7 +126,7 @@ TRIP_COLUMNS: list[Column[TripRow]] = [
     Column("用途・目的", lambda r: r.purpose, key="purpose", tooltip=lambda r: r.purpose or None),
     Column("朝夕割", lambda r: r.morning_evening, "bool", key="morning_evening"),
     Column("状態", lambda r: r.status or "", key="status"),
-    Column("備考", lambda r: "・".join(f for f in r.flags if f != "（朝夕）"), key="flags"),
+    Column("備考", _remarks, key="flags", tooltip=_remarks_tip),
     Column("入口日時", lambda r: r.entry_at, "datetime", key="entry_at"),
 ]
 COLUMN = {column.key: number for number, column in enumerate(TRIP_COLUMNS)}
@@ -119,8 +177,13 @@ class _TripDelegate(QStyledItemDelegate):
             super().setModelData(editor, model, index)
 
 
+MONEY_KINDS = frozenset({"yen", "points", "percent"})
+
+
 class TripTableModel(LazyRecordModel["TripRow"]):
-    """The trips table: keys from :func:`trip_ids`, rows from :func:`trip_rows`."""
+    """The trips table: keys from :func:`trip_ids` (with passages: :func:`listed_ids`), rows
+    from :func:`trip_rows` and :func:`passage_rows`. Passages are dimmed, show no amount
+    (「－」), cannot be edited; a trip whose operator is only a guess is marked."""
 
     def __init__(self, context: AppContext, parent: Any = None) -> None:
         self.context = context
@@ -129,10 +192,50 @@ class TripTableModel(LazyRecordModel["TripRow"]):
         super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
 
     def _fetch_rows(self, keys: Sequence[int]) -> dict[int, TripRow]:
+        from etcbook.models.passage_rows import is_passage_key, passage_rows
         from etcbook.models.ui_queries import trip_rows
 
+        trips = [key for key in keys if not is_passage_key(key)]
         with self.context.connection() as connection:
-            return trip_rows(connection=connection, ids=keys, figures=self.figures)
+            rows = trip_rows(connection=connection, ids=trips, figures=self.figures)
+            if len(trips) < len(keys):
+                rows.update(passage_rows(connection=connection, keys=keys))
+        return rows
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and role in (
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.BackgroundRole,
+            Qt.ItemDataRole.CheckStateRole,
+        ):
+            record = self.record(index.row())
+            column = TRIP_COLUMNS[index.column()]
+            if record is not None and record.passage:
+                if role == Qt.ItemDataRole.ForegroundRole:
+                    return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+                if role == Qt.ItemDataRole.DisplayRole and column.kind in MONEY_KINDS:
+                    return "－"
+                if role == Qt.ItemDataRole.CheckStateRole:
+                    return None
+                if role == Qt.ItemDataRole.ToolTipRole:
+                    return _remarks_tip(record)
+            if (
+                record is not None
+                and role == Qt.ItemDataRole.BackgroundRole
+                and column.key == "operator"
+                and record.operator_source == "default"
+            ):
+                return alert_colours(QPalette()).get("warning")
+        return super().data(index, role)
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        record = self.record(index.row()) if index.isValid() else None
+        if record is not None and record.passage:
+            flags &= ~(Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
+        return flags
 
 
 class RouteRuleDialog(QDialog):
@@ -179,6 +282,8 @@ class TripsPage(Page):
 
         self.query = TripQuery(sort="exit_at", descending=True)
         self.totals: TripTotals | None = None
+        self.passages = 0
+        """How many passages the table lists beside the trips (never in the totals)."""
         self._computing = False
         self.model = TripTableModel(context, self)
         self.model.editor = self._edit_cells
@@ -211,7 +316,13 @@ class TripsPage(Page):
         totals.setFrameShape(QFrame.Shape.StyledPanel)
         totals_layout = QHBoxLayout(totals)
         totals_layout.setContentsMargins(10, 6, 10, 6)
-        totals_layout.addWidget(self.totals_label)
+        totals_layout.addWidget(self.totals_label, 1)
+        self.guesses_button = QPushButton()
+        self.guesses_button.setObjectName("operatorGuesses")
+        self.guesses_button.setToolTip(OPERATOR_GUESS_TIP)
+        self.guesses_button.clicked.connect(self.fix_guesses)
+        self.guesses_button.hide()
+        totals_layout.addWidget(self.guesses_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(self.filters)
@@ -243,6 +354,13 @@ class TripsPage(Page):
             ("私用のみ", "private"),
         ):
             self.use_filter.addItem(label, key)
+        self.passages_shown = QCheckBox("通過も表示")
+        self.passages_shown.setObjectName("showPassages")
+        self.passages_shown.setChecked(True)
+        self.passages_shown.setToolTip(
+            "料金のない通過の行（明細の金額欄が「－」）も、薄い色で一覧に入れます"
+        )
+        self.passages_shown.toggled.connect(lambda _on: self.apply_filters())
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("IC名・用途・備考で検索")
         self.text_filter.setClearButtonEnabled(True)
@@ -266,6 +384,7 @@ class TripsPage(Page):
         self.filters.addWidget(self.month_to)
         self.filters.addWidget(self.operator_filter)
         self.filters.addWidget(self.use_filter)
+        self.filters.addWidget(self.passages_shown)
         self.filters.addWidget(self.text_filter, 1)
         self.filters.addWidget(clear)
 
@@ -336,7 +455,7 @@ class TripsPage(Page):
 
     def _default_widths(self) -> None:
         widths = {
-            "exit_at": 130,
+            "exit_at": 160,  # a charge at an entry gate adds " 入口"
             "card": 54,
             "entry_ic": 90,
             "exit_ic": 90,
@@ -360,15 +479,20 @@ class TripsPage(Page):
     def refresh(self) -> None:
         """Reload filter choices, then the keys and totals (keeping the selection if it can);
         the engine's per-trip figures are recomputed off the GUI thread and shown when ready."""
-        from etcbook.models.ui_queries import card_choices, trip_months
+        from etcbook.models.ui_queries import card_choices, guessed_trip_count, trip_months
 
         with self.context.connection() as connection:
             cards = card_choices(connection=connection)
             months = trip_months(connection=connection)
+            guesses = guessed_trip_count(connection=connection)
+        self.guesses_button.setText(f"事業者が推定の走行 {formatting.number(guesses)}件を直す…")
+        self.guesses_button.setVisible(guesses > 0)
+        cards = self.context.card_filter.narrow(cards, lambda choice: choice[0])
         with QSignalBlocker(self.card_filter):
             current = self.card_filter.currentData()
             self.card_filter.clear()
-            self.card_filter.addItem("すべてのカード", None)
+            everything = "絞り込み中のすべてのカード" if self.context.card_filter.active else ""
+            self.card_filter.addItem(everything or "すべてのカード", None)
             for last4, label in cards:
                 self.card_filter.addItem(label, last4)
             self.card_filter.setCurrentIndex(max(0, self.card_filter.findData(current)))
@@ -409,7 +533,7 @@ class TripsPage(Page):
         if month_from and month_to and month_from > month_to:
             month_from, month_to = month_to, month_from
         return TripQuery(
-            cards=(card,) if card else (),
+            cards=(card,) if card else self.context.card_filter.query_cards(),
             month_from=month_from,
             month_to=month_to,
             operator=self.operator_filter.currentData(),
@@ -421,15 +545,23 @@ class TripsPage(Page):
 
     def apply_filters(self) -> None:
         """Re-query the keys and totals for the filters as they are now."""
+        from etcbook.models.passage_rows import count_passages, listed_ids
         from etcbook.models.ui_queries import trip_ids, trip_totals
 
         self._text_timer.stop()
         self.query = self.current_query()
         with self.context.connection() as connection:
-            keys = trip_ids(connection=connection, query=self.query)
+            passages = 0
+            if self.passages_shown.isChecked():
+                passages = count_passages(connection=connection, query=self.query)
+            if passages:
+                keys = listed_ids(connection=connection, query=self.query)
+            else:
+                keys = trip_ids(connection=connection, query=self.query)
             totals = trip_totals(
                 connection=connection, query=self.query, figures=self.model.figures
             )
+        self.passages = passages
         if keys == self.model.keys:
             self.model.refetch()  # same rows (an edit elsewhere): keep selection and scroll
         else:
@@ -496,6 +628,11 @@ class TripsPage(Page):
             f"還元額充当 {formatting.yen(totals.rebate_applied)}　"
             f"差引後 {formatting.yen(totals.billed)}　"
             f"業務分 {formatting.yen(totals.business)}"
+            + (
+                f"　（ほかに通過 {formatting.number(self.passages)}件: 料金なし）"
+                if self.passages
+                else ""
+            )
             + ("　（還元額充当を計算中…）" if self._computing else "")
         )
         self.totals_changed.emit(totals)
@@ -503,11 +640,14 @@ class TripsPage(Page):
     # -- edits ---------------------------------------------------------------------------------
 
     def selected_ids(self) -> list[int]:
+        """The selected trips (passages, which have nothing to edit, left out)."""
+        from etcbook.models.passage_rows import is_passage_key
+
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
-        return [self.model.key(row) for row in rows]
+        return [key for key in (self.model.key(row) for row in rows) if not is_passage_key(key)]
 
     def _selection_changed(self, *_args: object) -> None:
-        count = len(self.view.selectionModel().selectedRows()) if self.view.selectionModel() else 0
+        count = len(self.selected_ids()) if self.view.selectionModel() else 0
         self.selection_label.setText(f"{count:,}件選択" if count else "選択なし")
         for widget in self._selection_widgets:
             widget.setEnabled(count > 0)
@@ -586,7 +726,9 @@ class TripsPage(Page):
             return
         with self.context.connection() as connection:
             route = trip_route(connection=connection, trip_id=row.id)
-            later = trips_on_route(connection=connection, route=route, after=row.exit_at)
+            after = row.dated_at or row.exit_at or row.entry_at
+            assert after is not None  # every trip has an exit or an entry
+            later = trips_on_route(connection=connection, route=route, after=after)
         dialog = RouteRuleDialog(row, len(later), self)
         self._rule_dialog = dialog
 
@@ -610,6 +752,14 @@ class TripsPage(Page):
 
         dialog.accepted.connect(create)
         dialog.open()
+
+    def fix_guesses(self) -> QDialog:
+        """The gates no rule knows among the stored trips, each with a one-click operator."""
+        from etcbook.ui.gate_rules import StoredGuessesDialog
+
+        dialog = StoredGuessesDialog(self.context, self)
+        dialog.open()
+        return dialog
 
     def save_settings(self) -> None:
         self.view.save_settings()

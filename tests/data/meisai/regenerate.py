@@ -131,6 +131,100 @@ BAD_15 = [
     # 11: blank toll
     "24/11/05,09:00,24/11/05,10:00,静岡,浜松,,,,0,,1,1234,*******123456789,確定",
 ]
+# Shapes of real downloads (docs/MEISAI_FORMAT.md); the golden tests are named after them.
+
+# Passage rows, 13 columns: 通行料金 a bare －, 割引前料金 and ＥＴＣ割引額 blank.
+PASSAGES_13 = [
+    # 2: a charged trip of the card
+    "25/10/06,08:05,25/10/06,08:41,吹田,京都東,,,1070,2,7301,*******126040042,",
+    # 3: a passage at a mainline gate (entry blank, （上り） before the name), inside line 4's trip
+    "25/10/06,09:02,25/10/06,09:02,,（上り）湾岸線本線,,,－,2,7301,*******126040042,",
+    # 4: the journey's through-charged row
+    "25/10/06,08:50,25/10/06,09:20,西宮,（上り）湾岸線本線,1900,-190,1710,2,7301,*******126040042,ＥＴＣ通常",
+    # 5: a passage sharing its entry (gate and time) with line 6: （本線）入 and 出 decorations
+    "25/10/07,10:00,25/10/07,10:20,池田（本線）入,南港中出,,,－,2,7301,*******126040042,",
+    # 6: the charged row of that journey
+    "25/10/07,10:00,25/10/07,10:41,池田（本線）入,玉出,,,1320,2,7301,*******126040042,",
+    # 7 and 8: the same passage twice (genuinely repeated), no trip to link: stays unlinked
+    "25/10/08,18:20,25/10/08,18:20,,名古屋本線（出）,,,－,2,7301,*******126040077,",
+    "25/10/08,18:20,25/10/08,18:20,,名古屋本線（出）,,,－,2,7301,*******126040077,",
+    # 9: a trip of the other card
+    "25/10/09,06:40,25/10/09,07:25,厚木,東京,,,1320,2,7301,*******126040077,",
+]
+
+# Passage rows, 15 columns: 通行料金, 還元額適用料金 and 後納料金 all a bare －; not sorted.
+PASSAGES_15 = [
+    "25/09/16,09:30,25/09/16,09:56,京都東,京田辺本線,,,－,－,－,2,5150,********58230042,確認中",
+    "25/09/16,10:12,25/09/16,10:12,,門真本線,,,－,－,－,2,5150,********58230042,確認中",
+    "25/09/16,09:30,25/09/16,10:12,京都東,門真本線,3590,-400,3190,0,3190,2,5150,********58230042,確認中;ＥＴＣ通常",
+    "25/09/01,07:29,25/09/01,07:29,,（上り）須磨,,,－,－,－,2,5150,********58230042,確定",
+    "25/09/01,07:05,25/09/01,07:40,月見山,若宮,,,1320,500,820,2,5150,********58230042,確定",
+]
+
+# The later download of PASSAGES_15: everything 確定 (the passages take the new status).
+PASSAGES_15_LATER = [
+    line.replace(",確認中;", ",確定;").replace(",確認中", ",確定") for line in PASSAGES_15
+]
+
+# Charges at an entry gate (flat-rate urban expressways): entry date, time, IC and a toll,
+# blank exit date, time and IC.
+ENTRY_GATE_13 = [
+    # 2: 阪神高速 玉出, charged on entry
+    "25/09/09,20:12,,,玉出,,,,3110,2,2468,*******006035678,",
+    # 3 and 4: the same charge twice, genuinely repeated
+    "25/09/10,07:30,,,首都横浜青葉,,,,1320,2,2468,*******006035678,",
+    "25/09/10,07:30,,,首都横浜青葉,,,,1320,2,2468,*******006035678,",
+    # 5: on the last evening of the month: the month of its entry
+    "25/09/30,23:58,,,南港中,,,,1320,2,2468,*******006035678,",
+    # 6: a charge at a single mainline gate (entry blank, exit given), for contrast
+    ",,25/09/12,08:05,,本線料金所,,,410,2,2468,*******006035678,",
+    # 7: an ordinary NEXCO trip
+    "25/09/12,09:00,25/09/12,09:45,吹田,京都東,,,1070,2,2468,*******006035678,",
+]
+
+# Gates of several operators in one file: the default gate rules (etcbook/resources/gates.toml)
+# decide; a trip no rule knows stays nexco, flagged operator_guess.
+MIXED_OPERATORS_13 = [
+    "25/08/01,08:00,25/08/01,08:30,首都横浜青葉,岸谷生麦下,,,1320,1,1001,*******900010001,",
+    "25/08/02,08:00,25/08/02,08:20,東新町,黒川,,,790,1,1001,*******900010001,",
+    "25/08/03,08:00,25/08/03,08:20,天神北,香椎,,,680,1,1001,*******900010001,",
+    "25/08/04,08:00,25/08/04,08:20,中山,温品,,,500,1,1001,*******900010001,",
+    "25/08/05,08:00,25/08/05,08:20,鴨川東,山科,,,450,1,1001,*******900010001,",
+    "25/08/06,08:00,25/08/06,08:30,紫川,黒崎,,,620,1,1001,*******900010001,",
+    "25/08/07,08:00,25/08/07,09:30,静岡,浜松,,,1900,1,1001,*******900010001,",
+    "25/08/08,08:00,25/08/08,09:30,名古屋,広島,,,9000,1,1001,*******900010001,",
+]
+
+# Many cards in one file (a company's corporate cards), each new to the store.
+MANY_CARDS_13 = [
+    f"25/08/{day:02d},09:00,25/08/{day:02d},09:40,吹田,京都東,,,1070,1,{day:04d},*******9000{day:04d}1{day:03d},"
+    for day in range(1, 9)
+]
+
+# Dashes where they do not belong: each is a line error naming file:line; nothing is stored.
+BAD_DASHES_15 = [
+    # 2: a passage, fine
+    "25/09/16,10:12,25/09/16,10:12,,門真本線,,,－,－,－,2,5150,********58230042,確認中",
+    # 3: a dash in 割引前料金 beside a numeric toll
+    "25/09/16,09:30,25/09/16,10:12,京都東,門真本線,－,-400,3190,0,3190,2,5150,********58230042,確認中",
+    # 4: a passage with a 割引前料金
+    "25/09/16,09:30,25/09/16,10:12,京都東,門真本線,3590,,－,－,－,2,5150,********58230042,確認中",
+    # 5: a numeric toll with a dash in 後納料金
+    "25/09/16,09:30,25/09/16,10:12,京都東,門真本線,,,3190,0,－,2,5150,********58230042,確認中",
+    # 6: a dash as a date
+    "25/09/16,09:30,－,10:12,京都東,門真本線,,,3190,0,3190,2,5150,********58230042,確認中",
+    # 7: a passage with a number in 還元額適用料金
+    "25/09/16,09:30,25/09/16,10:12,京都東,門真本線,,,－,0,－,2,5150,********58230042,確認中",
+    # 8: no exit date and time, but an exit IC
+    "25/09/16,09:30,,,京都東,門真本線,,,3190,0,3190,2,5150,********58230042,確認中",
+    # 9: no exit, and no entry IC either
+    "25/09/16,09:30,,,,,,,3190,0,3190,2,5150,********58230042,確認中",
+    # 10: nothing dated at all
+    ",,,,京都東,,,,3190,0,3190,2,5150,********58230042,確認中",
+    # 11: a dash in the card number column's neighbour 車種
+    "25/09/16,09:30,25/09/16,10:12,京都東,門真本線,,,3190,0,3190,－,5150,********58230042,確認中",
+]
+
 BAD_15_UNDECODABLE_LINE = 12
 """Line 12 of bad_rows.csv: a cp932 lead byte cut off before its trail byte (added as bytes)."""
 
@@ -153,6 +247,13 @@ def write_inputs() -> None:
         "bad_rows.csv": crlf([HEADER_15, *BAD_15]).encode("cp932")
         + "24/11/07,09:00,24/11/07,10:00,静岡,浜".encode("cp932")
         + b"\x8f,,,1000,0,1000,1,1234,*******123456789,\x8a\x6d\x92\xe8\r\n",
+        "13col_passages.csv": crlf([HEADER_13, *PASSAGES_13]).encode("cp932"),
+        "15col_passages.csv": crlf([HEADER_15, *PASSAGES_15]).encode("cp932"),
+        "15col_passages_later.csv": crlf([HEADER_15, *PASSAGES_15_LATER]).encode("cp932"),
+        "13col_entry_gate.csv": crlf([HEADER_13, *ENTRY_GATE_13]).encode("cp932"),
+        "13col_mixed_operators.csv": crlf([HEADER_13, *MIXED_OPERATORS_13]).encode("cp932"),
+        "13col_many_cards.csv": crlf([HEADER_13, *MANY_CARDS_13]).encode("cp932"),
+        "bad_dashes.csv": crlf([HEADER_15, *BAD_DASHES_15]).encode("cp932"),
         "empty.csv": b"",
         "unrelated.csv": crlf(
             ["日付,摘要,お引出し,お預入れ,残高", "2024/11/05,ＥＴＣ,4580,,120000"]
@@ -182,6 +283,13 @@ GOLDEN_IMPORTS = {
     "13col.csv": [],
     "13col_reordered.csv": [],
     "bad_rows.csv": [],
+    "13col_passages.csv": [],
+    "15col_passages.csv": [],
+    "15col_passages_later.csv": ["15col_passages.csv"],
+    "13col_entry_gate.csv": [],
+    "13col_mixed_operators.csv": [],
+    "13col_many_cards.csv": [],
+    "bad_dashes.csv": [],
     "empty.csv": [],
     "unrelated.csv": [],
     "statement_pdf.pdf": [],
@@ -195,6 +303,7 @@ def expected_for(name: str) -> dict[str, object]:
 
     from etcbook.importers.meisai import NotMeisaiError, read_meisai_bytes
     from etcbook.models.imports import import_files
+    from etcbook.models.passages import list_passage_rows, passage_json
     from etcbook.models.store import open_store
     from etcbook.models.trips import TripFilter, list_trip_rows, trip_json
 
@@ -223,6 +332,10 @@ def expected_for(name: str) -> dict[str, object]:
                 out["trips"] = [
                     trip_json(r)
                     for r in list_trip_rows(connection=connection, trip_filter=TripFilter())
+                ]
+                out["passages"] = [
+                    passage_json(r)
+                    for r in list_passage_rows(connection=connection, trip_filter=TripFilter())
                 ]
                 out["history"] = [
                     {"trip_id": trip_id, "old_values": json.loads(old)}

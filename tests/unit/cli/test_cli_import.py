@@ -41,7 +41,16 @@ def test_import_json_has_exactly_the_documented_shape(cli: Any, meisai_dir: Path
     document = json.loads(done.stdout)
     assert {"files", "inserted", "updated", "duplicates", "new_cards"} <= set(document)
     assert [set(f) for f in document["files"]] == [
-        {"file", "rows", "inserted", "updated", "duplicates", "errors"}
+        {
+            "file",
+            "rows",
+            "inserted",
+            "updated",
+            "duplicates",
+            "passages",  # of inserted: passage rows (issue 20)
+            "unknown_gates",  # gates no route rule knows (issue 20)
+            "errors",
+        }
     ] * 2
     assert document["files"][0] == {
         "file": str(meisai_dir / "15col.csv"),
@@ -49,6 +58,8 @@ def test_import_json_has_exactly_the_documented_shape(cli: Any, meisai_dir: Path
         "inserted": 10,
         "updated": 0,
         "duplicates": 0,
+        "passages": 0,
+        "unknown_gates": ["仙台宮城", "善通寺", "本線料金所", "静岡", "髙松中央"],
         "errors": [],
     }
     assert (document["inserted"], document["updated"], document["duplicates"]) == (18, 0, 0)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.both_backends
+
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 
@@ -405,6 +407,7 @@ def test_commute_pass_months(card: Any) -> None:
     )
 
 
+@pytest.mark.sqlite_only  # the demo on PostgreSQL: tests/unit/server/test_same_results.py
 def test_status_on_the_demo_store(cli: Any, demo_store_path: Any) -> None:
     cli = type(cli)(demo_store_path)  # the shared runner, on a copy of the demo store
     document = run_json(cli, "status", "--as-of", "2026-10-31")

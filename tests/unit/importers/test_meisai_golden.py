@@ -16,8 +16,11 @@ from sqlalchemy import text
 
 from etcbook.importers.meisai import LineError, MeisaiRow, NotMeisaiError, read_meisai_bytes
 from etcbook.models.imports import import_files
+from etcbook.models.passages import list_passage_rows, passage_json
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows, trip_json
+
+pytestmark = pytest.mark.both_backends
 
 MEISAI = Path(__file__).resolve().parents[2] / "data" / "meisai"
 INPUTS = sorted(p for p in MEISAI.iterdir() if p.suffix in (".csv", ".pdf", ".xlsx"))
@@ -71,6 +74,8 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
                 "inserted": 0,
                 "updated": 0,
                 "duplicates": 0,
+                "passages": 0,
+                "unknown_gates": [],
                 "errors": [{"line": None, "message": expected["problem"]}],
             }
         ]
@@ -84,6 +89,10 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
         trips = [
             trip_json(r) for r in list_trip_rows(connection=connection, trip_filter=TripFilter())
         ]
+        passages = [
+            passage_json(r)
+            for r in list_passage_rows(connection=connection, trip_filter=TripFilter())
+        ]
         history = [
             {"trip_id": trip_id, "old_values": json.loads(old)}
             for trip_id, old in connection.execute(
@@ -91,6 +100,7 @@ def test_import_and_trips_match_golden(path: Path, store: Store) -> None:
             )
         ]
     assert trips == expected["trips"]
+    assert passages == expected["passages"]
     assert history == expected["history"]
 
 

@@ -15,7 +15,7 @@ from meisai_helpers import HEADER_13, HEADER_15, meisai, row15
 
 from etcbook.importers.meisai import LineError, MeisaiRow, NotMeisaiError, read_meisai_bytes
 from etcbook.models.imports import import_files
-from etcbook.models.store import Store, open_store
+from etcbook.models.store import Store, open_store, sqlite_uri
 
 SCALE = float(os.environ.get("ETCBOOK_PROPERTY_SCALE", "1"))
 """Multiplies the examples per property (e.g. 20 for a long hunt); the default run is short."""
@@ -142,7 +142,7 @@ def test_dates_and_amounts_are_values_or_line_errors(date: str, amount: str) -> 
 
 
 def store_trips(path: Path) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
     try:
         return db.execute("SELECT * FROM trips ORDER BY id").fetchall()
     finally:
@@ -197,7 +197,7 @@ def reference_identities(rows: list[MeisaiRow]) -> collections.Counter[tuple[str
 
 
 def stored_identities(store: Store) -> collections.Counter[tuple[str, str, int]]:
-    db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(store.path, read_only=True), uri=True)
     try:
         return collections.Counter(
             db.execute(

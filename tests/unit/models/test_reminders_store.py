@@ -12,8 +12,8 @@ import pytest
 from etcbook.domain.incidents import registration_segments
 from etcbook.domain.reminders import next_twentieth
 from etcbook.domain.rules import load_rules
+from etcbook.models.card_links import load_links
 from etcbook.models.mileage_inputs import card_states
-from etcbook.models.reconcile import load_links
 from etcbook.models.reminders import dashboard_reminders, reminder_facts
 from etcbook.models.store import open_store
 

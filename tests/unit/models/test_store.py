@@ -97,7 +97,8 @@ def test_declared_heads_agree_with_alembic_and_are_one(store_path: Path) -> None
     from etcbook.models.store import _alembic_config, _declared_heads
 
     script = ScriptDirectory.from_config(_alembic_config())
-    assert _declared_heads() == frozenset(script.get_heads()) == {"0003_speed"}
+    heads = frozenset(script.get_heads())
+    assert _declared_heads() == heads and len(heads) == 1
     store = open_store(store_path)
     with store.engine.connect() as connection:
         names = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
@@ -105,7 +106,7 @@ def test_declared_heads_agree_with_alembic_and_are_one(store_path: Path) -> None
             row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")
         }
     store.close()
-    assert stored == {"0003_speed"}
+    assert stored == heads
     assert "ix_trips_card_exit" not in names and "ix_trips_mileage" in names
 
 
@@ -113,26 +114,27 @@ def test_declared_heads_agree_with_alembic_and_are_one(store_path: Path) -> None
     "query",
     [
         # the mileage engine (etcbook.models.mileage_inputs)
-        "SELECT id, exit_at, toll, operator, CASE WHEN morning_evening THEN entry_at END,"
+        "SELECT id, dated_at, toll, operator, CASE WHEN morning_evening THEN entry_at END,"
         " rebate_applied, morning_evening FROM trips WHERE card_id = 1"
-        " ORDER BY card_id, exit_at, id",
+        " ORDER BY card_id, dated_at, id",
         # the trips page (etcbook.models.ui_queries.TripQuery) by card, and by card and month
         "SELECT t.id FROM trips t WHERE t.card_id IN (SELECT id FROM cards WHERE last4 IN"
-        " ('1234')) ORDER BY t.exit_at ASC, t.id ASC",
+        " ('1234')) ORDER BY t.dated_at ASC, t.id ASC",
         "SELECT t.id FROM trips t WHERE t.card_id IN (SELECT id FROM cards WHERE last4 IN"
-        " ('1234')) AND t.exit_at >= '2025-01-01' AND t.exit_at < '2025-02-01'"
-        " ORDER BY t.exit_at ASC, t.id ASC",
+        " ('1234')) AND t.dated_at >= '2025-01-01' AND t.dated_at < '2025-02-01'"
+        " ORDER BY t.dated_at ASC, t.id ASC",
         # `etcbook trips --card` (etcbook.models.trips)
         "SELECT t.id FROM trips t JOIN cards c ON c.id = t.card_id WHERE c.last4 = '1234'"
-        " ORDER BY t.exit_at, t.id",
-        "SELECT t.id FROM trips t WHERE t.exit_at >= '2025-01-01' AND t.exit_at < '2025-02-01'"
-        " ORDER BY t.exit_at, t.id",
+        " ORDER BY t.dated_at, t.id",
+        "SELECT t.id FROM trips t WHERE t.dated_at >= '2025-01-01' AND t.dated_at < '2025-02-01'"
+        " ORDER BY t.dated_at, t.id",
     ],
 )
 def test_trip_queries_keep_an_index_without_ix_trips_card_exit(
     store_path: Path, query: str
 ) -> None:
-    """0003 dropped ix_trips_card_exit: ix_trips_mileage (and ix_trips_exit) serve its queries."""
+    """0003 dropped ix_trips_card_exit: ix_trips_mileage (and ix_trips_dated, which replaced
+    ix_trips_exit in 0004) serve its queries, now on dated_at."""
     store = open_store(store_path)
     with store.engine.connect() as connection:
         plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from etcbook.models.server import PASSWORD_REFUSED, ServerAddress, parse_address
-from etcbook.models.store import Store, StoreError, open_store, store_target
+from etcbook.models.store import Store, StoreError, _declared_heads, open_store, store_target
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_a_new_database_is_migrated_at_open(pg_server: str) -> None:
         store.close()
         # Opening again finds it up to date.
         again = open_store(url)
-        assert again.upgraded_from == again.upgraded_from | {"0003_speed"}
+        assert again.upgraded_from == _declared_heads()
         again.close()
     finally:
         drop_database(pg_server, url)
@@ -90,9 +91,29 @@ def test_models_and_migrations_agree_on_postgresql(pg_url: str) -> None:
     store = open_store(pg_url)
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = [str(d) for d in compare_metadata(context, SQLModel.metadata)]
+        modelled = set(SQLModel.metadata.tables)
+        differences = [
+            str(d)
+            for d in compare_metadata(context, SQLModel.metadata)
+            # Tables that only raw SQL reads and writes (no model) are the migrations' alone.
+            if _table_of(d) in modelled
+        ]
     store.close()
     assert differences == []
+
+
+def _table_of(difference: Any) -> str:
+    """The table a compare_metadata difference is about (modify_* come as lists)."""
+    if isinstance(difference, list):
+        difference = difference[0]
+    kind, item = difference[0], difference[1]
+    if kind.startswith("modify_"):
+        return str(difference[2])
+    if kind.endswith("_table"):
+        return str(item.name)
+    if kind.endswith("_column"):
+        return str(difference[2])
+    return str(item.table.name)
 
 
 @pytest.mark.both_backends
@@ -149,3 +170,24 @@ def test_a_role_that_may_not_upgrade_is_told_who_must(pg_server: str) -> None:
         with psycopg.connect(pg_server, autocommit=True) as admin:
             admin.execute("DROP ROLE IF EXISTS etcbook_clerk")
     assert database_url(pg_server, "x").endswith("x?" + pg_server.split("?", 1)[1])
+
+
+def test_the_command_line_refuses_a_password_in_db_or_etcbook_db(cli_for: type) -> None:
+    url = "postgresql://clerk:secret@db.example.jp/ledger"
+    given = cli_for(url)("status", "--json")
+    assert given.returncode == 2 and PASSWORD_REFUSED in given.stderr and given.stdout == ""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-m", "etcbook", "status", "--json"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(root), "ETCBOOK_DB": url},
+        cwd=root,
+        timeout=120,
+    )
+    assert done.returncode == 3 and PASSWORD_REFUSED in done.stderr and "secret" not in done.stderr

@@ -1,0 +1,32 @@
+"""登録カード変更 (card_links) as the domain's :class:`CardLink` values.
+
+Its own module so that the mileage inputs read the links without importing the reconciliation
+store (which records stops through etcbook.models.mileage_changes, which loads mileage inputs).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from etcbook.domain.incidents import CardLink
+from etcbook.models.dialect import as_datetime
+
+
+def load_links(*, connection: Connection) -> tuple[CardLink, ...]:
+    """Every 登録カード変更, oldest first."""
+    return tuple(
+        CardLink(
+            old_card=r[0],
+            new_card=r[1],
+            registered_at=as_datetime(r[2]),
+            effective_at=as_datetime(r[3]),
+            incident_id=r[4],
+        )
+        for r in connection.execute(
+            text(
+                "SELECT o.last4, n.last4, l.registered_at, l.effective_at, l.incident_id"
+                " FROM card_links l JOIN cards o ON o.id = l.old_card_id"
+                " JOIN cards n ON n.id = l.new_card_id ORDER BY l.effective_at, l.id"
+            )
+        )
+    )
