@@ -37,6 +37,13 @@ install_system_packages() {
   fi
 }
 
+# The SHA-256 of a file, by Python's hashlib: sha256sum is GNU coreutils, missing on macOS.
+file_sha256() {
+  "$1" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$2"
+}
+
+# ensure_venv EXTRAS: install etcbook[EXTRAS] (editable) unless the stamp says pyproject.toml is
+# unchanged and those extras are in already; extras installed before are kept.
 ensure_venv() {
   local extras="$1"
   local python
@@ -46,12 +53,20 @@ ensure_venv() {
     "$python" -m venv "$VENV"
   fi
   local stamp="$VENV/.etcbook-installed"
-  local want
-  want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$extras"
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  local hash have="" wanted="$extras" extra
+  hash="$(file_sha256 "$VENV/bin/python" "$ROOT/pyproject.toml")"
+  [ -f "$stamp" ] && have="$(cat "$stamp")"
+  if [ "${have%%-*}" = "$hash" ]; then
+    wanted="${have#*-}"
+    for extra in ${extras//,/ }; do
+      case ",$wanted," in *",$extra,"*) ;; *) wanted="$wanted,$extra" ;; esac
+    done
+  fi
+  local want="$hash-$wanted"
+  if [ "$have" != "$want" ]; then
     echo "Installing etcbook and its dependencies into $VENV" >&2
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$extras]" >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$wanted]" >&2
     echo "$want" > "$stamp"
   fi
 }

@@ -97,6 +97,20 @@ def _file_problem(exc: OSError) -> int:
     return EXIT_BAD_INPUT
 
 
+def gui_main() -> int:
+    """The ``etcbook-gui`` entry point (a gui-script: no console window on Windows).
+
+    The same command line as ``etcbook``; without a console (``pythonw``) the standard streams
+    are None, so messages written to them go nowhere instead of failing.
+    """
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     window_db = _window_only(argv)

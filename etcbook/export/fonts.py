@@ -7,17 +7,15 @@ reportlab embeds TrueType fonts as subsets (only the glyphs used, as FontFile2 s
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
+
+from etcbook.paths import FONT_PACKAGE, ipaexgothic_path
 
 FONT_NAME = "IPAexGothic"
 """The name the font is registered under with reportlab."""
 
 MONO_FONT = "Courier"
 """A standard PDF font for hex digests (ASCII only; needs no embedding)."""
-
-_PACKAGE = "matplotlib_fontja"
-_FILE = "ipaexg.ttf"
 
 
 class FontNotFound(RuntimeError):
@@ -26,14 +24,12 @@ class FontNotFound(RuntimeError):
 
 def ipaex_gothic_path() -> Path:
     """Path of ``ipaexg.ttf`` inside the installed matplotlib-fontja package."""
-    spec = importlib.util.find_spec(_PACKAGE)
-    if spec is None:
-        raise FontNotFound(f"{_PACKAGE} is not installed; it provides the IPAexGothic font")
-    for location in spec.submodule_search_locations or ():
-        for candidate in (Path(location) / "fonts" / _FILE, Path(location) / _FILE):
-            if candidate.is_file():
-                return candidate
-    raise FontNotFound(f"{_FILE} not found in {_PACKAGE}")
+    path = ipaexgothic_path()
+    if path is None:
+        raise FontNotFound(
+            f"ipaexg.ttf not found: is {FONT_PACKAGE} installed? It provides the font"
+        )
+    return path
 
 
 @functools.cache

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,8 @@ from etcbook.safeio import open_binary_fd
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(str(files("etcbook.models") / "migrations"))
+"""Alembic's scripts, read as files (shipped as package data, collected into the bundle)."""
 BUSY_TIMEOUT_MS = 15_000
 WRITER_WAIT_S = 300.0
 """How long a writer waits in all for other processes' writes (BEGIN IMMEDIATE is retried)."""

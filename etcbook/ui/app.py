@@ -9,9 +9,11 @@ from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from etcbook import __version__
+from etcbook.paths import ICON_PNG
 from etcbook.ui.context import AppContext
 from etcbook.ui.fonts import apply_application_font
 from etcbook.ui.main_window import MainWindow
@@ -21,9 +23,9 @@ from etcbook.ui.theme import apply_system_palette
 def sample_store_path() -> Path:
     """Where "open the sample data" keeps its store: in a folder of its own next to the user's
     store, so that the sample's vault (``ETC`` beside a store) is never the user's."""
-    from platformdirs import user_data_dir
+    from etcbook.paths import user_data_folder
 
-    return Path(user_data_dir("etcbook", appauthor=False)) / "sample" / "sample.sqlite3"
+    return user_data_folder() / "sample" / "sample.sqlite3"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -34,6 +36,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("etcbook")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("etcbook")
+    app.setWindowIcon(QIcon(str(ICON_PNG)))
     apply_application_font(app)
     apply_system_palette(app)
     return app

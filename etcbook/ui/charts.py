@@ -42,7 +42,9 @@ def _prepare_matplotlib() -> None:
     import matplotlib
     from matplotlib import font_manager
 
-    path = fonts.ipaexgothic_path()
+    from etcbook.paths import ipaexgothic_path
+
+    path = ipaexgothic_path()
     if path is not None:
         font_manager.fontManager.addfont(str(path))
         matplotlib.rcParams["font.family"] = [fonts.FONT_FAMILY, "sans-serif"]

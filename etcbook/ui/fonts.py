@@ -2,34 +2,22 @@
 
 Without it, a machine with no Japanese system font (this one, many minimal Linux installs)
 shows every Japanese character as an empty box. The file is found through
-:func:`importlib.util.find_spec` so that matplotlib itself is not imported at start-up.
+:func:`etcbook.paths.ipaexgothic_path`, without importing matplotlib at start-up.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
+
+from etcbook.paths import ipaexgothic_path
 
 FONT_FAMILY = "IPAexGothic"
 """Family name Qt reports for ``ipaexg.ttf``."""
 
 _registered_family: str | None = None
-
-
-def ipaexgothic_path() -> Path | None:
-    """The ``ipaexg.ttf`` file of the installed matplotlib-fontja, or ``None`` when absent."""
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / "fonts" / "ipaexg.ttf"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def register_japanese_font() -> str | None:

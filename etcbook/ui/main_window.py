@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from etcbook import __version__
 from etcbook.ui.backup import BackupFlow
 from etcbook.ui.context import AppContext
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
@@ -528,13 +527,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"読み込めないページがあります: {names}", 15_000)
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "etcbookについて",
-            f"<b>etcbook</b> {__version__}<br>"
-            "ETC通行料金とETCマイレージの帳簿（オフライン）。<br>"
-            "カード情報は末尾4桁のみを保存します。",
-        )
+        from etcbook.ui.about import AboutDialog
+
+        dialog = AboutDialog(self.context.db_path, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
 
 def _local_files(urls: list[QUrl]) -> list[Path]:

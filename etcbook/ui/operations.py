@@ -13,6 +13,7 @@ responsible for rolling its transaction back, so that nothing half-done is store
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import traceback
@@ -259,7 +260,12 @@ def failure_text(error: BaseException) -> str:
 def show_failure(
     parent: QWidget | None, title: str, error: BaseException, trace: str = ""
 ) -> QMessageBox:
-    """The default failure report: one sentence, the details folded away."""
+    """The default failure report: one sentence, the details folded away.
+
+    The details also go to stderr, where a terminal or a log keeps them (the frozen app's
+    smoke job, too, looks there)."""
+    if trace and sys.stderr is not None:
+        print(f"{title or '処理'}に失敗しました:\n{trace}", file=sys.stderr, flush=True)
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title or "エラー")

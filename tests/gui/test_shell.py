@@ -8,12 +8,13 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFontDatabase, QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from etcbook.ui import fonts, formatting
+from etcbook.paths import ipaexgothic_path
+from etcbook.ui import formatting
 from etcbook.ui.pages import discover_pages
 
 
 def test_ipaexgothic_is_the_application_font(qapp) -> None:
-    assert fonts.ipaexgothic_path() is not None
+    assert ipaexgothic_path() is not None
     assert "IPAexGothic" in QFontDatabase.families()
     assert QApplication.font().families()[0] == "IPAexGothic"
 
@@ -23,7 +24,7 @@ def test_font_is_found_without_importing_matplotlib() -> None:
     import sys
 
     code = (
-        "import sys; from etcbook.ui import fonts; assert fonts.ipaexgothic_path();"
+        "import sys; from etcbook.paths import ipaexgothic_path; assert ipaexgothic_path();"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
