@@ -1,7 +1,7 @@
 """Company roles: card holders, closed months, claims as a workflow, the login in the audit log.
 
 Revision ID: roles_0001
-Revises: 0003_speed
+Revises: 0005_journal
 Create Date: 2026-12-05
 
 The row-level security itself (group roles, ownership, policies) is not a migration: it needs a
@@ -16,7 +16,7 @@ from alembic import op
 from etcbook.models.columns import MIGRATION_DATETIME
 
 revision = "roles_0001"
-down_revision = "0003_speed"
+down_revision = "0005_journal"
 branch_labels = None
 depends_on = None
 
