@@ -283,12 +283,15 @@ def cmd_claim_list(args: argparse.Namespace, context: CliContext) -> int:
 def _decide(args: argparse.Namespace, context: CliContext, approve: bool) -> int:
     from etcbook.models.workflow import decide_claim
 
-    record = decide_claim(
+    record, pdf = decide_claim(
         store=context.store, claim_id=args.id, approve=approve, comment=args.comment
     )
+    document = record.as_json()
+    if pdf is not None:
+        document["pdf"] = str(pdf)
     emit(
         args,
-        record.as_json(),
+        document,
         lambda: f"申請 {record.id} を{'承認' if approve else '差し戻し'}ました。",
     )
     return 0

@@ -27,19 +27,20 @@ GROUPS = {"driver": DRIVER, "accounts": ACCOUNTS}
 APP_ROLES = (OWNER, DRIVER, ACCOUNTS)
 
 CARD_TABLES = {
-    # table: the SQL naming its card's id, for the driver's policy
-    "cards": "id",
-    "trips": "card_id",
-    "point_exchanges": "card_id",
-    "card_stops": "card_id",
-    "mileage_adjustments": "card_id",
-    "commute_pass_months": "card_id",
-    "reconcile_reports": "card_id",
-    "reconcile_snapshots": "card_id",
-    "incidents": "card_id",
-    "claims": "card_id",
-    "claim_trips": "card_id",
-    "card_links": "old_card_id",
+    # table: the driver's policy
+    "cards": "id = ANY(my_card_ids())",
+    "trips": "card_id = ANY(my_card_ids())",
+    "point_exchanges": "card_id = ANY(my_card_ids())",
+    "card_stops": "card_id = ANY(my_card_ids())",
+    "mileage_adjustments": "card_id = ANY(my_card_ids())",
+    "commute_pass_months": "card_id = ANY(my_card_ids())",
+    "reconcile_reports": "card_id = ANY(my_card_ids())",
+    "reconcile_snapshots": "card_id = ANY(my_card_ids())",
+    "incidents": "card_id = ANY(my_card_ids())",
+    "claims": "card_id = ANY(my_card_ids())",
+    "claim_trips": "card_id = ANY(my_card_ids())",
+    "card_links": "old_card_id = ANY(my_card_ids())",
+    "passages": "card_id = ANY(my_card_ids())",
 }
 """Tables holding card data with a card id column: RLS by card."""
 
@@ -49,6 +50,8 @@ DERIVED_TABLES = {
     "incident_contacts": "incident_id IN (SELECT id FROM incidents)",
     "documents": "card_last4 IN (SELECT last4 FROM cards)",
     "audit_log": "db_user = session_user",
+    "journal_settings": "card_id IS NULL OR card_id = ANY(my_card_ids())",
+    "journal_export_trips": "trip_id IN (SELECT id FROM trips)",
 }
 """Card data reached through another table (RLS on that table applies inside the sub-query)."""
 
@@ -79,6 +82,22 @@ def _tables(connection: Connection) -> list[str]:
             text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         ).scalars()
     )
+
+
+def _card_tables(connection: Connection) -> dict[str, str]:
+    """Every table's policy expression: the lists above, and any other table with a
+    ``card_id`` column (a table added later is not left open)."""
+    found = dict(CARD_TABLES)
+    found.update(DERIVED_TABLES)
+    for table in connection.execute(
+        text(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = 'card_id'"
+        )
+    ).scalars():
+        if table not in NOT_GRANTED_TO_DRIVERS:  # my_card_ids() reads card_holders as the owner
+            found.setdefault(table, "card_id = ANY(my_card_ids())")
+    return found
 
 
 def init_roles(connection: Connection) -> dict[str, Any]:
@@ -126,10 +145,14 @@ def init_roles(connection: Connection) -> dict[str, Any]:
     connection.execute(text(f"GRANT EXECUTE ON FUNCTION my_card_ids() TO {DRIVER}, {ACCOUNTS}"))
 
     _claims_guard(connection)
+    policies = _card_tables(connection)
     for table in tables:
         if table == "audit_log":
             connection.execute(text(f"GRANT SELECT, INSERT ON audit_log TO {DRIVER}, {ACCOUNTS}"))
         elif table in NOT_GRANTED_TO_DRIVERS:
+            # read by my_card_ids() as the owner: row-level security would hide every row
+            connection.execute(text(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"))
+            connection.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
             connection.execute(
                 text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {ACCOUNTS}")
             )
@@ -144,12 +167,9 @@ def init_roles(connection: Connection) -> dict[str, Any]:
             connection.execute(
                 text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {DRIVER}, {ACCOUNTS}")
             )
-        if table in CARD_TABLES:
-            own = f"{CARD_TABLES[table]} = ANY(my_card_ids())"
-        elif table in DERIVED_TABLES:
-            own = DERIVED_TABLES[table]
-        else:
+        if table not in policies:
             continue
+        own = policies[table]
         connection.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
         connection.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
         connection.execute(text(f"DROP POLICY IF EXISTS driver_own ON {table}"))
@@ -295,13 +315,14 @@ def check_roles(connection: Connection) -> list[str]:
             problems.append(f"{owner} がテーブル {table} の所有者です")
         elif owner != OWNER:
             problems.append(f"テーブル {table} の所有者が {OWNER} ではありません（{owner}）")
+    policies = _card_tables(connection)
     for table, enabled, forced in connection.execute(
         text(
             "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class"
             " WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'"
         )
     ):
-        if (table in CARD_TABLES or table in DERIVED_TABLES) and not (enabled and forced):
+        if table in policies and not (enabled and forced):
             problems.append(
                 f"テーブル {table} の行レベルセキュリティが有効（FORCE）になっていません"
             )

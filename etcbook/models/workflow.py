@@ -69,6 +69,7 @@ def close_month(connection: Connection, month: str) -> bool:
     ).first()
     if inserted is None:
         return False
+    _sqlite_month_triggers(connection, month, create=True)
     append_audit(
         connection=connection,
         entity="month",
@@ -92,6 +93,7 @@ def reopen_month(connection: Connection, month: str, reason: str) -> bool:
     ).first()
     if deleted is None:
         return False
+    _sqlite_month_triggers(connection, month, create=False)
     append_audit(
         connection=connection,
         entity="month",
@@ -103,6 +105,26 @@ def reopen_month(connection: Connection, month: str, reason: str) -> bool:
         user=login_name(connection),
     )
     return True
+
+
+def _sqlite_month_triggers(connection: Connection, month: str, *, create: bool) -> None:
+    """SQLite's RAISE takes no expression: a closed month also gets triggers of its own, so
+    the refusal names it (the migration's triggers refuse it already, without the name)."""
+    if connection.dialect.name != "sqlite":
+        return
+    name = month.replace("-", "_")
+    for action, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+        trigger = f"trips_closed_{name}_{action.lower()}"
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+        if not create:
+            continue
+        condition = " OR ".join(
+            f"substr(coalesce({r}.exit_at, {r}.entry_at), 1, 7) = '{month}'" for r in rows
+        )
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER {trigger} BEFORE {action} ON trips WHEN {condition}"
+            f" BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month:{month}'); END"
+        )
 
 
 def _month_number(month: str) -> int:
@@ -313,7 +335,9 @@ def submit_claim(
     return record, outputs
 
 
-def decide_claim(*, store: Store, claim_id: int, approve: bool, comment: str = "") -> ClaimRecord:
+def decide_claim(
+    *, store: Store, claim_id: int, approve: bool, comment: str = ""
+) -> tuple[ClaimRecord, Path | None]:
     """Approve or return a submitted claim (accounts only); an approved claim's PDF is drawn
     again with the approver and the date in the 承認者 box."""
     with store.transaction() as connection:
@@ -344,4 +368,41 @@ def decide_claim(*, store: Store, claim_id: int, approve: bool, comment: str = "
             reason=comment,
             user=user,
         )
-        return get_claim(connection, claim_id)
+        decided = get_claim(connection, claim_id)
+        trip_ids = list(
+            connection.execute(
+                text("SELECT trip_id FROM claim_trips WHERE claim_id = :i"), {"i": claim_id}
+            ).scalars()
+        )
+    pdf = approved_pdf(store=store, record=decided, trip_ids=trip_ids) if approve else None
+    return decided, pdf
+
+
+def approved_pdf(*, store: Store, record: ClaimRecord, trip_ids: list[int]) -> Path:
+    """The approved claim's PDF, with the approver and the day in the 承認者 box, written beside
+    the frozen files (``<stem>_承認済.pdf``)."""
+    import dataclasses
+
+    from etcbook.export.claim_pdf import claim_pdf_bytes
+    from etcbook.models.claims import claim_from_store
+    from etcbook.safeio import write_bytes_atomically
+
+    claim, _ = claim_from_store(
+        store=store,
+        card=record.card,
+        date_from=record.date_from,
+        date_to=record.date_to,
+        trip_ids=trip_ids,
+        prepared_on=record.submitted_at.date(),
+    )
+    header = dataclasses.replace(
+        claim.header,
+        approved_by=record.decided_by or "",
+        approved_on=record.decided_at.date() if record.decided_at else None,
+    )
+    claim = dataclasses.replace(claim, header=header)
+    folder = Path(record.folder) if record.folder else claims_folder(store) / f"claim-{record.id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{claim.file_stem}_承認済.pdf"
+    write_bytes_atomically(path, claim_pdf_bytes(claim))
+    return path

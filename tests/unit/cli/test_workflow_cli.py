@@ -3,7 +3,9 @@ the same database triggers refuse changes to a closed month or an approved claim
 
 from __future__ import annotations
 
-from tests.conftest import Cli
+import subprocess
+
+from tests.conftest import MEISAI, Cli
 
 
 def _fill(cli: Cli) -> list[int]:
@@ -90,6 +92,14 @@ def test_claim_workflow(cli: Cli) -> None:
     ).json()
     approved = cli("claim", "approve", str(again["claim"]), "--json", check=True).json()  # type: ignore[index]
     assert approved["status"] == "approved"  # type: ignore[index]
+    shown = subprocess.run(
+        ["pdftotext", "-layout", approved["pdf"], "-"],  # type: ignore[index]
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert approved["decided_by"] in shown  # type: ignore[index]
+    assert approved["decided_at"][:10].replace("-", "/") in shown  # type: ignore[index]
     claims = cli("claim", "list", "--json", check=True).json()["claims"]  # type: ignore[index]
     assert [c["status"] for c in claims] == ["withdrawn", "approved"]
     assert claims[0]["comment"] == "用途を詳しく"
@@ -97,3 +107,14 @@ def test_claim_workflow(cli: Cli) -> None:
     assert locked.returncode == 3 and "承認済み" in locked.stderr, locked.stderr
     unknown = cli("claim", "submit", "--card", "9999", "--from", "2026-03-01", "--to", "2026-03-31")
     assert unknown.returncode == 3 and "9999" in unknown.stderr
+
+
+def test_an_import_touching_a_closed_month_is_refused_whole(cli: Cli) -> None:
+    sample = MEISAI / "13col.csv"
+    cli("month", "close", "2024-10", check=True)
+    refused = cli("import", str(sample))
+    assert refused.returncode == 3
+    assert "2024-10 は月締め済みです" in refused.stderr, refused.stderr
+    assert cli("trips", "--json", check=True).json()["trips"] == []  # type: ignore[index]
+    cli("month", "reopen", "2024-10", "--reason", "明細の取り込み", check=True)
+    assert cli("import", str(sample)).returncode == 0

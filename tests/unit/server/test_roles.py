@@ -28,6 +28,9 @@ CARD_TABLES = (
     "claims",
     "claim_trips",
     "documents",
+    "passages",
+    "journal_settings",
+    "journal_export_trips",
 )
 
 

@@ -109,7 +109,7 @@ def _postgresql_triggers(bind: sa.Connection) -> None:
         "DECLARE m text;\n"
         "BEGIN\n"
         "  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n"
-        "    m := to_char(OLD.exit_at, 'YYYY-MM');\n"
+        "    m := to_char(coalesce(OLD.exit_at, OLD.entry_at), 'YYYY-MM');\n"
         "    IF EXISTS (SELECT 1 FROM closed_months WHERE month = m) THEN\n"
         "      RAISE EXCEPTION 'etcbook:closed_month:%%', m;\n"
         "    END IF;\n"
@@ -120,7 +120,7 @@ def _postgresql_triggers(bind: sa.Connection) -> None:
         "    END IF;\n"
         "  END IF;\n"
         "  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n"
-        "    m := to_char(NEW.exit_at, 'YYYY-MM');\n"
+        "    m := to_char(coalesce(NEW.exit_at, NEW.entry_at), 'YYYY-MM');\n"
         "    IF EXISTS (SELECT 1 FROM closed_months WHERE month = m) THEN\n"
         "      RAISE EXCEPTION 'etcbook:closed_month:%%', m;\n"
         "    END IF;\n"
@@ -145,7 +145,10 @@ def _postgresql_triggers(bind: sa.Connection) -> None:
 
 
 def _sqlite_triggers(bind: sa.Connection) -> None:
-    closed = "EXISTS (SELECT 1 FROM closed_months WHERE month = substr({row}.exit_at, 1, 7))"
+    closed = (
+        "EXISTS (SELECT 1 FROM closed_months"
+        " WHERE month = substr(coalesce({row}.exit_at, {row}.entry_at), 1, 7))"
+    )
     raise_closed = "SELECT RAISE(ABORT, 'etcbook:closed_month');"
     for action, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
         condition = " OR ".join(closed.format(row=r) for r in rows)
