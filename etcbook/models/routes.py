@@ -351,7 +351,7 @@ def unknown_gates(*, connection: Connection) -> list[UnknownGate]:
             "  FROM passages WHERE operator_source = 'default'"
             " UNION ALL SELECT entry_ic, 'p', NULL, card_id, dated_at FROM passages"
             "  WHERE operator_source = 'default' AND exit_ic IS NOT NULL AND entry_ic IS NOT NULL)"
-            " SELECT gate, sum(kind = 't'), sum(kind = 'p'), coalesce(sum(toll), 0),"
+            " SELECT gate, count(*) FILTER (WHERE kind = 't'), count(*) FILTER (WHERE kind = 'p'), coalesce(sum(toll), 0),"
             " count(DISTINCT card_id), min(dated_at), max(dated_at) FROM named"
             " WHERE gate IS NOT NULL GROUP BY gate ORDER BY 2 DESC, 3 DESC, 1"
         )

@@ -390,7 +390,7 @@ def update_trips(
         params["morning_evening"] = bool(morning_evening)
     if assignments:
         differs = " OR ".join(
-            f"{a.split(' = ')[0]} IS NOT {a.split(' = ')[1]}" for a in assignments
+            f"{a.split(' = ')[0]} IS DISTINCT FROM {a.split(' = ')[1]}" for a in assignments
         )
         chunk = 500
         for start in range(0, len(ids), chunk):
