@@ -37,6 +37,10 @@ def _error_text(exc: BaseException) -> str:
 
 def refusal(exc: BaseException) -> str | None:
     """A sentence for a refusal by the ledger's rules or the user's role, else None."""
+    from etcbook.models.instance import _server_error, _sqlite_error
+
+    if _server_error(exc) is None and _sqlite_error(exc) is None:
+        return None  # only the database's refusals
     message = _error_text(exc)
     closed = re.search(r"etcbook:closed_month(?::(\d{4}-\d{2}))?", message)
     if closed:
