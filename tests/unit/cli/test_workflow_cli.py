@@ -118,3 +118,24 @@ def test_an_import_touching_a_closed_month_is_refused_whole(cli: Cli) -> None:
     assert cli("trips", "--json", check=True).json()["trips"] == []  # type: ignore[index]
     cli("month", "reopen", "2024-10", "--reason", "明細の取り込み", check=True)
     assert cli("import", str(sample)).returncode == 0
+
+
+def test_a_card_named_by_a_label_two_cards_share_is_refused_with_the_candidates(cli: Cli) -> None:
+    _fill(cli)
+    cli("card", "add", "--last4", "2222", "--holder", "山田", check=True)
+    refused = cli("claim", "submit", "--card", "山田", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert refused.returncode == 3
+    assert "id:1（末尾1111 山田）" in refused.stderr and "id:2（末尾2222 山田）" in refused.stderr
+    by_id = cli(
+        "claim",
+        "submit",
+        "--card",
+        "id:2",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--json",
+        check=True,
+    ).json()
+    assert by_id["card"] == "2222"  # type: ignore[index]
