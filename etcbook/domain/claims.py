@@ -56,6 +56,8 @@ class ClaimHeader:
         prepared_on: 作成日, the day the claim is drawn up.
         private_use_basis: 私用分除外の根拠, the user's own words for how the business share
             was set (e.g. "業務日誌により業務使用割合を80%とする"); empty for none given.
+        approved_by: 承認者, who approved the claim (the accounts desk's login); empty before.
+        approved_on: the day it was approved.
     """
 
     claimant: str
@@ -67,6 +69,8 @@ class ClaimHeader:
     mileage_id: str | None = None
     prepared_on: dt.date | None = None
     private_use_basis: str = ""
+    approved_by: str = ""
+    approved_on: dt.date | None = None
 
     def __post_init__(self) -> None:
         if len(self.card_last4) != 4 or not self.card_last4.isdigit():

@@ -239,14 +239,29 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _seal_boxes(font: str) -> Table:
-    """承認者 and 申請者 boxes for seals or signatures (approver left, applicant right)."""
+def _seal_boxes(font: str, claim: Claim | None = None) -> Table:
+    """承認者 and 申請者 boxes for seals or signatures (approver left, applicant right); an
+    approved claim shows its approver and the day in the 承認者 box."""
     box = 21 * mm
-    table = Table([["承認者", "申請者"], ["", ""]], colWidths=[box, box], rowHeights=[6 * mm, box])
+    approval = ""
+    header = claim.header if claim is not None else None
+    if header is not None and header.approved_by:
+        wrapper = _Wrapper(font, 6.5)
+        approval = wrapper.wrap(header.approved_by, box - 4)
+        if header.approved_on is not None:
+            approval += "\n" + header.approved_on.strftime("%Y/%m/%d") + "\n承認"
+    table = Table(
+        [["承認者", "申請者"], [approval, ""]], colWidths=[box, box], rowHeights=[6 * mm, box]
+    )
     table.setStyle(
         TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), font, 8),
+                ("FONT", (0, 1), (0, 1), font, 6.5),
+                ("LEADING", (0, 1), (0, 1), 8),
+                ("ALIGN", (0, 1), (0, 1), "CENTER"),
+                ("VALIGN", (0, 1), (0, 1), "MIDDLE"),
+                ("TEXTCOLOR", (0, 1), (0, 1), colors.HexColor("#b00000")),
                 ("ALIGN", (0, 0), (-1, 0), "CENTER"),
                 ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
                 ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
@@ -262,7 +277,7 @@ def _title_block(claim: Claim, styles: _Styles, font: str) -> Table:
         Paragraph("経費精算書", styles.title),
         Paragraph("高速道路通行料金（ETC）", styles.subtitle),
     ]
-    seals = _seal_boxes(font)
+    seals = _seal_boxes(font, claim)
     table = Table([[left, seals]], colWidths=[CONTENT_WIDTH - 44 * mm, 44 * mm])
     table.setStyle(
         TableStyle(

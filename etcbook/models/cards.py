@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, text
 from sqlmodel import Session, select
 
 from etcbook import clock
@@ -114,6 +115,45 @@ def card_json(card: Card) -> dict[str, Any]:
         "status": card.status,
         "notes": card.notes,
     }
+
+
+class AmbiguousCard(LookupError):
+    """Several cards answer to what was typed; the message lists them."""
+
+
+def resolve_card(connection: Connection, card: str) -> int:
+    """The id of the card named by ``card``: its last 4 digits, its id (``id:12`` or a number
+    that is no card's last 4), or a label (holder or driver) only one card has.
+
+    An answer shared by several cards is refused with the candidates listed; an unknown one
+    raises :class:`CardNotFound`.
+    """
+    typed = card.strip()
+    rows = connection.execute(
+        text("SELECT id, last4, holder, driver FROM cards WHERE last4 = :c ORDER BY id"),
+        {"c": typed},
+    ).all()
+    if not rows and typed.removeprefix("id:").isdigit():
+        rows = connection.execute(
+            text("SELECT id, last4, holder, driver FROM cards WHERE id = :i"),
+            {"i": int(typed.removeprefix("id:"))},
+        ).all()
+    if not rows and typed:
+        rows = connection.execute(
+            text(
+                "SELECT id, last4, holder, driver FROM cards WHERE holder = :c OR driver = :c"
+                " ORDER BY id"
+            ),
+            {"c": typed},
+        ).all()
+    if not rows:
+        raise CardNotFound(typed)
+    if len(rows) > 1:
+        listed = "、".join(f"id:{r.id}（末尾{r.last4} {r.holder or r.driver}）" for r in rows)
+        raise AmbiguousCard(
+            f"「{typed}」に当たるカードが複数あります: {listed}。id:番号で指定してください"
+        )
+    return int(rows[0].id)
 
 
 @dataclass

@@ -79,3 +79,6 @@ class AuditEntry(SQLModel, table=True):
     new_value: str | None = None
     """JSON of the value after."""
     reason: str = ""
+    db_user: str = ""
+    """On a PostgreSQL ledger, the login that made the change (set by the database from
+    ``session_user``, whatever the client sends); empty on SQLite."""

@@ -288,6 +288,11 @@ def store_problem(exc: BaseException, store_path: object | None = None) -> str |
     Covers a store busy in another process, a read-only or missing location, a full disk and
     a damaged file. In every case the transaction was rolled back: nothing was changed.
     """
+    from etcbook.models.refusals import refusal
+
+    refused = refusal(exc)
+    if refused is not None:
+        return refused
     where = f"{store_path}: " if store_path else ""
     server = _server_error(exc)
     if server is not None:

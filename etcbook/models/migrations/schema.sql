@@ -1,9 +1,9 @@
--- heads: reversal_0001
+-- heads: roles_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('reversal_0001');
+INSERT INTO "alembic_version" VALUES('roles_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -14,8 +14,14 @@ CREATE TABLE audit_log (
 	field VARCHAR, 
 	old_value VARCHAR, 
 	new_value VARCHAR, 
-	reason VARCHAR DEFAULT '' NOT NULL, 
+	reason VARCHAR DEFAULT '' NOT NULL, db_user VARCHAR DEFAULT '' NOT NULL, 
 	CONSTRAINT pk_audit_log PRIMARY KEY (id)
+);
+CREATE TABLE card_holders (
+	card_id INTEGER NOT NULL, 
+	db_role VARCHAR NOT NULL, 
+	CONSTRAINT pk_card_holders PRIMARY KEY (card_id, db_role), 
+	CONSTRAINT fk_card_holders_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE CASCADE
 );
 CREATE TABLE card_links (
 	id INTEGER NOT NULL, 
@@ -61,6 +67,45 @@ CREATE TABLE cards (
 	notes VARCHAR DEFAULT '' NOT NULL, 
 	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, 
 	CONSTRAINT pk_cards PRIMARY KEY (id)
+);
+CREATE TABLE claim_trips (
+	claim_id INTEGER NOT NULL, 
+	trip_id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	toll INTEGER NOT NULL, 
+	business_share INTEGER NOT NULL, 
+	purpose VARCHAR DEFAULT '' NOT NULL, 
+	amount INTEGER NOT NULL, 
+	CONSTRAINT pk_claim_trips PRIMARY KEY (claim_id, trip_id), 
+	CONSTRAINT fk_claim_trips_claim_id_claims FOREIGN KEY(claim_id) REFERENCES claims (id) ON DELETE CASCADE, 
+	CONSTRAINT fk_claim_trips_trip_id_trips FOREIGN KEY(trip_id) REFERENCES trips (id) ON DELETE RESTRICT, 
+	CONSTRAINT fk_claim_trips_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE claims (
+	id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	driver VARCHAR DEFAULT '' NOT NULL, 
+	date_from DATE NOT NULL, 
+	date_to DATE NOT NULL, 
+	total INTEGER NOT NULL, 
+	status VARCHAR NOT NULL, 
+	submitted_at TEXT NOT NULL, 
+	decided_by VARCHAR, 
+	decided_at TEXT, 
+	comment VARCHAR DEFAULT '' NOT NULL, 
+	pdf_sha256 VARCHAR(64) DEFAULT '' NOT NULL, 
+	csv_sha256 VARCHAR(64) DEFAULT '' NOT NULL, 
+	bundle_sha256 VARCHAR(64) DEFAULT '' NOT NULL, 
+	folder VARCHAR DEFAULT '' NOT NULL, 
+	CONSTRAINT pk_claims PRIMARY KEY (id), 
+	CONSTRAINT ck_claims_status CHECK (status IN ('submitted', 'approved', 'returned', 'withdrawn')), 
+	CONSTRAINT fk_claims_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
+);
+CREATE TABLE closed_months (
+	month VARCHAR(7) NOT NULL, 
+	closed_at TEXT NOT NULL, 
+	closed_by VARCHAR DEFAULT '' NOT NULL, 
+	CONSTRAINT pk_closed_months PRIMARY KEY (month)
 );
 CREATE TABLE commute_pass_months (
 	id INTEGER NOT NULL, 
@@ -342,3 +387,12 @@ CREATE INDEX ix_passages_trip ON passages (trip_id);
 CREATE INDEX ix_journal_settings_card_key ON journal_settings (card_id, "key");
 CREATE INDEX ix_journal_export_trips_trip ON journal_export_trips (trip_id);
 CREATE INDEX ix_journal_export_trips_export ON journal_export_trips (export_id);
+CREATE INDEX ix_card_holders_db_role ON card_holders (db_role);
+CREATE INDEX ix_claims_card_status ON claims (card_id, status);
+CREATE INDEX ix_claim_trips_trip ON claim_trips (trip_id);
+CREATE INDEX ix_claim_trips_card ON claim_trips (card_id);
+CREATE TRIGGER trips_closed_insert BEFORE INSERT ON trips WHEN EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(NEW.exit_at, NEW.entry_at), 1, 7)) BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month'); END;
+CREATE TRIGGER trips_closed_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(OLD.exit_at, OLD.entry_at), 1, 7)) OR EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(NEW.exit_at, NEW.entry_at), 1, 7)) BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month'); END;
+CREATE TRIGGER trips_closed_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(OLD.exit_at, OLD.entry_at), 1, 7)) BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month'); END;
+CREATE TRIGGER trips_approved_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') AND (NEW.purpose IS NOT OLD.purpose OR NEW.business_share IS NOT OLD.business_share OR NEW.toll IS NOT OLD.toll OR NEW.toll_before_discount IS NOT OLD.toll_before_discount OR NEW.etc_discount IS NOT OLD.etc_discount OR NEW.rebate_applied IS NOT OLD.rebate_applied OR NEW.deferred_toll IS NOT OLD.deferred_toll) BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
+CREATE TRIGGER trips_approved_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;

@@ -1,0 +1,78 @@
+"""The database's refusals of a role's or a rule's limits, told as sentences.
+
+Row-level security, privileges and the triggers of migration roles_0001 and
+:mod:`etcbook.models.roles` raise errors; :func:`refusal` turns them into one Japanese sentence
+(never the database's words). In every case the transaction was rolled back.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TABLE_NAMES = {
+    "trips": "走行",
+    "trip_history": "走行",
+    "cards": "カード",
+    "card_holders": "カードの担当",
+    "closed_months": "月締め",
+    "claims": "申請",
+    "claim_trips": "申請",
+    "audit_log": "監査ログ",
+    "point_exchanges": "ポイント交換",
+    "mileage_adjustments": "ポイントの調整",
+    "documents": "証憑",
+}
+
+
+def _error_text(exc: BaseException) -> str:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    parts = []
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(str(current))
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return "\n".join(parts)
+
+
+def refusal(exc: BaseException) -> str | None:
+    """A sentence for a refusal by the ledger's rules or the user's role, else None."""
+    from etcbook.models.instance import _server_error, _sqlite_error
+
+    if _server_error(exc) is None and _sqlite_error(exc) is None:
+        return None  # only the database's refusals
+    message = _error_text(exc)
+    closed = re.search(r"etcbook:closed_month(?::(\d{4}-\d{2}))?", message)
+    if closed:
+        month = closed.group(1)
+        which = f"{month} は" if month else "この月は"
+        return (
+            f"{which}月締め済みです。締めた月の走行は追加・取り込み・変更・削除できません"
+            "（経理担当が etcbook month reopen で解除できます）。何も変更していません。"
+        )
+    if "etcbook:approved_claim" in message:
+        return (
+            "承認済みの申請に含まれる走行・申請は変更できません（用途・業務割合・金額）。"
+            "何も変更していません。"
+        )
+    if "etcbook:accounts_only" in message:
+        return "申請の承認・差し戻しは経理担当だけができます。何も変更していません。"
+    if "row-level security" in message:
+        table = re.search(r'table "(\w+)"', message)
+        name = _TABLE_NAMES.get(table.group(1), "記録") if table else "記録"
+        return (
+            f"このカードの{name}は編集できません（担当のカードではありません）。"
+            "何も変更していません。"
+        )
+    if "permission denied" in message:
+        table = re.search(r"(?:table|relation) (\w+)", message)
+        name = _TABLE_NAMES.get(table.group(1), "この記録") if table else "この記録"
+        if name == "監査ログ":
+            return "監査ログは追記だけができ、変更・削除はできません。何も変更していません。"
+        return (
+            f"{name}の追加・変更はこの役割ではできません（経理担当に依頼してください）。"
+            "何も変更していません。"
+        )
+    if "append-only" in message:
+        return "監査ログは追記だけができ、変更・削除はできません。何も変更していません。"
+    return None

@@ -1,0 +1,401 @@
+"""The company's roles on a shared ledger, enforced by PostgreSQL: two drivers and the accounts
+desk connect with psycopg directly (as anyone could with psql) and through etcbook."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from tests.conftest import Cli
+
+CARD_TABLES = (
+    "cards",
+    "trips",
+    "trip_history",
+    "point_exchanges",
+    "card_stops",
+    "mileage_adjustments",
+    "commute_pass_months",
+    "reconcile_reports",
+    "reconcile_snapshots",
+    "incidents",
+    "claims",
+    "claim_trips",
+    "documents",
+    "passages",
+    "journal_settings",
+    "journal_export_trips",
+)
+
+
+def as_user(url: str, login: str) -> str:
+    """The ledger's URL for another login (trust authentication on the test cluster)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{login}@{host}" + (f":{parts.port}" if parts.port else "")
+    query = urlencode(parse_qsl(parts.query))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+@dataclass
+class Company:
+    url: str
+    driver_a: str
+    driver_b: str
+    accounts: str
+    admin: Cli
+    a: Cli
+    b: Cli
+    desk: Cli
+
+    def connect(self, login: str) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(as_user(self.url, login), autocommit=True)
+
+
+@pytest.fixture
+def company(pg_url: str) -> Iterator[Company]:
+    """A ledger with cards 1111 (driver A) and 2222 (driver B), a trip on each in 2026-03 and
+    2026-04, the roles set up by ``admin init``; the logins are dropped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    logins = (f"drv_a_{suffix}", f"drv_b_{suffix}", f"acct_{suffix}")
+    admin = Cli(pg_url)
+    for last4, holder in (("1111", "山田"), ("2222", "佐藤")):
+        admin("card", "add", "--last4", last4, "--holder", holder, check=True)
+        for month in ("03", "04"):
+            admin(
+                "trip",
+                "add",
+                "--card",
+                last4,
+                "--exit",
+                f"2026-{month}-10T09:00",
+                "--from",
+                "東京",
+                "--to",
+                "横浜町田",
+                "--toll",
+                "1000",
+                check=True,
+            )
+    admin("admin", "init", check=True)
+    admin("admin", "add-user", logins[0], "--role", "driver", check=True)
+    admin("admin", "add-user", logins[1], "--role", "driver", check=True)
+    admin("admin", "add-user", logins[2], "--role", "accounts", check=True)
+    admin("admin", "assign-card", logins[0], "1111", check=True)
+    admin("admin", "assign-card", logins[1], "2222", check=True)
+    yield Company(
+        url=pg_url,
+        driver_a=logins[0],
+        driver_b=logins[1],
+        accounts=logins[2],
+        admin=admin,
+        a=Cli(as_user(pg_url, logins[0])),
+        b=Cli(as_user(pg_url, logins[1])),
+        desk=Cli(as_user(pg_url, logins[2])),
+    )
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        for login in logins:
+            connection.execute(f'DROP OWNED BY "{login}"')
+            connection.execute(f'DROP ROLE "{login}"')
+
+
+def _trip_ids(connection: psycopg.Connection[tuple[object, ...]], last4: str) -> list[int]:
+    rows = connection.execute(
+        "SELECT t.id FROM trips t JOIN cards c ON c.id = t.card_id WHERE c.last4 = %s ORDER BY t.id",
+        (last4,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def test_users_and_the_roles_check(company: Company) -> None:
+    users = company.admin("admin", "users", "--json", check=True).json()
+    mine = {u["login"]: u for u in users["users"] if u["login"].endswith(company.accounts[-8:])}
+    assert mine[company.driver_a] == {
+        "login": company.driver_a,
+        "role": "driver",
+        "cards": ["1111"],
+    }
+    assert mine[company.driver_b]["cards"] == ["2222"]
+    assert mine[company.accounts] == {"login": company.accounts, "role": "accounts", "cards": []}
+    check = company.admin("admin", "check", "--json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.json() == {"ok": True, "problems": []}
+    # init is safe to run again
+    assert company.admin("admin", "init").returncode == 0
+    with company.connect(company.accounts) as connection:
+        row = connection.execute(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY(%s)",
+            (
+                [
+                    company.driver_a,
+                    company.driver_b,
+                    company.accounts,
+                    "etcbook_driver",
+                    "etcbook_accounts",
+                    "etcbook_owner",
+                ],
+            ),
+        ).fetchall()
+        assert row and all(r == (False, False) for r in row)
+        owners = {
+            r[0]
+            for r in connection.execute(
+                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        }
+        assert owners == {"etcbook_owner"}
+
+
+def test_the_check_finds_a_driver_owning_a_table(company: Company) -> None:
+    with psycopg.connect(company.url, autocommit=True) as connection:
+        connection.execute(f'ALTER TABLE route_rules OWNER TO "{company.driver_a}"')
+    check = company.admin("admin", "check", "--json")
+    assert check.returncode == 3
+    assert any("route_rules" in p for p in check.json()["problems"])
+
+
+def test_each_driver_sees_only_their_cards_rows(company: Company) -> None:
+    with psycopg.connect(company.url, autocommit=True) as connection:
+        # a row in every card table reachable without the app: history and a snapshot
+        connection.execute(
+            "INSERT INTO trip_history (trip_id, changed_at, old_values)"
+            " SELECT id, now(), '{}' FROM trips"
+        )
+    seen: dict[str, dict[str, int]] = {}
+    for login in (company.driver_a, company.driver_b, company.accounts):
+        with company.connect(login) as connection:
+            seen[login] = {
+                table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+                for table in CARD_TABLES
+            }
+            cards = [r[0] for r in connection.execute("SELECT last4 FROM cards").fetchall()]
+            if login == company.accounts:
+                assert sorted(cards) == ["1111", "2222"]
+            else:
+                assert cards == (["1111"] if login == company.driver_a else ["2222"])
+    for login in (company.driver_a, company.driver_b):
+        assert seen[login]["trips"] == 2
+        assert seen[login]["trip_history"] == 2
+    assert seen[company.accounts]["trips"] == 4
+    assert seen[company.accounts]["trip_history"] == 4
+    # the status command as a driver reports their card only
+    status = company.a("status", "--json", check=True).json()
+    assert "2222" not in str(status) and "1111" in str(status)
+
+
+def test_a_driver_cannot_write_to_another_drivers_card(company: Company) -> None:
+    with company.connect(company.accounts) as connection:
+        b_trip = _trip_ids(connection, "2222")[0]
+        card_b = connection.execute("SELECT id FROM cards WHERE last4 = '2222'").fetchone()[0]  # type: ignore[index]
+    with company.connect(company.driver_a) as connection:
+        a_trip = _trip_ids(connection, "1111")[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            connection.execute(
+                "INSERT INTO trips (card_id, exit_at, exit_ic, toll, trip_key, seq, source,"
+                " remarks, flags, morning_evening, operator, purpose, business_share, department)"
+                " VALUES (%s, '2026-03-11 10:00', 'X', 1, 'k', 0, 'manual', '', '', false,"
+                " 'nexco', '', 0, '')",
+                (card_b,),
+            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            connection.execute("UPDATE trips SET card_id = %s WHERE id = %s", (card_b, a_trip))
+        # another driver's row is not even there to change
+        assert (
+            connection.execute("UPDATE trips SET purpose = 'x' WHERE id = %s", (b_trip,)).rowcount
+            == 0
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute(
+                "INSERT INTO cards (last4, holder, created_at) VALUES ('3333', 'x', now())"
+            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("SELECT * FROM card_holders")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute(
+                "INSERT INTO card_holders (card_id, db_role) VALUES (%s, %s)",
+                (card_b, company.driver_a),
+            )
+    # through etcbook: a sentence, exit 3, nothing changed
+    added = company.a(
+        "trip",
+        "add",
+        "--card",
+        "2222",
+        "--exit",
+        "2026-05-01T09:00",
+        "--to",
+        "横浜町田",
+        "--toll",
+        "500",
+    )
+    assert added.returncode == 3
+    assert "Traceback" not in added.stderr and "psycopg" not in added.stderr
+    assert "カード" in added.stderr
+    card = company.a("card", "add", "--last4", "4444", "--holder", "x")
+    assert card.returncode == 3
+    assert "この役割ではできません" in card.stderr, card.stderr
+    with company.connect(company.accounts) as connection:
+        assert len(_trip_ids(connection, "2222")) == 2
+        assert connection.execute("SELECT count(*) FROM cards").fetchone() == (2,)
+
+
+def test_the_audit_log_records_the_login_and_cannot_be_altered(company: Company) -> None:
+    with company.connect(company.driver_a) as connection:
+        trip = _trip_ids(connection, "1111")[0]
+    company.a(
+        "trip", "edit", str(trip), "--purpose", "営業訪問", "--business-share", "100", check=True
+    )
+    with company.connect(company.accounts) as connection:
+        users = {
+            r[0]
+            for r in connection.execute(
+                "SELECT db_user FROM audit_log WHERE entity = 'trip' AND entity_id = %s", (trip,)
+            ).fetchall()
+        }
+        assert users == {company.driver_a}
+        # a client cannot pass another name
+        connection.execute(
+            "INSERT INTO audit_log (at, os_user, entity, entity_id, action, old_value, new_value,"
+            " reason, db_user) VALUES (now(), 'x', 'test', 1, 'test', 'null', 'null', '', 'someone')"
+        )
+        assert connection.execute(
+            "SELECT db_user FROM audit_log WHERE entity = 'test'"
+        ).fetchone() == (company.accounts,)
+    for login in (company.driver_a, company.accounts):
+        with company.connect(login) as connection:
+            for statement in (
+                "UPDATE audit_log SET reason = 'x'",
+                "DELETE FROM audit_log",
+                "TRUNCATE audit_log",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    connection.execute(statement)
+
+
+def test_a_closed_month_cannot_change(company: Company, tmp_path: Path) -> None:
+    refused = company.a("month", "close", "2026-03")
+    assert refused.returncode == 3
+    assert "経理担当" in refused.stderr
+    company.desk("month", "close", "2026-03", "--json", check=True)
+    with company.connect(company.driver_a) as connection:
+        march, april = _trip_ids(connection, "1111")
+        with pytest.raises(psycopg.errors.RaiseException, match="2026-03"):
+            connection.execute("UPDATE trips SET purpose = 'x' WHERE id = %s", (march,))
+        with pytest.raises(psycopg.errors.RaiseException, match="2026-03"):
+            connection.execute("DELETE FROM trips WHERE id = %s", (march,))
+        with pytest.raises(psycopg.errors.RaiseException, match="2026-03"):
+            connection.execute(
+                "UPDATE trips SET exit_at = '2026-03-20 10:00' WHERE id = %s", (april,)
+            )
+        connection.execute("UPDATE trips SET purpose = 'ok' WHERE id = %s", (april,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("DELETE FROM closed_months")
+    for cli in (company.a, company.desk):
+        edit = cli("trip", "edit", str(march), "--purpose", "営業")
+        assert edit.returncode == 3
+        assert "2026-03 は月締め済みです" in edit.stderr, edit.stderr
+        added = cli(
+            "trip",
+            "add",
+            "--card",
+            "1111",
+            "--exit",
+            "2026-03-15T09:00",
+            "--to",
+            "横浜町田",
+            "--toll",
+            "500",
+        )
+        assert added.returncode == 3 and "2026-03" in added.stderr
+    assert company.desk("month", "reopen", "2026-03").returncode == 2  # --reason is required
+    company.desk("month", "reopen", "2026-03", "--reason", "料金の訂正", check=True)
+    company.a("trip", "edit", str(march), "--purpose", "営業", check=True)
+    with company.connect(company.accounts) as connection:
+        audit = connection.execute(
+            "SELECT action, reason, db_user FROM audit_log WHERE entity = 'month' ORDER BY id"
+        ).fetchall()
+    assert audit == [("close", "", company.accounts), ("reopen", "料金の訂正", company.accounts)]
+
+
+def test_claims_submitted_returned_resubmitted_approved(company: Company) -> None:
+    with company.connect(company.driver_a) as connection:
+        march, april = _trip_ids(connection, "1111")
+    company.a(
+        "trip", "edit", str(march), "--purpose", "営業", "--business-share", "100", check=True
+    )
+    submitted = company.a(
+        "claim",
+        "submit",
+        "--card",
+        "1111",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--json",
+        check=True,
+    ).json()
+    assert submitted["status"] == "submitted" and submitted["total"] == 1000
+    assert len(submitted["pdf_sha256"]) == 64
+    claim_id = submitted["claim"]
+    # a driver cannot decide, not even through the database
+    refused = company.a("claim", "approve", str(claim_id))
+    assert refused.returncode == 3 and "経理担当" in refused.stderr
+    with (
+        company.connect(company.driver_a) as connection,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        connection.execute("UPDATE claims SET status = 'approved' WHERE id = %s", (claim_id,))
+    # driver B does not see A's claim
+    assert company.b("claim", "list", "--json", check=True).json() == {"claims": []}
+    company.desk("claim", "return", str(claim_id), "--comment", "用途を詳しく", check=True)
+    listed = company.a("claim", "list", "--json", check=True).json()["claims"]
+    assert [(c["id"], c["status"], c["comment"], c["decided_by"]) for c in listed] == [
+        (claim_id, "returned", "用途を詳しく", company.accounts)
+    ]
+    assert set(listed[0]) == {
+        "id",
+        "card",
+        "driver",
+        "from",
+        "to",
+        "total",
+        "status",
+        "submitted_at",
+        "decided_by",
+        "decided_at",
+        "comment",
+    }
+    assert listed[0]["driver"] == company.driver_a
+    company.a("trip", "edit", str(march), "--purpose", "営業訪問（A社）", check=True)
+    again = company.a(
+        "claim",
+        "submit",
+        "--card",
+        "1111",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--json",
+        check=True,
+    ).json()
+    approved = company.desk("claim", "approve", str(again["claim"]), "--json", check=True).json()
+    assert approved["status"] == "approved" and approved["decided_by"] == company.accounts
+    queue = company.desk("claim", "list", "--status", "approved", "--json", check=True).json()
+    assert [c["id"] for c in queue["claims"]] == [again["claim"]]
+    # the approved claim's trips are locked, for everyone
+    for cli in (company.a, company.desk):
+        edit = cli("trip", "edit", str(march), "--business-share", "50")
+        assert edit.returncode == 3 and "承認済み" in edit.stderr, edit.stderr
+    company.a("trip", "edit", str(april), "--business-share", "50", check=True)
+    second = company.a(
+        "claim", "submit", "--card", "1111", "--from", "2026-03-01", "--to", "2026-03-31"
+    )
+    assert second.returncode == 3 and "承認済み" in second.stderr
