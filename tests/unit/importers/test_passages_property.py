@@ -2,7 +2,7 @@
 figure anywhere: points, rebate, billed amounts, totals, claims, reconciliation.
 
 Each money view the store offers is one function of :data:`MONEY_FIGURES`; a new view that
-shows money (the journal export, when it lands) adds its function there and is covered too.
+shows money adds its function there and is covered too (the journal export is).
 """
 
 from __future__ import annotations
@@ -164,13 +164,37 @@ def _reconciliation(connection: Connection, store: Store, cards: list[str]) -> o
     ]
 
 
+def _journal(connection: Connection, store: Store, cards: list[str]) -> object:
+    """The 仕訳 entries a journal export would write for each card over the files' period."""
+    from etcbook.export.journal import JournalFormat, Product
+    from etcbook.models.journal import JournalRequest, prepare_journal
+
+    found = []
+    for last4 in cards:
+        booking = prepare_journal(
+            store=store,
+            request=JournalRequest(
+                fmt=JournalFormat(Product.YAYOI),
+                card=last4,
+                date_from=dt.date(2025, 8, 1),
+                date_to=dt.date(2025, 12, 31),
+                include_provisional=True,
+            ),
+        )
+        entries = [
+            (e.trip_id, e.date, e.claimed, e.rebate_part, e.reversed, e.debit_total)
+            for e in booking.entries
+        ]
+        found.append((booking.total, entries, [s.trip_id for s in booking.skipped]))
+    return found
+
+
 MONEY_FIGURES: list[Callable[[Connection, Store, list[str]], object]] = [
     _status,
     _trip_totals,
     _claims,
     _reconciliation,
-    # The journal export (仕訳) adds its figures here: a function (connection, store, cards) ->
-    # the entries it would write for these cards over the period of these files.
+    _journal,
 ]
 
 
