@@ -219,6 +219,11 @@ BY_TYPE: dict[str, Callable[[str], bool]] = {
     "int": lambda text: _integer(text) is None,  # int() also reads "٢٣٤٥": use parse_int
     "_positive_int": lambda text: _integer(text) is None or _below(1)(text),
     "_nonzero_int": lambda text: _integer(text, drop=",円P") in (None, 0),
+    # --db: a PostgreSQL URL carrying a password (USER:PASSWORD@ or password=) is refused.
+    "db_argument": lambda text: bool(
+        re.match(r"(?i)postgres(ql)?://[^/@]*:[^/@]*@", text)
+        or re.search(r"(?i)[?&]password=", text)
+    ),
 }
 """Values an option of each argparse type must refuse."""
 
