@@ -176,13 +176,16 @@ def test_a_restore_that_fails_while_swapping_keeps_the_data_and_says_so(  # type
     demo_window, qtbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from etcbook.models.backup import create_backup
+    from etcbook.models.vault import vault_path_for
 
     window = demo_window
     store = window.context.db_path
     archive = tmp_path / "b #1.zip"
     create_backup(window.context.store, archive)
-    vault = {p: p.read_bytes() for p in (store.parent / "ETC").rglob("*") if p.is_file()}
-    refuse_replace(monkeypatch, lambda s, t: ".etcbook-backup-" in str(s) and t.name == "ETC")
+    vault_folder = vault_path_for(store)
+    vault = {p: p.read_bytes() for p in vault_folder.rglob("*") if p.is_file()}
+    assert vault, f"the demo store has no files in {vault_folder}"
+    refuse_replace(monkeypatch, lambda s, t: ".etcbook-backup-" in str(s) and t == vault_folder)
     old_context = window.context
     window.backup_flow.restore(archive)
     qtbot.waitUntil(lambda: "戻せませんでした" in window.backup_flow.last_message, timeout=30_000)
@@ -191,7 +194,7 @@ def test_a_restore_that_fails_while_swapping_keeps_the_data_and_says_so(  # type
     qtbot.waitUntil(
         lambda: window.context is not old_context and window.context.is_open, timeout=30_000
     )
-    assert {p: p.read_bytes() for p in (store.parent / "ETC").rglob("*") if p.is_file()} == vault
+    assert {p: p.read_bytes() for p in vault_folder.rglob("*") if p.is_file()} == vault
 
 
 # -- a store in a synced folder: warned once ---------------------------------------------------

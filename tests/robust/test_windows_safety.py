@@ -34,6 +34,7 @@ from etcbook.models import backup as backup_module
 from etcbook.models import instance
 from etcbook.models.backup import BackupError, check_backup, create_backup, restore_backup
 from etcbook.models.store import open_store, sqlite_uri
+from etcbook.models.vault import vault_path_for
 from etcbook.paths import store_location_warning
 from etcbook.safeio import FILE_IN_USE
 
@@ -118,11 +119,12 @@ def home(demo_store_path: Path, tmp_path: Path, request: pytest.FixtureRequest) 
     folder.mkdir(parents=True)
     store = folder / "etcbook.sqlite3"
     shutil.move(demo_store_path, store)
-    shutil.move(demo_store_path.parent / "ETC", folder / "ETC")
+    shutil.move(vault_path_for(demo_store_path), vault_path_for(store))
     original = tmp_path / f"請求 #{name}.pdf"
     original.write_bytes(b"%PDF-1.4\n% line feeds must survive\n\n%%EOF\n")
     etcbook(store, "evidence", "add", str(original), "--kind", "statement", "--card", "1234",
             "--month", "2025-10", "--counterparty", TRICKY)  # fmt: skip
+    assert tree_hashes(vault_path_for(store)), "the store's vault moved with it"
     return store
 
 
@@ -135,7 +137,7 @@ def test_round_trip_through_folders_with_hash_percent_spaces_and_japanese(
 ) -> None:
     name = home.parent.parent.name
     before = rows(home)
-    vault_before = tree_hashes(home.parent / "ETC")
+    vault_before = tree_hashes(vault_path_for(home))
     archive = tmp_path / f"バックアップ {name}" / "etcbook #1.zip"
     archive.parent.mkdir()
     etcbook(home, "backup", "--out", str(archive))
@@ -144,7 +146,7 @@ def test_round_trip_through_folders_with_hash_percent_spaces_and_japanese(
     elsewhere = tmp_path / f"新しいPC {name}" / "etcbook.sqlite3"
     etcbook(elsewhere, "restore", str(archive))
     assert rows(elsewhere) == before
-    assert tree_hashes(elsewhere.parent / "ETC") == vault_before
+    assert tree_hashes(vault_path_for(elsewhere)) == vault_before
 
     out = tmp_path / f"精算 {name}"
     _, printed, _ = etcbook(
@@ -223,7 +225,7 @@ def test_restore_keeps_line_feeds_on_windows(home: Path, tmp_path: Path) -> None
     check_backup(archive)  # failed with "the store is damaged" when LF became CR LF
     target = tmp_path / "restored" / "etcbook.sqlite3"
     restore_backup(archive, target)
-    assert tree_hashes(target.parent / "ETC") == tree_hashes(home.parent / "ETC")
+    assert tree_hashes(vault_path_for(target)) == tree_hashes(vault_path_for(home))
 
 
 def test_backup_builds_its_snapshot_outside_the_output_folder(
@@ -252,7 +254,7 @@ def test_decomposed_vault_names_are_backed_up_composed(home: Path, tmp_path: Pat
     # An old macOS (HFS+) volume hands out names in NFD.
     nfd = unicodedata.normalize("NFD", "ポイント残高.png")
     assert nfd != "ポイント残高.png"
-    extra = home.parent / "ETC" / "2025" / "10" / nfd
+    extra = vault_path_for(home) / "2025" / "10" / nfd
     extra.write_bytes(b"\x89PNG")
     archive = tmp_path / "b.zip"
     etcbook(home, "backup", "--out", str(archive))
@@ -261,7 +263,7 @@ def test_decomposed_vault_names_are_backed_up_composed(home: Path, tmp_path: Pat
     assert "ETC/2025/10/ポイント残高.png" in {f["path"] for f in names}
     target = tmp_path / "restored" / "etcbook.sqlite3"
     restore_backup(archive, target)
-    assert (target.parent / "ETC" / "2025" / "10" / "ポイント残高.png").is_file()
+    assert (vault_path_for(target) / "2025" / "10" / "ポイント残高.png").is_file()
 
 
 def test_names_equal_but_for_case_are_a_sentence_not_a_traceback(
@@ -291,19 +293,20 @@ def test_restore_whose_vault_move_fails_changes_nothing(
     archive = tmp_path / "b.zip"
     etcbook(home, "backup", "--out", str(archive))
     etcbook(home, "card", "edit", "1234", "--notes", "バックアップ後の変更")
-    before, vault_before = rows(home), tree_hashes(home.parent / "ETC")
+    vault = vault_path_for(home)
+    before, vault_before = rows(home), tree_hashes(vault)
     folder_before = files_beside(home)
 
     def refused(source: Path, target: Path) -> bool:
         if failing == "restored vault":  # a scan holds a file just extracted
-            return ".etcbook-backup-" in str(source) and target.name == "ETC"
-        return source.name == "ETC" and "before-restore" in target.name  # a PDF open in Acrobat
+            return ".etcbook-backup-" in str(source) and target == vault
+        return source == vault and "before-restore" in target.name  # a PDF open in Acrobat
 
     refuse_replace(monkeypatch, refused)
     _code, _out, err = etcbook(home, "restore", str(archive), expect=3)
     assert FILE_IN_USE in err and "何も変更していません" in err
     assert rows(home) == before
-    assert tree_hashes(home.parent / "ETC") == vault_before
+    assert tree_hashes(vault_path_for(home)) == vault_before
     assert files_beside(home) == folder_before
 
 
@@ -313,7 +316,7 @@ def test_restore_whose_store_copy_fails_puts_the_vault_and_store_back(
     archive = tmp_path / "b.zip"
     etcbook(home, "backup", "--out", str(archive))
     etcbook(home, "card", "edit", "1234", "--notes", "バックアップ後の変更")
-    before, vault_before = rows(home), tree_hashes(home.parent / "ETC")
+    before, vault_before = rows(home), tree_hashes(vault_path_for(home))
     real = backup_module._copy_store_in
     calls: list[Path] = []
 
@@ -327,7 +330,7 @@ def test_restore_whose_store_copy_fails_puts_the_vault_and_store_back(
     with pytest.raises(BackupError, match="検査に失敗"):
         restore_backup(archive, home)
     assert rows(home) == before
-    assert tree_hashes(home.parent / "ETC") == vault_before
+    assert tree_hashes(vault_path_for(home)) == vault_before
 
 
 def test_restore_that_cannot_put_things_back_says_so(
@@ -338,11 +341,12 @@ def test_restore_that_cannot_put_things_back_says_so(
 
     def refused(source: Path, target: Path) -> bool:
         # The restored vault is held by a scan, and so is the kept one when moved back.
-        return target.name == "ETC"
+        return target == vault_path_for(home)
 
     refuse_replace(monkeypatch, refused)
     _code, _out, err = etcbook(home, "restore", str(archive), expect=3)
-    assert "元の状態にも戻せませんでした" in err and "ETC.before-restore-" in err
+    kept = f"{vault_path_for(home).name}.before-restore-"  # etcbook.etc.before-restore-…
+    assert "元の状態にも戻せませんでした" in err and kept in err
     assert "何も変更していません" not in err  # something did change: no false comfort
 
 
