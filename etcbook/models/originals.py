@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from etcbook.models.store import Store
+from etcbook.safeio import display_name
 
 COUNTERPARTY = "ETC利用照会サービス"
 
@@ -82,7 +83,7 @@ class KeptOriginal:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "file": str(self.file),
+            "file": display_name(self.file),  # printable even when the name is not UTF-8
             "document_id": self.document_id,
             "new": self.new,
             "problem": self.problem,
@@ -95,6 +96,20 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _shows_full_card_numbers(path: Path) -> bool:
+    """Whether the file holds a run of digits shaped like a whole card number (a real download
+    masks all but the last digits; a file edited by hand may not)."""
+    from etcbook.privacy import CARD_NUMBER_RUN
+
+    data = Path(path).read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return CARD_NUMBER_RUN.search(data.decode(encoding)) is not None
+        except UnicodeDecodeError:
+            continue
+    return CARD_NUMBER_RUN.search(data.decode("cp932", errors="replace")) is not None
 
 
 def keep_detail_csvs(
@@ -118,6 +133,17 @@ def keep_detail_csvs(
             if same is not None:
                 kept.append(KeptOriginal(file=path, document_id=int(same), new=False))
                 continue
+            if _shows_full_card_numbers(path):
+                kept.append(
+                    KeptOriginal(
+                        path,
+                        None,
+                        False,
+                        f"{path.name}: カード番号が伏せられていない行があるため、原本としては"
+                        "保管しません（etcbook はカード番号の末尾4桁のほかを保存しません）",
+                    )
+                )
+                continue
             summary = summarise_meisai(path, card_last4=card_last4)
             if summary is None or not summary.cards or summary.last is None:
                 kept.append(KeptOriginal(path, None, False, "走行の行がないため保管しません"))
@@ -133,5 +159,5 @@ def keep_detail_csvs(
             )
             kept.append(KeptOriginal(file=path, document_id=document.id, new=True))
         except (OSError, VaultError) as error:
-            kept.append(KeptOriginal(path, None, False, f"{path.name}: {error}"))
+            kept.append(KeptOriginal(path, None, False, f"{display_name(path.name)}: {error}"))
     return kept

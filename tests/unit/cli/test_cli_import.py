@@ -198,11 +198,11 @@ def test_imported_files_are_kept_as_originals_once(
     from etcbook.models.store import open_store
     from etcbook.models.vault import vault_path_for
 
-    first = cli("import", str(meisai_dir / "15col.csv"), "--json")
+    first = cli("import", str(meisai_dir / "15col_passages.csv"), "--json")
     assert first.returncode == 0, first.stderr
     kept = json.loads(first.stdout)["originals"]
     assert [(o["new"], o["problem"]) for o in kept] == [(True, None)]
-    again = json.loads(cli("import", str(meisai_dir / "15col.csv"), "--json").stdout)
+    again = json.loads(cli("import", str(meisai_dir / "15col_passages.csv"), "--json").stdout)
     assert again["originals"] == [{**kept[0], "new": False}]  # the same bytes: kept once
     documents = json.loads(cli("evidence", "list", "--json").stdout)
     listed = documents["documents"] if isinstance(documents, dict) else documents
@@ -211,6 +211,14 @@ def test_imported_files_are_kept_as_originals_once(
     vault = vault_path_for(opened.path)
     opened.close()
     copies = [p for p in vault.rglob("*.csv")]
-    assert [p.read_bytes() for p in copies] == [(meisai_dir / "15col.csv").read_bytes()]
+    assert [p.read_bytes() for p in copies] == [(meisai_dir / "15col_passages.csv").read_bytes()]
+    # A file showing a whole card number is imported (its last 4 digits kept) but not kept
+    # as an original: its bytes would carry the number.
+    unmasked = json.loads(cli("import", str(meisai_dir / "15col.csv"), "--json").stdout)
+    [(new_doc, problem)] = [(o["new"], o["problem"]) for o in unmasked["originals"]]
+    assert not new_doc and "カード番号が伏せられていない" in problem
+    assert [p.read_bytes() for p in vault.rglob("*.csv")] == [
+        (meisai_dir / "15col_passages.csv").read_bytes()
+    ]
     dry = json.loads(cli("import", str(meisai_dir / "13col.csv"), "--dry-run", "--json").stdout)
     assert dry["originals"] == []
