@@ -45,7 +45,7 @@ from etcbook.models.audit import append_audit, os_user
 from etcbook.models.dialect import as_date, contains, month_of
 from etcbook.models.store import Store
 from etcbook.privacy import free_text, make_private_dir
-from etcbook.safeio import FILE_IN_USE, FileInUse, fsync_fully, replace_file
+from etcbook.safeio import FILE_IN_USE, FileInUse, display_name, fsync_fully, replace_file
 
 VAULT_SUFFIX = ".etc"
 SHARED_VAULT_FOLDER = "ETC"
@@ -409,7 +409,7 @@ def _check_inputs(kind: str, card: str, month: str, source: Path) -> None:
     if not _MONTH.fullmatch(month):
         raise VaultError(f"月は YYYY-MM で指定してください: {month!r}")
     if not source.is_file():
-        raise VaultError(f"ファイルがありません: {source}")
+        raise VaultError(f"ファイルがありません: {display_name(source)}")
 
 
 def add_document(
@@ -437,7 +437,8 @@ def add_document(
         raise VaultError(f"撮影日 {date} が月 {month} と合いません")
     vehicle = safe_name_part(free_text(vehicle))
     counterparty = free_text(counterparty)
-    original_name = free_text(source.name)
+    # A name that is not UTF-8 (cp932 from a Windows ZIP) can be neither stored nor printed as is.
+    original_name = free_text(display_name(source.name))
     root = vault_root(store)
     make_private_dir(root)  # 0700: the originals are readable by the user only
     folder = root / vault_folder(month)
@@ -446,7 +447,7 @@ def add_document(
     try:
         if _file_sha256(temporary) != sha256:
             raise VaultError(
-                f"{source.name}: コピーが元のファイルと一致しません（ディスクを確認してください）"
+                f"{original_name}: コピーが元のファイルと一致しません（ディスクを確認してください）"
             )
         who = user or os_user()
         now = clock.now()
@@ -460,7 +461,7 @@ def add_document(
             ).first()
             if duplicate is not None:
                 raise VaultError(
-                    f"{source.name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
+                    f"{original_name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
                 )
             day = date if kind in SCREEN_KINDS else None
             identity = (
