@@ -98,6 +98,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _shows_full_card_numbers(path: Path) -> bool:
+    """Whether the file holds a run of digits shaped like a whole card number (a real download
+    masks all but the last digits; a file edited by hand may not)."""
+    from etcbook.privacy import CARD_NUMBER_RUN
+
+    data = Path(path).read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return CARD_NUMBER_RUN.search(data.decode(encoding)) is not None
+        except UnicodeDecodeError:
+            continue
+    return CARD_NUMBER_RUN.search(data.decode("cp932", errors="replace")) is not None
+
+
 def keep_detail_csvs(
     *, store: Store, paths: Sequence[Path], card_last4: str | None = None
 ) -> list[KeptOriginal]:
@@ -118,6 +132,17 @@ def keep_detail_csvs(
                 ).scalar()
             if same is not None:
                 kept.append(KeptOriginal(file=path, document_id=int(same), new=False))
+                continue
+            if _shows_full_card_numbers(path):
+                kept.append(
+                    KeptOriginal(
+                        path,
+                        None,
+                        False,
+                        f"{path.name}: カード番号が伏せられていない行があるため、原本としては"
+                        "保管しません（etcbook はカード番号の末尾4桁のほかを保存しません）",
+                    )
+                )
                 continue
             summary = summarise_meisai(path, card_last4=card_last4)
             if summary is None or not summary.cards or summary.last is None:
