@@ -153,7 +153,10 @@ def test_round_trip_of_demo_store_and_vault(demo_with_vault: Path, tmp_path: Pat
     kept = Path(restored["kept_store"])
     assert robustkit.trip_count(kept) == len(changed["trips"]["trips"])
     kept_vault = Path(restored["kept_vault"])
-    assert len([p for p in kept_vault.rglob("*") if p.is_file()]) == 4
+    kept_files = [p.name for p in kept_vault.rglob("*") if p.is_file()]
+    # the 3 originals, later.pdf, and later.csv (an import keeps its 明細CSV as an original)
+    assert len(kept_files) == 5
+    assert len([n for n in kept_files if n.endswith("_CARD7777_明細.csv")]) == 1
     assert robustkit.integrity(store) == "ok"
 
 
@@ -389,7 +392,8 @@ def good_backup(tmp_path_factory: pytest.TempPathFactory, small_meisai: Path) ->
 
 @pytest.fixture(scope="module")
 def light_home(tmp_path_factory: pytest.TempPathFactory, small_meisai: Path) -> Path:
-    """A folder with a store of 300 trips and two originals in its vault (copy before use)."""
+    """A folder with a store of 300 trips and three originals in its vault: the imported
+    明細CSV and two statements (copy before use)."""
     folder = tmp_path_factory.mktemp("light") / "home"
     folder.mkdir()
     store = folder / "etcbook.sqlite3"
@@ -487,7 +491,7 @@ def test_backup_never_overwrites_unless_asked(light_home: Path, tmp_path: Path) 
     result = etcbook(store, "backup", "--out", str(out), expect=3)
     assert "上書きしません" in result.err and out.read_bytes() == b"an older backup"
     etcbook(store, "backup", "--out", str(out), "--overwrite")
-    assert check_backup(out)["vault_files"] == 2
+    assert check_backup(out)["vault_files"] == 3  # the imported 明細CSV and two statements
     named = etcbook(store, "backup", "--out", str(tmp_path), "--json").json()
     assert Path(named["path"]).parent == tmp_path and named["path"].endswith(".zip")
 
