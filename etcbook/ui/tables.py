@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QGuiApplication, QShowEvent
+from PySide6.QtGui import QColor, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -186,7 +186,26 @@ def sortable_proxy(model: QAbstractTableModel, parent: Any = None) -> QSortFilte
 
 class SortArrowHeader(QHeaderView):
     """A header whose sort arrow points the way spreadsheets do: ▲ ascending, ▼ descending
-    (Qt draws them the other way round: newest first showed ▲)."""
+    (Qt draws them the other way round: newest first showed ▲), and which knows when the
+    mouse is pressed on it (:attr:`mouse_down`): a section resized then is the user's drag."""
+
+    def __init__(self, orientation: Qt.Orientation, parent: QWidget | None = None) -> None:
+        super().__init__(orientation, parent)
+        self.mouse_down = False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # Qt override
+        self.mouse_down = True
+        super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # Qt override
+        self.mouse_down = True  # a double click on a section's edge fits it: the user's choice
+        super().mouseDoubleClickEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # Qt override
+        try:
+            super().mouseReleaseEvent(event)
+        finally:
+            self.mouse_down = False
 
     def initStyleOptionForIndex(
         self, option: QStyleOptionHeader, logical_index: int
@@ -212,6 +231,7 @@ class RememberingTableView(QTableView):
         arrows = SortArrowHeader(Qt.Orientation.Horizontal, self)
         arrows.setSectionsClickable(True)  # as QTableView's own header
         self.setHorizontalHeader(arrows)
+        self._arrows = arrows
         self._settings = settings
         self._key = f"tables/{key}/header"
         self.setAlternatingRowColors(True)
@@ -280,8 +300,10 @@ class RememberingTableView(QTableView):
         return max(self.sizeHintForColumn(column), self.horizontalHeader().sectionSizeHint(column))
 
     def _section_resized(self, section: int, _old: int, _new: int) -> None:
-        # A width the page sets is a default; one dragged with the mouse is the user's choice.
-        if not self._fitting and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+        # A width the page sets is a default; one dragged on the header is the user's choice.
+        # (Not any mouse button held anywhere: a page that sets its defaults while a click is
+        # in progress elsewhere would have them kept as the user's, never widened to fit.)
+        if not self._fitting and self._arrows.mouse_down:
             self._resized_by_user.add(section)
 
     def _fit_to_content(self, *_args: object) -> None:

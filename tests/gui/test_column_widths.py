@@ -92,3 +92,50 @@ def test_the_card_ledger_first_seen_empty_is_readable_with_cards(
     qtbot.waitUntil(lambda: not sample.context.operations.busy, timeout=30_000)
     qtbot.wait(30)
     assert misfits(sample.page_widget("cards").view) == []
+
+
+def _sample_view(qtbot, settings: QSettings) -> RememberingTableView:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QStandardItemModel
+
+    model = QStandardItemModel(0, 3)
+    model.setHorizontalHeaderLabels(["業務割合", "ポイント", "備考"])
+    view = RememberingTableView(settings, "widths-test")
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_widths_set_while_a_button_is_held_elsewhere_are_still_fitted(
+    qtbot, settings: QSettings, monkeypatch
+) -> None:
+    # A click still in progress elsewhere (as a test's double click leaves QGuiApplication's
+    # button state) made a page's default widths count as the user's, never widened to fit.
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication, QStandardItem
+
+    monkeypatch.setattr(QGuiApplication, "mouseButtons", lambda: Qt.MouseButton.LeftButton)
+    view = _sample_view(qtbot, settings)
+    for column in range(3):
+        view.setColumnWidth(column, 20)  # a page's defaults, narrower than the headers
+    view.model().appendRow([QStandardItem("100%"), QStandardItem("12,345pt"), QStandardItem("")])
+    assert _narrow_columns(view) == []
+
+
+def test_a_width_dragged_on_the_header_is_kept(qtbot, settings: QSettings) -> None:
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QStandardItem
+
+    view = _sample_view(qtbot, settings)
+    header = view.horizontalHeader()
+    edge = header.sectionViewportPosition(0) + header.sectionSize(0) - 1
+    y = header.height() // 2
+    qtbot.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge, y))
+    qtbot.mouseMove(header.viewport(), QPoint(10, y))
+    qtbot.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(10, y))
+    dragged = header.sectionSize(0)
+    assert dragged < header.sectionSizeHint(0)  # the user made it narrower than its header
+    view.model().appendRow([QStandardItem("100%"), QStandardItem("12,345pt"), QStandardItem("")])
+    assert header.sectionSize(0) == dragged
