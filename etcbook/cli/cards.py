@@ -11,6 +11,7 @@ from etcbook.cli.common import (
     add_json_flag,
     emit,
     parse_date,
+    parse_int,
     parse_last4,
     say,
     table,
@@ -41,6 +42,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-auto-exchange", dest="auto_exchange", action="store_false", default=None
     )
     edit.add_argument("--status", choices=["active", "stopped", "replaced", "retired"])
+    edit.add_argument(
+        "--version",
+        dest="expected_version",
+        type=parse_int,
+        metavar="N",
+        help="読み込んだときの版（card list --json の version）。他で変更されていたら変更しない",
+    )
     add_json_flag(edit)
     edit.set_defaults(handler=cmd_edit)
 
@@ -154,7 +162,12 @@ def cmd_edit(args: argparse.Namespace, context: CliContext) -> int:
         raise BadInput("変更する項目を指定してください（例: --holder 山田太郎）")
     with context.store.session(write=True) as session:
         try:
-            card = update_card(session=session, last4=args.last4, **values)
+            card = update_card(
+                session=session,
+                last4=args.last4,
+                expected_version=args.expected_version,
+                **values,
+            )
         except (ValueError, CardNotFound) as exc:
             raise BadInput(str(exc)) from None
         data = card_json(card)

@@ -7,7 +7,16 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from etcbook.cli.common import BadInput, CliContext, add_json_flag, emit, parse_date, say, table
+from etcbook.cli.common import (
+    BadInput,
+    CliContext,
+    add_json_flag,
+    emit,
+    parse_date,
+    parse_int,
+    say,
+    table,
+)
 
 EXIT_REFUSED = 3
 
@@ -71,11 +80,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     approve = csub.add_parser("approve", help="申請を承認する（経理担当）")
     approve.add_argument("id", type=int)
     approve.add_argument("--comment", default="")
+    approve.add_argument(
+        "--version",
+        dest="expected_version",
+        type=parse_int,
+        metavar="N",
+        help="読み込んだときの版（claim list --json の version）。他で変更されていたら変更しない",
+    )
     add_json_flag(approve)
     approve.set_defaults(handler=_handler(cmd_claim_approve))
     ret = csub.add_parser("return", help="申請を差し戻す（経理担当、コメント必須）")
     ret.add_argument("id", type=int)
     ret.add_argument("--comment", required=True)
+    ret.add_argument(
+        "--version",
+        dest="expected_version",
+        type=parse_int,
+        metavar="N",
+        help="読み込んだときの版（claim list --json の version）。他で変更されていたら変更しない",
+    )
     add_json_flag(ret)
     ret.set_defaults(handler=_handler(cmd_claim_return))
 
@@ -284,7 +307,11 @@ def _decide(args: argparse.Namespace, context: CliContext, approve: bool) -> int
     from etcbook.models.workflow import decide_claim
 
     record, pdf = decide_claim(
-        store=context.store, claim_id=args.id, approve=approve, comment=args.comment
+        store=context.store,
+        claim_id=args.id,
+        approve=approve,
+        comment=args.comment,
+        expected_version=args.expected_version,
     )
     document = record.as_json()
     if pdf is not None:

@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flag.add_argument("--no-morning-evening", dest="morning_evening", action="store_false")
     edit.add_argument("--purpose", metavar="TEXT", help="用途")
     edit.add_argument("--business-share", type=parse_int, metavar="PCT", help="業務割合（0〜100）")
+    edit.add_argument(
+        "--version",
+        dest="expected_version",
+        type=parse_int,
+        metavar="N",
+        help="読み込んだときの版（trips --json の version）。他で変更されていたら変更しない",
+    )
     add_json_flag(edit)
     edit.set_defaults(handler=cmd_trip_edit)
 
@@ -149,6 +156,9 @@ def cmd_trip_edit(args: argparse.Namespace, context: CliContext) -> int:
                 business_share=args.business_share,
                 operator=args.operator,
                 morning_evening=args.morning_evening,
+                versions=(
+                    None if args.expected_version is None else {args.trip_id: args.expected_version}
+                ),
             )
         except ValueError as exc:
             raise BadInput(str(exc)) from None

@@ -100,18 +100,24 @@ def edit_trip(
     changes: Mapping[str, Any],
     reason: str = "",
     user: str | None = None,
+    expected_version: int | None = None,
 ) -> dict[str, tuple[Any, Any]]:
     """Change a trip's fields and append an audit row for each value that really changes.
 
     Runs in the caller's transaction (use ``store.transaction()``), so the change and its record
     are committed together or not at all. Returns ``{field: (old, new)}`` of what changed.
+    With ``expected_version`` (the trip's version when the user read it), a trip changed since is
+    refused with :class:`etcbook.models.versions.StaleEdit`.
     """
+    from etcbook.models.versions import check_version
+
     unknown = set(changes) - set(TRIP_EDITABLE_FIELDS)
     if unknown:
         raise TripEditError(f"変更できない項目です: {', '.join(sorted(unknown))}")
     wanted = {field: _check_value(field, value) for field, value in changes.items()}
     if not wanted:
         return {}
+    check_version(connection, "trips", trip_id, expected_version)
     columns = ", ".join(TRIP_EDITABLE_FIELDS)
     row = (
         connection.execute(text(f"SELECT {columns} FROM trips WHERE id = :id"), {"id": trip_id})

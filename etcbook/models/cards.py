@@ -82,18 +82,28 @@ def list_cards(*, session: Session) -> list[Card]:
     return list(session.exec(select(Card).order_by(Card.household, Card.holder, Card.last4)))
 
 
-def update_card(*, session: Session, last4: str, **values: Any) -> Card:
+def update_card(
+    *, session: Session, last4: str, expected_version: int | None = None, **values: Any
+) -> Card:
+    """Change a card's fields and commit. With ``expected_version`` (the card's version when the
+    user read it), a card changed since is refused with
+    :class:`etcbook.models.versions.StaleEdit` and nothing is written."""
+    from etcbook.models.versions import check_version
+
     card = get_card(session=session, last4=last4)
     fields = validated(values)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"変更できない項目です: {', '.join(sorted(unknown))}")
+    assert card.id is not None
+    check_version(session.connection(), "cards", card.id, expected_version)
     for name, value in fields.items():
         setattr(card, name, value)
     if card.status == "details_missing" and card.holder:
         card.status = "active"
     session.add(card)
     session.commit()
+    session.refresh(card)  # the version the store's trigger gave it
     return card
 
 
@@ -114,6 +124,7 @@ def card_json(card: Card) -> dict[str, Any]:
         "auto_exchange": card.auto_exchange,
         "status": card.status,
         "notes": card.notes,
+        "version": card.version,
     }
 
 

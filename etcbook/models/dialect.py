@@ -33,6 +33,12 @@ def month_of(column: str, bind: _HasDialect) -> str:
     return f"substr({column}, 1, 7)"
 
 
+def for_update(bind: _HasDialect) -> str:
+    """`` FOR UPDATE`` on PostgreSQL (lock the rows read until the transaction ends); nothing on
+    SQLite, whose write transactions (``BEGIN IMMEDIATE``) already shut out other writers."""
+    return " FOR UPDATE" if is_postgresql(bind) else ""
+
+
 def contains(column: str, parameter: str) -> str:
     """SQL: ``column`` contains the ``LIKE`` pattern ``:parameter`` (escaped with ``\\``),
     ignoring ASCII case as SQLite's LIKE does (PostgreSQL's LIKE would not)."""

@@ -41,6 +41,8 @@ class Card(SQLModel, table=True):
     status: str = "active"
     notes: str = ""
     created_at: dt.datetime = Field(sa_type=IsoDateTime)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """Bumped by every change (etcbook.models.versions: optimistic edit checks)."""
 
 
 class ImportBatch(SQLModel, table=True):
@@ -117,6 +119,8 @@ class Trip(SQLModel, table=True):
     seq: int = 0
     batch_id: int | None = Field(default=None, foreign_key="import_batches.id")
     source: str = "import"
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """Bumped by every change (etcbook.models.versions: optimistic edit checks)."""
 
 
 class TripHistory(SQLModel, table=True):

@@ -51,7 +51,8 @@ TRIP_COLUMNS = (
     "t.id, c.last4 AS card, t.entry_at, t.exit_at, t.dated_at, t.entry_ic, t.exit_ic,"
     " t.toll_before_discount, t.etc_discount, t.toll, t.rebate_applied, t.deferred_toll,"
     " t.vehicle_class, t.vehicle_number, t.remarks, t.status, t.flags, t.morning_evening,"
-    " t.operator, t.operator_source, t.purpose, t.business_share, t.department, t.source"
+    " t.operator, t.operator_source, t.purpose, t.business_share, t.department, t.source,"
+    " t.version"
 )
 
 
@@ -101,6 +102,7 @@ def trip_json(row: dict[str, Any]) -> dict[str, Any]:
         "vehicle_number": row["vehicle_number"],
         "source": row["source"],
         "passage": False,
+        "version": row["version"],
     }
 
 

@@ -161,6 +161,8 @@ class TripRow:
         passage: a passage (通過, no amount of its own), listed beside the trips
             (:mod:`etcbook.models.passage_rows`); its money fields are 0 and mean nothing.
         journey: for a passage, the trip of its journey where the import could tell it.
+        version: the trip's row version when it was read (an edit carries it:
+            :mod:`etcbook.models.versions`); ``None`` for a passage.
     """
 
     id: int
@@ -186,6 +188,7 @@ class TripRow:
     operator_source: str = "rule"
     passage: bool = False
     journey: Journey | None = None
+    version: int | None = None
 
 
 EngineFigures = Mapping[int, tuple[int, int, int]]
@@ -223,7 +226,7 @@ _ROW_SQL: Final = (
     "SELECT t.id, c.last4, t.entry_at, t.exit_at, t.entry_ic, t.exit_ic, t.toll,"
     f" coalesce(t.rebate_applied, 0), {BILLED_SQL}, {BUSINESS_SQL}, t.operator, t.status,"
     " t.flags, t.morning_evening, t.purpose, t.business_share, t.department, t.source,"
-    " t.dated_at, t.operator_source FROM trips t JOIN cards c ON c.id = t.card_id"
+    " t.dated_at, t.operator_source, t.version FROM trips t JOIN cards c ON c.id = t.card_id"
 )
 
 
@@ -264,6 +267,7 @@ def trip_rows(
             source=r[17],
             dated_at=_datetime(r[18]),
             operator_source=r[19],
+            version=r[20],
         )
     if figures:
         for trip_id, row in rows.items():
@@ -353,18 +357,24 @@ def update_trips(
     operator: str | None = None,
     morning_evening: bool | None = None,
     reason: str = "走行明細の画面で編集",
+    versions: Mapping[int, int] | None = None,
 ) -> int:
     """Set the given fields (``None`` = leave unchanged) on the trips ``ids``.
 
     Purpose and business share go through :func:`etcbook.models.audit.edit_trips`, so every
     change is in the audit log; operator and 朝夕割 eligibility are classifications, set
     directly. Runs in the caller's transaction. Returns how many trips changed.
-    Raises ValueError (Japanese message) for a share outside 0–100 or an unknown operator.
+    Raises ValueError (Japanese message) for a share outside 0–100 or an unknown operator, and
+    :class:`etcbook.models.versions.StaleEdit` when a trip of ``versions`` (id → the version
+    the user's view read) changed since: then nothing is written.
     """
     from etcbook.models.audit import edit_trips
+    from etcbook.models.versions import check_versions
 
     if not ids:
         return 0
+    if versions:
+        check_versions(connection, "trips", {i: versions[i] for i in ids if i in versions})
     changed: set[int] = set()
     audited: dict[str, Any] = {}
     if purpose is not None:

@@ -152,6 +152,7 @@ class ClaimRecord:
     csv_sha256: str
     bundle_sha256: str
     folder: str
+    version: int = 1
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -166,13 +167,14 @@ class ClaimRecord:
             "decided_by": self.decided_by,
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "comment": self.comment,
+            "version": self.version,
         }
 
 
 _CLAIM_SELECT = (
     "SELECT k.id, c.last4, k.card_id, k.driver, k.date_from, k.date_to, k.total, k.status,"
     " k.submitted_at, k.decided_by, k.decided_at, k.comment, k.pdf_sha256, k.csv_sha256,"
-    " k.bundle_sha256, k.folder FROM claims k JOIN cards c ON c.id = k.card_id"
+    " k.bundle_sha256, k.folder, k.version FROM claims k JOIN cards c ON c.id = k.card_id"
 )
 
 
@@ -194,6 +196,7 @@ def _record(row: Any) -> ClaimRecord:
         csv_sha256=row[13],
         bundle_sha256=row[14],
         folder=row[15],
+        version=row[16],
     )
 
 
@@ -336,12 +339,22 @@ def submit_claim(
 
 
 def decide_claim(
-    *, store: Store, claim_id: int, approve: bool, comment: str = ""
+    *,
+    store: Store,
+    claim_id: int,
+    approve: bool,
+    comment: str = "",
+    expected_version: int | None = None,
 ) -> tuple[ClaimRecord, Path | None]:
     """Approve or return a submitted claim (accounts only); an approved claim's PDF is drawn
-    again with the approver and the date in the 承認者 box."""
+    again with the approver and the date in the 承認者 box. With ``expected_version`` (the
+    claim's version when the desk read it), a claim changed since (decided by someone else) is
+    refused with :class:`etcbook.models.versions.StaleEdit`."""
+    from etcbook.models.versions import check_version
+
     with store.transaction() as connection:
         _require_accounts(connection, "申請の承認・差し戻し")
+        check_version(connection, "claims", claim_id, expected_version)
         record = get_claim(connection, claim_id)
         if record.status != "submitted":
             raise Refused(f"申請 {claim_id} は申請中ではありません（{record.status}）")

@@ -134,6 +134,8 @@ class CardDialog(QDialog):
         super().__init__(parent)
         self.context = context
         self.card = card
+        self.version: int | None = card.version if card is not None else None
+        """The card's version when the dialog read it: saving a card changed since is refused."""
         self.setWindowTitle("カードを編集" if card is not None else "カードを登録")
         self.setMinimumWidth(520)
 
@@ -271,7 +273,9 @@ class CardDialog(QDialog):
         }
 
     def _save(self) -> None:
-        from etcbook.models.cards import create_card, update_card
+        from etcbook.models.cards import create_card, get_card, update_card
+        from etcbook.models.versions import StaleEdit
+        from etcbook.ui.messages import tell
 
         values = self.values()
         try:
@@ -279,7 +283,22 @@ class CardDialog(QDialog):
                 if self.card is None:
                     card = create_card(session=session, last4=self.last4.text(), **values)
                 else:
-                    card = update_card(session=session, last4=self.card.last4, **values)
+                    card = update_card(
+                        session=session,
+                        last4=self.card.last4,
+                        expected_version=self.version,
+                        **values,
+                    )
+        except StaleEdit as stale:
+            # Another client changed the card: show its sentence, then what the card is now.
+            assert self.card is not None
+            with self.context.store.session() as session:
+                self.card = get_card(session=session, last4=self.card.last4)
+            self.version = self.card.version
+            self._load(self.card)
+            self.context.ledger_changed.emit()
+            tell(self, "カードを編集", str(stale))
+            return
         except ValueError as problem:
             self.problem.setText(str(problem))
             self.problem.show()

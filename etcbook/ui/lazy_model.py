@@ -105,6 +105,16 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
             self._pages.move_to_end(page_number)
         return page[offset]
 
+    def cached(self, key: int) -> R | None:
+        """The record of ``key`` if its page is held (no fetch): what the user was shown."""
+        if self._row_of is None:
+            self._row_of = {k: row for row, k in enumerate(self._keys)}
+        row = self._row_of.get(key)
+        if row is None:
+            return None
+        page = self._pages.get(row // self._page_size)
+        return None if page is None else page[row % self._page_size]
+
     def _load_page(self, page_number: int) -> list[R | None]:
         start = page_number * self._page_size
         keys = list(self._keys[start : start + self._page_size])

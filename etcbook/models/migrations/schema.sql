@@ -1,9 +1,9 @@
--- heads: roles_0001
+-- heads: optim_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('roles_0001');
+INSERT INTO "alembic_version" VALUES('optim_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -65,7 +65,7 @@ CREATE TABLE cards (
 	auto_exchange BOOLEAN DEFAULT 0 NOT NULL, 
 	status VARCHAR DEFAULT 'active' NOT NULL, 
 	notes VARCHAR DEFAULT '' NOT NULL, 
-	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, 
+	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, version INTEGER DEFAULT '1' NOT NULL, 
 	CONSTRAINT pk_cards PRIMARY KEY (id)
 );
 CREATE TABLE claim_trips (
@@ -96,7 +96,7 @@ CREATE TABLE claims (
 	pdf_sha256 VARCHAR(64) DEFAULT '' NOT NULL, 
 	csv_sha256 VARCHAR(64) DEFAULT '' NOT NULL, 
 	bundle_sha256 VARCHAR(64) DEFAULT '' NOT NULL, 
-	folder VARCHAR DEFAULT '' NOT NULL, 
+	folder VARCHAR DEFAULT '' NOT NULL, version INTEGER DEFAULT '1' NOT NULL, 
 	CONSTRAINT pk_claims PRIMARY KEY (id), 
 	CONSTRAINT ck_claims_status CHECK (status IN ('submitted', 'approved', 'returned', 'withdrawn')), 
 	CONSTRAINT fk_claims_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id) ON DELETE RESTRICT
@@ -353,7 +353,7 @@ CREATE TABLE "trips" (
     batch_id INTEGER REFERENCES import_batches (id),
     source VARCHAR DEFAULT 'import' NOT NULL,
     operator_source VARCHAR DEFAULT 'default' NOT NULL,
-    dated_at TEXT GENERATED ALWAYS AS (coalesce(exit_at, entry_at)) VIRTUAL,
+    dated_at TEXT GENERATED ALWAYS AS (coalesce(exit_at, entry_at)) VIRTUAL, version INTEGER DEFAULT '1' NOT NULL,
     CONSTRAINT uq_trips_identity UNIQUE (card_id, trip_key, seq),
     CONSTRAINT ck_trips_business_share CHECK (business_share BETWEEN 0 AND 100),
     CONSTRAINT ck_trips_dated CHECK (dated_at IS NOT NULL)
@@ -396,3 +396,6 @@ CREATE TRIGGER trips_closed_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 
 CREATE TRIGGER trips_closed_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(OLD.exit_at, OLD.entry_at), 1, 7)) BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month'); END;
 CREATE TRIGGER trips_approved_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') AND (NEW.purpose IS NOT OLD.purpose OR NEW.business_share IS NOT OLD.business_share OR NEW.toll IS NOT OLD.toll OR NEW.toll_before_discount IS NOT OLD.toll_before_discount OR NEW.etc_discount IS NOT OLD.etc_discount OR NEW.rebate_applied IS NOT OLD.rebate_applied OR NEW.deferred_toll IS NOT OLD.deferred_toll) BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
 CREATE TRIGGER trips_approved_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
+CREATE TRIGGER trips_version AFTER UPDATE ON trips WHEN NEW.version = OLD.version BEGIN UPDATE trips SET version = OLD.version + 1 WHERE id = NEW.id; END;
+CREATE TRIGGER cards_version AFTER UPDATE ON cards WHEN NEW.version = OLD.version BEGIN UPDATE cards SET version = OLD.version + 1 WHERE id = NEW.id; END;
+CREATE TRIGGER claims_version AFTER UPDATE ON claims WHEN NEW.version = OLD.version BEGIN UPDATE claims SET version = OLD.version + 1 WHERE id = NEW.id; END;

@@ -726,9 +726,11 @@ class TripsPage(Page):
         Returns ``True`` when the change was made (or, for a large selection, started).
         """
         from etcbook.models.ui_queries import update_trips
+        from etcbook.models.versions import StaleEdit
 
         if not ids:
             return False
+        versions = self.shown_versions(ids)
         if len(ids) > SYNC_EDIT_LIMIT:
             store = self.context.store
 
@@ -737,16 +739,23 @@ class TripsPage(Page):
                 with store.transaction() as connection:
                     for start in range(0, len(ids), 100):
                         part = ids[start : start + 100]
-                        done += update_trips(connection=connection, ids=part, **fields)
+                        done += update_trips(
+                            connection=connection, ids=part, versions=versions, **fields
+                        )
                         progress.report(start + len(part), len(ids), f"{len(ids):,}件を更新中…")
                 return done
+
+            def failed(error: BaseException) -> None:
+                tell(self, "走行明細", str(error))
+                if isinstance(error, StaleEdit):
+                    self.reload_after_conflict()
 
             self.context.run(
                 Operation(
                     work=work,
                     title="走行明細を更新しています",
                     on_success=lambda _count: self.model.refetch_keys(set(ids)),
-                    on_failure=lambda error: tell(self, "走行明細", str(error)),
+                    on_failure=failed,
                     changes_ledger=True,
                     cancellable=True,
                     parent=self,
@@ -755,13 +764,32 @@ class TripsPage(Page):
             return True
         try:
             with self.context.transaction() as connection:
-                update_trips(connection=connection, ids=ids, **fields)
+                update_trips(connection=connection, ids=ids, versions=versions, **fields)
+        except StaleEdit as stale:
+            tell(self, "走行明細", str(stale))
+            self.reload_after_conflict()
+            return False
         except ValueError as problem:
             tell(self, "走行明細", str(problem))
             return False
         self.model.refetch_keys(set(ids))
         self.context.ledger_changed.emit()  # refreshes this page (keys, totals) and the others
         return True
+
+    def shown_versions(self, ids: list[int]) -> dict[int, int]:
+        """Trip id → the version of the row the table shows (rows it holds; passages left
+        out): an edit of a trip changed since by another client is refused."""
+        versions: dict[int, int] = {}
+        for trip_id in ids:
+            row = self.model.cached(trip_id)
+            if row is not None and row.version is not None:
+                versions[trip_id] = row.version
+        return versions
+
+    def reload_after_conflict(self) -> None:
+        """Another client changed trips being edited: show the store as it is now."""
+        self.model.refetch()
+        self.context.ledger_changed.emit()
 
     def create_rule_from_current(self) -> None:
         from etcbook.models.ui_queries import create_route_rule, trip_route, trips_on_route
