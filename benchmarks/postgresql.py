@@ -41,7 +41,8 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 class ThrowawayCluster:
     """A PostgreSQL 15 cluster in a temporary folder, for this run only."""
 
-    def __init__(self) -> None:
+    def __init__(self, tcp_port: int | None = None) -> None:
+        """``tcp_port``: listen on 127.0.0.1 at that port too (``tcp_url``), not only the socket."""
         self.folder = Path(tempfile.mkdtemp(prefix="etcbook-pg-bench."))
         self.run: list[str] = []
         if os.geteuid() == 0:
@@ -69,7 +70,10 @@ class ThrowawayCluster:
             check=True,
             capture_output=True,
         )
-        options = f"-c listen_addresses='' -k {self.folder} -c fsync=off -c max_connections=200"
+        listen = f"-c listen_addresses=127.0.0.1 -p {tcp_port}" if tcp_port else ""
+        if not listen:
+            listen = "-c listen_addresses=''"
+        options = f"{listen} -k {self.folder} -c fsync=off -c max_connections=200"
         subprocess.run(
             [
                 *self.run,
@@ -87,6 +91,7 @@ class ThrowawayCluster:
             capture_output=True,
         )
         self.url = f"postgresql://postgres@/postgres?host={self.folder}"
+        self.tcp_url = f"postgresql://postgres@127.0.0.1:{tcp_port}/postgres" if tcp_port else ""
 
     def stop(self) -> None:
         import shutil

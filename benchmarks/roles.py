@@ -17,9 +17,13 @@ benchmarks/postgresql.py. Roles it creates and the database are dropped at the e
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -49,7 +53,8 @@ TOTALS_QUERY = (
 
 def as_user(url: str, login: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{login}@{parts.hostname or ''}"))
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{login}@{parts.hostname or ''}{port}"))
 
 
 def build(url: str, drivers: int, trips: int, suffix: str) -> list[str]:
@@ -100,19 +105,389 @@ def median_ms(
     return statistics.median(times)
 
 
+# --- a driver's `etcbook status` for one card (whole process) ------------------------------
+
+BASELINE_READ = (
+    "import sys, psycopg\n"
+    "with psycopg.connect(sys.argv[1]) as c:\n"
+    "    c.execute('SELECT t.id, t.dated_at, t.toll, t.operator, t.morning_evening,'\n"
+    "              ' t.rebate_applied FROM trips t JOIN cards k ON k.id = t.card_id'\n"
+    "              ' WHERE k.last4 = %s ORDER BY t.dated_at, t.id', (sys.argv[2],)).fetchall()\n"
+)
+
+
+def client_env(files: Path) -> dict[str, str]:
+    root = Path(__file__).resolve().parent.parent
+    return {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "ETCBOOK_DB": "",
+        "ETCBOOK_SERVER_FILES": str(files),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+
+
+def median_process_s(command: list[str], env: dict[str, str], runs: int) -> tuple[float, str]:
+    times, out = [], ""
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:6])}… exited {done.returncode}: {done.stderr}")
+        out = done.stdout
+    return statistics.median(times), out
+
+
+def driver_status(url: str, login: str, last4: str, files: Path, runs: int) -> None:
+    env = client_env(files)
+    driver_url = as_user(url, login)
+    command = [sys.executable, "-m", "etcbook", "--db", driver_url, "status", "--card", last4]
+    status_s, out = median_process_s([*command, "--json"], env, runs)
+    document = json.loads(out)
+    base_s, _ = median_process_s(
+        [sys.executable, "-c", BASELINE_READ, driver_url, last4], env, runs
+    )
+    report_result(
+        "a driver's `etcbook status` for one card (whole process, RLS) vs a Python process"
+        " reading that card's trips with psycopg",
+        etcbook_s=status_s,
+        baseline_s=base_s,
+        goal="< 0.3 s",
+        met=status_s < 0.3,
+        cards=len(document.get("cards", [])),
+    )
+
+
+# --- 50 clients on the loopback: reads, edits, imports, claim submissions -------------------
+
+CSV_HEADER = (
+    "利用年月日（自）,時分（自）,利用年月日（至）,時分（至）,利用ＩＣ（自）,利用ＩＣ（至）,"
+    "割引前料金,ＥＴＣ割引額,通行料金,車種,車両番号,ＥＴＣカード番号,備考"
+)
+
+
+def meisai_csv(path: Path, last4: str, client: int, batch: int, rows: int = 10) -> None:
+    """A 明細CSV of ``rows`` new trips (2027, unique per client and batch) for one card."""
+    lines = [CSV_HEADER]
+    for n in range(rows):
+        minute = (batch * rows + n) % (24 * 60)
+        day = 1 + client % 28
+        month = 1 + (batch * rows + n) // (24 * 60) % 12
+        stamp = f"27/{month:02d}/{day:02d}"
+        hhmm = f"{minute // 60:02d}:{minute % 60:02d}"
+        lines.append(
+            f"{stamp},{hhmm},{stamp},{hhmm},東京,横浜町田,,,{500 + n},1,1234,***********{last4},"
+        )
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
+
+
+INTENDED = ("StaleEdit", "Refused")
+
+
+def run_client(args: tuple[str, str, str, list[str], list[int], int, float, str]) -> dict:  # type: ignore[type-arg]
+    """One client process: its own connection as ``login``; returns what it did."""
+    import random
+
+    from sqlalchemy import text
+
+    from etcbook.models.imports import import_files
+    from etcbook.models.instance import store_problem
+    from etcbook.models.refusals import refusal
+    from etcbook.models.store import open_store
+    from etcbook.models.trips import TripFilter, list_trip_rows
+    from etcbook.models.ui_queries import update_trips
+    from etcbook.models.workflow import decide_claim, list_claims, submit_claim
+
+    url, login, role, cards, hot, client, until, folder = args
+    rng = random.Random(client)
+    store = open_store(as_user(url, login))
+    latencies: dict[str, list[float]] = {}
+    refusals: dict[str, int] = {}
+    errors: list[str] = []
+    edits: list[tuple[int, int, str]] = []  # (trip, version after, purpose) of each written edit
+    imported: dict[str, int] = {}
+    submitted: list[int] = []
+    decided: dict[int, str] = {}
+    batch = 0
+    work = Path(folder) / f"client{client}"
+    work.mkdir(parents=True, exist_ok=True)
+    kinds = ["read"] * 5 + ["edit"] * 3 + ["import", "claim"]
+    while time.time() < until:
+        kind = rng.choice(kinds)
+        started = time.perf_counter()
+        try:
+            if kind == "read":
+                with store.engine.connect() as connection:
+                    list_trip_rows(
+                        connection=connection,
+                        trip_filter=TripFilter(card=rng.choice(cards), month="2026-06"),
+                    )
+            elif kind == "edit":
+                trip = rng.choice(hot)
+                with store.engine.connect() as connection:
+                    read = connection.execute(
+                        text("SELECT version FROM trips WHERE id = :i"), {"i": trip}
+                    ).scalar_one()
+                time.sleep(rng.random() * 0.05)  # the user types
+                purpose = f"c{client}-{len(edits)}-{rng.random():.6f}"
+                with store.transaction() as connection:
+                    update_trips(
+                        connection=connection,
+                        ids=[trip],
+                        purpose=purpose,
+                        versions={trip: read},
+                    )
+                    after = connection.execute(
+                        text("SELECT version FROM trips WHERE id = :i"), {"i": trip}
+                    ).scalar_one()
+                edits.append((trip, after, purpose))
+            elif kind == "import":
+                card = cards[0] if role == "driver" else rng.choice(cards)
+                path = work / f"meisai_{batch}.csv"
+                meisai_csv(path, card, client, batch)
+                batch += 1
+                import_files(store, [path])
+                imported[card] = imported.get(card, 0) + 10
+            elif role == "driver":
+                month = rng.randint(1, 12)
+                last = (dt.date(2026 + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+                record, _ = submit_claim(
+                    store=store,
+                    card=cards[0],
+                    date_from=dt.date(2026, month, 1),
+                    date_to=dt.date(2026, month, last),
+                    out=work / f"claim_{month}",
+                )
+                submitted.append(record.id)
+            else:
+                with store.engine.connect() as connection:
+                    waiting = list_claims(connection, "submitted")
+                if waiting:
+                    claim = rng.choice(waiting)
+                    approve = rng.random() < 0.7
+                    record, _ = decide_claim(
+                        store=store,
+                        claim_id=claim.id,
+                        approve=approve,
+                        comment="" if approve else "確認してください",
+                        expected_version=claim.version,
+                    )
+                    decided[record.id] = record.status
+                kind = "decide"
+        except Exception as exc:  # every outcome is counted
+            name = type(exc).__name__
+            sentence = refusal(exc)
+            if name in INTENDED or sentence is not None:
+                what = f"{kind}: {name if name in INTENDED else sentence}"[:90]
+                refusals[what] = refusals.get(what, 0) + 1
+            else:
+                errors.append(f"{kind}: {name}: {store_problem(exc) or exc}"[:300])
+            continue
+        finally:
+            latencies.setdefault(kind, []).append(time.perf_counter() - started)
+    store.close()
+    return {
+        "latencies": latencies,
+        "refusals": refusals,
+        "errors": errors,
+        "edits": edits,
+        "imported": imported,
+        "submitted": submitted,
+        "decided": decided,
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def bare_client(args: tuple[str, str, list[int], int, float]) -> list[float]:
+    """The baseline client: the same reads and version-checked edits in plain psycopg."""
+    import random
+
+    url, login, hot, client, until = args
+    rng = random.Random(client)
+    times: list[float] = []
+    with psycopg.connect(as_user(url, login), autocommit=True) as c:
+        while time.time() < until:
+            started = time.perf_counter()
+            if rng.random() < 0.6:
+                c.execute(
+                    "SELECT * FROM trips WHERE card_id = ANY(my_card_ids())"
+                    " AND dated_at >= '2026-06-01' AND dated_at < '2026-07-01'"
+                    " ORDER BY dated_at, id"
+                ).fetchall()
+            else:
+                trip = rng.choice(hot)
+                (read,) = c.execute("SELECT version FROM trips WHERE id = %s", (trip,)).fetchone()  # type: ignore[misc]
+                c.execute(
+                    "UPDATE trips SET purpose = %s, version = version + 1"
+                    " WHERE id = %s AND version = %s",
+                    (f"bare{client}", trip, read),
+                )
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def concurrent_clients(
+    url: str, logins: list[str], clients: int, seconds: float, files: Path
+) -> None:
+    import multiprocessing
+
+    drivers = clients * 4 // 5
+    with psycopg.connect(url, autocommit=True) as c:
+        cards_of: list[list[str]] = []
+        hot_of: list[list[int]] = []
+        for login in logins[:drivers]:
+            ids = [
+                r[0]
+                for r in c.execute(
+                    "SELECT card_id FROM card_holders WHERE db_role = %s ORDER BY card_id",
+                    (login,),
+                )
+            ]
+            cards_of.append(
+                [r[0] for r in c.execute("SELECT last4 FROM cards WHERE id = ANY(%s)", (ids,))]
+            )
+            hot_of.append(
+                [
+                    r[0]
+                    for r in c.execute(
+                        "SELECT id FROM trips WHERE card_id = %s AND dated_at >= '2026-06-01'"
+                        " ORDER BY dated_at LIMIT 3",
+                        (ids[0],),
+                    )
+                ]
+            )
+    every_card = [card for cards in cards_of for card in cards]
+    every_hot = [trip for hot in hot_of for trip in hot]
+    jobs = []
+    until = time.time() + seconds
+    for client in range(clients):
+        if client < drivers:
+            jobs.append(
+                (
+                    url,
+                    logins[client],
+                    "driver",
+                    cards_of[client],
+                    hot_of[client],
+                    client,
+                    until,
+                    str(files),
+                )
+            )
+        else:
+            jobs.append(
+                (url, logins[-1], "accounts", every_card, every_hot, client, until, str(files))
+            )
+    context = multiprocessing.get_context("fork")
+    with context.Pool(clients) as pool:
+        results = pool.map(run_client, jobs)
+    latencies: dict[str, list[float]] = {}
+    refusals: dict[str, int] = {}
+    errors: list[str] = []
+    for result in results:
+        for kind, values in result["latencies"].items():
+            latencies.setdefault(kind, []).extend(values)
+        for what, count in result["refusals"].items():
+            refusals[what] = refusals.get(what, 0) + count
+        errors.extend(result["errors"])
+    # Lost writes: each trip holds the purpose of its last written edit (the highest version),
+    # every imported row is there once, every claim submitted and decision made is stored.
+    lost = 0
+    last_edit: dict[int, tuple[int, str]] = {}
+    for result in results:
+        for trip, version, purpose in result["edits"]:
+            if trip not in last_edit or version > last_edit[trip][0]:
+                last_edit[trip] = (version, purpose)
+    imported: dict[str, int] = {}
+    for result in results:
+        for card, rows in result["imported"].items():
+            imported[card] = imported.get(card, 0) + rows
+    with psycopg.connect(url, autocommit=True) as c:
+        for trip, (_version, purpose) in last_edit.items():
+            stored = c.execute("SELECT purpose FROM trips WHERE id = %s", (trip,)).fetchone()
+            lost += stored is None or stored[0] != purpose
+        for card, rows in imported.items():
+            (count,) = c.execute(  # type: ignore[misc]
+                "SELECT count(*) FROM trips t JOIN cards k ON k.id = t.card_id"
+                " WHERE k.last4 = %s AND t.dated_at >= '2027-01-01'",
+                (card,),
+            ).fetchone()
+            lost += count != rows
+        for result in results:
+            for claim in result["submitted"]:
+                lost += c.execute("SELECT 1 FROM claims WHERE id = %s", (claim,)).fetchone() is None
+            for claim, status in result["decided"].items():
+                stored = c.execute("SELECT status FROM claims WHERE id = %s", (claim,)).fetchone()
+                lost += stored is None or stored[0] != status
+    total = sum(len(v) for v in latencies.values())
+    print(f"{clients} clients, {seconds:.0f} s: {total:,} operations", file=sys.stderr)
+    for kind, values in sorted(latencies.items()):
+        print(
+            f"  {kind:7} {len(values):6,}  p50 {percentile(values, 0.5) * 1000:7.1f} ms"
+            f"  p95 {percentile(values, 0.95) * 1000:7.1f} ms",
+            file=sys.stderr,
+        )
+    print(f"  intended refusals: {sum(refusals.values())}", file=sys.stderr)
+    for what, count in sorted(refusals.items()):
+        print(f"    {count:5} {what}", file=sys.stderr)
+    print(f"  errors: {len(errors)}; lost writes: {lost}", file=sys.stderr)
+    for error in errors[:10]:
+        print(f"    {error}", file=sys.stderr)
+    # Baseline: the same number of bare psycopg clients, reads and version-checked edits only.
+    bare_until = time.time() + min(seconds, 20)
+    bare_jobs = [(url, jobs[i][1], jobs[i][4], i, bare_until) for i in range(clients)]
+    with context.Pool(clients) as pool:
+        bare = [t for times in pool.map(bare_client, bare_jobs) for t in times]
+    mixed = [t for kind in ("read", "edit") for t in latencies.get(kind, [])]
+    report_result(
+        f"{clients} clients on the loopback, {seconds:.0f} s (reads and edits, p50) vs bare"
+        " psycopg clients doing the same",
+        etcbook_s=percentile(mixed, 0.5),
+        baseline_s=percentile(bare, 0.5),
+        goal="0 errors, 0 lost writes",
+        met=not errors and lost == 0,
+        operations=total,
+        errors=len(errors),
+        lost_writes=lost,
+        intended_refusals=sum(refusals.values()),
+        latency_ms={
+            kind: {
+                "n": len(values),
+                "p50": round(percentile(values, 0.5) * 1000, 1),
+                "p95": round(percentile(values, 0.95) * 1000, 1),
+            }
+            for kind, values in sorted(latencies.items())
+        },
+        bare_p95_ms=round(percentile(bare, 0.95) * 1000, 1),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", default=os.environ.get("ETCBOOK_TEST_PG_URL", ""))
     parser.add_argument("--drivers", type=int, default=500)
     parser.add_argument("--trips", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--runs", type=int, default=7, help="runs of each timed process")
+    parser.add_argument(
+        "--only", choices=("queries", "status", "clients"), action="append", help="(repeatable)"
+    )
     args = parser.parse_args()
+    only = set(args.only or ("queries", "status", "clients"))
     cluster = None
     if not args.server:
         if not (PG_BIN / "initdb").exists():
             print("No PostgreSQL: pass --server URL or install postgresql-15.", file=sys.stderr)
             return 2
-        cluster = ThrowawayCluster()
-        args.server = cluster.url
+        cluster = ThrowawayCluster(tcp_port=55432 + os.getpid() % 1000)
+        args.server = cluster.tcp_url  # the clients connect over the loopback
+    files = Path(tempfile.mkdtemp(prefix="etcbook-roles-bench."))
     suffix = uuid.uuid4().hex[:6]
     url = new_database(args.server)
     logins: list[str] = []
@@ -122,6 +497,18 @@ def main() -> int:
         logins = build(url, args.drivers, args.trips, suffix)
         print(f"ledger built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         driver = logins[args.drivers // 2]
+        if "status" in only:
+            with psycopg.connect(url, autocommit=True) as c:
+                (last4,) = c.execute(  # type: ignore[misc]
+                    "SELECT k.last4 FROM card_holders h JOIN cards k ON k.id = h.card_id"
+                    " WHERE h.db_role = %s ORDER BY k.id LIMIT 1",
+                    (driver,),
+                ).fetchone()
+            driver_status(url, driver, last4, files, args.runs)
+        if "clients" in only:
+            concurrent_clients(url, logins, args.clients, args.seconds, files)
+        if "queries" not in only:
+            return 0
         with psycopg.connect(as_user(url, driver), autocommit=True) as c:
             rls_ms = median_ms(c, MONTH_QUERY.format(extra=""))
             rows = len(c.execute(MONTH_QUERY.format(extra="")).fetchall())
@@ -160,6 +547,9 @@ def main() -> int:
                 c.execute(f'DROP ROLE IF EXISTS "{login}"')
         if cluster is not None:
             cluster.stop()
+        import shutil
+
+        shutil.rmtree(files, ignore_errors=True)
     return 0
 
 
