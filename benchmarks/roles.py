@@ -261,6 +261,7 @@ def run_client(args: tuple[str, str, str, list[str], list[int], int, float, str]
                 )
                 submitted.append(record.id)
             else:
+                kind = "decide"
                 with store.engine.connect() as connection:
                     waiting = list_claims(connection, "submitted")
                 if waiting:
@@ -274,7 +275,6 @@ def run_client(args: tuple[str, str, str, list[str], list[int], int, float, str]
                         expected_version=claim.version,
                     )
                     decided[record.id] = record.status
-                kind = "decide"
         except Exception as exc:  # every outcome is counted
             name = type(exc).__name__
             sentence = refusal(exc)
