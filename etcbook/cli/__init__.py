@@ -18,7 +18,43 @@ if TYPE_CHECKING:
     import argparse
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The one command module that registers the command ``argv`` names, or None (then every
+    module is registered: no command, an unknown or shared one, or sources not readable as in
+    the frozen app). A command then imports only its own module, not all of them."""
+    import importlib.util
+    import pkgutil
+    import re
+
+    registers = re.compile(r'\bsubparsers\.add_parser\(\s*"([\w-]+)"')
+    args = iter(argv)
+    command = None
+    for arg in args:
+        if arg == "--db":
+            next(args, None)
+        elif not arg.startswith("-"):
+            command = arg
+            break
+    if command is None:
+        return None
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        spec = importlib.util.find_spec(f"{__name__}.{module.name}")
+        loader = getattr(spec, "loader", None)
+        try:
+            source = loader.get_source(f"{__name__}.{module.name}") if loader else None
+        except (ImportError, OSError):
+            source = None
+        if source is None:
+            return None
+        if command in registers.findall(source):
+            found.append(module.name)
+    return found[0] if len(found) == 1 else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; given ``argv``, with only the module of the command it names
+    when that one is known (see :func:`_command_module`)."""
     import importlib
     import pkgutil
 
@@ -38,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "postgresql:///?service=NAME）。既定: 環境変数 ETCBOOK_DB、なければユーザーデータフォルダ",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    only = None if argv is None else _command_module(argv)
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module.name == "common":
+        if module.name == "common" or (only is not None and module.name != only):
             continue
         importlib.import_module(f"{__name__}.{module.name}").register(subparsers)
     return parser
@@ -130,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from etcbook.safeio import FileInUse
 
     configure_streams(json_output="--json" in argv)
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     context = CliContext(db=args.db)
     if args.command is None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from etcbook.domain.alerts import Alert
     from etcbook.domain.mileage import CardState
     from etcbook.domain.rules import Rules
-    from etcbook.models.mileage import CardRef
+    from etcbook.models.card_refs import CardRef
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -158,7 +158,7 @@ def _rules() -> Rules:
 
 
 def _card(connection: Connection, last4: str) -> CardRef:
-    from etcbook.models.mileage import find_card
+    from etcbook.models.card_refs import find_card
 
     card = find_card(connection=connection, last4=last4)
     if card is None:

@@ -166,7 +166,7 @@ def load_card_state(
     """The card's state at the end of the as-of day (trips, exchanges, stops, adjustments as
     stored) and its auto-exchange setting."""
     from etcbook.domain.mileage import state_at_end_of
-    from etcbook.models.mileage import find_card
+    from etcbook.models.card_refs import find_card
     from etcbook.models.mileage_inputs import load_card_inputs
 
     with context.store.engine.connect() as connection:

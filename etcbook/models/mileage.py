@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Index, UniqueConstraint, text
@@ -16,6 +15,9 @@ from sqlmodel import Field, SQLModel
 
 from etcbook import clock
 from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
+from etcbook.models.card_refs import CardRef as CardRef  # re-exported
+from etcbook.models.card_refs import find_card as find_card
+from etcbook.models.card_refs import list_card_refs as list_card_refs
 from etcbook.models.columns import IsoDate, IsoDateTime
 from etcbook.models.dialect import as_datetime
 from etcbook.privacy import free_text, free_text_or_none
@@ -87,31 +89,7 @@ class CommutePassMonth(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=IsoDateTime)
 
 
-# --- queries ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CardRef:
-    """A card as the mileage commands need it."""
-
-    id: int
-    last4: str
-    auto_exchange: bool
-
-
-def find_card(*, connection: Connection, last4: str) -> CardRef | None:
-    row = connection.execute(
-        text("SELECT id, last4, auto_exchange FROM cards WHERE last4 = :last4"), {"last4": last4}
-    ).first()
-    return None if row is None else CardRef(row[0], row[1], bool(row[2]))
-
-
-def list_card_refs(*, connection: Connection) -> list[CardRef]:
-    """Every card, in the ledger's order (household, holder, last 4)."""
-    rows = connection.exec_driver_sql(
-        "SELECT id, last4, auto_exchange FROM cards ORDER BY household, holder, last4"
-    )
-    return [CardRef(r[0], r[1], bool(r[2])) for r in rows]
+# --- queries (CardRef, find_card, list_card_refs: etcbook.models.card_refs) -----------------
 
 
 def _iso(value: dt.datetime) -> str:

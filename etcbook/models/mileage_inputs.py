@@ -29,8 +29,8 @@ from etcbook.domain.mileage import (
 from etcbook.domain.points import ExchangeUnit
 from etcbook.domain.rules import Rules, load_rules
 from etcbook.models.card_links import load_links
+from etcbook.models.card_refs import CardRef, list_card_refs
 from etcbook.models.dialect import as_date, as_datetime, is_postgresql
-from etcbook.models.mileage import CardRef, list_card_refs
 
 _from_iso = as_datetime
 _date_from_iso = as_date

@@ -1,0 +1,35 @@
+"""Cards as the mileage engine and its commands name them: id, last 4, auto exchange.
+
+Kept apart from the tables (:mod:`etcbook.models.mileage`) so that reading a card's state
+(``etcbook status``) imports neither SQLModel nor pydantic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    """A card as the mileage commands need it."""
+
+    id: int
+    last4: str
+    auto_exchange: bool
+
+
+def find_card(*, connection: Connection, last4: str) -> CardRef | None:
+    row = connection.execute(
+        text("SELECT id, last4, auto_exchange FROM cards WHERE last4 = :last4"), {"last4": last4}
+    ).first()
+    return None if row is None else CardRef(row[0], row[1], bool(row[2]))
+
+
+def list_card_refs(*, connection: Connection) -> list[CardRef]:
+    """Every card, in the ledger's order (household, holder, last 4)."""
+    rows = connection.exec_driver_sql(
+        "SELECT id, last4, auto_exchange FROM cards ORDER BY household, holder, last4"
+    )
+    return [CardRef(r[0], r[1], bool(r[2])) for r in rows]
