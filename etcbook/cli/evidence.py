@@ -139,7 +139,7 @@ def cmd_add(args: argparse.Namespace, context: CliContext) -> int:
         )
     except VaultError as exc:
         raise BadInput(str(exc)) from None
-    say(f"保管しました: {document.path}（v{document.version}, SHA-256 {document.sha256}）")
+    say(f"保管しました: {document.location}（v{document.version}, SHA-256 {document.sha256}）")
     emit(args, {"document": document.to_json()}, lambda: _documents_human([document]))
     return EXIT_OK
 
@@ -205,11 +205,11 @@ def cmd_verify(args: argparse.Namespace, context: CliContext) -> int:
             "unexpected": list(check.unexpected),
         }
     else:
-        from etcbook.models.vault import vault_root, verify_vault
+        from etcbook.models.vault import vault_location, verify_vault
 
         vault = verify_vault(store=context.store)
         document = {
-            "vault": str(vault_root(context.store)),
+            "vault": vault_location(context.store),
             "intact": vault.intact,
             "checked": vault.checked,
             "missing": list(vault.missing),

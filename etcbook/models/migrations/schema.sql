@@ -1,9 +1,9 @@
--- heads: roles_0001
+-- heads: vault_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('roles_0001');
+INSERT INTO "alembic_version" VALUES('vault_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -68,6 +68,29 @@ CREATE TABLE cards (
 	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, 
 	CONSTRAINT pk_cards PRIMARY KEY (id)
 );
+CREATE TABLE claim_file_chunks (
+	claim_file_id INTEGER NOT NULL, 
+	seq INTEGER NOT NULL, 
+	data BLOB NOT NULL, 
+	CONSTRAINT pk_claim_file_chunks PRIMARY KEY (claim_file_id, seq), 
+	CONSTRAINT ck_claim_file_chunks_seq CHECK (seq >= 0), 
+	CONSTRAINT fk_claim_file_chunks_claim_file_id_claim_files FOREIGN KEY(claim_file_id) REFERENCES claim_files (id)
+);
+CREATE TABLE claim_files (
+	id INTEGER NOT NULL, 
+	claim_id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	kind VARCHAR NOT NULL, 
+	name VARCHAR NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	size INTEGER NOT NULL, 
+	created_at TEXT NOT NULL, 
+	CONSTRAINT pk_claim_files PRIMARY KEY (id), 
+	CONSTRAINT ck_claim_files_kind CHECK (kind IN ('pdf', 'csv', 'bundle', 'approved_pdf')), 
+	CONSTRAINT ck_claim_files_size CHECK (size >= 0), 
+	CONSTRAINT fk_claim_files_claim_id_claims FOREIGN KEY(claim_id) REFERENCES claims (id), 
+	CONSTRAINT fk_claim_files_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id)
+);
 CREATE TABLE claim_trips (
 	claim_id INTEGER NOT NULL, 
 	trip_id INTEGER NOT NULL, 
@@ -122,6 +145,14 @@ CREATE TABLE data_version (
 	CONSTRAINT pk_data_version PRIMARY KEY (id)
 );
 INSERT INTO "data_version" VALUES(1,1);
+CREATE TABLE document_chunks (
+	document_id INTEGER NOT NULL, 
+	seq INTEGER NOT NULL, 
+	data BLOB NOT NULL, 
+	CONSTRAINT pk_document_chunks PRIMARY KEY (document_id, seq), 
+	CONSTRAINT ck_document_chunks_seq CHECK (seq >= 0), 
+	CONSTRAINT fk_document_chunks_document_id_documents FOREIGN KEY(document_id) REFERENCES documents (id)
+);
 CREATE TABLE documents (
 	id INTEGER NOT NULL, 
 	path VARCHAR NOT NULL, 
@@ -396,3 +427,11 @@ CREATE TRIGGER trips_closed_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 
 CREATE TRIGGER trips_closed_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(OLD.exit_at, OLD.entry_at), 1, 7)) BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month'); END;
 CREATE TRIGGER trips_approved_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') AND (NEW.purpose IS NOT OLD.purpose OR NEW.business_share IS NOT OLD.business_share OR NEW.toll IS NOT OLD.toll OR NEW.toll_before_discount IS NOT OLD.toll_before_discount OR NEW.etc_discount IS NOT OLD.etc_discount OR NEW.rebate_applied IS NOT OLD.rebate_applied OR NEW.deferred_toll IS NOT OLD.deferred_toll) BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
 CREATE TRIGGER trips_approved_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
+CREATE UNIQUE INDEX ix_claim_files_claim_kind ON claim_files (claim_id, kind);
+CREATE INDEX ix_claim_files_card ON claim_files (card_id);
+CREATE TRIGGER document_chunks_no_update BEFORE UPDATE ON document_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER document_chunks_no_delete BEFORE DELETE ON document_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_files_no_update BEFORE UPDATE ON claim_files BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_files_no_delete BEFORE DELETE ON claim_files BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_file_chunks_no_update BEFORE UPDATE ON claim_file_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_file_chunks_no_delete BEFORE DELETE ON claim_file_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
