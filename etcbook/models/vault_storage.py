@@ -257,6 +257,7 @@ class FolderStorage(VaultStorage):
                 raise VaultError(
                     f"{stored.name}: コピーが元のファイルと一致しません（ディスクを確認してください）"
                 )
+            _set_aside_orphan(target)
             place_new(temporary, target)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -307,6 +308,20 @@ class FolderStorage(VaultStorage):
 
     def taken(self, connection: Connection, relpath: str, file: Path | None) -> bool:
         return file is not None and file.exists()
+
+
+def _set_aside_orphan(target: Path) -> None:
+    """Rename a file already at ``target`` to a hidden name beside it, keeping its bytes.
+
+    The caller has just recorded ``target``'s vault path in its transaction (the path is unique
+    among the records), so a file there belongs to no record: the copy of an add that was
+    interrupted between placing its file and committing (a crash, a kill). Without this, that
+    name could never be used again.
+    """
+    if not target.exists():
+        return
+    stamp = f"{os.getpid()}-{int(os.path.getmtime(target))}"
+    os.replace(target, target.with_name(f".orphan-{stamp}-{target.name}"))
 
 
 def _file_of(stored: StoredFile) -> Path:

@@ -322,6 +322,23 @@ def test_the_server_refuses_to_change_or_delete_a_kept_original(
         store.close()
 
 
+@pytest.mark.sqlite_only
+def test_a_file_left_by_an_interrupted_add_does_not_block_its_name(
+    store: Store, statement_pdf: Path
+) -> None:
+    """A kill between placing the copy and committing its record leaves a file no record
+    names; the next add of that name keeps it aside and goes ahead."""
+    orphan = vault_root(store) / "2025" / "11" / "2025-11_CARD1234_CarA_請求.pdf"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"copy of an add that never committed")
+    document = add_statement(store, statement_pdf)
+    assert document.path == orphan
+    assert read_original(store=store, document=document) == statement_pdf.read_bytes()
+    kept = [p for p in orphan.parent.iterdir() if p.name.startswith(".orphan-")]
+    assert [p.read_bytes() for p in kept] == [b"copy of an add that never committed"]
+    assert verify_vault(store=store).intact
+
+
 def _add(store: Store, tmp_path: Path, name: str, **kw: object) -> object:
     path = tmp_path / name
     path.write_bytes(name.encode())
