@@ -142,6 +142,38 @@ def demo_store_path(demo_store_template: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_server: str, pg_template: str) -> Iterator[str]:
+    """The demo ledger on the server, built once per session (its originals in the database);
+    copied for each test by ``demo_target``."""
+    from etcbook.models.demo import fill_demo
+    from etcbook.models.store import open_store
+
+    url = create_database(pg_server, template=pg_template)
+    opened = open_store(url)
+    fill_demo(opened)
+    opened.close()
+    yield database_name(url)
+    drop_database(pg_server, url)
+
+
+@pytest.fixture
+def demo_target(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path | str]:
+    """A private copy of the demo store on the test's backend: a file (``demo_store_path``) or
+    a PostgreSQL ledger copied from ``pg_demo_template`` (its URL), dropped afterwards."""
+    if backend != "postgresql":
+        yield request.getfixturevalue("demo_store_path")
+        return
+    server = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_demo_template")
+    monkeypatch.setenv("ETCBOOK_SERVER_FILES", str(tmp_path / "server-files"))
+    url = create_database(server, template=template)
+    yield url
+    drop_database(server, url)
+
+
 @dataclass
 class CliResult:
     returncode: int

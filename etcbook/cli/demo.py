@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_demo(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.demo import fill_demo
-    from etcbook.models.vault import vault_root
+    from etcbook.models.vault import vault_location
 
     try:
         counts = fill_demo(context.store)
@@ -30,7 +30,7 @@ def cmd_demo(args: argparse.Namespace, context: CliContext) -> int:
         {"store": context.store.name, **counts},
         lambda: (
             f"カード {counts['cards']}枚、走行 {counts['trips']:,}件（明細CSV {counts['files']}ファイル）、"
-            f"証憑 {counts['documents']}件（{vault_root(context.store)}）"
+            f"証憑 {counts['documents']}件（{vault_location(context.store)}）"
         ),
     )
     return 0

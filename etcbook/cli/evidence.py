@@ -1,4 +1,5 @@
-"""``evidence add|list|search|verify|remove|missing|audit``: the vault of electronic originals."""
+"""``evidence add|list|search|verify|export|remove|missing|audit``: the vault of electronic
+originals."""
 
 from __future__ import annotations
 
@@ -77,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_json_flag(verify)
     verify.set_defaults(handler=cmd_verify)
 
+    export = sub.add_parser("export", help="保管している原本を書き出す（内容を記録と照合してから）")
+    export.add_argument("id", type=parse_int, metavar="ID")
+    export.add_argument(
+        "--out", required=True, type=Path, metavar="PATH", help="書き出すフォルダかファイル名"
+    )
+    add_json_flag(export)
+    export.set_defaults(handler=cmd_export)
+
     remove = sub.add_parser(
         "remove", help="証憑をごみ箱フォルダに移し、誰がいつなぜ削除したかを記録する"
     )
@@ -139,7 +148,7 @@ def cmd_add(args: argparse.Namespace, context: CliContext) -> int:
         )
     except VaultError as exc:
         raise BadInput(str(exc)) from None
-    say(f"保管しました: {document.path}（v{document.version}, SHA-256 {document.sha256}）")
+    say(f"保管しました: {document.location}（v{document.version}, SHA-256 {document.sha256}）")
     emit(args, {"document": document.to_json()}, lambda: _documents_human([document]))
     return EXIT_OK
 
@@ -205,11 +214,11 @@ def cmd_verify(args: argparse.Namespace, context: CliContext) -> int:
             "unexpected": list(check.unexpected),
         }
     else:
-        from etcbook.models.vault import vault_root, verify_vault
+        from etcbook.models.vault import vault_location, verify_vault
 
         vault = verify_vault(store=context.store)
         document = {
-            "vault": str(vault_root(context.store)),
+            "vault": vault_location(context.store),
             "intact": vault.intact,
             "checked": vault.checked,
             "missing": list(vault.missing),
@@ -230,6 +239,24 @@ def cmd_verify(args: argparse.Namespace, context: CliContext) -> int:
 
     emit(args, document, human)
     return EXIT_OK if document["intact"] else EXIT_BAD_INPUT
+
+
+def cmd_export(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook.models.vault import VaultError, get_document, save_original
+
+    try:
+        document = get_document(store=context.store, document_id=args.id)
+        target = args.out / document.name if args.out.is_dir() else args.out
+        written = save_original(store=context.store, document=document, target=target)
+    except VaultError as exc:
+        raise BadInput(str(exc)) from None
+    say(f"書き出しました: {written}")
+    emit(
+        args,
+        {"document": document.to_json(), "file": str(written)},
+        lambda: f"{document.name} を書き出しました（SHA-256 {document.sha256} を照合済み）",
+    )
+    return EXIT_OK
 
 
 def cmd_remove(args: argparse.Namespace, context: CliContext) -> int:

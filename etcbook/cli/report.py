@@ -34,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook import clock
-    from etcbook.export.bundle import BundleError, OriginalFile, write_claim_outputs
+    from etcbook.export.bundle import BundleError, write_claim_outputs
     from etcbook.models.claims import ClaimError, claim_from_store
+    from etcbook.models.vault import missing_originals, original_files
 
     if args.out.exists() and not args.out.is_dir():
         raise BadInput(f"--out はフォルダを指定してください: {args.out}")
@@ -55,7 +56,7 @@ def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
         raise BadInput(str(exc)) from None
     if not claim.lines:
         say("対象期間に業務割合の付いた走行がありません（精算額 0 円の精算書を作ります）。")
-    missing = [d for d in documents if not d.path.is_file()]
+    missing = missing_originals(store=context.store, documents=documents)
     if missing:
         raise BadInput(
             "保管庫のファイルが見つかりません: "
@@ -63,9 +64,7 @@ def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
             + "（evidence verify で確かめてください）"
         )
     try:
-        outputs = write_claim_outputs(
-            claim, args.out, [OriginalFile(d.path, d.kind, d.sha256) for d in documents]
-        )
+        outputs = write_claim_outputs(claim, args.out, original_files(context.store, documents))
     except BundleError as exc:
         raise BadInput(str(exc)) from None
     totals = outputs.claim.totals

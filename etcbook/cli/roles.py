@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from etcbook.cli.common import (
@@ -101,6 +102,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_json_flag(ret)
     ret.set_defaults(handler=_handler(cmd_claim_return))
+    files = csub.add_parser(
+        "files",
+        help="申請で固定した書類（精算書PDF・CSV・一式ZIP・承認済PDF）の一覧と書き出し",
+    )
+    files.add_argument("id", type=int)
+    files.add_argument(
+        "--out", type=Path, metavar="DIR", help="書き出すフォルダ（内容を記録と照合してから）"
+    )
+    add_json_flag(files)
+    files.set_defaults(handler=_handler(cmd_claim_files))
 
 
 def _handler(
@@ -330,3 +341,37 @@ def cmd_claim_approve(args: argparse.Namespace, context: CliContext) -> int:
 
 def cmd_claim_return(args: argparse.Namespace, context: CliContext) -> int:
     return _decide(args, context, False)
+
+
+def cmd_claim_files(args: argparse.Namespace, context: CliContext) -> int:
+    """The claim's frozen files; with ``--out``, written there after their SHA-256 is checked
+    (on a shared ledger they come from the database, whoever submitted the claim)."""
+    from etcbook.models.workflow import claim_files, get_claim, save_claim_files
+
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise BadInput(f"--out はフォルダを指定してください: {args.out}")
+    with context.store.engine.connect() as connection:
+        get_claim(connection, args.id)
+        files = claim_files(connection, args.id)
+    written: dict[str, str] = {}
+    if args.out is not None:
+        for path in save_claim_files(store=context.store, claim_id=args.id, folder=args.out):
+            written[path.name] = str(path)
+            say(f"書き出しました: {path}")
+    document = {
+        "claim": args.id,
+        "files": [{**f.as_json(), "path": written.get(f.name)} for f in files],
+    }
+    emit(
+        args,
+        document,
+        lambda: (
+            table(
+                ("種類", "ファイル", "サイズ", "SHA-256"),
+                [(f.kind, f.name, f"{f.size:,}", f.sha256) for f in files],
+            )
+            if files
+            else f"申請 {args.id} には保管された書類がありません。"
+        ),
+    )
+    return 0

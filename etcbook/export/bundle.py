@@ -17,9 +17,9 @@ import dataclasses
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, BinaryIO
 
 from etcbook import clock
@@ -41,18 +41,25 @@ class BundleError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class OriginalFile:
-    """An original to attach: a file on disk and its kind.
+    """An original to attach: a file and its kind.
 
     Attributes:
-        path: where it is (usually in the vault).
+        path: where it is (usually in the vault); its name is the name in the bundle.
         kind: document kind key (``statement``, ``certificate``, ...).
         expected_sha256: the digest recorded when it entered the vault; when given, a file
             whose bytes no longer match is refused instead of being attached.
+        read: how to get its bytes when they are not a file here (a vault kept in the
+            ledger's database); by default the file at ``path`` is read.
     """
 
-    path: Path
+    path: PurePath
     kind: str
     expected_sha256: str | None = None
+    read: Callable[[], bytes] | None = None
+
+    def read_bytes(self) -> bytes:
+        """The original's bytes as they are (the bundle checks them)."""
+        return self.read() if self.read is not None else Path(self.path).read_bytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +165,7 @@ def build_bundle_bytes(
     digest printed in the PDF is the digest of the bytes put in the zip.
     """
     names = _unique_names(original.path.name for original in originals)
-    contents = [original.path.read_bytes() for original in originals]
+    contents = [original.read_bytes() for original in originals]
     altered = [
         original.path.name
         for original, data in zip(originals, contents, strict=True)

@@ -21,6 +21,9 @@ _TABLE_NAMES = {
     "point_exchanges": "ポイント交換",
     "mileage_adjustments": "ポイントの調整",
     "documents": "証憑",
+    "document_chunks": "証憑",
+    "claim_files": "申請の書類",
+    "claim_file_chunks": "申請の書類",
 }
 
 
@@ -53,6 +56,11 @@ def refusal(exc: BaseException) -> str | None:
     if "etcbook:approved_claim" in message:
         return (
             "承認済みの申請に含まれる走行・申請は変更できません（用途・業務割合・金額）。"
+            "何も変更していません。"
+        )
+    if "etcbook:original_frozen" in message:
+        return (
+            "保管した証憑と申請の書類は変更・削除できません（訂正は新しい版として追加します）。"
             "何も変更していません。"
         )
     if "etcbook:accounts_only" in message:

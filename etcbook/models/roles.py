@@ -8,6 +8,7 @@
   ``session_user`` (a shared login with ``SET app.…`` would be no boundary). The accounts desk's
   policies let it see and change every row.
 - The audit log takes INSERT and SELECT only; its triggers refuse UPDATE, DELETE and TRUNCATE.
+  So do the originals' bytes and a claim's frozen files (:data:`APPEND_ONLY`).
 - Views run with the caller's rights (``security_invoker``).
 
 :func:`init_roles` is idempotent: run it again after an upgrade that added tables.
@@ -41,6 +42,7 @@ CARD_TABLES = {
     "claim_trips": "card_id = ANY(my_card_ids())",
     "card_links": "old_card_id = ANY(my_card_ids())",
     "passages": "card_id = ANY(my_card_ids())",
+    "claim_files": "card_id = ANY(my_card_ids())",
 }
 """Tables holding card data with a card id column: RLS by card."""
 
@@ -49,6 +51,8 @@ DERIVED_TABLES = {
     "incident_steps": "incident_id IN (SELECT id FROM incidents)",
     "incident_contacts": "incident_id IN (SELECT id FROM incidents)",
     "documents": "card_last4 IN (SELECT last4 FROM cards)",
+    "document_chunks": "document_id IN (SELECT id FROM documents)",
+    "claim_file_chunks": "claim_file_id IN (SELECT id FROM claim_files)",
     "audit_log": "db_user = session_user",
     "journal_settings": "card_id IS NULL OR card_id = ANY(my_card_ids())",
     "journal_export_trips": "trip_id IN (SELECT id FROM trips)",
@@ -59,6 +63,9 @@ DRIVER_READ_ONLY = ("cards", "card_links", "closed_months", "route_rules")
 """Drivers read these but cannot add or reassign cards, close months or change route rules."""
 
 NOT_GRANTED_TO_DRIVERS = ("card_holders",)
+
+APPEND_ONLY = ("document_chunks", "claim_files", "claim_file_chunks")
+"""Originals' bytes and a claim's frozen files: added, never changed (triggers refuse it too)."""
 
 
 class RolesError(ValueError):
@@ -147,8 +154,8 @@ def init_roles(connection: Connection) -> dict[str, Any]:
     _claims_guard(connection)
     policies = _card_tables(connection)
     for table in tables:
-        if table == "audit_log":
-            connection.execute(text(f"GRANT SELECT, INSERT ON audit_log TO {DRIVER}, {ACCOUNTS}"))
+        if table == "audit_log" or table in APPEND_ONLY:
+            connection.execute(text(f"GRANT SELECT, INSERT ON {table} TO {DRIVER}, {ACCOUNTS}"))
         elif table in NOT_GRANTED_TO_DRIVERS:
             # read by my_card_ids() as the owner: row-level security would hide every row
             connection.execute(text(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"))

@@ -20,16 +20,13 @@ and why. Every vault change is appended to the audit log in the same transaction
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
 import os
 import re
-import stat
-import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
@@ -44,8 +41,24 @@ from etcbook.domain.evidence import (
 from etcbook.models.audit import append_audit, os_user
 from etcbook.models.dialect import as_date, contains, month_of
 from etcbook.models.store import Store
+from etcbook.models.vault_storage import (
+    OriginalUnreadable,
+    StoredFile,
+    VaultError,
+    file_chunks,
+    file_digest,
+    make_read_only,
+    storage_for,
+    unlink_read_only,
+    write_temporary,
+)
 from etcbook.privacy import free_text, make_private_dir
-from etcbook.safeio import FILE_IN_USE, FileInUse, display_name, fsync_fully, replace_file
+from etcbook.safeio import display_name
+
+if TYPE_CHECKING:
+    from etcbook.export.bundle import OriginalFile
+
+__all__ = ["OriginalUnreadable", "VaultError"]  # raised by this module's functions
 
 VAULT_SUFFIX = ".etc"
 SHARED_VAULT_FOLDER = "ETC"
@@ -53,12 +66,7 @@ SHARED_VAULT_FOLDER = "ETC"
 TRASH_FOLDER = "_trash"
 CHECKED_MONTHS = 15
 """ETC利用照会サービス keeps statements for about 15 months."""
-_CHUNK = 1 << 20
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-
-
-class VaultError(ValueError):
-    """A vault operation refused (bad input, duplicate, unknown document); nothing changed."""
 
 
 def vault_path_for(store_path: Path) -> Path:
@@ -70,6 +78,18 @@ def vault_path_for(store_path: Path) -> Path:
 def vault_root(store: Store) -> Path:
     """The store's own vault folder (:func:`vault_path_for`)."""
     return vault_path_for(store.path)
+
+
+def _files_root(store: Store) -> Path | None:
+    """The folder of the originals' files, or ``None`` when the database holds their bytes."""
+    return None if storage_for(store).in_database else vault_root(store)
+
+
+def vault_location(store: Store) -> str:
+    """Where the originals are, for messages and JSON: the vault's folder, or the ledger's URL
+    when they are kept in the database."""
+    root = _files_root(store)
+    return store.name if root is None else str(root)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +144,14 @@ def split_shared_vault(*, store: Store) -> VaultSplit:
             continue
         source = shared / PurePosixPath(relpath)
         if not source.is_file() or (
-            row["removed_at"] is None and _file_sha256(source) != row["sha256"]
+            row["removed_at"] is None and file_digest(source)[1] != row["sha256"]
         ):
             skipped.append(relpath)
             continue
         target = staging / PurePosixPath(relpath)
-        temporary, _digest, _size = _copy_into(source, target.parent)
+        temporary, _size, _digest = write_temporary(file_chunks(source), target.parent)
         os.replace(temporary, target)
-        _make_read_only(target)
+        make_read_only(target)
         copied.append(relpath)
     os.replace(staging, own)
     with store.transaction() as connection:
@@ -153,7 +173,7 @@ def _remove_tree(folder: Path) -> None:
         if path.is_dir():
             path.rmdir()
         else:
-            _unlink_read_only(path)
+            unlink_read_only(path)
     folder.rmdir()
 
 
@@ -163,7 +183,9 @@ class DocumentRecord:
 
     Attributes:
         id: row id.
-        path: absolute path of the file in the vault (or where it was, once removed).
+        path: absolute path of the file in the vault on this computer (or where it was, once
+            removed); ``None`` when the ledger's database holds the bytes (PostgreSQL). Read
+            an original through :func:`read_original` / :func:`save_original`, on both.
         relpath: path inside the vault, ``/``-separated.
         sha256: digest recorded when the file was added.
         size: bytes.
@@ -185,7 +207,7 @@ class DocumentRecord:
     """
 
     id: int
-    path: Path
+    path: Path | None
     relpath: str
     sha256: str
     size: int
@@ -205,11 +227,22 @@ class DocumentRecord:
     removed_reason: str | None = None
     trash_path: str | None = None
 
+    @property
+    def name(self) -> str:
+        """The file's name in the vault (``2025-11_CARD1234_CarA_請求.pdf``)."""
+        return PurePosixPath(self.relpath).name
+
+    @property
+    def location(self) -> str:
+        """The file's path on this computer, or its path inside the ledger's vault when the
+        database holds the bytes."""
+        return self.relpath if self.path is None else str(self.path)
+
     def to_json(self) -> dict[str, Any]:
         """The ``evidence list/search --json`` shape."""
         return {
             "id": self.id,
-            "path": str(self.path),
+            "path": self.location,
             "sha256": self.sha256,
             "kind": self.kind,
             "card": self.card,
@@ -289,13 +322,13 @@ _COLUMNS = (
 )
 
 
-def _record(root: Path, row: Any) -> DocumentRecord:
+def _record(root: Path | None, row: Any) -> DocumentRecord:
     date = row["doc_date"]
     if isinstance(date, str):
         date = as_date(date)
     return DocumentRecord(
         id=row["id"],
-        path=root / PurePosixPath(row["path"]),
+        path=None if root is None else root / PurePosixPath(row["path"]),
         relpath=row["path"],
         sha256=row["sha256"],
         size=row["size"],
@@ -325,80 +358,126 @@ def search_documents(
     sql = text(
         f"SELECT {_COLUMNS} FROM documents{where} ORDER BY month, card_last4, kind, version, id"
     )
-    root = vault_root(store)
+    root = _files_root(store)
     if connection is not None:
         return [_record(root, r) for r in connection.execute(sql, params).mappings()]
     with store.engine.connect() as own:
         return [_record(root, r) for r in own.execute(sql, params).mappings()]
 
 
-def get_document(*, store: Store, document_id: int) -> DocumentRecord:
-    """One document by id; :class:`VaultError` when there is none."""
-    with store.engine.connect() as connection:
-        row = (
-            connection.execute(
-                text(f"SELECT {_COLUMNS} FROM documents WHERE id = :id"), {"id": document_id}
-            )
-            .mappings()
-            .first()
-        )
+def get_document(
+    *, store: Store, document_id: int, connection: Connection | None = None
+) -> DocumentRecord:
+    """One document by id; :class:`VaultError` when there is none (or it is not visible to
+    this login on a shared ledger)."""
+    query = text(f"SELECT {_COLUMNS} FROM documents WHERE id = :id")
+    if connection is not None:
+        row = connection.execute(query, {"id": document_id}).mappings().first()
+    else:
+        with store.engine.connect() as own:
+            row = own.execute(query, {"id": document_id}).mappings().first()
     if row is None:
         raise VaultError(f"証憑 {document_id} はありません")
-    return _record(vault_root(store), row)
+    return _record(_files_root(store), row)
 
 
-def _copy_into(source: Path, folder: Path) -> tuple[Path, str, int]:
-    """Copy ``source`` to a temporary file in ``folder``, fsynced; return it, its digest, size."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(prefix=".adding.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            while chunk := src.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            fsync_fully(out.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-        raise
-    return Path(name), digest.hexdigest(), size
+def stored_file(store: Store, document: DocumentRecord) -> StoredFile:
+    """Where ``document``'s bytes are, for the store's backend (a removed document's file is in
+    the vault's trash)."""
+    file = None
+    if document.path is not None:
+        root = vault_root(store)
+        where = document.trash_path if document.removed_at is not None else None
+        file = root / PurePosixPath(where or document.relpath)
+    return StoredFile(
+        table="documents",
+        id=document.id,
+        name=document.name,
+        sha256=document.sha256,
+        size=document.size,
+        file=file,
+    )
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+# --- reading and writing originals (the entry points for copies between stores) -------------
 
 
-def _make_read_only(path: Path) -> None:
-    os.chmod(path, stat.S_IRUSR)
+def read_original(
+    *, store: Store, document: DocumentRecord, connection: Connection | None = None
+) -> bytes:
+    """The original's bytes, checked against its recorded SHA-256 and size.
+
+    Raises :class:`OriginalUnreadable` (a sentence) when it is missing or altered; altered
+    bytes are never returned. Holds the whole file in memory: for a copy, prefer
+    :func:`iter_original` or :func:`save_original`.
+    """
+    return storage_for(store).read_verified(stored_file(store, document), connection)
 
 
-def _unlink_read_only(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-        path.unlink()
+def iter_original(
+    *, store: Store, document: DocumentRecord, connection: Connection | None = None
+) -> Iterator[bytes]:
+    """The original's bytes in chunks of at most 1 MiB; after the last chunk
+    :class:`OriginalUnreadable` is raised when they differ from the record, so a consumer keeps
+    nothing until the iteration has ended (see :func:`put_original`, which checks again)."""
+    return storage_for(store).verified_chunks(stored_file(store, document), connection)
 
 
-def _place(temporary: Path, target: Path) -> None:
-    """Give the checked copy its final name, never replacing an existing file."""
-    try:
-        os.link(temporary, target)  # fails if target exists: no overwrite, even in a race
-    except FileExistsError:
-        raise VaultError(f"{target.name} はすでに保管庫にあります（上書きしません）") from None
-    except OSError:
-        # File systems without hard links: check, then rename.
-        if target.exists():
-            raise VaultError(f"{target.name} はすでに保管庫にあります（上書きしません）") from None
-        os.replace(temporary, target)
-        return
-    temporary.unlink()
+def save_original(*, store: Store, document: DocumentRecord, target: Path) -> Path:
+    """Copy the original to the file ``target`` (created or replaced in one rename), checked
+    first: a missing or altered original raises :class:`OriginalUnreadable` and writes nothing."""
+    return storage_for(store).save_verified(stored_file(store, document), Path(target))
+
+
+def put_original(
+    *, store: Store, connection: Connection, document_id: int, chunks: Iterable[bytes]
+) -> DocumentRecord:
+    """Store the bytes of a ``documents`` row already written in ``connection``'s transaction
+    (a copy of a store brings its rows, then each original's bytes): in the database, or as the
+    read-only file at its vault path (its trash path once removed), never over an existing file.
+
+    The bytes must match the row's SHA-256 and size, else :class:`VaultError` and nothing is
+    kept (the caller's transaction should roll back). On a later failure of that transaction,
+    a file written here stays behind on SQLite: call :func:`discard_original`.
+    """
+    document = get_document(store=store, document_id=document_id, connection=connection)
+    stored = stored_file(store, document)
+    if stored.file is not None:
+        make_private_dir(vault_root(store))
+    storage_for(store).write(connection, stored, chunks)
+    return document
+
+
+def discard_original(*, store: Store, document: DocumentRecord) -> None:
+    """Undo :func:`put_original` after its transaction failed (removes the file on SQLite)."""
+    storage_for(store).discard(stored_file(store, document))
+
+
+def original_files(store: Store, documents: Sequence[DocumentRecord]) -> list[OriginalFile]:
+    """The documents as attachments of a claim bundle, read from the store's backend (the
+    bundle checks each one's bytes against the recorded SHA-256)."""
+    from etcbook.export.bundle import OriginalFile
+
+    storage = storage_for(store)
+
+    def reader(stored: StoredFile) -> Any:
+        return lambda: b"".join(storage.chunks(stored))
+
+    return [
+        OriginalFile(
+            PurePosixPath(d.name) if d.path is None else d.path,
+            d.kind,
+            d.sha256,
+            read=reader(stored_file(store, d)),
+        )
+        for d in documents
+    ]
+
+
+def missing_originals(*, store: Store, documents: Sequence[DocumentRecord]) -> list[DocumentRecord]:
+    """The documents whose bytes are not in the store (a file deleted outside etcbook)."""
+    storage = storage_for(store)
+    return [d for d in documents if not storage.exists(stored_file(store, d))]
 
 
 def _check_inputs(kind: str, card: str, month: str, source: Path) -> None:
@@ -439,92 +518,97 @@ def add_document(
     counterparty = free_text(counterparty)
     # A name that is not UTF-8 (cp932 from a Windows ZIP) can be neither stored nor printed as is.
     original_name = free_text(display_name(source.name))
-    root = vault_root(store)
-    make_private_dir(root)  # 0700: the originals are readable by the user only
-    folder = root / vault_folder(month)
-    temporary, sha256, size = _copy_into(source, folder)
-    placed: Path | None = None
-    try:
-        if _file_sha256(temporary) != sha256:
+    storage = storage_for(store)
+    root = _files_root(store)
+    if root is not None:
+        make_private_dir(root)  # 0700: the originals are readable by the user only
+    size, sha256 = file_digest(source)
+    who = user or os_user()
+    now = clock.now()
+    stored: StoredFile | None = None
+    with store.transaction() as connection:
+        duplicate = connection.execute(
+            text(
+                "SELECT id, path FROM documents WHERE sha256 = :sha AND removed_at IS NULL"
+                " ORDER BY id LIMIT 1"
+            ),
+            {"sha": sha256},
+        ).first()
+        if duplicate is not None:
             raise VaultError(
-                f"{original_name}: コピーが元のファイルと一致しません（ディスクを確認してください）"
+                f"{original_name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
             )
-        who = user or os_user()
-        now = clock.now()
-        with store.transaction() as connection:
-            duplicate = connection.execute(
-                text(
-                    "SELECT id, path FROM documents WHERE sha256 = :sha AND removed_at IS NULL"
-                    " ORDER BY id LIMIT 1"
-                ),
-                {"sha": sha256},
-            ).first()
-            if duplicate is not None:
-                raise VaultError(
-                    f"{original_name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
-                )
-            day = date if kind in SCREEN_KINDS else None
-            identity = (
-                "SELECT id, version, removed_at, path, sha256 FROM documents"
-                " WHERE card_last4 = :card AND kind = :kind AND month = :month"
-                # Windows and macOS file names ignore case: "CarA" and "cara" are one series.
-                " AND lower(vehicle) = lower(:vehicle)"
-            )
-            if kind in SCREEN_KINDS:  # screenshots are per day
-                identity += " AND doc_date IS NOT DISTINCT FROM :day"
-            same = connection.execute(
-                text(identity + " ORDER BY version"),
-                {
-                    "card": card,
-                    "kind": kind,
-                    "month": month,
-                    "vehicle": vehicle,
-                    "day": day.isoformat() if day else None,
-                },
-            ).all()
-            version = max((r.version for r in same), default=0) + 1
-            current = [r for r in same if r.removed_at is None]
-            supersedes = current[-1] if current else None
-            name = vault_file_name(
-                kind=kind,
-                card_last4=card,
-                month=month,
-                suffix=source.suffix,
-                vehicle=vehicle,
-                day=day,
-                version=version,
-            )
-            relpath = f"{vault_folder(month)}/{name}"
-            placed = folder / name
-            _place(temporary, placed)
-            _make_read_only(placed)
-            result = connection.execute(
-                text(
-                    "INSERT INTO documents (path, original_name, sha256, size, kind, card_last4,"
-                    " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
-                    " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
-                    " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
-                    " :supersedes, :added_at, :added_by) RETURNING id"
-                ),
-                {
-                    "path": relpath,
-                    "original_name": original_name,
-                    "sha256": sha256,
-                    "size": size,
-                    "kind": kind,
-                    "card": card,
-                    "month": month,
-                    "doc_date": date.isoformat() if date else None,
-                    "amount": amount,
-                    "counterparty": counterparty,
-                    "vehicle": vehicle,
-                    "version": version,
-                    "supersedes": supersedes.id if supersedes else None,
-                    "added_at": now.isoformat(),
-                    "added_by": who,
-                },
-            )
-            document_id = int(result.scalar_one())
+        day = date if kind in SCREEN_KINDS else None
+        identity = (
+            "SELECT id, version, removed_at, path, sha256 FROM documents"
+            " WHERE card_last4 = :card AND kind = :kind AND month = :month"
+            # Windows and macOS file names ignore case: "CarA" and "cara" are one series.
+            " AND lower(vehicle) = lower(:vehicle)"
+        )
+        if kind in SCREEN_KINDS:  # screenshots are per day
+            identity += " AND doc_date IS NOT DISTINCT FROM :day"
+        same = connection.execute(
+            text(identity + " ORDER BY version"),
+            {
+                "card": card,
+                "kind": kind,
+                "month": month,
+                "vehicle": vehicle,
+                "day": day.isoformat() if day else None,
+            },
+        ).all()
+        version = max((r.version for r in same), default=0) + 1
+        current = [r for r in same if r.removed_at is None]
+        supersedes = current[-1] if current else None
+        name = vault_file_name(
+            kind=kind,
+            card_last4=card,
+            month=month,
+            suffix=source.suffix,
+            vehicle=vehicle,
+            day=day,
+            version=version,
+        )
+        relpath = f"{vault_folder(month)}/{name}"
+        result = connection.execute(
+            text(
+                "INSERT INTO documents (path, original_name, sha256, size, kind, card_last4,"
+                " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
+                " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
+                " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
+                " :supersedes, :added_at, :added_by) RETURNING id"
+            ),
+            {
+                "path": relpath,
+                "original_name": original_name,
+                "sha256": sha256,
+                "size": size,
+                "kind": kind,
+                "card": card,
+                "month": month,
+                "doc_date": date.isoformat() if date else None,
+                "amount": amount,
+                "counterparty": counterparty,
+                "vehicle": vehicle,
+                "version": version,
+                "supersedes": supersedes.id if supersedes else None,
+                "added_at": now.isoformat(),
+                "added_by": who,
+            },
+        )
+        document_id = int(result.scalar_one())
+        candidate = StoredFile(
+            table="documents",
+            id=document_id,
+            name=original_name,
+            sha256=sha256,
+            size=size,
+            file=None if root is None else root / PurePosixPath(relpath),
+        )
+        # Read again while copying: a source that changed since it was hashed is refused.
+        storage.write(connection, candidate, file_chunks(source))
+        stored = candidate
+        try:
             append_audit(
                 connection=connection,
                 entity="document",
@@ -550,12 +634,9 @@ def add_document(
                 user=who,
                 at=now,
             )
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        if placed is not None:
-            _unlink_read_only(placed)
-        raise
+        except BaseException:
+            storage.discard(stored)
+            raise
     return get_document(store=store, document_id=document_id)
 
 
@@ -568,24 +649,25 @@ def remove_document(
     document = get_document(store=store, document_id=document_id)
     if document.removed_at is not None:
         raise VaultError(f"証憑 {document_id} はすでに削除されています")
-    root = vault_root(store)
+    storage = storage_for(store)
+    stored = stored_file(store, document)
+    root = _files_root(store)
     now = clock.now()
-    trash = root / TRASH_FOLDER
-    trash.mkdir(parents=True, exist_ok=True)
-    target = trash / f"{now.strftime('%Y%m%d-%H%M%S')}_{document.path.name}"
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+
+    def trash_name(n: int) -> str:
+        return f"{TRASH_FOLDER}/{stamp}{'' if n == 1 else f'-{n}'}_{document.name}"
+
+    def in_files(relpath: str) -> Path | None:
+        return None if root is None else root / PurePosixPath(relpath)
+
     n = 1
-    while target.exists():
-        n += 1
-        target = trash / f"{now.strftime('%Y%m%d-%H%M%S')}-{n}_{document.path.name}"
-    moved = False
-    if document.path.exists():
-        try:
-            replace_file(document.path, target)
-        except FileInUse:
-            # Windows: a viewer (Acrobat, Explorer's preview) holds the file.
-            raise VaultError(f"{document.path.name}: {FILE_IN_USE}。") from None
-        moved = True
-    trash_rel = f"{TRASH_FOLDER}/{target.name}" if moved else None
+    with store.engine.connect() as connection:
+        while storage.taken(connection, trash_name(n), in_files(trash_name(n))):
+            n += 1
+    target = in_files(trash_name(n))
+    moved = storage.move(stored, target) if target is not None else storage.exists(stored)
+    trash_rel = trash_name(n) if moved else None
     who = user or os_user()
     try:
         with store.transaction() as connection:
@@ -614,8 +696,8 @@ def remove_document(
                 at=now,
             )
     except BaseException:
-        if moved:
-            os.replace(target, document.path)
+        if moved and target is not None:
+            storage.move_back(stored, target)
         raise
     return get_document(store=store, document_id=document_id)
 
@@ -640,16 +722,16 @@ class VaultCheck:
 
 
 def verify_vault(*, store: Store) -> VaultCheck:
-    """Recompute the SHA-256 of every document in the vault."""
+    """Recompute the SHA-256 of every document in the vault (files on this computer, or the
+    rows in the ledger's database, where the server computes the digests)."""
     documents = search_documents(store=store)
+    storage = storage_for(store)
     missing, altered = [], []
     for document in documents:
-        if not document.path.is_file():
+        found = storage.measure(stored_file(store, document))
+        if found is None:
             missing.append(document.relpath)
-        elif (
-            document.path.stat().st_size != document.size
-            or _file_sha256(document.path) != document.sha256
-        ):
+        elif found != (document.size, document.sha256):
             altered.append(document.relpath)
     return VaultCheck(checked=len(documents), missing=tuple(missing), altered=tuple(altered))
 

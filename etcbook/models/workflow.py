@@ -9,8 +9,8 @@ On SQLite the single user has every right.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,13 @@ from etcbook.models.audit import append_audit
 from etcbook.models.dialect import as_date, as_datetime
 from etcbook.models.roles import login_name, my_role
 from etcbook.models.store import Store
+from etcbook.models.vault_storage import (
+    StoredFile,
+    VaultError,
+    file_chunks,
+    file_digest,
+    storage_for,
+)
 
 CLAIM_STATUSES = ("submitted", "approved", "returned", "withdrawn")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -217,8 +224,155 @@ def get_claim(connection: Connection, claim_id: int) -> ClaimRecord:
     return _record(row)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+# --- a claim's frozen files ------------------------------------------------------------------
+
+CLAIM_FILE_KINDS = ("pdf", "csv", "bundle", "approved_pdf")
+
+
+@dataclass(frozen=True)
+class ClaimFile:
+    """A file a claim froze: its PDF, CSV and bundle at submission, the approved PDF.
+
+    On a PostgreSQL ledger its bytes are in the database (so the accounts desk on another
+    computer opens the PDF the driver submitted); on SQLite in the claim's folder.
+
+    Attributes:
+        id: row id.
+        claim_id: the claim.
+        card_id: the claim's card.
+        kind: ``pdf``, ``csv``, ``bundle`` or ``approved_pdf``.
+        name: the file's name.
+        sha256: its SHA-256 when it was frozen.
+        size: bytes.
+        created_at: when it was frozen.
+        folder: the claim's folder on the computer that submitted it.
+    """
+
+    id: int
+    claim_id: int
+    card_id: int
+    kind: str
+    name: str
+    sha256: str
+    size: int
+    created_at: dt.datetime
+    folder: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "size": self.size, "sha256": self.sha256}
+
+
+def claim_files(connection: Connection, claim_id: int) -> list[ClaimFile]:
+    """The claim's frozen files, in the order pdf, csv, bundle, approved_pdf."""
+    rows = connection.execute(
+        text(
+            "SELECT f.id, f.claim_id, f.card_id, f.kind, f.name, f.sha256, f.size, f.created_at,"
+            " k.folder FROM claim_files f JOIN claims k ON k.id = f.claim_id"
+            " WHERE f.claim_id = :i"
+        ),
+        {"i": claim_id},
+    ).all()
+    files = [
+        ClaimFile(
+            id=r[0],
+            claim_id=r[1],
+            card_id=r[2],
+            kind=r[3],
+            name=r[4],
+            sha256=r[5],
+            size=r[6],
+            created_at=as_datetime(r[7]),
+            folder=r[8],
+        )
+        for r in rows
+    ]
+    return sorted(files, key=lambda f: CLAIM_FILE_KINDS.index(f.kind))
+
+
+def stored_claim_file(store: Store, claim_file: ClaimFile) -> StoredFile:
+    """Where a frozen file's bytes are for the store's backend."""
+    in_folder = not storage_for(store).in_database and claim_file.folder
+    return StoredFile(
+        table="claim_files",
+        id=claim_file.id,
+        name=claim_file.name,
+        sha256=claim_file.sha256,
+        size=claim_file.size,
+        file=Path(claim_file.folder) / claim_file.name if in_folder else None,
+    )
+
+
+def read_claim_file(
+    *, store: Store, claim_file: ClaimFile, connection: Connection | None = None
+) -> bytes:
+    """A frozen file's bytes, checked against its SHA-256 (``OriginalUnreadable`` else)."""
+    return storage_for(store).read_verified(stored_claim_file(store, claim_file), connection)
+
+
+def iter_claim_file(
+    *, store: Store, claim_file: ClaimFile, connection: Connection | None = None
+) -> Iterator[bytes]:
+    """A frozen file's bytes in chunks, checked after the last one (see
+    :func:`etcbook.models.vault.iter_original`)."""
+    return storage_for(store).verified_chunks(stored_claim_file(store, claim_file), connection)
+
+
+def save_claim_files(*, store: Store, claim_id: int, folder: Path) -> list[Path]:
+    """Write the claim's frozen files into ``folder``, each checked first (a missing or altered
+    one raises ``OriginalUnreadable``; files already written stay)."""
+    with store.engine.connect() as connection:
+        get_claim(connection, claim_id)  # a sentence when it is not there or not visible
+        files = claim_files(connection, claim_id)
+    if not files:
+        raise Refused(f"申請 {claim_id} には保管された書類がありません")
+    storage = storage_for(store)
+    return [
+        storage.save_verified(stored_claim_file(store, f), Path(folder) / f.name) for f in files
+    ]
+
+
+def put_claim_file(
+    *, store: Store, connection: Connection, claim_file_id: int, chunks: Iterable[bytes]
+) -> ClaimFile:
+    """Store the bytes of a ``claim_files`` row already written in ``connection``'s transaction
+    (a copy of a store), checked against its SHA-256 and size (``VaultError`` else). On SQLite
+    the file is written into the claim's folder, never over an existing file."""
+    row = connection.execute(
+        text("SELECT claim_id FROM claim_files WHERE id = :i"), {"i": claim_file_id}
+    ).first()
+    if row is None:
+        raise VaultError(f"申請の書類 {claim_file_id} はありません")
+    claim_file = next(f for f in claim_files(connection, row[0]) if f.id == claim_file_id)
+    storage_for(store).write(connection, stored_claim_file(store, claim_file), chunks)
+    return claim_file
+
+
+def _keep_claim_file(
+    *, store: Store, connection: Connection, claim_id: int, card_id: int, kind: str, path: Path
+) -> str:
+    """Record a frozen file just written at ``path`` (and, on a server ledger, store its bytes
+    in the database in the same transaction); its SHA-256."""
+    size, sha256 = file_digest(path)
+    file_id = connection.execute(
+        text(
+            "INSERT INTO claim_files (claim_id, card_id, kind, name, sha256, size, created_at)"
+            " VALUES (:claim, :card, :kind, :name, :sha, :size, :at) RETURNING id"
+        ),
+        {
+            "claim": claim_id,
+            "card": card_id,
+            "kind": kind,
+            "name": path.name,
+            "sha": sha256,
+            "size": size,
+            "at": clock.now().isoformat(),
+        },
+    ).scalar_one()
+    storage = storage_for(store)
+    if storage.in_database:
+        stored = StoredFile("claim_files", int(file_id), path.name, sha256, size)
+        storage.write(connection, stored, file_chunks(path))
+    return sha256
 
 
 def claims_folder(store: Store) -> Path:
@@ -234,9 +388,10 @@ def submit_claim(
     """Freeze the claim for ``card`` over the period: its trips and amounts, its PDF/CSV/bundle
     and their SHA-256. A returned claim for the same card and period is replaced by this one
     (its status stays in the audit log); a submitted or approved one refuses a second."""
-    from etcbook.export.bundle import OriginalFile, write_claim_outputs
+    from etcbook.export.bundle import write_claim_outputs
     from etcbook.models.cards import resolve_card
     from etcbook.models.claims import claim_from_store
+    from etcbook.models.vault import original_files
 
     with store.transaction() as connection:
         card_id = resolve_card(connection, card)
@@ -275,9 +430,7 @@ def submit_claim(
         ).scalar_one()
         claim_id = int(row)
         folder = (out or claims_folder(store)) / f"claim-{claim_id}"
-        outputs = write_claim_outputs(
-            claim, folder, [OriginalFile(d.path, d.kind, d.sha256) for d in documents]
-        )
+        outputs = write_claim_outputs(claim, folder, original_files(store, documents))
         trips = connection.execute(
             text(
                 "SELECT id, toll, business_share, purpose FROM trips WHERE card_id = :c"
@@ -306,17 +459,30 @@ def submit_claim(
                 },
             )
         connection.execute(
+            text("UPDATE claims SET folder = :folder WHERE id = :i"),
+            {"folder": str(folder), "i": claim_id},
+        )
+        digests = {
+            kind: _keep_claim_file(
+                store=store,
+                connection=connection,
+                claim_id=claim_id,
+                card_id=card_id,
+                kind=kind,
+                path=path,
+            )
+            for kind, path in (
+                ("pdf", outputs.pdf),
+                ("csv", outputs.csv),
+                ("bundle", outputs.bundle),
+            )
+        }
+        connection.execute(
             text(
-                "UPDATE claims SET pdf_sha256 = :p, csv_sha256 = :c, bundle_sha256 = :b,"
-                " folder = :folder WHERE id = :i"
+                "UPDATE claims SET pdf_sha256 = :p, csv_sha256 = :c, bundle_sha256 = :b"
+                " WHERE id = :i"
             ),
-            {
-                "p": _sha256(outputs.pdf),
-                "c": _sha256(outputs.csv),
-                "b": _sha256(outputs.bundle),
-                "folder": str(folder),
-                "i": claim_id,
-            },
+            {"p": digests["pdf"], "c": digests["csv"], "b": digests["bundle"], "i": claim_id},
         )
         connection.execute(
             text(
@@ -382,18 +548,29 @@ def decide_claim(
             user=user,
         )
         decided = get_claim(connection, claim_id)
-        trip_ids = list(
-            connection.execute(
-                text("SELECT trip_id FROM claim_trips WHERE claim_id = :i"), {"i": claim_id}
-            ).scalars()
-        )
-    pdf = approved_pdf(store=store, record=decided, trip_ids=trip_ids) if approve else None
+        pdf = None
+        if approve:
+            trip_ids = list(
+                connection.execute(
+                    text("SELECT trip_id FROM claim_trips WHERE claim_id = :i"), {"i": claim_id}
+                ).scalars()
+            )
+            pdf = approved_pdf(store=store, record=decided, trip_ids=trip_ids)
+            _keep_claim_file(
+                store=store,
+                connection=connection,
+                claim_id=claim_id,
+                card_id=decided.card_id,
+                kind="approved_pdf",
+                path=pdf,
+            )
     return decided, pdf
 
 
 def approved_pdf(*, store: Store, record: ClaimRecord, trip_ids: list[int]) -> Path:
     """The approved claim's PDF, with the approver and the day in the 承認者 box, written beside
-    the frozen files (``<stem>_承認済.pdf``)."""
+    the frozen files (``<stem>_承認済.pdf``); on a server ledger, in this computer's folder of
+    the claim (the submitter's folder is on another computer)."""
     import dataclasses
 
     from etcbook.export.claim_pdf import claim_pdf_bytes
@@ -414,7 +591,11 @@ def approved_pdf(*, store: Store, record: ClaimRecord, trip_ids: list[int]) -> P
         approved_on=record.decided_at.date() if record.decided_at else None,
     )
     claim = dataclasses.replace(claim, header=header)
-    folder = Path(record.folder) if record.folder else claims_folder(store) / f"claim-{record.id}"
+    folder = (
+        Path(record.folder)
+        if record.folder and not store.on_server
+        else claims_folder(store) / f"claim-{record.id}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{claim.file_stem}_承認済.pdf"
     write_bytes_atomically(path, claim_pdf_bytes(claim))

@@ -1,9 +1,9 @@
--- heads: optim_0001
+-- heads: vault_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('optim_0001');
+INSERT INTO "alembic_version" VALUES('vault_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -68,6 +68,29 @@ CREATE TABLE cards (
 	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, version INTEGER DEFAULT '1' NOT NULL, 
 	CONSTRAINT pk_cards PRIMARY KEY (id)
 );
+CREATE TABLE claim_file_chunks (
+	claim_file_id INTEGER NOT NULL, 
+	seq INTEGER NOT NULL, 
+	data BLOB NOT NULL, 
+	CONSTRAINT pk_claim_file_chunks PRIMARY KEY (claim_file_id, seq), 
+	CONSTRAINT ck_claim_file_chunks_seq CHECK (seq >= 0), 
+	CONSTRAINT fk_claim_file_chunks_claim_file_id_claim_files FOREIGN KEY(claim_file_id) REFERENCES claim_files (id)
+);
+CREATE TABLE claim_files (
+	id INTEGER NOT NULL, 
+	claim_id INTEGER NOT NULL, 
+	card_id INTEGER NOT NULL, 
+	kind VARCHAR NOT NULL, 
+	name VARCHAR NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	size INTEGER NOT NULL, 
+	created_at TEXT NOT NULL, 
+	CONSTRAINT pk_claim_files PRIMARY KEY (id), 
+	CONSTRAINT ck_claim_files_kind CHECK (kind IN ('pdf', 'csv', 'bundle', 'approved_pdf')), 
+	CONSTRAINT ck_claim_files_size CHECK (size >= 0), 
+	CONSTRAINT fk_claim_files_claim_id_claims FOREIGN KEY(claim_id) REFERENCES claims (id), 
+	CONSTRAINT fk_claim_files_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id)
+);
 CREATE TABLE claim_trips (
 	claim_id INTEGER NOT NULL, 
 	trip_id INTEGER NOT NULL, 
@@ -122,6 +145,14 @@ CREATE TABLE data_version (
 	CONSTRAINT pk_data_version PRIMARY KEY (id)
 );
 INSERT INTO "data_version" VALUES(1,1);
+CREATE TABLE document_chunks (
+	document_id INTEGER NOT NULL, 
+	seq INTEGER NOT NULL, 
+	data BLOB NOT NULL, 
+	CONSTRAINT pk_document_chunks PRIMARY KEY (document_id, seq), 
+	CONSTRAINT ck_document_chunks_seq CHECK (seq >= 0), 
+	CONSTRAINT fk_document_chunks_document_id_documents FOREIGN KEY(document_id) REFERENCES documents (id)
+);
 CREATE TABLE documents (
 	id INTEGER NOT NULL, 
 	path VARCHAR NOT NULL, 
@@ -399,3 +430,11 @@ CREATE TRIGGER trips_approved_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 
 CREATE TRIGGER trips_version AFTER UPDATE ON trips WHEN NEW.version = OLD.version BEGIN UPDATE trips SET version = OLD.version + 1 WHERE id = NEW.id; END;
 CREATE TRIGGER cards_version AFTER UPDATE ON cards WHEN NEW.version = OLD.version BEGIN UPDATE cards SET version = OLD.version + 1 WHERE id = NEW.id; END;
 CREATE TRIGGER claims_version AFTER UPDATE ON claims WHEN NEW.version = OLD.version BEGIN UPDATE claims SET version = OLD.version + 1 WHERE id = NEW.id; END;
+CREATE UNIQUE INDEX ix_claim_files_claim_kind ON claim_files (claim_id, kind);
+CREATE INDEX ix_claim_files_card ON claim_files (card_id);
+CREATE TRIGGER document_chunks_no_update BEFORE UPDATE ON document_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER document_chunks_no_delete BEFORE DELETE ON document_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_files_no_update BEFORE UPDATE ON claim_files BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_files_no_delete BEFORE DELETE ON claim_files BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_file_chunks_no_update BEFORE UPDATE ON claim_file_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE TRIGGER claim_file_chunks_no_delete BEFORE DELETE ON claim_file_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;

@@ -317,13 +317,14 @@ class ClaimsPage(Page):
 
     def export_to(self, folder: Path) -> None:
         """Write the claim into ``folder`` off the GUI thread."""
-        from etcbook.export.bundle import OriginalFile, write_claim_outputs
+        from etcbook.export.bundle import write_claim_outputs
+        from etcbook.models.vault import original_files
         from etcbook.ui.operations import Operation
 
         claim = self.current_claim()
         if claim is None:
             return
-        originals = [OriginalFile(d.path, d.kind, d.sha256) for d in self._documents]
+        originals = original_files(self.context.store, self._documents)
         self.export_button.setEnabled(False)
 
         def done(outputs: ClaimOutputs) -> None:

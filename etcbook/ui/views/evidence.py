@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -71,7 +71,7 @@ DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
     Column("金額", lambda d: d.amount, "yen"),
     Column("取引先", lambda d: d.counterparty),
     # The name (the 月 column already says the YYYY/MM folder); the path and digest on hover.
-    Column("ファイル", lambda d: d.path.name, tooltip=lambda d: f"{d.relpath}\nSHA-256 {d.sha256}"),
+    Column("ファイル", lambda d: d.name, tooltip=lambda d: f"{d.relpath}\nSHA-256 {d.sha256}"),
 ]
 
 MONTH_COLUMNS: list[Column[MonthCoverage]] = [
@@ -84,20 +84,28 @@ MONTH_COLUMNS: list[Column[MonthCoverage]] = [
 
 
 def render_preview(
-    path: Path, width: int = PREVIEW_WIDTH, pixel_ratio: float = 1.0
+    path: PurePath,
+    width: int = PREVIEW_WIDTH,
+    pixel_ratio: float = 1.0,
+    *,
+    data: bytes | None = None,
 ) -> QPixmap | str:
     """The first page of a PDF (pypdfium2) or the image, scaled; the first lines of a text file.
 
-    ``width`` is in logical pixels; the picture is made with ``pixel_ratio`` device pixels per
-    logical one (the screen's ratio: 2 on Retina, 1.25–2 on scaled Windows), so it stays sharp.
+    ``data`` are the file's bytes (an original read from the vault, checked); without them the
+    file at ``path`` is read. ``width`` is in logical pixels; the picture is made with
+    ``pixel_ratio`` device pixels per logical one (the screen's ratio: 2 on Retina, 1.25–2 on
+    scaled Windows), so it stays sharp.
     """
+    if data is None:
+        data = Path(path).read_bytes()
     suffix = path.suffix.lower()
     pixel_ratio = max(1.0, pixel_ratio)
     device_width = round(width * pixel_ratio)
     if suffix == ".pdf":
         import pypdfium2
 
-        document = pypdfium2.PdfDocument(str(path))
+        document = pypdfium2.PdfDocument(data)
         try:
             page = document[0]
             scale = device_width / page.get_width()
@@ -116,13 +124,13 @@ def render_preview(
         shown.setDevicePixelRatio(pixel_ratio)
         return shown
     if suffix in {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}:
-        pixmap = QPixmap(str(path))
-        if pixmap.isNull():
+        pixmap = QPixmap()
+        if not pixmap.loadFromData(data) or pixmap.isNull():
             return "画像を読めません"
         shown = pixmap.scaledToWidth(device_width, Qt.TransformationMode.SmoothTransformation)
         shown.setDevicePixelRatio(pixel_ratio)
         return shown
-    raw = path.read_bytes()[:4000]
+    raw = data[:4000]
     for encoding in ("utf-8-sig", "cp932"):
         try:
             return "\n".join(raw.decode(encoding).splitlines()[:20])
@@ -328,11 +336,20 @@ class EvidencePage(Page):
         self.show_preview(self.documents.record(row))
 
     def show_preview(self, document: DocumentRecord) -> None:
-        if not document.path.is_file():
-            self.preview.setText(f"ファイルが見つかりません: {document.relpath}")
+        from etcbook.models.vault import OriginalUnreadable, read_original
+
+        try:
+            # Checked against the recorded SHA-256: altered bytes are never shown.
+            data = read_original(store=self.context.store, document=document)
+        except OriginalUnreadable as exc:
+            self.preview.setText(str(exc))
             return
         try:
-            shown = render_preview(document.path, pixel_ratio=self.preview.devicePixelRatioF())
+            shown = render_preview(
+                PurePosixPath(document.name),
+                pixel_ratio=self.preview.devicePixelRatioF(),
+                data=data,
+            )
         except Exception as exc:  # a damaged file must not break the page
             self.preview.setText(f"プレビューできません: {exc}")
             return

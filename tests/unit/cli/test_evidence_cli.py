@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
+from vaultkit import bytes_at, tamper_at
+
+pytestmark = pytest.mark.both_backends
 
 DOCUMENT_KEYS = {
     "id",
@@ -24,9 +26,15 @@ DOCUMENT_KEYS = {
 
 
 @pytest.fixture
-def demo_cli(cli, demo_store_path: Path):  # type: ignore[no-untyped-def]
-    """The CLI on a private copy of the demo store."""
-    return type(cli)(demo_store_path)
+def demo_cli(cli, demo_target: Path | str):  # type: ignore[no-untyped-def]
+    """The CLI on a private copy of the demo store (on the test's backend)."""
+    return type(cli)(demo_target)
+
+
+def exported(cli, document_id: int, folder: Path) -> bytes:  # type: ignore[no-untyped-def]
+    """The original's bytes as ``evidence export`` writes them (checked on the way out)."""
+    done = cli("evidence", "export", str(document_id), "--out", str(folder), "--json", check=True)
+    return Path(done.json()["file"]).read_bytes()
 
 
 @pytest.fixture
@@ -45,7 +53,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def test_add_list_search_and_versions(cli, files: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+def test_add_list_search_and_versions(cli, files: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     added = cli(
         "evidence",
         "add",
@@ -69,7 +77,8 @@ def test_add_list_search_and_versions(cli, files: dict[str, Path]) -> None:  # t
     ).json()["document"]
     assert set(added) == DOCUMENT_KEYS
     assert Path(added["path"]).name == "2025-11_CARD1234_CarA_請求.pdf"
-    assert Path(added["path"]).read_bytes() == files["statement.pdf"].read_bytes()
+    assert exported(cli, added["id"], tmp_path) == files["statement.pdf"].read_bytes()
+    assert bytes_at(cli.db, added["id"]) == files["statement.pdf"].read_bytes()
     assert added["amount"] == 45230 and added["date"] == "2025-12-10"
 
     again = cli(
@@ -101,7 +110,8 @@ def test_add_list_search_and_versions(cli, files: dict[str, Path]) -> None:  # t
         check=True,
     ).json()["document"]
     assert fixed["version"] == 2
-    assert Path(added["path"]).read_bytes() == files["statement.pdf"].read_bytes()
+    assert bytes_at(cli.db, added["id"]) == files["statement.pdf"].read_bytes()
+    assert bytes_at(cli.db, fixed["id"]) == files["statement_fixed.pdf"].read_bytes()
 
     cli(
         "evidence",
@@ -167,7 +177,7 @@ def test_bad_kind_is_a_usage_error_and_a_missing_file_bad_input(cli, tmp_path: P
     assert missing.returncode == 3
 
 
-def test_verify_the_vault(cli, files: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+def test_verify_the_vault(cli, files: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     docs = [
         cli(
             "evidence",
@@ -188,10 +198,8 @@ def test_verify_the_vault(cli, files: dict[str, Path]) -> None:  # type: ignore[
     assert ok.returncode == 0
     assert ok.json()["intact"] is True
     altered = Path(docs[0]["path"])
-    os.chmod(altered, 0o644)
-    altered.write_bytes(b"forged")
-    os.chmod(docs[1]["path"], 0o644)
-    Path(docs[1]["path"]).unlink()
+    tamper_at(cli.db, docs[0], b"forged")
+    tamper_at(cli.db, docs[1], None)
     bad = cli("evidence", "verify", "--json")
     assert bad.returncode == 3
     document = bad.json()
@@ -199,6 +207,10 @@ def test_verify_the_vault(cli, files: dict[str, Path]) -> None:  # type: ignore[
     assert [Path(p).name for p in document["altered"]] == [altered.name]
     assert [Path(p).name for p in document["missing"]] == [Path(docs[1]["path"]).name]
     assert altered.name in bad.stderr
+    # an altered original is never handed out
+    refused = cli("evidence", "export", str(docs[0]["id"]), "--out", str(tmp_path / "x.pdf"))
+    assert refused.returncode == 3 and "記録と違います" in refused.stderr, refused.stderr
+    assert not (tmp_path / "x.pdf").exists()
 
 
 def test_report_writes_claim_and_bundle_that_verifies(
@@ -311,7 +323,10 @@ def test_remove_missing_and_audit(cli, files: dict[str, Path], tmp_path: Path) -
         "evidence", "remove", str(doc["id"]), "--reason", "別カード", "--json", check=True
     )
     assert removed.json()["document"]["id"] == doc["id"]
-    assert not Path(doc["path"]).exists()
+    if Path(doc["path"]).is_absolute():  # a file beside the store (SQLite): moved to the trash
+        assert not Path(doc["path"]).exists()
+    # the removed original is kept, intact
+    assert exported(cli, doc["id"], tmp_path) == files["statement.pdf"].read_bytes()
     assert cli("evidence", "list", "--json", check=True).json() == {"documents": []}
     months = cli("evidence", "missing", "--all", "--json", check=True).json()["months"]
     assert isinstance(months, list)
@@ -346,8 +361,7 @@ def test_report_refuses_an_altered_vault_original(
         "--json",
         check=True,
     ).json()["document"]
-    os.chmod(doc["path"], 0o644)
-    Path(doc["path"]).write_bytes(b"forged")
+    tamper_at(demo_cli.db, doc, b"forged")
     result = demo_cli(
         "report",
         "--card",

@@ -3,9 +3,15 @@ the same database triggers refuse changes to a closed month or an approved claim
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import MEISAI, Cli
+
+pytestmark = pytest.mark.both_backends
 
 
 def _fill(cli: Cli) -> list[int]:
@@ -59,7 +65,7 @@ def test_month_close_and_reopen(cli: Cli) -> None:
     assert "訂正" in str(audit)
 
 
-def test_claim_workflow(cli: Cli) -> None:
+def test_claim_workflow(cli: Cli, tmp_path: Path) -> None:
     march, _ = _fill(cli)
     cli("trip", "edit", str(march), "--purpose", "営業", "--business-share", "50", check=True)
     submitted = cli(
@@ -100,6 +106,18 @@ def test_claim_workflow(cli: Cli) -> None:
     ).stdout
     assert approved["decided_by"] in shown  # type: ignore[index]
     assert approved["decided_at"][:10].replace("-", "/") in shown  # type: ignore[index]
+    # the frozen files and the approved PDF, kept with the claim (in the database on a server)
+    kept = cli(
+        "claim", "files", str(again["claim"]), "--out", str(tmp_path / "k"), "--json", check=True
+    ).json()  # type: ignore[index]
+    files = {f["kind"]: f for f in kept["files"]}  # type: ignore[index]
+    assert list(files) == ["pdf", "csv", "bundle", "approved_pdf"]
+    for kind in ("pdf", "csv", "bundle"):
+        data = Path(files[kind]["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == again[f"{kind}_sha256"]  # type: ignore[index]
+        assert data == Path(again[kind]).read_bytes()  # type: ignore[index]
+    approved_pdf = Path(files["approved_pdf"]["path"]).read_bytes()
+    assert approved_pdf == Path(approved["pdf"]).read_bytes()  # type: ignore[index]
     claims = cli("claim", "list", "--json", check=True).json()["claims"]  # type: ignore[index]
     assert [c["status"] for c in claims] == ["withdrawn", "approved"]
     assert claims[0]["comment"] == "用途を詳しく"

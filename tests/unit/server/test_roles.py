@@ -28,6 +28,9 @@ CARD_TABLES = (
     "claims",
     "claim_trips",
     "documents",
+    "document_chunks",
+    "claim_files",
+    "claim_file_chunks",
     "passages",
     "journal_settings",
     "journal_export_trips",
@@ -399,3 +402,137 @@ def test_claims_submitted_returned_resubmitted_approved(company: Company) -> Non
         "claim", "submit", "--card", "1111", "--from", "2026-03-01", "--to", "2026-03-31"
     )
     assert second.returncode == 3 and "承認済み" in second.stderr
+
+
+def test_originals_and_claim_files_are_read_by_their_driver_and_the_desk_only(
+    company: Company, tmp_path: Path
+) -> None:
+    """On the shared ledger the originals' bytes and a claim's frozen files are rows of the
+    database: a driver reads their own cards' only, the accounts desk every one (as psql
+    would show them, and through etcbook on another computer)."""
+    import hashlib
+
+    own = {"1111": b"%PDF-1.4 statement of card 1111", "2222": b"%PDF-1.4 statement of 2222"}
+    documents = {}
+    for cli, last4 in ((company.a, "1111"), (company.b, "2222")):
+        source = tmp_path / f"statement_{last4}.pdf"
+        source.write_bytes(own[last4])
+        documents[last4] = cli(
+            "evidence",
+            "add",
+            str(source),
+            "--kind",
+            "statement",
+            "--card",
+            last4,
+            "--month",
+            "2026-03",
+            "--json",
+            check=True,
+        ).json()["document"]
+    other = tmp_path / "other.pdf"
+    other.write_bytes(b"%PDF-1.4 not mine")
+    refused = company.a(
+        "evidence", "add", str(other), "--kind", "statement", "--card", "2222", "--month", "2026-03"
+    )
+    assert refused.returncode == 3 and "担当のカードではありません" in refused.stderr, (
+        refused.stderr
+    )
+
+    with company.connect(company.driver_a) as connection:
+        march = _trip_ids(connection, "1111")[0]
+    company.a(
+        "trip", "edit", str(march), "--purpose", "営業", "--business-share", "100", check=True
+    )
+    submitted = company.a(
+        "claim",
+        "submit",
+        "--card",
+        "1111",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--json",
+        check=True,
+    ).json()
+    claim_id = submitted["claim"]
+
+    def counts(login: str) -> dict[str, int]:
+        with company.connect(login) as connection:
+            return {
+                table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+                for table in ("document_chunks", "claim_files", "claim_file_chunks")
+            }
+
+    assert counts(company.driver_a) == {
+        "document_chunks": 1,
+        "claim_files": 3,
+        "claim_file_chunks": 3,
+    }
+    assert counts(company.driver_b) == {
+        "document_chunks": 1,
+        "claim_files": 0,
+        "claim_file_chunks": 0,
+    }
+    assert counts(company.accounts) == {
+        "document_chunks": 2,
+        "claim_files": 3,
+        "claim_file_chunks": 3,
+    }
+    with company.connect(company.driver_b) as connection:
+        assert (
+            connection.execute(
+                "SELECT data FROM document_chunks WHERE document_id = %s",
+                (documents["1111"]["id"],),
+            ).fetchall()
+            == []
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            connection.execute(
+                "INSERT INTO document_chunks (document_id, seq, data) VALUES (%s, 9, 'x')",
+                (documents["1111"]["id"],),
+            )
+    for login in (company.driver_a, company.accounts):
+        with company.connect(login) as connection:
+            for statement in (
+                "UPDATE document_chunks SET data = 'forged'",
+                "DELETE FROM claim_file_chunks",
+                "UPDATE claim_files SET sha256 = 'x'",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    connection.execute(statement)
+
+    # the accounts desk, on its own computer, opens the PDF the driver submitted
+    desk_files = company.desk(
+        "claim", "files", str(claim_id), "--out", str(tmp_path / "desk"), "--json", check=True
+    ).json()
+    kinds = {f["kind"]: f for f in desk_files["files"]}
+    assert set(kinds) == {"pdf", "csv", "bundle"}
+    pdf = Path(kinds["pdf"]["path"])
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == submitted["pdf_sha256"]
+    assert pdf.read_bytes() == Path(submitted["pdf"]).read_bytes()
+    assert Path(kinds["bundle"]["path"]).read_bytes() == Path(submitted["bundle"]).read_bytes()
+    exported = company.desk(
+        "evidence", "export", str(documents["1111"]["id"]), "--out", str(tmp_path), "--json"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert Path(exported.json()["file"]).read_bytes() == own["1111"]
+    # the other driver gets a sentence, not the files
+    for args in (
+        ("claim", "files", str(claim_id), "--out", str(tmp_path / "b")),
+        ("evidence", "export", str(documents["1111"]["id"]), "--out", str(tmp_path / "b.pdf")),
+    ):
+        denied = company.b(*args)
+        assert denied.returncode == 3, denied.stderr
+        assert "Traceback" not in denied.stderr and "ありません" in denied.stderr
+    assert not (tmp_path / "b").exists() and not (tmp_path / "b.pdf").exists()
+
+    approved = company.desk("claim", "approve", str(claim_id), "--json", check=True).json()
+    listed = company.a("claim", "files", str(claim_id), "--json", check=True).json()
+    assert [f["kind"] for f in listed["files"]] == ["pdf", "csv", "bundle", "approved_pdf"]
+    mine = company.a(
+        "claim", "files", str(claim_id), "--out", str(tmp_path / "a"), "--json", check=True
+    ).json()
+    approved_copy = Path(next(f["path"] for f in mine["files"] if f["kind"] == "approved_pdf"))
+    assert approved_copy.read_bytes() == Path(approved["pdf"]).read_bytes()

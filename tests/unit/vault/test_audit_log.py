@@ -13,6 +13,8 @@ from etcbook.models.audit import TripEditError, edit_trip, edit_trips, list_audi
 from etcbook.models.store import Store
 from etcbook.models.vault import add_document, remove_document
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def trip_id(store: Store) -> int:

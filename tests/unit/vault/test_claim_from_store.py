@@ -15,10 +15,12 @@ from etcbook.models.vault import DocumentSearch, add_document, remove_document, 
 
 SEPTEMBER = (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def demo(demo_store_path: Path) -> Store:
-    store = open_store(demo_store_path)
+def demo(demo_target: Path | str) -> Store:
+    store = open_store(demo_target)
     yield store
     store.close()
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from etcbook.domain.evidence import NAME_PART_MAX, safe_name_part, vault_file_name
 from etcbook.models.store import Store
 from etcbook.models.vault import add_document
+
+pytestmark = pytest.mark.both_backends
 
 
 def add(store: Store, source: Path, vehicle: str):  # type: ignore[no-untyped-def]
@@ -22,7 +26,7 @@ def test_vehicle_names_differing_only_in_case_are_one_series(
     first = add(store, statement_pdf, "CarA")
     second = add(store, corrected_pdf, "cara")
     assert second.version == 2 and second.supersedes_id == first.id
-    assert first.path.name.casefold() != second.path.name.casefold()
+    assert first.name.casefold() != second.name.casefold()
 
 
 def test_name_parts_are_short_enough_for_windows_paths() -> None:
