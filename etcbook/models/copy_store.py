@@ -322,6 +322,7 @@ def copy_store(*, source: Store, target: Store, progress: Progress | None = None
         with source.engine.connect() as reading:
             reading = reading.execution_options(**reading_options)
             with reading.begin(), target.transaction() as writing:
+                _check_sees_everything(source, reading)
                 source_meta = schema_tables(reading)
                 tables = copied_tables(schema_tables(writing))
                 _check_same_tables(source, target, source_meta, tables)
@@ -358,6 +359,29 @@ def copy_store(*, source: Store, target: Store, progress: Progress | None = None
     return CopyReport(
         tables=counts, originals=len(originals), seconds=time.perf_counter() - started
     )
+
+
+def _check_sees_everything(source: Store, reading: Connection) -> None:
+    """A driver's login sees only its cards' rows (row-level security): its copy would lack the
+    others'. Refused; the accounts desk or the owner copies a company ledger."""
+    if not is_postgresql(reading):
+        return
+    from etcbook.models.roles import DRIVER
+
+    is_driver = reading.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles me, pg_roles driver"
+            " WHERE me.rolname = current_user AND driver.rolname = :role"
+            " AND NOT me.rolsuper AND NOT me.rolbypassrls"  # a superuser 'has' every role
+            " AND pg_has_role(me.oid, driver.oid, 'MEMBER'))"
+        ),
+        {"role": DRIVER},
+    ).scalar()
+    if is_driver:
+        raise CopyRefused(
+            f"{source.name}: 運転者のロールには担当カードの行しか見えないため、台帳をコピーできません。"
+            "経理担当かデータベースの所有者のロールでコピーしてください。何も変更していません。"
+        )
 
 
 def _check_same_tables(

@@ -340,3 +340,33 @@ def test_a_damaged_original_refuses_the_copy_before_anything_is_written(
     assert "SHA-256" in refused.stderr and victim.name in refused.stderr
     assert not any(rows for rows in rows_of(target).values())
     assert originals_of(target) == {}
+
+
+def test_large_tables_report_their_progress(
+    demo_store_path: Path, new_target: MakeTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcbook.models import copy_store as module
+
+    monkeypatch.setattr(module, "PROGRESS_EVERY", 200)
+    monkeypatch.setattr(module, "CHUNK", 150)
+    seen: list[tuple[str, int, int]] = []
+    source, target = open_store(demo_store_path), open_store(new_target("sqlite"))
+    try:
+        report = module.copy_store(
+            source=source, target=target, progress=lambda *step: seen.append(step)
+        )
+    finally:
+        source.close()
+        target.close()
+    trips = report.tables["trips"]
+    assert trips > 800
+    steps = [done for table, done, total in seen if table == "trips"]
+    assert steps == sorted(set(steps)) and steps[-1] == trips and len(steps) >= trips // 200
+    assert all(
+        later - earlier <= 200 + 150 for earlier, later in zip([0, *steps[:-1]], steps, strict=True)
+    )
+    assert all(total == trips for table, _done, total in seen if table == "trips")
+    # Tables below PROGRESS_EVERY rows say nothing.
+    assert {table for table, _done, _total in seen} == {
+        table for table, rows in report.tables.items() if rows >= 200
+    }

@@ -399,3 +399,14 @@ def test_claims_submitted_returned_resubmitted_approved(company: Company) -> Non
         "claim", "submit", "--card", "1111", "--from", "2026-03-01", "--to", "2026-03-31"
     )
     assert second.returncode == 3 and "承認済み" in second.stderr
+
+
+def test_a_driver_cannot_copy_the_ledger_the_accounts_desk_can(
+    company: Company, tmp_path: Path
+) -> None:
+    """A driver sees only their cards' rows: ``copy-store`` would copy part of the ledger."""
+    refused = company.a("copy-store", "--to", str(tmp_path / "a.sqlite3"))
+    assert refused.returncode == 3 and "運転者のロール" in refused.stderr
+    copied = company.desk("copy-store", "--to", str(tmp_path / "desk.sqlite3"), "--json")
+    assert copied.returncode == 0, copied.stderr
+    assert copied.json()["tables"]["trips"] == 4  # type: ignore[index]
