@@ -173,6 +173,30 @@ def demo_target(
     yield url
     drop_database(server, url)
 
+def copy_to_server(source: Path, url: str) -> str:
+    """The SQLite store ``source`` and its originals copied into the empty ledger at ``url``
+    (etcbook.models.copy_store, as ``etcbook copy-store`` does); ``url``."""
+    from etcbook.models.copy_store import copy_store
+    from etcbook.models.store import open_store
+
+    opened_source, opened_target = open_store(source), open_store(url)
+    try:
+        copy_store(source=opened_source, target=opened_target)
+    finally:
+        opened_source.close()
+        opened_target.close()
+    return url
+
+
+@pytest.fixture
+def demo_store_target(backend: str, request: pytest.FixtureRequest) -> Path | str:
+    """The demo store on the test's backend, private to the test: a copy of the file
+    (``demo_store_path``), or copied into the test's PostgreSQL ledger (``pg_url``)."""
+    source = request.getfixturevalue("demo_store_path")
+    if backend == "postgresql":
+        return copy_to_server(source, str(request.getfixturevalue("pg_url")))
+    return Path(source)
+
 
 @dataclass
 class CliResult:

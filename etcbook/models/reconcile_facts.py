@@ -274,15 +274,16 @@ def month_facts(
     other_rows = _rows(
         connection,
         f"c.last4 NOT IN ({placeholders}) AND t.dated_at >= :start AND t.dated_at < :end"
-        " AND (c.holder = :holder OR coalesce(c.household, '') = :household"
-        " OR coalesce(c.mileage_id, '') = :mileage_id)",
+        " AND (c.holder = :holder OR c.household = :household OR c.mileage_id = :mileage_id)",
         {
             **chain_params,
             "start": start.isoformat(),
             "end": end.isoformat(),
-            "holder": me["holder"] or "\x00",
-            "household": me["household"] or "\x00",
-            "mileage_id": me["mileage_id"] or "\x00",
+            # NULL for an empty value: `= NULL` matches no card (PostgreSQL refuses a NUL
+            # character in text, which served as the never-matching value before).
+            "holder": me["holder"] or None,
+            "household": me["household"] or None,
+            "mileage_id": me["mileage_id"] or None,
         },
     )
     others = tuple(trip_line(r, None, rules, registered=False) for r in other_rows)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, copy_to_server
+
+pytestmark = pytest.mark.both_backends
 
 KEYS = {
     "exchanges",
@@ -49,10 +51,12 @@ def card_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def card(card_store: Path, tmp_path: Path) -> Cli:
-    """The CLI on a private copy of ``card_store``."""
+def card(card_store: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Cli:
+    """The CLI on a private copy of ``card_store`` (on PostgreSQL: copied into ``pg_url``)."""
     from etcbook.models.store import backup_copy
 
+    if backend == "postgresql":
+        return Cli(copy_to_server(card_store, str(request.getfixturevalue("pg_url"))))
     target = tmp_path / "etcbook.sqlite3"
     backup_copy(card_store, "copy").rename(target)
     return Cli(target)

@@ -29,9 +29,12 @@ DATES = [dt.date(2025, 5, 1) + dt.timedelta(days=23 * i) for i in range(26)] + [
 ]
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def connection(demo_store_path: Path):  # type: ignore[no-untyped-def]
-    store = open_store(demo_store_path)
+def connection(demo_store_target: Path | str):  # type: ignore[no-untyped-def]
+    store = open_store(demo_store_target)
     with store.engine.connect() as connection:
         yield connection
     store.close()

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from etcbook.models.store import open_store
+
+pytestmark = pytest.mark.both_backends
+
 HEADER_13 = (
     "利用年月日（自）,時分（自）,利用年月日（至）,時分（至）,利用ＩＣ（自）,利用ＩＣ（至）,"
     "割引前料金,ＥＴＣ割引額,通行料金,車種,車両番号,ＥＴＣカード番号,備考"
@@ -227,30 +231,32 @@ def incident_with_issuer_stop(cli, kind: str) -> str:  # type: ignore[no-untyped
     return incident_id
 
 
-def test_mileage_stop_step_on_a_card_already_stopped_is_not_doubled(cards) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
+def rows(cli, sql: str) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    """What ``sql`` reads from the CLI's store (a file or a server ledger)."""
+    store = open_store(cli.db)
+    try:
+        with store.engine.connect() as connection:
+            return [tuple(row) for row in connection.exec_driver_sql(sql)]
+    finally:
+        store.close()
 
+
+def test_mileage_stop_step_on_a_card_already_stopped_is_not_doubled(cards) -> None:  # type: ignore[no-untyped-def]
     cli = cards
     cli("card", "stop", "5678", "--at", "2026-03-10T07:00", "--note", "電話で停止", check=True)
     incident_id = incident_with_issuer_stop(cli, "stolen")
     step = cli("incident", "step", incident_id, "mileage_stop", "--at", "2026-03-10T08:00",
                "--json", check=True)  # fmt: skip
     assert "すでに利用停止中" in step.stderr and "追加しません" in step.stderr
-    db = sqlite3.connect(cli.db)
-    try:
-        stops = db.execute("SELECT at, stopped, note FROM card_stops").fetchall()
-        status = db.execute("SELECT status FROM cards WHERE last4 = '5678'").fetchone()[0]
-        steps = db.execute("SELECT step FROM incident_steps ORDER BY id").fetchall()
-    finally:
-        db.close()
-    assert stops == [("2026-03-10T07:00:00", 1, "電話で停止")]
+    stops = rows(cli, "SELECT at, stopped, note FROM card_stops")
+    (status,) = rows(cli, "SELECT status FROM cards WHERE last4 = '5678'")[0]
+    steps = rows(cli, "SELECT step FROM incident_steps ORDER BY id")
+    assert stops == [("2026-03-10T07:00:00", True, "電話で停止")]
     assert status == "stopped"
     assert [s for (s,) in steps] == ["issuer_stop", "mileage_stop"]
 
 
 def test_mileage_stop_step_stops_a_card_that_was_resumed(cards) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
     cli = cards
     cli("card", "stop", "5678", "--at", "2026-03-01T07:00", check=True)
     cli("card", "resume", "5678", "--at", "2026-03-05T07:00", check=True)
@@ -258,11 +264,7 @@ def test_mileage_stop_step_stops_a_card_that_was_resumed(cards) -> None:  # type
     step = cli("incident", "step", incident_id, "mileage_stop", "--at", "2026-03-10T08:00",
                check=True)  # fmt: skip
     assert "すでに利用停止中" not in step.stderr
-    db = sqlite3.connect(cli.db)
-    try:
-        stops = db.execute("SELECT at, stopped FROM card_stops ORDER BY at").fetchall()
-        status = db.execute("SELECT status FROM cards WHERE last4 = '5678'").fetchone()[0]
-    finally:
-        db.close()
-    assert stops[-1] == ("2026-03-10T08:00:00", 1) and len(stops) == 3
+    stops = rows(cli, "SELECT at, stopped FROM card_stops ORDER BY at")
+    (status,) = rows(cli, "SELECT status FROM cards WHERE last4 = '5678'")[0]
+    assert stops[-1] == ("2026-03-10T08:00:00", True) and len(stops) == 3
     assert status == "stopped"

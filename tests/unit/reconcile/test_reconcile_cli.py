@@ -175,6 +175,7 @@ def test_human_output_and_bad_input(planted) -> None:  # type: ignore[no-untyped
     assert bad.returncode == 2
 
 
+@pytest.mark.both_backends
 def test_memo_from_a_finding_and_from_trips(planted, tmp_path) -> None:  # type: ignore[no-untyped-def]
     planted(
         "reconcile",
@@ -234,10 +235,11 @@ def test_memo_from_a_finding_and_from_trips(planted, tmp_path) -> None:  # type:
     assert planted("memo", "--card", "1234").returncode == 3
 
 
-def test_reminders_on_the_demo_store(demo_store_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.both_backends
+def test_reminders_on_the_demo_store(demo_store_target) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import Cli
 
-    cli = Cli(demo_store_path)
+    cli = Cli(demo_store_target)
     document = cli("reminders", "--as-of", "2026-10-05", "--json", check=True).json()
     assert document["as_of"] == "2026-10-05"
     by_kind: dict[str, list[dict[str, object]]] = {}

@@ -536,3 +536,13 @@ def test_originals_and_claim_files_are_read_by_their_driver_and_the_desk_only(
     ).json()
     approved_copy = Path(next(f["path"] for f in mine["files"] if f["kind"] == "approved_pdf"))
     assert approved_copy.read_bytes() == Path(approved["pdf"]).read_bytes()
+
+def test_a_driver_cannot_copy_the_ledger_the_accounts_desk_can(
+    company: Company, tmp_path: Path
+) -> None:
+    """A driver sees only their cards' rows: ``copy-store`` would copy part of the ledger."""
+    refused = company.a("copy-store", "--to", str(tmp_path / "a.sqlite3"))
+    assert refused.returncode == 3 and "運転者のロール" in refused.stderr
+    copied = company.desk("copy-store", "--to", str(tmp_path / "desk.sqlite3"), "--json")
+    assert copied.returncode == 0, copied.stderr
+    assert copied.json()["tables"]["trips"] == 4  # type: ignore[index]
