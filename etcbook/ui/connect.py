@@ -114,7 +114,10 @@ class ConnectDialog(QDialog):
 
         self.choices = QListWidget()
         self.choices.setMinimumWidth(200)
-        self.choices.currentItemChanged.connect(self._chosen)
+        # Only the user's choice (or choose()) fills the fields: Qt also makes the first item
+        # current by itself when the list is shown, which must not replace an address given.
+        self.choices.currentItemChanged.connect(self._current_changed)
+        self.choices.itemClicked.connect(self._chosen)
 
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("例: 本社の帳簿")
@@ -192,6 +195,10 @@ class ConnectDialog(QDialog):
             self._fill_from_address(address)
             if message:
                 self._show_password(True)
+                self.password_edit.setFocus()
+        elif self._last_item is not None:  # the connection used last time
+            self.choices.setCurrentItem(self._last_item)
+            self._chosen(self._last_item)
         self.resize(760, 440)
 
     # -- choices ---------------------------------------------------------------------------------
@@ -200,6 +207,7 @@ class ConnectDialog(QDialog):
         from etcbook.models.server import service_names
 
         self.choices.clear()
+        self._last_item: QListWidgetItem | None = None
         last = str(self.settings.value(LAST_KEY, "", str))
         for profile in load_profiles(self.settings):
             item = QListWidgetItem(profile.name)
@@ -207,7 +215,7 @@ class ConnectDialog(QDialog):
             item.setToolTip(profile.url())
             self.choices.addItem(item)
             if profile.name == last:
-                self.choices.setCurrentItem(item)
+                self._last_item = item
         for name, values in service_names():
             item = QListWidgetItem(f"サービス: {name}")
             item.setData(Qt.ItemDataRole.UserRole, (_SERVICE, Profile(name=name, service=name)))
@@ -218,6 +226,10 @@ class ConnectDialog(QDialog):
     def profile_names(self) -> list[str]:
         """What the list shows, in order (tests)."""
         return [self.choices.item(i).text() for i in range(self.choices.count())]
+
+    def _current_changed(self, item: QListWidgetItem | None) -> None:
+        if self.choices.hasFocus():  # moved with the keyboard
+            self._chosen(item)
 
     def _chosen(self, item: QListWidgetItem | None) -> None:
         if item is None:
@@ -233,6 +245,7 @@ class ConnectDialog(QDialog):
         for i in range(self.choices.count()):
             if self.choices.item(i).text() == text:
                 self.choices.setCurrentRow(i)
+                self._chosen(self.choices.item(i))
                 return
         raise KeyError(text)
 

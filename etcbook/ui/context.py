@@ -38,6 +38,9 @@ ACCOUNTS = "accounts"
 ADMIN = "admin"
 """A login in neither group on a shared ledger (the ledger's owner, a DBA): every right."""
 
+ROLE_LABELS = {PERSONAL: "個人", DRIVER: "ドライバー", ACCOUNTS: "経理", ADMIN: "管理者"}
+"""The role's name in the window (status bar)."""
+
 CARDS_BY_ACCOUNTS = (
     "カードの登録と割り当ては経理担当が行います（ドライバーの権限では登録できません）。"
 )

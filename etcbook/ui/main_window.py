@@ -324,6 +324,11 @@ class MainWindow(QMainWindow):
         return [self.import_action, self.backup_action, self.restore_action, *self._page_actions]
 
     def _store_opened(self) -> None:
+        if self.context.on_server:
+            from etcbook.ui.context import ROLE_LABELS
+
+            role = ROLE_LABELS.get(self.context.role, self.context.role)
+            self._store_label.setText(f"{self.context.location}（{self.context.login}・{role}）")
         self._warn_about_location()
         self._nav.setEnabled(True)
         for action in self._store_actions():

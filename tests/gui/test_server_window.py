@@ -94,6 +94,14 @@ def test_every_page_shows_the_same_figures_on_postgresql(
         assert window.current_page_key == key
         settle(qtbot, window)
         figures.append(page_figures(window.page_widget(key)))
+    if key == "dashboard":
+        # The one intended difference: no ZIP backup reminder for a server ledger (the server
+        # is backed up there); every other alert, figure and chart is the same.
+        backup = "ここをダブルクリックでバックアップ"
+        for name, rows in figures[0].items():
+            if name.startswith("table") and isinstance(rows, list):
+                figures[0][name] = [r for r in rows if not any(backup in cell for cell in r)]
+        assert not any(backup in str(rows) for rows in figures[1].values())
     assert figures[0] == figures[1]
     assert any(v for k, v in figures[0].items() if k.startswith("table")) or figures[0]["labels"]
 
