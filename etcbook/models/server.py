@@ -18,11 +18,9 @@ Only this module and :mod:`etcbook.models.dialect` know that PostgreSQL exists; 
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import os
 import sys
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -244,6 +242,8 @@ def make_engine(address: ServerAddress, **connect_kwargs: Any) -> Engine:
         isolation_level="READ COMMITTED",
         pool_pre_ping=True,
     )
+    import uuid
+
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
     setattr(engine, ENGINE_TAG, tag)
 
@@ -294,6 +294,8 @@ def service_files() -> list[Path]:
 def service_names() -> list[tuple[str, dict[str, str]]]:
     """The services the service files define (the user's first), with their settings (a
     ``password`` setting left out): what the connect dialog lists."""
+    import configparser
+
     found: dict[str, dict[str, str]] = {}
     for path in service_files():
         parser = configparser.ConfigParser(interpolation=None, strict=False)

@@ -8,19 +8,22 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from etcbook import __version__
-from etcbook.models.server import ServerAddress
 from etcbook.paths import ICON_PNG
-from etcbook.ui.context import AppContext, StoreLocation
+from etcbook.ui.context import AppContext
 from etcbook.ui.fonts import apply_application_font
 from etcbook.ui.main_window import MainWindow
 from etcbook.ui.theme import apply_system_palette
 from etcbook.ui.translation import install_japanese
+
+if TYPE_CHECKING:
+    from etcbook.ui.context import StoreLocation
 
 
 def sample_store_path() -> Path:
@@ -83,7 +86,7 @@ def run_app(db_path: StoreLocation) -> int:
     """Open the window on the store at ``db_path`` (a file, or a PostgreSQL ledger's address,
     whose password the window asks for when nothing else gives it); return the exit status."""
     app = make_application()
-    window = make_main_window(db_path if isinstance(db_path, ServerAddress) else Path(db_path))
+    window = make_main_window(Path(db_path) if isinstance(db_path, str) else db_path)
     sys.excepthook = report_unhandled(window)
     window.show()
     # The window is on screen before SQLModel, Alembic and the data are loaded.

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from etcbook.models.server import ServerAddress
 from etcbook.ui.card_filter import CardFilter
 from etcbook.ui.operations import Operation, OperationRunner, Progress
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.models.instance import StoreClaim
+    from etcbook.models.server import ServerAddress
     from etcbook.models.store import Store
     from etcbook.ui.live_updates import ChangeWatcher
     from etcbook.ui.mileage import MileageService
@@ -46,8 +46,9 @@ CARDS_BY_ACCOUNTS = (
 )
 """Why a driver sees no card-adding action (tooltip, status bar)."""
 
-StoreLocation = Path | ServerAddress
-"""Where a window's store is: a SQLite file or a PostgreSQL ledger (etcbook.models.server)."""
+if TYPE_CHECKING:
+    StoreLocation = Path | ServerAddress
+    """Where a window's store is: a SQLite file or a PostgreSQL ledger (etcbook.models.server)."""
 
 
 class AppContext(QObject):
@@ -92,11 +93,11 @@ class AppContext(QObject):
         super().__init__(parent)
         self.address: ServerAddress | None = None
         """The PostgreSQL ledger's address, or ``None`` for a SQLite file."""
-        if isinstance(db_path, ServerAddress):
+        if isinstance(db_path, str | Path):
+            self.db_path = Path(db_path)
+        else:  # a ServerAddress (etcbook.models.server, not imported before it is needed)
             self.address = db_path
             self.db_path = db_path.local_folder() / "ledger"
-        else:
-            self.db_path = Path(db_path)
         """The store's file; on a server, the stand-in on this computer (Store.path)."""
         self.role = PERSONAL
         """This window's role on the ledger: :data:`PERSONAL`, :data:`DRIVER`, :data:`ACCOUNTS`

@@ -33,15 +33,16 @@ from PySide6.QtWidgets import (
 )
 
 from etcbook.ui.backup import BackupFlow
-from etcbook.ui.context import CARDS_BY_ACCOUNTS, AppContext, StoreLocation
+from etcbook.ui.context import CARDS_BY_ACCOUNTS, AppContext
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
 from etcbook.ui.style import STYLE_SHEET
 
 if TYPE_CHECKING:
     from etcbook.models.instance import StoreClaim
     from etcbook.models.store import Store
+    from etcbook.ui.context import StoreLocation
 
-ContextFactory = Callable[[StoreLocation], AppContext]
+    ContextFactory = Callable[[StoreLocation], AppContext]
 
 
 class _PageSlot(QWidget):

@@ -270,3 +270,34 @@ def test_the_welcome_page_and_the_file_menu_open_the_connect_dialog(qtbot: Any, 
     window.connect_action.trigger()
     assert window.connect_dialog.isVisible()
     window.connect_dialog.reject()
+
+
+@pytest.mark.parametrize("how", ["--db", "ETCBOOK_DB"])
+def test_the_command_line_opens_the_window_on_a_server_url(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import etcbook.ui.app
+    from etcbook.cli import main
+    from etcbook.models.server import ServerAddress
+
+    opened: list[object] = []
+    monkeypatch.setattr(etcbook.ui.app, "run_app", lambda db: opened.append(db) or 0)
+    url = "postgresql://clerk@db.example.jp/ledger"
+    if how == "--db":
+        assert main(["--db", url]) == 0
+    else:
+        monkeypatch.setenv("ETCBOOK_DB", url)
+        assert main([]) == 0
+    assert opened == [ServerAddress(url)]
+
+
+def test_a_password_in_etcbook_db_is_refused_before_the_window(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import etcbook.ui.app
+    from etcbook.cli import main
+
+    monkeypatch.setattr(etcbook.ui.app, "run_app", lambda db: pytest.fail("window opened"))
+    monkeypatch.setenv("ETCBOOK_DB", "postgresql://clerk:secret@db.example.jp/ledger")
+    assert main([]) == 3
+    assert "パスワードはURLやコマンドラインには書けません" in capsys.readouterr().err
