@@ -174,7 +174,7 @@ def connection_problem(address: ServerAddress, exc: Exception) -> ServerError:
     if "service file" in text or "definition of service" in text:
         return ServerError(f"{where}: 接続サービスの定義が見つかりません（{detail}）。")
     return ServerError(
-        f"{where}: PostgreSQL サーバーに接続できません。サーバーが動いているか、ホスト名・"
+        f"{where}: PostgreSQL に接続できません。サーバーが動いているか、ホスト名・"
         f"ポートが正しいか確かめてください（{detail}）。"
     )
 

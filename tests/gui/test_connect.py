@@ -195,7 +195,7 @@ def test_an_unreachable_server_is_a_sentence(
     dialog.dbname_edit.setText("ledger")
     dialog.user_edit.setText("clerk")
     assert not dialog.try_connect()
-    assert "PostgreSQL サーバーに接続できません" in dialog.message.text()
+    assert "PostgreSQL に接続できません" in dialog.message.text()
     assert "Traceback" not in dialog.message.text()
     assert not dialog.asks_password
 
