@@ -419,6 +419,93 @@ def shoot_fleet(app, settings, tmp: Path, out: Path) -> list[Path]:  # type: ign
     return written
 
 
+def shoot_server(app, settings, tmp: Path, out: Path, server: str) -> list[Path]:  # type: ignore[no-untyped-def]
+    """A company's ledger on PostgreSQL: the connect dialog (a saved profile, the service file's
+    services, the password asked), every page on the demo data, and a driver's cards page."""
+    import uuid
+
+    import psycopg
+
+    from etcbook.models.demo import fill_demo
+    from etcbook.models.roles import add_user, assign_card, init_roles
+    from etcbook.models.server import parse_address
+    from etcbook.models.store import open_store
+    from etcbook.ui.app import make_main_window
+    from etcbook.ui.connect import ConnectDialog, Profile, save_profiles
+    from tests.pgkit import create_database, drop_database
+
+    os.environ["ETCBOOK_SERVER_FILES"] = str(tmp / "server-files")
+    url = create_database(server)
+    login = f"yamada_{uuid.uuid4().hex[:4]}"
+    written: list[Path] = []
+    try:
+        store = open_store(url)
+        fill_demo(store)
+        with store.transaction() as connection:
+            init_roles(connection)
+            add_user(connection, login, "driver")
+            assign_card(connection, login, "1234")
+        store.close()
+        address = parse_address(url)
+        services = tmp / "pg_service.conf"
+        services.write_text(
+            "[honsha]\nhost=db.example.co.jp\ndbname=etcbook\n\n[shiten]\nhost=10.0.0.5\n"
+            "dbname=etcbook_osaka\n",
+            encoding="utf-8",
+        )
+        os.environ["PGSERVICEFILE"] = str(services)
+        save_profiles(
+            settings,
+            [
+                Profile(name="本社の帳簿", host="db.example.co.jp", dbname="etcbook", user="keiri"),
+                Profile(
+                    name="自分の担当カード", host="db.example.co.jp", dbname="etcbook", user=login
+                ),
+            ],
+        )
+        dialog = ConnectDialog(
+            settings,
+            address=parse_address("postgresql://keiri@db.example.co.jp/etcbook"),
+            message="db.example.co.jp（etcbook）: パスワードが必要です（ロール keiri）。"
+            "pgpass にも資格情報ストアにも見つかりませんでした。",
+        )
+        dialog.name_edit.setText("本社の帳簿")
+        dialog.show()
+        app.processEvents()
+        written.append(out / "server_connect_password.png")
+        dialog.grab().save(str(written[-1]))
+        dialog.reject()
+
+        window = make_main_window(address, settings=settings, sample_path=tmp / "sample.sqlite3")
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.context.open_store_now()
+        settle(app, window)
+        for spec in window.page_specs:
+            window.show_page(spec.key)
+            settle(app, window, 0.6)
+            written.append(out / f"server_{spec.key}.png")
+            window.grab().save(str(written[-1]))
+        window.close()
+
+        host = address.parameters.get("host", "")
+        driver = parse_address(f"postgresql://{login}@/{address.parameters['dbname']}?host={host}")
+        window = make_main_window(driver, settings=settings, sample_path=tmp / "sample.sqlite3")
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.context.open_store_now()
+        window.show_page("cards")
+        settle(app, window, 0.6)
+        written.append(out / "server_driver_cards.png")
+        window.grab().save(str(written[-1]))
+        window.close()
+    finally:
+        drop_database(server, url)
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{login}"')
+    return written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -427,8 +514,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["fleet", "real"],
+        choices=["fleet", "real", "server"],
         help="render only these screens (faster while working on them)",
+    )
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("ETCBOOK_TEST_PG_URL"),
+        help="a PostgreSQL server's URL (a superuser, its maintenance database) for --only server",
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -447,6 +539,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="etcbook-shots-") as folder:
         tmp = Path(folder)
         settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+        if args.only == "server":
+            if not args.server:
+                parser.error("--only server needs --server URL (or ETCBOOK_TEST_PG_URL)")
+            for path in shoot_server(app, settings, tmp, args.out, args.server):
+                print(path)
+            sys.stdout.flush()
+            os._exit(0)
         if args.only:
             shoot = shoot_fleet if args.only == "fleet" else shoot_real_downloads
             for path in shoot(app, settings, tmp, args.out):

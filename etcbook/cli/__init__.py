@@ -102,15 +102,18 @@ def _window_only(argv: Sequence[str]) -> Path | Literal[False] | None:
 
 
 def _open_window(db: object) -> int:
-    """The window, on a store file. A PostgreSQL ledger is not shown in the window yet."""
+    """The window, on a store file or a PostgreSQL ledger (a checked server address)."""
+    from etcbook.models.server import ServerAddress, ServerError, parse_address
     from etcbook.ui.app import run_app
 
-    if not isinstance(db, Path):
-        print(
-            f"{db}: ウィンドウはまだ PostgreSQL の帳簿を開けません。コマンド（etcbook --db URL status など）で使ってください。",
-            file=sys.stderr,
-        )
-        return 3
+    if isinstance(db, str):  # ETCBOOK_DB holding a URL
+        try:
+            db = parse_address(db)
+        except ServerError as exc:
+            print(exc, file=sys.stderr)
+            return 3
+    if not isinstance(db, Path | ServerAddress):
+        raise TypeError(f"not a store location: {db!r}")
     return run_app(db)
 
 

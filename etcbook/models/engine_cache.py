@@ -206,7 +206,15 @@ def write_cached(store: Store, *, name: str, key: str, value: object) -> bool:
 
 
 def current_key(*, connection: Connection, as_of: dt.date, rules_path: Path) -> str | None:
-    """The key a result read now on ``connection`` is valid for (``None``: nothing to keep)."""
+    """The key a result read now on ``connection`` is valid for (``None``: nothing to keep).
+
+    Always ``None`` on PostgreSQL: there row-level security shows each login other cards, so a
+    result kept by one person must never be read by another, and the server has no cheap
+    equivalent of SQLite's ``total_changes`` to bump the version by; the window computes
+    every time there (the server is the shared, fast machine).
+    """
+    if connection.dialect.name == "postgresql":
+        return None
     version = data_version(connection=connection)
     if version is None:
         return None

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 SCHEMES = ("postgresql://", "postgres://")
 KEYRING_SERVICE = "etcbook"
+CHANGES_CHANNEL = "etcbook_changed"
+"""NOTIFY channel: every committed etcbook transaction that wrote something notifies it, with the
+writing engine's tag (:func:`engine_tag`) as payload, so that open windows refresh."""
+ENGINE_TAG = "etcbook_engine_tag"
 
 PASSWORD_REFUSED = (
     "パスワードはURLやコマンドラインには書けません。"
@@ -41,6 +46,15 @@ class ServerError(ValueError):
     """The server address cannot be used; the message is for the user."""
 
 
+class PasswordNeeded(ServerError):
+    """The server asks for a password that neither pgpass, the service file nor the keyring gave
+    (or the one given was wrong: :attr:`wrong`); the window asks the user for it."""
+
+    def __init__(self, message: str, *, wrong: bool = False) -> None:
+        super().__init__(message)
+        self.wrong = wrong
+
+
 def is_server_url(text: str | os.PathLike[str]) -> bool:
     """True for a libpq URL (``postgresql://…``), False for a file path."""
     return isinstance(text, str) and text.lower().startswith(SCHEMES)
@@ -48,9 +62,18 @@ def is_server_url(text: str | os.PathLike[str]) -> bool:
 
 @dataclass(frozen=True)
 class ServerAddress:
-    """A PostgreSQL ledger's libpq URL, without a password (refused by :func:`parse_address`)."""
+    """A PostgreSQL ledger's libpq URL, without a password (refused by :func:`parse_address`).
+
+    ``password`` is one the user typed in the window for this run only (never shown, compared,
+    written to settings or the URL); :func:`remember_password` keeps it in the keyring when asked.
+    """
 
     url: str
+    password: str | None = field(default=None, repr=False, compare=False)
+
+    def with_password(self, password: str | None) -> ServerAddress:
+        """The same address with a password typed for this run."""
+        return replace(self, password=password or None)
 
     def __str__(self) -> str:
         return self.url
@@ -122,6 +145,40 @@ def _needs_password(exc: Exception) -> bool:
     return "no password supplied" in message or "password authentication failed" in message
 
 
+def _wrong_password(exc: Exception) -> bool:
+    return "password authentication failed" in str(exc)
+
+
+def connection_problem(address: ServerAddress, exc: Exception) -> ServerError:
+    """A sentence for a failed connection (psycopg's OperationalError): a password the server
+    asks for (:class:`PasswordNeeded`), a wrong one, a server not reachable, a database or
+    role that does not exist."""
+    where = describe(address.parameters)
+    detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    text = str(exc)
+    user = address.parameters.get("user") or "（既定のユーザー）"
+    if _wrong_password(exc):
+        return PasswordNeeded(
+            f"{where}: パスワードが違います（ロール {user}）。正しいパスワードを入力してください。",
+            wrong=True,
+        )
+    if "no password supplied" in text:
+        return PasswordNeeded(
+            f"{where}: パスワードが必要です（ロール {user}）。pgpass にも資格情報ストアにも"
+            "見つかりませんでした。"
+        )
+    if "does not exist" in text and "database" in text:
+        return ServerError(f"{where}: データベースがありません（{detail}）。")
+    if "role" in text and "does not exist" in text:
+        return ServerError(f"{where}: ロール {user} がサーバーにありません。")
+    if "service file" in text or "definition of service" in text:
+        return ServerError(f"{where}: 接続サービスの定義が見つかりません（{detail}）。")
+    return ServerError(
+        f"{where}: PostgreSQL に接続できません。サーバーが動いているか、ホスト名・"
+        f"ポートが正しいか確かめてください（{detail}）。"
+    )
+
+
 def _read_dates_as_iso_text(connection: Any) -> None:
     """Raw SQL reads ``timestamp`` and ``date`` values as ISO 8601 text, exactly as on SQLite
     (``2025-06-01T08:30:00``, ``2025-06-01``), so every query gives the same values on both
@@ -140,22 +197,38 @@ def _read_dates_as_iso_text(connection: Any) -> None:
     connection.adapters.register_loader("date", IsoDate)
 
 
+def connect(address: ServerAddress, **connect_kwargs: Any) -> Any:
+    """A psycopg connection to ``address``: libpq's own password sources first (pgpass, the
+    service file), then the password typed for this run, else the one kept in the OS keyring."""
+    import psycopg
+
+    try:
+        return psycopg.connect(address.url, **connect_kwargs)
+    except psycopg.OperationalError as exc:
+        if not _needs_password(exc):
+            raise
+        password = address.password or stored_password(address)
+        if password is None:
+            raise
+        return psycopg.connect(address.url, password=password, **connect_kwargs)
+
+
 def make_engine(address: ServerAddress, **connect_kwargs: Any) -> Engine:
     """An engine for the ledger at ``address`` (psycopg 3, READ COMMITTED, naive timestamps,
-    date-times read as ISO text like SQLite's)."""
+    date-times read as ISO text like SQLite's).
+
+    Every transaction it commits that wrote something sends a NOTIFY on
+    :data:`CHANGES_CHANNEL` with the engine's tag (``engine_tag(engine)``), delivered by the
+    server at commit, so that windows showing the ledger refresh (:func:`listen_for_changes`).
+    """
     import psycopg
-    from sqlalchemy import create_engine
+    from sqlalchemy import Connection, create_engine, event
 
     def open_connection() -> psycopg.Connection[Any]:
-        try:
-            return psycopg.connect(address.url, **connect_kwargs)
-        except psycopg.OperationalError as exc:
-            password = stored_password(address) if _needs_password(exc) else None
-            if password is None:
-                raise
-            return psycopg.connect(address.url, password=password, **connect_kwargs)
+        connection: psycopg.Connection[Any] = connect(address, **connect_kwargs)
+        return connection
 
-    def connect() -> psycopg.Connection[Any]:
+    def connect_engine() -> psycopg.Connection[Any]:
         connection = open_connection()
         # ISO dates; the server's DateStyle could otherwise be 'SQL, DMY' or the like.
         connection.execute("SET DateStyle = 'ISO, YMD'")
@@ -163,12 +236,97 @@ def make_engine(address: ServerAddress, **connect_kwargs: Any) -> Engine:
         _read_dates_as_iso_text(connection)
         return connection
 
-    return create_engine(
+    engine = create_engine(
         "postgresql+psycopg://",
-        creator=connect,
+        creator=connect_engine,
         isolation_level="READ COMMITTED",
         pool_pre_ping=True,
     )
+    import uuid
+
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    setattr(engine, ENGINE_TAG, tag)
+
+    @event.listens_for(engine, "commit")
+    def _notify_changes(connection: Connection) -> None:
+        # An xid is assigned to a transaction at its first write only.
+        wrote = connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned()").scalar()
+        if wrote is not None:
+            connection.exec_driver_sql(
+                "SELECT pg_notify(%(channel)s, %(tag)s)", {"channel": CHANGES_CHANNEL, "tag": tag}
+            )
+
+    return engine
+
+
+def engine_tag(engine: Engine) -> str:
+    """The payload of this engine's change notifications (:data:`CHANGES_CHANNEL`)."""
+    return str(getattr(engine, ENGINE_TAG, ""))
+
+
+def listen_for_changes(address: ServerAddress) -> Any:
+    """A connection of its own (autocommit) listening on :data:`CHANGES_CHANNEL`; read its
+    notifications with ``connection.notifies(timeout=0)`` when its socket is readable."""
+    connection = connect(address, autocommit=True)
+    connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+    return connection
+
+
+# -- the libpq service file ----------------------------------------------------------------------
+
+
+def service_files() -> list[Path]:
+    """The service files libpq reads, in its order: ``PGSERVICEFILE`` (else the user's
+    ``~/.pg_service.conf``, on Windows ``%APPDATA%\\postgresql\\.pg_service.conf``), then
+    ``PGSYSCONFDIR/pg_service.conf``."""
+    files: list[Path] = []
+    if os.environ.get("PGSERVICEFILE"):
+        files.append(Path(os.environ["PGSERVICEFILE"]))
+    elif sys.platform == "win32" and os.environ.get("APPDATA"):
+        files.append(Path(os.environ["APPDATA"]) / "postgresql" / ".pg_service.conf")
+    else:
+        files.append(Path.home() / ".pg_service.conf")
+    if os.environ.get("PGSYSCONFDIR"):
+        files.append(Path(os.environ["PGSYSCONFDIR"]) / "pg_service.conf")
+    return files
+
+
+def service_names() -> list[tuple[str, dict[str, str]]]:
+    """The services the service files define (the user's first), with their settings (a
+    ``password`` setting left out): what the connect dialog lists."""
+    import configparser
+
+    found: dict[str, dict[str, str]] = {}
+    for path in service_files():
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (OSError, configparser.Error, UnicodeDecodeError):
+            continue
+        for section in parser.sections():
+            settings = {k: v for k, v in parser.items(section) if k != "password"}
+            found.setdefault(section, settings)
+    return sorted(found.items())
+
+
+def service_url(name: str) -> str:
+    """The URL of a libpq service: ``postgresql:///?service=NAME``."""
+    from urllib.parse import quote
+
+    return f"postgresql:///?service={quote(name, safe='')}"
+
+
+def profile_url(*, host: str, port: str, dbname: str, user: str) -> str:
+    """A libpq URL from a profile's fields (a socket folder as host goes into ``?host=``)."""
+    from urllib.parse import quote
+
+    netloc = quote(user, safe="") + "@" if user else ""
+    path = "/" + quote(dbname, safe="")
+    if host.startswith("/") or (len(host) > 2 and host[1] == ":"):
+        query = f"?host={quote(host, safe='')}" + (f"&port={port}" if port else "")
+        return f"postgresql://{netloc}{path}{query}"
+    host_part = f"[{host}]" if ":" in host else host
+    return f"postgresql://{netloc}{host_part}{':' + port if port else ''}{path}"
 
 
 def describe(parameters: Mapping[str, str]) -> str:

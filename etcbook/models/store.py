@@ -21,9 +21,10 @@ from sqlalchemy.exc import OperationalError
 
 from etcbook import clock, phases
 from etcbook.models.server import (
+    PasswordNeeded,
     ServerAddress,
     ServerError,
-    describe,
+    connection_problem,
     is_server_url,
     make_engine,
     parse_address,
@@ -48,6 +49,14 @@ WRITER_WAIT_S = 300.0
 
 class StoreError(RuntimeError):
     """The store cannot be opened or upgraded; the message is for the user."""
+
+
+class ServerPasswordNeeded(StoreError):
+    """The PostgreSQL server asks for a password nothing gave (or the one given was wrong)."""
+
+    def __init__(self, message: str, *, wrong: bool = False) -> None:
+        super().__init__(message)
+        self.wrong = wrong
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -485,9 +494,10 @@ def _open_server(address: ServerAddress) -> Store:
                 "新しい etcbook で一度開いて更新してください。"
             ) from None
         if isinstance(exc.orig, psycopg.OperationalError):
-            raise StoreError(
-                f"{describe(address.parameters)}: PostgreSQL に接続できません（{str(exc.orig).strip()}）。"
-            ) from None
+            problem = connection_problem(address, exc.orig)
+            if isinstance(problem, PasswordNeeded):
+                raise ServerPasswordNeeded(str(problem), wrong=problem.wrong) from None
+            raise StoreError(str(problem)) from None
         raise
     return Store(path=path, engine=engine, upgraded_from=frozenset(current), address=address)
 

@@ -243,7 +243,8 @@ def trip_rows(
     if not ids:
         return {}
     listed = ", ".join(str(int(i)) for i in ids)
-    result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({listed})")
+    # text(), not exec_driver_sql: the SQL holds "%" (modulo), a placeholder to psycopg.
+    result = connection.execute(text(f"{_ROW_SQL} WHERE t.id IN ({listed})"))
     rows: dict[int, TripRow] = {}
     for r in result:
         rows[r[0]] = TripRow(

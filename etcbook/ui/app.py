@@ -8,6 +8,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QTimer
 from PySide6.QtGui import QIcon
@@ -20,6 +21,9 @@ from etcbook.ui.fonts import apply_application_font
 from etcbook.ui.main_window import MainWindow
 from etcbook.ui.theme import apply_system_palette
 from etcbook.ui.translation import install_japanese
+
+if TYPE_CHECKING:
+    from etcbook.ui.context import StoreLocation
 
 
 def sample_store_path() -> Path:
@@ -46,16 +50,17 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def make_main_window(
-    db_path: Path,
+    db_path: StoreLocation,
     *,
     settings: QSettings | None = None,
     sample_path: Path | None = None,
 ) -> MainWindow:
-    """The main window over ``db_path``; the store opens once the event loop runs."""
+    """The main window over ``db_path`` (a file, or a PostgreSQL ledger's address); the store
+    opens once the event loop runs."""
     settings = settings if settings is not None else QSettings()
     sample = sample_path if sample_path is not None else sample_store_path()
 
-    def context_for(path: Path) -> AppContext:
+    def context_for(path: StoreLocation) -> AppContext:
         return AppContext(path, settings=settings, sample_path=sample)
 
     return MainWindow(context_for(db_path), context_factory=context_for)
@@ -77,10 +82,11 @@ def report_unhandled(window: MainWindow) -> Callable[..., None]:
     return hook
 
 
-def run_app(db_path: Path) -> int:
-    """Open the window on the store at ``db_path``; return the exit status."""
+def run_app(db_path: StoreLocation) -> int:
+    """Open the window on the store at ``db_path`` (a file, or a PostgreSQL ledger's address,
+    whose password the window asks for when nothing else gives it); return the exit status."""
     app = make_application()
-    window = make_main_window(Path(db_path))
+    window = make_main_window(Path(db_path) if isinstance(db_path, str) else db_path)
     sys.excepthook = report_unhandled(window)
     window.show()
     # The window is on screen before SQLModel, Alembic and the data are loaded.

@@ -22,10 +22,33 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.models.instance import StoreClaim
+    from etcbook.models.server import ServerAddress
     from etcbook.models.store import Store
+    from etcbook.ui.live_updates import ChangeWatcher
     from etcbook.ui.mileage import MileageService
 
 T = TypeVar("T")
+
+PERSONAL = "personal"
+"""The role on a personal ledger (a SQLite file): one person with every right."""
+DRIVER = "driver"
+"""A driver on a shared ledger: own cards only; cannot add or reassign cards."""
+ACCOUNTS = "accounts"
+"""The accounts desk on a shared ledger: every card; approves claims, closes months."""
+ADMIN = "admin"
+"""A login in neither group on a shared ledger (the ledger's owner, a DBA): every right."""
+
+ROLE_LABELS = {PERSONAL: "個人", DRIVER: "ドライバー", ACCOUNTS: "経理", ADMIN: "管理者"}
+"""The role's name in the window (status bar)."""
+
+CARDS_BY_ACCOUNTS = (
+    "カードの登録と割り当ては経理担当が行います（ドライバーの権限では登録できません）。"
+)
+"""Why a driver sees no card-adding action (tooltip, status bar)."""
+
+if TYPE_CHECKING:
+    StoreLocation = Path | ServerAddress
+    """Where a window's store is: a SQLite file or a PostgreSQL ledger (etcbook.models.server)."""
 
 
 class AppContext(QObject):
@@ -40,6 +63,8 @@ class AppContext(QObject):
         sample_requested: a page asks the window to open the sample store.
         card_add_requested: a page asks for the "add a card" dialog.
         store_in_use: another window holds the store (the message to show); not opened.
+        password_needed: the server asks for a password nothing gave (the message); not opened.
+        connect_requested: a page asks the window for the connect dialog (接続先).
         backup_requested: a page asks the window to back the store up (asks where).
         backup_made: a backup of this store was written (the reminder may go).
     """
@@ -52,28 +77,67 @@ class AppContext(QObject):
     sample_requested = Signal()
     card_add_requested = Signal()
     store_in_use = Signal(str)
+    password_needed = Signal(str)
+    connect_requested = Signal()
     backup_requested = Signal()
     backup_made = Signal()
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: StoreLocation,
         *,
         settings: QSettings,
         sample_path: Path | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.address: ServerAddress | None = None
+        """The PostgreSQL ledger's address, or ``None`` for a SQLite file."""
+        if isinstance(db_path, str | Path):
+            self.db_path = Path(db_path)
+        else:  # a ServerAddress (etcbook.models.server, not imported before it is needed)
+            self.address = db_path
+            self.db_path = db_path.local_folder() / "ledger"
+        """The store's file; on a server, the stand-in on this computer (Store.path)."""
+        self.role = PERSONAL
+        """This window's role on the ledger: :data:`PERSONAL`, :data:`DRIVER`, :data:`ACCOUNTS`
+        or :data:`ADMIN` (read when the store opens; pages adapt to it)."""
+        self.login = ""
+        """The PostgreSQL login on a shared ledger (``""`` on a personal one)."""
         self.settings = settings
         self.sample_path = sample_path
         self.operations = OperationRunner(self.ledger_changed.emit, self)
         self._store: Store | None = None
         self._mileage: MileageService | None = None
         self._claim: StoreClaim | None = None
+        self._watcher: ChangeWatcher | None = None
         self.card_filter = CardFilter(self)
         """The cards every page shows (名義・利用者・部署); reloaded before the pages refresh."""
         self.ledger_changed.connect(self._reload_card_filter)
+
+    @property
+    def location(self) -> StoreLocation:
+        """What the store was opened from: the file's path, or the server's address."""
+        return self.address if self.address is not None else self.db_path
+
+    @property
+    def on_server(self) -> bool:
+        """``True`` for a PostgreSQL ledger."""
+        return self.address is not None
+
+    @property
+    def display_name(self) -> str:
+        """The store's name for the title bar: the file's name, or ``DBNAME（HOST）``."""
+        if self.address is None:
+            return self.db_path.name
+        from etcbook.models.server import describe
+
+        return describe(self.address.parameters)
+
+    @property
+    def may_manage_cards(self) -> bool:
+        """Whether this login may add cards or assign them (not a driver)."""
+        return self.role != DRIVER
 
     @property
     def is_sample(self) -> bool:
@@ -103,7 +167,8 @@ class AppContext(QObject):
     def claim_store(self) -> bool:
         """Claim the store for this window; when another window holds it, emit
         ``store_in_use`` with the message for the user and return ``False``."""
-        if self._claim is not None:
+        if self._claim is not None or self.on_server:
+            # A server ledger is shared by design: several windows and clients at once.
             return True
         from etcbook.models.instance import claim_store
 
@@ -143,12 +208,14 @@ class AppContext(QObject):
         def opened(store: Store) -> None:
             self._opened(store)
 
+        location = self.location
+
         def failed(error: BaseException) -> None:
-            self.store_failed.emit(f"{self.db_path}: {error}")
+            self._open_failed(error)
 
         self.run(
             Operation(
-                work=lambda _progress: store_access.open_store(self.db_path),
+                work=lambda _progress: store_access.open_store(location),
                 title="ストアを開いています",
                 on_success=opened,
                 on_failure=failed,
@@ -162,16 +229,43 @@ class AppContext(QObject):
             return
         from etcbook.ui import store_access
 
-        self._opened(store_access.open_store(self.db_path))
+        self._opened(store_access.open_store(self.location))
+
+    def adopt_store(self, store: Store) -> None:
+        """Show ``store``, opened already (by the connect dialog, which checked the password)."""
+        self._opened(store)
+
+    def _open_failed(self, error: BaseException) -> None:
+        from etcbook.models.store import ServerPasswordNeeded
+
+        if isinstance(error, ServerPasswordNeeded):
+            self.password_needed.emit(str(error))
+        elif self.on_server:
+            self.store_failed.emit(str(error))  # names the server itself
+        else:
+            self.store_failed.emit(f"{self.db_path}: {error}")
 
     def _opened(self, store: Store) -> None:
+        from etcbook.ui.live_updates import ChangeWatcher
         from etcbook.ui.mileage import MileageService
 
         self._store = store
+        self._read_role()
+        self._watcher = ChangeWatcher(self)
         self._reload_card_filter()
         # Made before any page, so that it hears "ledger changed" before the pages do.
         self._mileage = MileageService(self)
         self.store_opened.emit()
+
+    def _read_role(self) -> None:
+        if self._store is None or not self._store.on_server:
+            self.role, self.login = PERSONAL, ""
+            return
+        from etcbook.models.roles import login_name, my_role
+
+        with self.connection() as connection:
+            self.role = my_role(connection)
+            self.login = login_name(connection)
 
     def _reload_card_filter(self) -> None:
         if self._store is not None:
@@ -204,6 +298,9 @@ class AppContext(QObject):
     def close(self) -> None:
         """Stop running work (its results are dropped), then release the store and its claim."""
         self.operations.shut_down()
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         if self._store is not None:
             self._store.close()
             self._store = None

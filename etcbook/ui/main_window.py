@@ -33,14 +33,16 @@ from PySide6.QtWidgets import (
 )
 
 from etcbook.ui.backup import BackupFlow
-from etcbook.ui.context import AppContext
+from etcbook.ui.context import CARDS_BY_ACCOUNTS, AppContext
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
 from etcbook.ui.style import STYLE_SHEET
 
 if TYPE_CHECKING:
     from etcbook.models.instance import StoreClaim
+    from etcbook.models.store import Store
+    from etcbook.ui.context import StoreLocation
 
-ContextFactory = Callable[[Path], AppContext]
+    ContextFactory = Callable[[StoreLocation], AppContext]
 
 
 class _PageSlot(QWidget):
@@ -105,7 +107,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.context = context
-        self._home_path = context.db_path
+        self._home_path = context.location
         self._context_factory = context_factory
         if pages is None:
             pages, problems = discover_pages()
@@ -182,6 +184,10 @@ class MainWindow(QMainWindow):
         self.home_action.triggered.connect(self.open_home_store)
         self.home_action.setEnabled(False)
         file_menu.addAction(self.home_action)
+        self.connect_action = QAction("接続先(&C)…", self)
+        self.connect_action.setStatusTip("PostgreSQL サーバーの帳簿を開きます")
+        self.connect_action.triggered.connect(lambda: self.connect_to_server())
+        file_menu.addAction(self.connect_action)
         file_menu.addSeparator()
         self.backup_action = QAction("バックアップ(&B)…", self)
         self.backup_action.setStatusTip(
@@ -298,14 +304,16 @@ class MainWindow(QMainWindow):
         context.sample_requested.connect(self.open_sample_store)
         context.card_add_requested.connect(self.add_card)
         context.store_in_use.connect(self._store_in_use)
+        context.password_needed.connect(self._password_needed)
+        context.connect_requested.connect(self.connect_to_server)
         context.backup_requested.connect(self.backup_flow.ask_and_back_up)
         context.ledger_changed.connect(self._ledger_changed)
         context.operations.busy_changed.connect(self._busy_changed)
         is_sample = context.is_sample
         self.home_action.setEnabled(is_sample)
         suffix = "（サンプルデータ）" if is_sample else ""
-        self.setWindowTitle(f"etcbook — {context.db_path.name}{suffix}")
-        self._store_label.setText(str(context.db_path))
+        self.setWindowTitle(f"etcbook — {context.display_name}{suffix}")
+        self._store_label.setText(str(context.location))
         self._loading.show_text("ストアを開いています…")
         self._stack.setCurrentWidget(self._loading)
         self._nav.setEnabled(False)
@@ -317,11 +325,20 @@ class MainWindow(QMainWindow):
         return [self.import_action, self.backup_action, self.restore_action, *self._page_actions]
 
     def _store_opened(self) -> None:
+        if self.context.on_server:
+            from etcbook.ui.context import ROLE_LABELS
+
+            role = ROLE_LABELS.get(self.context.role, self.context.role)
+            self._store_label.setText(f"{self.context.location}（{self.context.login}・{role}）")
         self._warn_about_location()
         self._nav.setEnabled(True)
         for action in self._store_actions():
             action.setEnabled(True)
         self.restore_action.setEnabled(not self.context.is_sample)
+        if self.context.on_server:
+            # The ledger lives on the server (backed up there, pg_dump); the ZIP is for a file.
+            for action in (self.backup_action, self.restore_action):
+                action.setEnabled(False)
         if self._show_welcome_if_empty():
             return
         # With type=str, QSettings.value returns a str; the stubs only say object.
@@ -335,6 +352,8 @@ class MainWindow(QMainWindow):
         from etcbook.paths import store_location_warning
         from etcbook.ui.messages import tell
 
+        if self.context.on_server:
+            return
         path = self.context.db_path.expanduser().absolute()
         if path in self._location_warned:
             return
@@ -385,21 +404,50 @@ class MainWindow(QMainWindow):
             first = self.page_specs[0].key if self.page_specs else ""
             self.show_page(first)
 
-    def switch_store(self, path: Path) -> None:
-        """Close the current store and show ``path`` in this window, pages rebuilt."""
+    def switch_store(self, path: StoreLocation, *, store: Store | None = None) -> None:
+        """Close the current store and show ``path`` in this window, pages rebuilt
+        (``store``: ``path`` opened already, by the connect dialog)."""
         if self._context_factory is None:
             raise RuntimeError("this window cannot switch stores")
         self._remember_page()
         self._detach_context()
         self._attach_context(self._context_factory(path))
-        self.context.open_store_async()
+        if store is not None:
+            self.context.adopt_store(store)
+        else:
+            self.context.open_store_async()
+
+    def connect_to_server(self, *, message: str = "") -> QDialog:
+        """接続先: choose or type a PostgreSQL ledger; once connected, show it here.
+
+        Window-modal; returned for tests. With ``message`` (the server asked for a password),
+        the dialog starts on the current server's address with the password field shown.
+        """
+        from etcbook.ui.connect import ConnectDialog
+
+        address = self.context.address if message else None
+        dialog = ConnectDialog(self.context.settings, self, address=address, message=message)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def connected() -> None:
+            if dialog.store is not None and dialog.address is not None:
+                self.switch_store(dialog.address, store=dialog.store)
+
+        dialog.accepted.connect(connected)
+        dialog.open()
+        self.connect_dialog = dialog
+        return dialog
+
+    def _password_needed(self, message: str) -> None:
+        self._loading.show_text(f"ストアを開けませんでした。\n{message}")
+        self.connect_to_server(message=message)
 
     def _reopen_same_store(self, before_open: Callable[[AppContext], None]) -> None:
         """Close the store but keep its claim, give a new context for the same store to
         ``before_open`` (a restore), which opens the store when it is done."""
         if self._context_factory is None:
             raise RuntimeError("this window cannot reopen its store")
-        path = self.context.db_path
+        path = self.context.location
         claim = self._detach_context(keep_claim=True)
         context = self._context_factory(path)
         context.adopt_claim(claim)
@@ -425,7 +473,14 @@ class MainWindow(QMainWindow):
             self._stack.removeWidget(self._welcome)
             self._welcome.deleteLater()
             self._welcome = None
-        for signal in (old.store_opened, old.store_failed, old.page_requested, old.store_in_use):
+        for signal in (
+            old.store_opened,
+            old.store_failed,
+            old.page_requested,
+            old.store_in_use,
+            old.password_needed,
+            old.connect_requested,
+        ):
             signal.disconnect()
         old.deleteLater()
         self._current_key = None
@@ -477,6 +532,9 @@ class MainWindow(QMainWindow):
         """Open the "add a card" dialog (the cards page's editor)."""
         if not self.context.is_open:
             return
+        if not self.context.may_manage_cards:
+            self.statusBar().showMessage(CARDS_BY_ACCOUNTS, 15_000)
+            return
         from etcbook.ui.card_dialog import CardDialog
 
         dialog = CardDialog(self.context, parent=self)
@@ -504,7 +562,7 @@ class MainWindow(QMainWindow):
 
     def open_home_store(self) -> None:
         """Back from the sample store to the user's own store."""
-        if self.context.db_path != self._home_path:
+        if self.context.location != self._home_path:
             self.switch_store(self._home_path)
 
     # -- drag and drop anywhere ----------------------------------------------------------------

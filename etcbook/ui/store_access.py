@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from etcbook.models.server import ServerAddress
     from etcbook.models.store import Store
     from etcbook.ui.operations import Progress
 
 
-def open_store(path: Path) -> Store:
-    """Open ``path``, creating and migrating it as the foundation does (any thread)."""
+def open_store(path: Path | ServerAddress) -> Store:
+    """Open ``path`` (a file, or a PostgreSQL ledger's address), creating and migrating it as
+    the foundation does (any thread)."""
     import gc
 
     # SQLAlchemy's import makes tens of thousands of long-lived objects: the cyclic collector

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from etcbook.ui.context import AppContext
+from etcbook.ui.context import CARDS_BY_ACCOUNTS, AppContext
 
 
 class _Choice(QFrame):
@@ -38,7 +38,8 @@ class _Choice(QFrame):
 
 
 class WelcomePage(QWidget):
-    """ようこそ: add a card, import a 明細CSV, or look around the sample data."""
+    """ようこそ: add a card, import a 明細CSV, look around the sample data, or connect to a
+    ledger on a PostgreSQL server (接続先)."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,8 +50,13 @@ class WelcomePage(QWidget):
         font.setPointSizeF(font.pointSizeF() * 2.0)
         font.setBold(True)
         title.setFont(font)
+        where = (
+            f"サーバーの帳簿 {context.display_name} に接続しています（ログイン {context.login}）。"
+            if context.on_server
+            else "手元のパソコンだけで管理します。"
+        )
         intro = QLabel(
-            "ETCカードの通行料金、ETCマイレージのポイントと還元額を、手元のパソコンだけで管理します。"
+            f"ETCカードの通行料金、ETCマイレージのポイントと還元額を管理します。{where}"
             "毎月の流れは「明細CSVを取り込む → ポイントと失効予定を確認 → 必要な分だけ交換 → "
             "業務利用に印を付ける」です。まず、次のどれかから始めてください。"
         )
@@ -63,6 +69,11 @@ class WelcomePage(QWidget):
         self.sample_button = QPushButton("サンプルデータを開く")
         self.sample_button.clicked.connect(context.sample_requested.emit)
         self.sample_button.setEnabled(context.sample_path is not None)
+        if not context.may_manage_cards:
+            self.add_card_button.setEnabled(False)
+            self.add_card_button.setToolTip(CARDS_BY_ACCOUNTS)
+        self.connect_button = QPushButton("接続先を選ぶ…")
+        self.connect_button.clicked.connect(context.connect_requested.emit)
 
         choices = QHBoxLayout()
         choices.setSpacing(16)
@@ -97,6 +108,15 @@ class WelcomePage(QWidget):
         column.addWidget(title)
         column.addWidget(intro)
         column.addLayout(choices)
+        server = QHBoxLayout()
+        server_text = QLabel(
+            "会社の帳簿が PostgreSQL サーバーにあるときは、接続先を選んで開きます"
+            "（パスワードは pgpass かOSの資格情報ストアから）。"
+        )
+        server_text.setWordWrap(True)
+        server.addWidget(server_text, 1)
+        server.addWidget(self.connect_button)
+        column.addLayout(server)
         hint = QLabel("ショートカット: Ctrl+I 取り込み、Ctrl+1〜 ページ切り替え")
         hint.setEnabled(False)
         column.addWidget(hint)

@@ -178,6 +178,13 @@ class CardsPage(Page):
             "表計算ソフトの一覧やCSVから、多くのカードの名義・利用者・部署をまとめて入力します"
         )
         self.fill_button.clicked.connect(self.fill_cards)
+        if not context.may_manage_cards:
+            # A driver's login may not add cards or fill their holders (the database refuses).
+            from etcbook.ui.context import CARDS_BY_ACCOUNTS
+
+            for button in (self.add_button, self.fill_button):
+                button.setEnabled(False)
+                button.setToolTip(CARDS_BY_ACCOUNTS)
         self.edit_button = QPushButton("編集…")
         self.edit_button.clicked.connect(self.edit_selected)
         self.login_button = QPushButton("今日ログインした")

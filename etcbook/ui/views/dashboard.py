@@ -97,10 +97,11 @@ BACKUP_ACTION = "backup"
 
 
 def backup_alert(context: AppContext, as_of: dt.date) -> Alert | None:
-    """The monthly backup reminder for the user's own store (none for the sample data)."""
+    """The monthly backup reminder for the user's own store (none for the sample data, none for
+    a server ledger: the server is backed up there, and the window's ZIP backup is for a file)."""
     from etcbook.models.backup import backup_reminder, last_backup
 
-    if context.is_sample:
+    if context.is_sample or context.on_server:
         return None
     text = backup_reminder(context.db_path, as_of)
     if text is None:
