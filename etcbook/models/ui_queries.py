@@ -240,7 +240,8 @@ def trip_rows(
     if not ids:
         return {}
     listed = ", ".join(str(int(i)) for i in ids)
-    result = connection.exec_driver_sql(f"{_ROW_SQL} WHERE t.id IN ({listed})")
+    # text(): a percent sign in the SQL is escaped for psycopg (exec_driver_sql would not)
+    result = connection.execute(text(f"{_ROW_SQL} WHERE t.id IN ({listed})"))
     rows: dict[int, TripRow] = {}
     for r in result:
         rows[r[0]] = TripRow(

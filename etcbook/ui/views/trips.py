@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -39,8 +40,8 @@ from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
-from etcbook.ui.messages import tell
-from etcbook.ui.operations import Operation, Progress
+from etcbook.ui.messages import tell, told_refusal
+from etcbook.ui.operations import Operation, Progress, failure_text
 from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RememberingTableView
 from etcbook.ui.theme import alert_colours
@@ -292,6 +293,8 @@ class TripsPage(Page):
         self.passages = 0
         """How many passages the table lists beside the trips (never in the totals)."""
         self._computing = False
+        self.last_refusal: QMessageBox | None = None
+        """The box that told the last refused edit (a closed month, a bad value)."""
         self.model = TripTableModel(context, self)
         self.model.editor = self._edit_cells
         self.model.editable_columns = frozenset(COLUMN[key] for key in EDITABLE)
@@ -746,7 +749,7 @@ class TripsPage(Page):
                     work=work,
                     title="走行明細を更新しています",
                     on_success=lambda _count: self.model.refetch_keys(set(ids)),
-                    on_failure=lambda error: tell(self, "走行明細", str(error)),
+                    on_failure=lambda error: tell(self, "走行明細", failure_text(error)),
                     changes_ledger=True,
                     cancellable=True,
                     parent=self,
@@ -756,8 +759,10 @@ class TripsPage(Page):
         try:
             with self.context.transaction() as connection:
                 update_trips(connection=connection, ids=ids, **fields)
-        except ValueError as problem:
-            tell(self, "走行明細", str(problem))
+        except Exception as problem:  # a bad value, or the ledger's rules (a closed month)
+            self.last_refusal = told_refusal(self, "走行明細", problem)
+            if self.last_refusal is None:
+                raise
             return False
         self.model.refetch_keys(set(ids))
         self.context.ledger_changed.emit()  # refreshes this page (keys, totals) and the others
