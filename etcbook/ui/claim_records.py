@@ -47,16 +47,17 @@ def claim_columns(*, desk: bool) -> list[Column[ClaimRecord]]:
         Column("番号", lambda r: r.id, "int", colour=colour),
         Column("状態", lambda r: status_label(r.status), colour=colour),
     ]
-    if desk:
+    if desk:  # who and how much first: the desk's list is narrowed by the PDF beside it
         first += [
             Column("申請者", lambda r: r.driver),
             Column("部署", lambda r: r.department),
+            Column("精算額", lambda r: r.total, "yen"),
         ]
     return [
         *first,
         Column("カード", lambda r: f"末尾 {r.card}"),
         Column("期間", _period),
-        Column("精算額", lambda r: r.total, "yen"),
+        *([] if desk else [Column("精算額", lambda r: r.total, "yen")]),
         Column("提出日時", lambda r: r.submitted_at, "datetime"),
         Column("判断（担当・日時）", _decided),
         Column("経理のコメント", lambda r: r.comment, tooltip=lambda r: r.comment or None),

@@ -59,6 +59,28 @@ def _offered(window) -> list[str]:  # type: ignore[no-untyped-def]
     ]
 
 
+def _misfits(qtbot, window, key: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Cut text on page ``key`` (every tab of it) at the window's 1024×700."""
+    from PySide6.QtWidgets import QApplication, QTabWidget
+
+    from .fit import misfits
+
+    def settle() -> None:
+        qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=60_000)
+        qtbot.wait(30)
+        QApplication.processEvents()
+
+    window.show_page(key)
+    settle()
+    found = [f"{key}: {p}" for p in misfits(window)]
+    for tab in window.page_widget(key).findChildren(QTabWidget):
+        for index in range(tab.count()):
+            tab.setCurrentIndex(index)
+            settle()
+            found += [f"{key}/{tab.tabText(index)}: {p}" for p in misfits(window)]
+    return found
+
+
 def _business_trips(ledger: Company) -> None:
     """Every trip is business (purpose 営業, share 100 %); the cards have departments."""
     with psycopg.connect(ledger.url, autocommit=True) as connection:
@@ -173,6 +195,10 @@ def test_approve_and_return_end_to_end(qtbot, open_as, company: Company) -> None
     claims_a.refresh()
     assert {r.id: r.status for r in claims_a.claims.records}[again.id] == "approved"
 
+    # nothing cut at 1024×700: the driver's claims, the desk's 承認 (both tabs)
+    found = _misfits(qtbot, driver_a, "claims") + _misfits(qtbot, desk, "approvals")
+    assert not found, "\n".join(found)
+
 
 def test_a_closed_month_refuses_an_edit_in_the_window(qtbot, open_as, company: Company) -> None:  # noqa: F811
     desk = open_as(company.accounts)
@@ -209,6 +235,8 @@ def test_a_closed_month_refuses_an_edit_in_the_window(qtbot, open_as, company: C
     [entry] = months.reopenings.records
     assert (entry.month, entry.by, entry.reason) == ("2026-03", company.accounts, "明細の訂正")
     assert trips.set_trips([march], purpose="営業") is True
+    found = _misfits(qtbot, desk, "months")
+    assert not found, "\n".join(found)
 
 
 def test_the_personal_ledger_has_no_workflow(qtbot, window) -> None:  # type: ignore[no-untyped-def]

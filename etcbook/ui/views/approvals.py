@@ -30,6 +30,7 @@ from etcbook.ui.claim_records import STATUS_LABELS, claim_columns, status_label
 from etcbook.ui.context import AppContext
 from etcbook.ui.messages import tell, told_refusal
 from etcbook.ui.page import Page, page_title
+from etcbook.ui.style import never_cut
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class ApprovalsPage(Page):
             ("部署", self.department),
             ("申請者", self.driver),
         ):
+            never_cut(combo)
             filters.addWidget(QLabel(label))
             filters.addWidget(combo)
             combo.currentIndexChanged.connect(self.load_queue)
@@ -289,6 +291,7 @@ class ApprovalsPage(Page):
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
         self.totals_month = QComboBox()
+        never_cut(self.totals_month)
         self.totals_month.currentIndexChanged.connect(self.load_totals)
         row.addWidget(QLabel("月"))
         row.addWidget(self.totals_month)

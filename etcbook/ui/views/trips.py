@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -43,6 +42,7 @@ from etcbook.ui.lazy_model import LazyRecordModel
 from etcbook.ui.messages import tell, told_refusal
 from etcbook.ui.operations import Operation, Progress, failure_text
 from etcbook.ui.page import Page, page_title
+from etcbook.ui.style import never_cut
 from etcbook.ui.tables import Column, RememberingTableView
 from etcbook.ui.theme import alert_colours
 
@@ -272,12 +272,6 @@ class RouteRuleDialog(QDialog):
             layout.addWidget(widget)
 
 
-def _never_cut(combo: QComboBox) -> None:
-    """As wide as its longest choice, and never squeezed narrower by the layout."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-    combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-
-
 class TripsPage(Page):
     """走行明細."""
 
@@ -352,11 +346,11 @@ class TripsPage(Page):
 
     def _build_filters(self) -> None:
         self.card_filter = QComboBox()
-        _never_cut(self.card_filter)
+        never_cut(self.card_filter)
         self.month_from = QComboBox()
         self.month_to = QComboBox()
         for combo in (self.month_from, self.month_to):
-            _never_cut(combo)
+            never_cut(combo)
         self.operator_filter = QComboBox()
         self.operator_filter.addItem("すべての事業者", None)
         for key, label in OPERATOR_LABELS.items():
