@@ -431,7 +431,8 @@ def decide_claim(
 
 def approved_pdf(*, store: Store, record: ClaimRecord, trip_ids: list[int]) -> Path:
     """The approved claim's PDF, with the approver and the day in the 承認者 box, written beside
-    the frozen files (``<stem>_承認済.pdf``)."""
+    the frozen files when they are on this computer, else into this computer's claims folder
+    (``<stem>_承認済.pdf``)."""
     import dataclasses
 
     from etcbook.export.claim_pdf import claim_pdf_bytes
@@ -452,7 +453,12 @@ def approved_pdf(*, store: Store, record: ClaimRecord, trip_ids: list[int]) -> P
         approved_on=record.decided_at.date() if record.decided_at else None,
     )
     claim = dataclasses.replace(claim, header=header)
-    folder = Path(record.folder) if record.folder else claims_folder(store) / f"claim-{record.id}"
+    # The frozen files' folder when it is on this computer (the claim was submitted here),
+    # else this computer's claims folder: the desk often decides on another computer.
+    kept = Path(record.folder) if record.folder else None
+    folder = (
+        kept if kept is not None and kept.is_dir() else claims_folder(store) / f"claim-{record.id}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{claim.file_stem}_承認済.pdf"
     write_bytes_atomically(path, claim_pdf_bytes(claim))

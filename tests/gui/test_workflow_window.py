@@ -3,6 +3,7 @@ desk each open their own window (their own login); the database decides who may 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QDesktopServices
 
 from etcbook.ui.pages import discover_pages
 from tests.unit.server.test_roles import Company, as_user, company  # noqa: F401 (fixture)
@@ -108,7 +110,7 @@ def _submit_from_window(qtbot, window, card: str, month: str) -> object:  # type
     return submitted
 
 
-def test_approve_and_return_end_to_end(qtbot, open_as, company: Company) -> None:  # noqa: F811
+def test_approve_and_return_end_to_end(qtbot, open_as, company: Company, monkeypatch) -> None:  # noqa: F811
     _business_trips(company)
     driver_a = open_as(company.driver_a)
     assert _offered(driver_a) == ["trips", "claims"]  # no 承認 / 月締め for a driver
@@ -127,7 +129,12 @@ def test_approve_and_return_end_to_end(qtbot, open_as, company: Company) -> None
         check=True,
     )
     claims_a = driver_a.page_widget("claims").workflow
-    claims_a.refresh()
+    claims_a.refresh_button.click()
+    assert [r.id for r in claims_a.claims.records] == [claim_a.id]
+    # a second claim for the same period is refused, in a message box, and nothing is added
+    claims_a.submit()
+    qtbot.waitUntil(lambda: claims_a.last_box is not None, timeout=60_000)
+    assert f"申請中の申請 {claim_a.id} があります" in claims_a.last_box.text()
     assert [r.id for r in claims_a.claims.records] == [claim_a.id]
 
     desk = open_as(company.accounts)
@@ -145,6 +152,11 @@ def test_approve_and_return_end_to_end(qtbot, open_as, company: Company) -> None
     # the PDF: A's frozen file is on this computer; B's folder is gone, so it is drawn again
     assert approvals.select_claim(claim_a.id)
     assert approvals.preview_is_frozen is True and approvals.shown_pdf_pages >= 1
+    opened: list[object] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
+    copy = approvals.open_pdf()
+    assert copy is not None and len(opened) == 1
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == claim_a.pdf_sha256
     claim_b = queue[company.driver_b]
     shutil.rmtree(claim_b.folder)
     assert approvals.select_claim(claim_b.id)
@@ -160,6 +172,10 @@ def test_approve_and_return_end_to_end(qtbot, open_as, company: Company) -> None
     assert approvals.decide(approve=False) is True
     assert approvals.select_claim(claim_b.id)
     assert approvals.decide(approve=True) is True
+    # the submitter's folder is not on this computer: the approved PDF goes into the desk's own
+    approved_pdf = approvals.last_approved_pdf
+    assert approved_pdf.name.endswith("_承認済.pdf") and approved_pdf.exists()
+    assert not Path(claim_b.folder).exists()
     approvals.status.setCurrentIndex(approvals.status.findData(""))  # every status
     decided = {r.id: r for r in approvals.queue.records}
     assert decided[claim_a.id].status == "returned"

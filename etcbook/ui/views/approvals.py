@@ -7,6 +7,7 @@ are the database's and :mod:`etcbook.models.workflow`'s; a refusal is told in a 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -63,6 +64,9 @@ class ApprovalsPage(Page):
         super().__init__(context, parent)
         self.last_box: QMessageBox | None = None
         self.preview_is_frozen: bool | None = None
+        self.last_approved_pdf: Path | None = None
+        """The PDF with the approver in the 承認者 box, written by the last approval."""
+        self._pdf_data: tuple[int, bytes] | None = None  # the claim shown, its PDF
         layout = QVBoxLayout(self)
         layout.addWidget(page_title("承認"))
         self.tabs = QTabWidget()
@@ -121,9 +125,19 @@ class ApprovalsPage(Page):
         splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
 
+        source_row = QHBoxLayout()
         self.source = QLabel("")
         self.source.setWordWrap(True)
-        layout.addWidget(self.source)
+        self.open_pdf_button = QPushButton("PDFを開く")
+        self.open_pdf_button.setToolTip("PDFを既定のアプリで大きく表示します")
+        self.open_pdf_button.clicked.connect(self.open_pdf)
+        self.refresh_button = QPushButton("最新の状態に更新")
+        self.refresh_button.setToolTip("ほかの人が提出・判断した申請を読み直します")
+        self.refresh_button.clicked.connect(self.refresh)
+        source_row.addWidget(self.source, 1)
+        source_row.addWidget(self.open_pdf_button)
+        source_row.addWidget(self.refresh_button)
+        layout.addLayout(source_row)
         decide = QHBoxLayout()
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("コメント（差し戻しには理由が必要です）")
@@ -200,6 +214,8 @@ class ApprovalsPage(Page):
     def _selection_changed(self, *_args: Any) -> None:
         record = self.selected_claim()
         waiting = record is not None and record.status == "submitted"
+        self._pdf_data = None
+        self.open_pdf_button.setEnabled(False)
         self.approve_button.setEnabled(waiting)
         self.return_button.setEnabled(waiting)
         self.comment.setEnabled(waiting)
@@ -226,6 +242,8 @@ class ApprovalsPage(Page):
             self.source.setText("")
             return
         self.preview_is_frozen = frozen
+        self._pdf_data = (record.id, data)
+        self.open_pdf_button.setEnabled(True)
         self.source.setText(
             f"申請 {record.id} の凍結したPDFです（SHA-256 が提出時と一致）。"
             if frozen
@@ -234,6 +252,28 @@ class ApprovalsPage(Page):
         )
         ratio = self.devicePixelRatioF()
         self._show_pages(render_pdf_pages(data, PREVIEW_WIDTH, ratio), "")
+
+    def open_pdf(self) -> Path | None:
+        """Write the shown claim's PDF into this computer's claims folder (``review/``) and open
+        it with the default app; return its path."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from etcbook.models.workflow import claims_folder
+        from etcbook.safeio import FileInUse, write_bytes_atomically
+
+        if self._pdf_data is None:
+            return None
+        claim_id, data = self._pdf_data
+        path = claims_folder(self.context.store) / "review" / f"申請{claim_id}.pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_bytes_atomically(path, data)
+        except FileInUse as error:
+            self.last_box = tell(self, "承認", str(error))
+            return None
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        return path
 
     def _show_pages(self, pictures: list[Any], text: str) -> None:
         while self.preview_layout.count() > 2:
@@ -267,7 +307,7 @@ class ApprovalsPage(Page):
             self.comment.setFocus()
             return False
         try:
-            decided, _pdf = decide_claim(
+            decided, pdf = decide_claim(
                 store=self.context.store, claim_id=record.id, approve=approve, comment=comment
             )
         except Exception as error:
@@ -277,10 +317,11 @@ class ApprovalsPage(Page):
             self.load_queue()
             return False
         self.comment.clear()
+        self.last_approved_pdf = pdf
         self.context.ledger_changed.emit()
         self.result.setText(
             f"申請 {decided.id}（{decided.driver}、{formatting.yen(decided.total)}）を"
-            f"{'承認しました' if approve else '差し戻しました'}。"
+            + (f"承認しました。承認者欄入りのPDF: {pdf}" if pdf else "差し戻しました。")
         )
         return True
 

@@ -452,9 +452,13 @@ class ClaimWorkflowBox(QGroupBox):
             "「この期間を申請する」で出し直します"
         )
         self.correct_button.clicked.connect(self.correct_selected)
+        self.refresh_button = QPushButton("最新の状態に更新")
+        self.refresh_button.setToolTip("経理の判断とコメントを読み直します")
+        self.refresh_button.clicked.connect(self.refresh)
         row.addWidget(self.submit_button)
         row.addWidget(self.correct_button)
         row.addStretch(1)
+        row.addWidget(self.refresh_button)
         layout.addLayout(row)
         self._selection_changed()
 
