@@ -3,6 +3,9 @@ with settings first used on an empty store, as a new user's are.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
 
+The claims workflow's pages (workflow_*.png, 1024×700) need a PostgreSQL server: ``--server URL``
+or ETCBOOK_TEST_PG_URL (``scripts/test`` starts one for the tests); without, they are skipped.
+
 Works offscreen or under Xvfb. The demo store and the settings live in a temporary folder;
 the user's store and settings are never touched.
 """
@@ -503,6 +506,144 @@ def shoot_server(app, settings, tmp: Path, out: Path, server: str) -> list[Path]
         drop_database(server, url)
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{login}"')
+
+
+WORKFLOW_SIZE = (1024, 700)
+"""The workflow pages are shown at the narrowest size the fit test checks."""
+
+
+def shoot_workflow(app, tmp: Path, out: Path, server: str | None) -> list[Path]:  # type: ignore[no-untyped-def]
+    """The claims workflow on a shared PostgreSQL ledger (the demo's trips): a driver's 経費精算
+    with a returned claim and the desk's comment, the desk's 承認 (queue and PDF, the month's
+    totals) and 月締め. Needs a server (``--server`` or ETCBOOK_TEST_PG_URL) where the role may
+    create databases and roles; the database and the logins made here are dropped after."""
+    if not server:
+        print("workflow screens skipped: no PostgreSQL server (--server URL)", file=sys.stderr)
+        return []
+    import datetime as dt
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from PySide6.QtCore import QSettings
+    from sqlalchemy import text
+
+    from etcbook.models import roles
+    from etcbook.models.demo import fill_demo
+    from etcbook.models.store import open_store
+    from etcbook.models.workflow import close_month, decide_claim, reopen_month, submit_claim
+    from etcbook.ui import store_access
+    from etcbook.ui.context import AppContext
+    from etcbook.ui.main_window import MainWindow
+
+    name = f"etcbook_shots_{uuid.uuid4().hex[:8]}"
+    suffix = name[-4:]
+    yamada, sato, desk = f"yamada_{suffix}", f"sato_{suffix}", f"keiri_{suffix}"
+
+    def url_for(login: str | None = None) -> str:
+        parts = urlsplit(server)
+        netloc = parts.netloc
+        if login is not None:
+            netloc = f"{login}@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc, path=f"/{name}"))
+
+    os.environ["ETCBOOK_SERVER_FILES"] = str(tmp / "server-files")
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    written: list[Path] = []
+    try:
+        store = open_store(url_for())
+        fill_demo(store)
+        with store.transaction() as connection:
+            for last4, department in (
+                ("1234", "東京営業所"),
+                ("5678", "東京営業所"),
+                ("9012", "物流1課"),
+            ):
+                connection.execute(
+                    text("UPDATE cards SET department = :d WHERE last4 = :c"),
+                    {"d": department, "c": last4},
+                )
+            # A server ledger keeps its originals on this computer in a folder per URL (login
+            # included), so the drivers' logins would not find the demo's: left out here.
+            connection.execute(
+                text("UPDATE documents SET removed_at = :at, removed_reason = 'screenshots'"),
+                {"at": dt.datetime(2026, 10, 1).isoformat()},
+            )
+            roles.init_roles(connection)
+            roles.add_user(connection, yamada, "driver")
+            roles.add_user(connection, sato, "driver")
+            roles.add_user(connection, desk, "accounts")
+            roles.assign_card(connection, yamada, "1234")
+            roles.assign_card(connection, sato, "9012")
+        store.close()
+        month = (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+        earlier = (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+        as_yamada, as_sato, as_desk = (open_store(url_for(u)) for u in (yamada, sato, desk))
+        returned, _ = submit_claim(
+            store=as_yamada, card="1234", date_from=month[0], date_to=month[1]
+        )
+        approved, _ = submit_claim(
+            store=as_yamada, card="1234", date_from=earlier[0], date_to=earlier[1]
+        )
+        submit_claim(store=as_sato, card="9012", date_from=month[0], date_to=month[1])
+        decide_claim(store=as_desk, claim_id=approved.id, approve=True)
+        decide_claim(
+            store=as_desk,
+            claim_id=returned.id,
+            approve=False,
+            comment="9/12 の走行の目的を具体的に書いてください",
+        )
+        with as_desk.transaction() as connection:
+            close_month(connection, "2026-06")
+            close_month(connection, "2026-07")
+            reopen_month(connection, "2026-07", "7月分の明細が確定したため取り込み直し")
+        for opened in (as_yamada, as_sato, as_desk):
+            opened.close()
+
+        def window_as(login: str):  # type: ignore[no-untyped-def]
+            address = url_for(login)
+            store_access.open_store = lambda _path: open_store(address)  # type: ignore[assignment]
+            settings = QSettings(str(tmp / f"{login}.ini"), QSettings.Format.IniFormat)
+            window = MainWindow(AppContext(tmp / f"{login}.ledger", settings=settings))
+            window.resize(*WORKFLOW_SIZE)
+            window.show()
+            window.context.open_store_now()
+            settle(app, window)
+            return window
+
+        driver = window_as(yamada)
+        driver.show_page("claims")
+        settle(app, driver, 0.6)
+        claims = driver.page_widget("claims")
+        claims.workflow.select_claim(returned.id)
+        settle(app, driver, 0.3)
+        written.append(out / "workflow_driver_claims.png")
+        driver.grab().save(str(written[-1]))
+        driver.close()
+
+        window = window_as(desk)
+        window.show_page("approvals")
+        settle(app, window, 0.6)
+        page = window.page_widget("approvals")
+        settle(app, window, 0.6)
+        written.append(out / "workflow_approvals.png")
+        window.grab().save(str(written[-1]))
+        page.tabs.setCurrentIndex(1)
+        page.totals_month.setCurrentIndex(page.totals_month.findData("2026-09"))
+        settle(app, window, 0.4)
+        written.append(out / "workflow_approvals_totals.png")
+        window.grab().save(str(written[-1]))
+        window.show_page("months")
+        settle(app, window, 0.6)
+        written.append(out / "workflow_months.png")
+        window.grab().save(str(written[-1]))
+        window.close()
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            for login in (yamada, sato, desk):
+                admin.execute(f'DROP ROLE IF EXISTS "{login}"')
     return written
 
 
@@ -514,13 +655,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["fleet", "real", "server"],
+        choices=["fleet", "real", "server", "workflow"],
         help="render only these screens (faster while working on them)",
     )
     parser.add_argument(
         "--server",
         default=os.environ.get("ETCBOOK_TEST_PG_URL"),
-        help="a PostgreSQL server's URL (a superuser, its maintenance database) for --only server",
+        help="a PostgreSQL server's URL (a superuser, its maintenance database) for --only server"
+        " and --only workflow (default: ETCBOOK_TEST_PG_URL)",
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -547,8 +689,12 @@ def main() -> int:
             sys.stdout.flush()
             os._exit(0)
         if args.only:
-            shoot = shoot_fleet if args.only == "fleet" else shoot_real_downloads
-            for path in shoot(app, settings, tmp, args.out):
+            if args.only == "workflow":
+                shots = shoot_workflow(app, tmp, args.out, args.server)
+            else:
+                shoot = shoot_fleet if args.only == "fleet" else shoot_real_downloads
+                shots = shoot(app, settings, tmp, args.out)
+            for path in shots:
                 print(path)
             sys.stdout.flush()
             os._exit(0)
@@ -600,6 +746,7 @@ def main() -> int:
         window.close()
         written.extend(shoot_fleet(app, settings, tmp, args.out))
         written.extend(shoot_real_downloads(app, settings, tmp, args.out))
+        written.extend(shoot_workflow(app, tmp, args.out, args.server))
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0

@@ -173,6 +173,7 @@ def demo_target(
     yield url
     drop_database(server, url)
 
+
 def copy_to_server(source: Path, url: str) -> str:
     """The SQLite store ``source`` and its originals copied into the empty ledger at ``url``
     (etcbook.models.copy_store, as ``etcbook copy-store`` does); ``url``."""

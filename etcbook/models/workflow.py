@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,8 @@ class ClaimRecord:
     bundle_sha256: str
     folder: str
     version: int = 1
+    department: str = ""
+    """The card's 部署 (the department the claim is totalled under)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -181,7 +183,8 @@ class ClaimRecord:
 _CLAIM_SELECT = (
     "SELECT k.id, c.last4, k.card_id, k.driver, k.date_from, k.date_to, k.total, k.status,"
     " k.submitted_at, k.decided_by, k.decided_at, k.comment, k.pdf_sha256, k.csv_sha256,"
-    " k.bundle_sha256, k.folder, k.version FROM claims k JOIN cards c ON c.id = k.card_id"
+    " k.bundle_sha256, k.folder, k.version, c.department"
+    " FROM claims k JOIN cards c ON c.id = k.card_id"
 )
 
 
@@ -204,17 +207,49 @@ def _record(row: Any) -> ClaimRecord:
         bundle_sha256=row[14],
         folder=row[15],
         version=row[16],
+        department=row[17] or "",
     )
 
 
-def list_claims(connection: Connection, status: str | None = None) -> list[ClaimRecord]:
-    where, params = "", {}
+def list_claims(
+    connection: Connection,
+    status: str | None = None,
+    *,
+    month: str | None = None,
+    department: str | None = None,
+    driver: str | None = None,
+) -> list[ClaimRecord]:
+    """The claims the caller may see (row-level security narrows a driver's), oldest first;
+    ``month`` keeps those whose period overlaps it, ``department`` those of the card's 部署,
+    ``driver`` those submitted by that login."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
     if status:
         if status not in CLAIM_STATUSES:
             raise ValueError(f"状態は {', '.join(CLAIM_STATUSES)} のどれかです: {status}")
-        where, params = " WHERE k.status = :s", {"s": status}
+        conditions.append("k.status = :s")
+        params["s"] = status
+    if month:
+        first, last = month_bounds(month)
+        conditions.append("k.date_from <= :last AND k.date_to >= :first")
+        params.update(first=first.isoformat(), last=last.isoformat())
+    if department is not None:
+        conditions.append("c.department = :department")
+        params["department"] = department
+    if driver is not None:
+        conditions.append("k.driver = :driver")
+        params["driver"] = driver
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     rows = connection.execute(text(_CLAIM_SELECT + where + " ORDER BY k.id"), params).all()
     return [_record(r) for r in rows]
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """The first and the last day of ``YYYY-MM``."""
+    check_month(month)
+    first = dt.date(int(month[:4]), int(month[5:]), 1)
+    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
 
 
 def get_claim(connection: Connection, claim_id: int) -> ClaimRecord:
@@ -383,11 +418,19 @@ def claims_folder(store: Store) -> Path:
 
 
 def submit_claim(
-    *, store: Store, card: str, date_from: dt.date, date_to: dt.date, out: Path | None = None
+    *,
+    store: Store,
+    card: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    out: Path | None = None,
+    trip_ids: Sequence[int] | None = None,
 ) -> tuple[ClaimRecord, Any]:
     """Freeze the claim for ``card`` over the period: its trips and amounts, its PDF/CSV/bundle
     and their SHA-256. A returned claim for the same card and period is replaced by this one
-    (its status stays in the audit log); a submitted or approved one refuses a second."""
+    (its status stays in the audit log); a submitted or approved one refuses a second.
+    ``trip_ids`` narrows the claim to those trips (the window's ticked ones); by default every
+    trip of the period with a business share is claimed."""
     from etcbook.export.bundle import write_claim_outputs
     from etcbook.models.cards import resolve_card
     from etcbook.models.claims import claim_from_store
@@ -409,7 +452,12 @@ def submit_claim(
             state = "承認済み" if open_claim.status == "approved" else "申請中"
             raise Refused(f"この期間には{state}の申請 {open_claim.id} があります")
     claim, documents = claim_from_store(
-        store=store, card=last4, date_from=date_from, date_to=date_to, prepared_on=clock.today()
+        store=store,
+        card=last4,
+        date_from=date_from,
+        date_to=date_to,
+        prepared_on=clock.today(),
+        trip_ids=trip_ids,
     )
     with store.transaction() as connection:
         user = login_name(connection)
@@ -434,7 +482,7 @@ def submit_claim(
         trips = connection.execute(
             text(
                 "SELECT id, toll, business_share, purpose FROM trips WHERE card_id = :c"
-                " AND business_share > 0 AND exit_at >= :f AND exit_at < :t"
+                " AND business_share > 0 AND dated_at >= :f AND dated_at < :t"
             ),
             {
                 "c": card_id,
@@ -442,6 +490,9 @@ def submit_claim(
                 "t": dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()).isoformat(),
             },
         ).all()
+        if trip_ids is not None:
+            wanted = set(trip_ids)
+            trips = [trip for trip in trips if trip.id in wanted]
         for trip in trips:
             connection.execute(
                 text(
@@ -600,3 +651,168 @@ def approved_pdf(*, store: Store, record: ClaimRecord, trip_ids: list[int]) -> P
     path = folder / f"{claim.file_stem}_承認済.pdf"
     write_bytes_atomically(path, claim_pdf_bytes(claim))
     return path
+
+
+# --- what the accounts desk reads --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimTotal:
+    """Claims of one department or driver in a month: how many, and their 精算額 by status.
+
+    Attributes:
+        name: the department (部署) or the driver's login; ``""`` when the card has none.
+        claims: submitted and approved claims counted.
+        submitted: 精算額 of the claims still waiting (申請中).
+        approved: 精算額 of the approved claims.
+    """
+
+    name: str
+    claims: int
+    submitted: int
+    approved: int
+
+    @property
+    def total(self) -> int:
+        return self.submitted + self.approved
+
+
+def month_claim_totals(
+    connection: Connection, month: str
+) -> tuple[list[ClaimTotal], list[ClaimTotal]]:
+    """Per department and per driver: the submitted and approved claims whose period starts
+    in ``month`` (a claim counts once, in its first month); returned and withdrawn ones are
+    left out."""
+    first, last = month_bounds(month)
+    found: list[list[ClaimTotal]] = []
+    for key in ("c.department", "k.driver"):
+        rows = connection.execute(
+            text(
+                f"SELECT coalesce({key}, '') AS name, count(*) AS n,"
+                " sum(CASE WHEN k.status = 'submitted' THEN k.total ELSE 0 END) AS waiting,"
+                " sum(CASE WHEN k.status = 'approved' THEN k.total ELSE 0 END) AS approved"
+                " FROM claims k JOIN cards c ON c.id = k.card_id"
+                " WHERE k.status IN ('submitted', 'approved')"
+                " AND k.date_from >= :first AND k.date_from <= :last"
+                f" GROUP BY coalesce({key}, '') ORDER BY 1"
+            ),
+            {"first": first.isoformat(), "last": last.isoformat()},
+        ).all()
+        found.append(
+            [ClaimTotal(r.name, int(r.n), int(r.waiting or 0), int(r.approved or 0)) for r in rows]
+        )
+    return found[0], found[1]
+
+
+def claim_departments_and_drivers(connection: Connection) -> tuple[list[str], list[str]]:
+    """The departments of cards with claims and the drivers who submitted any (the filters)."""
+    departments = connection.execute(
+        text(
+            "SELECT DISTINCT c.department FROM claims k JOIN cards c ON c.id = k.card_id"
+            " ORDER BY c.department"
+        )
+    ).scalars()
+    drivers = connection.execute(text("SELECT DISTINCT driver FROM claims ORDER BY driver"))
+    return [str(d or "") for d in departments], [str(d) for d in drivers.scalars()]
+
+
+@dataclass(frozen=True)
+class MonthState:
+    """A month of the ledger: its trips, and whether (and by whom) it is closed."""
+
+    month: str
+    trips: int
+    closed_at: dt.datetime | None
+    closed_by: str | None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+
+def month_states(connection: Connection) -> list[MonthState]:
+    """Every month with trips or a closing, newest first."""
+    from etcbook.models.dialect import month_of
+
+    counts = {
+        str(month): int(n)
+        for month, n in connection.execute(
+            text(
+                f"SELECT {month_of('dated_at', connection)} AS m, count(*) FROM trips"
+                " WHERE dated_at IS NOT NULL GROUP BY 1"
+            )
+        )
+    }
+    closed = {row["month"]: row for row in closed_months(connection)}
+    return [
+        MonthState(
+            month=month,
+            trips=counts.get(month, 0),
+            closed_at=dt.datetime.fromisoformat(closed[month]["closed_at"])
+            if month in closed
+            else None,
+            closed_by=closed[month]["closed_by"] if month in closed else None,
+        )
+        for month in sorted(set(counts) | set(closed), reverse=True)
+    ]
+
+
+@dataclass(frozen=True)
+class Reopening:
+    """One reopening of a closed month, from the audit log."""
+
+    month: str
+    at: dt.datetime
+    by: str
+    reason: str
+
+
+def month_reopenings(connection: Connection) -> list[Reopening]:
+    """The audit log's reopenings of closed months, newest first."""
+    rows = connection.execute(
+        text(
+            "SELECT entity_id, at, os_user, reason FROM audit_log"
+            " WHERE entity = 'month' AND action = 'reopen' ORDER BY at DESC, id DESC"
+        )
+    ).all()
+    return [
+        Reopening(
+            month=f"{int(r.entity_id) // 100:04d}-{int(r.entity_id) % 100:02d}",
+            at=as_datetime(r.at),
+            by=str(r.os_user),
+            reason=str(r.reason or ""),
+        )
+        for r in rows
+    ]
+
+
+def claim_pdf_for_review(*, store: Store, record: ClaimRecord) -> tuple[bytes, bool]:
+    """The claim's PDF for the accounts desk: the frozen file (the approved one once decided),
+    checked against its recorded SHA-256 (``True``), else — a claim kept before its files were
+    stored — the PDF drawn again from the claim's frozen trips (``False``)."""
+    from etcbook.export.claim_pdf import claim_pdf_bytes
+    from etcbook.models.claims import claim_from_store
+
+    with store.engine.connect() as connection:
+        frozen = {f.kind: f for f in claim_files(connection, record.id)}
+        shown = frozen.get("approved_pdf") or frozen.get("pdf")
+        if shown is not None:
+            # Checked against its SHA-256; on a server ledger the bytes come from the database,
+            # so the desk sees the very PDF the driver submitted, from any computer.
+            return read_claim_file(store=store, claim_file=shown, connection=connection), True
+    with store.engine.connect() as connection:
+        trip_ids = list(
+            connection.execute(
+                text("SELECT trip_id FROM claim_trips WHERE claim_id = :i ORDER BY trip_id"),
+                {"i": record.id},
+            ).scalars()
+        )
+    claim, _ = claim_from_store(
+        store=store,
+        card=record.card,
+        date_from=record.date_from,
+        date_to=record.date_to,
+        trip_ids=trip_ids,
+        prepared_on=record.submitted_at.date(),
+    )
+    return claim_pdf_bytes(claim), False

@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         self.page_specs = pages
         self.page_problems: list[DiscoveryProblem] = problems
         self._slots: dict[str, _PageSlot] = {}
+        self._offered: set[str] = {spec.key for spec in pages if spec.roles is None}
+        """The pages shown for the open store's role (see :mod:`etcbook.ui.workflow_role`)."""
         self._current_key: str | None = None
         self._welcome: QWidget | None = None
         self._location_warned: set[Path] = set()
@@ -339,13 +341,31 @@ class MainWindow(QMainWindow):
             # The ledger lives on the server (backed up there, pg_dump); the ZIP is for a file.
             for action in (self.backup_action, self.restore_action):
                 action.setEnabled(False)
+
+        self._offer_pages_for_role()
         if self._show_welcome_if_empty():
             return
         # With type=str, QSettings.value returns a str; the stubs only say object.
         key = self._current_key or cast(
             str, self.context.settings.value(self._page_setting(), "", str)
         )
-        self.show_page(key or (self.page_specs[0].key if self.page_specs else ""))
+        if key not in self._offered:
+            key = next((spec.key for spec in self.page_specs if spec.key in self._offered), "")
+        self.show_page(key)
+
+    def _offer_pages_for_role(self) -> None:
+        """Leave out of the navigation and the menu the pages not for the user's role."""
+        from etcbook.ui.workflow_role import window_role
+
+        role = window_role(self.context)
+        self._offered = {spec.key for spec in self.page_specs if spec.offered_to(role)}
+        for position, spec in enumerate(self.page_specs):
+            offered = spec.key in self._offered
+            item = self._nav.item(position)
+            if item is not None:
+                item.setHidden(not offered)
+            self._page_actions[position].setVisible(offered)
+            self._page_actions[position].setEnabled(offered)
 
     def _warn_about_location(self) -> None:
         """Once per store and window: a store in OneDrive, iCloud or on a network drive."""
@@ -498,8 +518,9 @@ class MainWindow(QMainWindow):
         return self._slots[key].ensure_built(self.context)
 
     def show_page(self, key: str) -> None:
-        """Show page ``key`` (ignored until the store is open)."""
-        if key not in self._slots or not self.context.is_open:
+        """Show page ``key`` (ignored until the store is open, or when it is not for the
+        user's role)."""
+        if key not in self._slots or key not in self._offered or not self.context.is_open:
             return
         slot = self._slots[key]
         slot.ensure_built(self.context)

@@ -25,3 +25,18 @@ def tell(
     box.setWindowModality(Qt.WindowModality.WindowModal)
     box.open()
     return box
+
+
+def told_refusal(parent: QWidget | None, title: str, error: BaseException) -> QMessageBox | None:
+    """When ``error`` is a refusal (the database's rules or the user's role, told as the
+    sentence of :mod:`etcbook.models.refusals`; a workflow rule; a bad value), show it and
+    return the box; else ``None`` (the caller re-raises). Nothing was changed in either case."""
+    from etcbook.models.instance import store_problem
+    from etcbook.models.workflow import Refused
+
+    sentence = store_problem(error)
+    if sentence is None and isinstance(error, Refused | ValueError):
+        sentence = str(error)
+    if sentence is None:
+        return None
+    return tell(parent, title, sentence)

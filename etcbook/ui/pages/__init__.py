@@ -50,6 +50,8 @@ class PageSpec:
         factory: builds the page widget from the context, on first show.
         shortcut: a QKeySequence string; ``None`` means Ctrl+<position> for the first nine.
         needs_store: shown only once the store is open (``False`` for pages that do not read it).
+        roles: the window roles the page is for (:mod:`etcbook.ui.workflow_role`), ``None`` for
+            every role; a page not for the open store's role is left out of the navigation.
     """
 
     key: str
@@ -58,6 +60,11 @@ class PageSpec:
     factory: Callable[[AppContext], QWidget]
     shortcut: str | None = None
     needs_store: bool = True
+    roles: tuple[str, ...] | None = None
+
+    def offered_to(self, role: str) -> bool:
+        """``True`` when the page is shown to ``role``."""
+        return self.roles is None or role in self.roles
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -31,14 +33,18 @@ from PySide6.QtWidgets import (
 from etcbook import clock
 from etcbook.domain.calendar import add_months
 from etcbook.ui import formatting
+from etcbook.ui.claim_records import claim_columns, status_label
 from etcbook.ui.context import AppContext
+from etcbook.ui.messages import told_refusal
 from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
+from etcbook.ui.workflow_role import WORKFLOW_ROLES, window_role
 
 if TYPE_CHECKING:
     from etcbook.domain.claims import Claim, ClaimLine
     from etcbook.export.bundle import ClaimOutputs
     from etcbook.models.vault import DocumentRecord
+    from etcbook.models.workflow import ClaimRecord
     from etcbook.ui.journal_dialog import JournalExportDialog
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -72,6 +78,10 @@ class ChoosableLines(RecordTableModel["ClaimLine"]):
 
     def chosen(self) -> list[ClaimLine]:
         return [line for line, keep in zip(self.records, self._chosen, strict=True) if keep]
+
+    def chosen_rows(self) -> list[int]:
+        """The rows ticked, in order."""
+        return [row for row, keep in enumerate(self._chosen) if keep]
 
     def set_chosen(self, row: int, keep: bool) -> None:
         self.setData(
@@ -159,10 +169,22 @@ class ClaimsPage(Page):
 
         self.lines = ChoosableLines(self)
         self.lines.dataChanged.connect(self._update_totals)
+        self._trip_ids: list[int] = []  # the lines' trips, row by row
         self.view = RememberingTableView(self.context.settings, "claims/lines")
         self.view.setModel(self.lines)
         self.view.restore_columns()
-        layout.addWidget(self.view, 1)
+        self.workflow: ClaimWorkflowBox | None = None
+        if window_role(context) in WORKFLOW_ROLES:
+            # A shared ledger: the claim is submitted to the accounts desk and decided there.
+            splitter = QSplitter(Qt.Orientation.Vertical)
+            splitter.addWidget(self.view)
+            self.workflow = ClaimWorkflowBox(self)
+            splitter.addWidget(self.workflow)
+            splitter.setStretchFactor(0, 3)
+            splitter.setStretchFactor(1, 2)
+            layout.addWidget(splitter, 1)
+        else:
+            layout.addWidget(self.view, 1)
 
         self.totals = QLabel("")
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -211,6 +233,8 @@ class ClaimsPage(Page):
         if self._period_is_default:
             self._default_to_latest_business_month()
         self.load()
+        if self.workflow is not None:
+            self.workflow.refresh()
 
     def _period_set_by_user(self, *_args: Any) -> None:
         self._period_is_default = False
@@ -274,6 +298,7 @@ class ClaimsPage(Page):
             )
         self._claim = claim
         self._documents = documents
+        self._trip_ids = [int(row["id"]) for row in rows]
         self.lines.set_records([line_of(row) for row in rows])
         if not self.view.restore_columns():
             self.view.resizeColumnsToContents()
@@ -289,6 +314,19 @@ class ClaimsPage(Page):
         if self._claim is None:
             return None
         return dataclasses.replace(self._claim, lines=tuple(self.lines.chosen()))
+
+    def chosen_trip_ids(self) -> list[int]:
+        """The ids of the ticked trips (what a submitted claim freezes)."""
+        return [self._trip_ids[row] for row in self.lines.chosen_rows()]
+
+    def show_claim_period(self, card: str, date_from: dt.date, date_to: dt.date) -> None:
+        """Set the card and the period (a returned claim to correct) and list their trips."""
+        index = self.card.findData(card)
+        if index >= 0:
+            self.card.setCurrentIndex(index)
+        for edit, day in ((self.date_from, date_from), (self.date_to, date_to)):
+            edit.setDate(_qdate(day))
+        self.load()
 
     def _update_totals(self, *_args: Any) -> None:
         claim = self.current_claim()
@@ -370,6 +408,155 @@ class ClaimsPage(Page):
         dialog.open()
         return dialog
 
+    def save_settings(self) -> None:
+        self.view.save_settings()
+        if self.workflow is not None:
+            self.workflow.save_settings()
+
     def open_folder(self) -> None:
         if self.last_outputs is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_outputs.pdf.parent)))
+
+
+class ClaimWorkflowBox(QGroupBox):
+    """申請 on a shared ledger: the user's claims with their status, the accounts desk's comment
+    and decision; submit the page's card, period and ticked trips; reopen a returned claim to
+    correct it and submit it again."""
+
+    def __init__(self, page: ClaimsPage) -> None:
+        super().__init__("経理への申請")
+        self.page = page
+        self.last_box: QMessageBox | None = None
+        self.last_submitted: ClaimRecord | None = None
+        layout = QVBoxLayout(self)
+        self.claims = RecordTableModel["ClaimRecord"](claim_columns(desk=False), self)
+        self.view = RememberingTableView(page.context.settings, "claims/workflow")
+        self.view.setModel(self.claims)
+        self.view.restore_columns()
+        self.view.setSelectionBehavior(RememberingTableView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(RememberingTableView.SelectionMode.SingleSelection)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        layout.addWidget(self.view, 1)
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.detail)
+        row = QHBoxLayout()
+        self.submit_button = QPushButton("この期間を申請する")
+        self.submit_button.setToolTip(
+            "上のカード・期間のチェックした走行を凍結し（PDF・CSV・ZIPとSHA-256）、経理に提出します"
+        )
+        self.submit_button.clicked.connect(self.submit)
+        self.correct_button = QPushButton("差し戻しを直す")
+        self.correct_button.setToolTip(
+            "差し戻された申請のカードと期間を上に表示します。走行明細で用途・業務割合を直し、"
+            "「この期間を申請する」で出し直します"
+        )
+        self.correct_button.clicked.connect(self.correct_selected)
+        self.refresh_button = QPushButton("最新の状態に更新")
+        self.refresh_button.setToolTip("経理の判断とコメントを読み直します")
+        self.refresh_button.clicked.connect(self.refresh)
+        row.addWidget(self.submit_button)
+        row.addWidget(self.correct_button)
+        row.addStretch(1)
+        row.addWidget(self.refresh_button)
+        layout.addLayout(row)
+        self._selection_changed()
+
+    def refresh(self) -> None:
+        from etcbook.models.workflow import list_claims
+
+        chosen = self.selected_claim()
+        with self.page.context.connection() as connection:
+            records = list(reversed(list_claims(connection)))  # newest first
+        self.claims.set_records(records)
+        if not self.view.restore_columns():
+            self.view.resizeColumnsToContents()
+        ids = [r.id for r in records]
+        if chosen is not None and chosen.id in ids:
+            self.view.selectRow(ids.index(chosen.id))
+        self._selection_changed()
+
+    def selected_claim(self) -> ClaimRecord | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.claims.record(rows[0].row()) if rows else None
+
+    def select_claim(self, claim_id: int) -> bool:
+        for row, record in enumerate(self.claims.records):
+            if record.id == claim_id:
+                self.view.selectRow(row)
+                return True
+        return False
+
+    def _selection_changed(self, *_args: Any) -> None:
+        record = self.selected_claim()
+        self.correct_button.setEnabled(record is not None and record.status == "returned")
+        if record is None:
+            self.detail.setText(
+                "申請すると、経理の判断（承認・差し戻し）とコメントがここに表示されます。"
+                if not self.claims.records
+                else ""
+            )
+            return
+        decided = (
+            f"　{record.decided_by}（{record.decided_at:%Y/%m/%d %H:%M}）"
+            if record.decided_at is not None
+            else ""
+        )
+        comment = f"　経理のコメント: {record.comment}" if record.comment else ""
+        self.detail.setText(f"申請 {record.id}: {status_label(record.status)}{decided}{comment}")
+
+    def correct_selected(self) -> None:
+        record = self.selected_claim()
+        if record is None or record.status != "returned":
+            return
+        self.page.show_claim_period(record.card, record.date_from, record.date_to)
+        self.detail.setText(
+            f"申請 {record.id} は差し戻されました（{record.comment}）。走行明細で直してから"
+            "「この期間を申請する」を押してください。"
+        )
+
+    def submit(self) -> None:
+        """Submit the page's card, period and ticked trips (off the GUI thread)."""
+        from etcbook.models.workflow import submit_claim
+        from etcbook.ui.operations import Operation, show_failure
+
+        card = self.page.card.currentData()
+        if card is None:
+            return
+        date_from, date_to = _date(self.page.date_from.date()), _date(self.page.date_to.date())
+        trip_ids = self.page.chosen_trip_ids()
+        store = self.page.context.store
+        self.submit_button.setEnabled(False)
+
+        def done(result: tuple[ClaimRecord, Any]) -> None:
+            self.submit_button.setEnabled(True)
+            self.last_submitted = result[0]
+            self.refresh()
+            self.select_claim(result[0].id)
+
+        def failed(error: BaseException) -> None:
+            self.submit_button.setEnabled(True)
+            self.last_box = told_refusal(self, "経理への申請", error) or show_failure(
+                self, "経理への申請", error
+            )
+
+        self.page.context.run(
+            Operation(
+                work=lambda _progress: submit_claim(
+                    store=store,
+                    card=card,
+                    date_from=date_from,
+                    date_to=date_to,
+                    trip_ids=trip_ids,
+                ),
+                title="申請を提出しています",
+                on_success=done,
+                on_failure=failed,
+                changes_ledger=True,
+                parent=self,
+            )
+        )
+
+    def save_settings(self) -> None:
+        self.view.save_settings()

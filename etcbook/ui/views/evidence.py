@@ -103,26 +103,9 @@ def render_preview(
     pixel_ratio = max(1.0, pixel_ratio)
     device_width = round(width * pixel_ratio)
     if suffix == ".pdf":
-        import pypdfium2
+        from etcbook.ui.pdf_pages import render_pdf_pages
 
-        document = pypdfium2.PdfDocument(data)
-        try:
-            page = document[0]
-            scale = device_width / page.get_width()
-            bitmap = page.render(scale=scale, rev_byteorder=True)  # RGB, no Pillow needed
-            qimage = QImage(
-                bytes(bitmap.buffer),
-                bitmap.width,
-                bitmap.height,
-                bitmap.stride,
-                QImage.Format.Format_RGB888,
-            ).copy()
-            page.close()
-        finally:
-            document.close()
-        shown = QPixmap.fromImage(qimage)
-        shown.setDevicePixelRatio(pixel_ratio)
-        return shown
+        return render_pdf_pages(data, width, pixel_ratio, first_only=True)[0]
     if suffix in {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}:
         pixmap = QPixmap()
         if not pixmap.loadFromData(data) or pixmap.isNull():

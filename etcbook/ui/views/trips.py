@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -39,9 +39,10 @@ from etcbook.ui import formatting
 from etcbook.ui.context import AppContext
 from etcbook.ui.labels import OPERATOR_LABELS, operator_label
 from etcbook.ui.lazy_model import LazyRecordModel
-from etcbook.ui.messages import tell
-from etcbook.ui.operations import Operation, Progress
+from etcbook.ui.messages import tell, told_refusal
+from etcbook.ui.operations import Operation, Progress, failure_text
 from etcbook.ui.page import Page, page_title
+from etcbook.ui.style import never_cut
 from etcbook.ui.tables import Column, RememberingTableView
 from etcbook.ui.theme import alert_colours
 
@@ -271,12 +272,6 @@ class RouteRuleDialog(QDialog):
             layout.addWidget(widget)
 
 
-def _never_cut(combo: QComboBox) -> None:
-    """As wide as its longest choice, and never squeezed narrower by the layout."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-    combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-
-
 class TripsPage(Page):
     """走行明細."""
 
@@ -292,6 +287,8 @@ class TripsPage(Page):
         self.passages = 0
         """How many passages the table lists beside the trips (never in the totals)."""
         self._computing = False
+        self.last_refusal: QMessageBox | None = None
+        """The box that told the last refused edit (a closed month, a bad value)."""
         self.model = TripTableModel(context, self)
         self.model.editor = self._edit_cells
         self.model.editable_columns = frozenset(COLUMN[key] for key in EDITABLE)
@@ -349,11 +346,11 @@ class TripsPage(Page):
 
     def _build_filters(self) -> None:
         self.card_filter = QComboBox()
-        _never_cut(self.card_filter)
+        never_cut(self.card_filter)
         self.month_from = QComboBox()
         self.month_to = QComboBox()
         for combo in (self.month_from, self.month_to):
-            _never_cut(combo)
+            never_cut(combo)
         self.operator_filter = QComboBox()
         self.operator_filter.addItem("すべての事業者", None)
         for key, label in OPERATOR_LABELS.items():
@@ -746,7 +743,7 @@ class TripsPage(Page):
                 return done
 
             def failed(error: BaseException) -> None:
-                tell(self, "走行明細", str(error))
+                tell(self, "走行明細", failure_text(error))
                 if isinstance(error, StaleEdit):
                     self.reload_after_conflict()
 
@@ -769,8 +766,10 @@ class TripsPage(Page):
             tell(self, "走行明細", str(stale))
             self.reload_after_conflict()
             return False
-        except ValueError as problem:
-            tell(self, "走行明細", str(problem))
+        except Exception as problem:  # a bad value, or the ledger's rules (a closed month)
+            self.last_refusal = told_refusal(self, "走行明細", problem)
+            if self.last_refusal is None:
+                raise
             return False
         self.model.refetch_keys(set(ids))
         self.context.ledger_changed.emit()  # refreshes this page (keys, totals) and the others

@@ -537,6 +537,7 @@ def test_originals_and_claim_files_are_read_by_their_driver_and_the_desk_only(
     approved_copy = Path(next(f["path"] for f in mine["files"] if f["kind"] == "approved_pdf"))
     assert approved_copy.read_bytes() == Path(approved["pdf"]).read_bytes()
 
+
 def test_a_driver_cannot_copy_the_ledger_the_accounts_desk_can(
     company: Company, tmp_path: Path
 ) -> None:
