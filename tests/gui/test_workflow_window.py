@@ -149,7 +149,7 @@ def test_approve_and_return_end_to_end(qtbot, open_as, company: Company, monkeyp
         "大阪営業所",
     }
 
-    # the PDF: A's frozen file is on this computer; B's folder is gone, so it is drawn again
+    # the PDF: the frozen file, read from the server and checked against its SHA-256
     assert approvals.select_claim(claim_a.id)
     assert approvals.preview_is_frozen is True and approvals.shown_pdf_pages >= 1
     opened: list[object] = []
@@ -157,11 +157,12 @@ def test_approve_and_return_end_to_end(qtbot, open_as, company: Company, monkeyp
     copy = approvals.open_pdf()
     assert copy is not None and len(opened) == 1
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == claim_a.pdf_sha256
+    # B submitted on another computer (no folder here): the server still holds the PDF
     claim_b = queue[company.driver_b]
     shutil.rmtree(claim_b.folder)
     assert approvals.select_claim(claim_b.id)
-    assert approvals.preview_is_frozen is False and approvals.shown_pdf_pages >= 1
-    assert "作り直して" in approvals.source.text()
+    assert approvals.preview_is_frozen is True and approvals.shown_pdf_pages >= 1
+    assert "SHA-256 が記録と一致" in approvals.source.text()
 
     # a return needs its comment
     assert approvals.select_claim(claim_a.id)

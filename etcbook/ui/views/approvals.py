@@ -245,9 +245,9 @@ class ApprovalsPage(Page):
         self._pdf_data = (record.id, data)
         self.open_pdf_button.setEnabled(True)
         self.source.setText(
-            f"申請 {record.id} の凍結したPDFです（SHA-256 が提出時と一致）。"
+            f"申請 {record.id} の保管したPDFです（SHA-256 が記録と一致）。"
             if frozen
-            else f"申請 {record.id} のPDFはこのコンピューターにないため、凍結した走行から作り直して"
+            else f"申請 {record.id} のPDFは保管されていないため、凍結した走行から作り直して"
             "表示しています（内容は提出時と同じ走行・金額です）。"
         )
         ratio = self.devicePixelRatioF()
