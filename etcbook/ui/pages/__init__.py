@@ -31,6 +31,7 @@ import pkgutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
@@ -50,6 +51,9 @@ class PageSpec:
         factory: builds the page widget from the context, on first show.
         shortcut: a QKeySequence string; ``None`` means Ctrl+<position> for the first nine.
         needs_store: shown only once the store is open (``False`` for pages that do not read it).
+        first_look: reads (on a worker thread, before the store opens, with sqlite3 alone: see
+            :mod:`etcbook.models.first_look`) what the page can show at once when it is the
+            first page, or ``None``; the page's widget then has ``show_first_look(look)``.
     """
 
     key: str
@@ -58,6 +62,7 @@ class PageSpec:
     factory: Callable[[AppContext], QWidget]
     shortcut: str | None = None
     needs_store: bool = True
+    first_look: Callable[[Path], object | None] | None = None
 
 
 @dataclass(frozen=True)
