@@ -458,7 +458,13 @@ class MainWindow(QMainWindow):
             self._stack.removeWidget(self._welcome)
             self._welcome.deleteLater()
             self._welcome = None
-        for signal in (old.store_opened, old.store_failed, old.page_requested, old.store_in_use):
+        for signal in (
+            old.store_opened,
+            old.first_look,
+            old.store_failed,
+            old.page_requested,
+            old.store_in_use,
+        ):
             signal.disconnect()
         old.deleteLater()
         self._current_key = None

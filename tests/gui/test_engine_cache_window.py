@@ -145,3 +145,34 @@ def test_a_change_after_the_first_look_is_shown_once_the_store_is_open(
         assert rebate(page.data, "5678") == rebate(first, "5678")
     finally:
         window.close()
+
+
+def test_a_store_that_fails_to_open_after_the_first_look_says_so(
+    qtbot, make_window, settings, tmp_path: Path, demo_store_path: Path, monkeypatch
+) -> None:
+    open_dashboard(qtbot, make_window, demo_store_path)
+    from etcbook.models.store import StoreError
+    from etcbook.ui import store_access
+    from etcbook.ui.app import make_main_window
+
+    def refuse(path: Path) -> None:
+        raise StoreError("開けないストア")
+
+    monkeypatch.setattr(store_access, "open_store", refuse)
+    window = make_main_window(
+        demo_store_path, settings=settings, sample_path=tmp_path / "sample.sqlite3"
+    )
+    qtbot.addWidget(window)
+    looks: list[object] = []
+    window.context.first_look.connect(looks.append)
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.context.store_failed, timeout=30_000):
+        window.context.open_store_async()
+    try:
+        assert len(looks) == 1  # the dashboard was shown from the look first
+        assert window._stack.currentWidget() is window._loading  # then the failure, not it
+        assert "開けないストア" in window._loading.label.text()
+        assert not window._nav.isEnabled()
+    finally:
+        window.close()
