@@ -18,7 +18,6 @@ backup API (one transaction: another process sees the old store or the new one, 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import os
@@ -34,7 +33,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from etcbook import __version__, clock
-from etcbook.models.dialect import as_datetime
+from etcbook.models.backup_reminder import LAST_BACKUP_SUFFIX as LAST_BACKUP_SUFFIX
+from etcbook.models.backup_reminder import REMIND_AFTER_DAYS as REMIND_AFTER_DAYS
+from etcbook.models.backup_reminder import backup_reminder as backup_reminder
+from etcbook.models.backup_reminder import last_backup as last_backup
+from etcbook.models.backup_reminder import last_backup_path
 from etcbook.models.instance import StoreClaim, claim_store
 from etcbook.models.store import Store, backup_copy, sqlite_uri
 from etcbook.models.vault import vault_path_for
@@ -47,9 +50,6 @@ STORE_ENTRY = "store/etcbook.sqlite3"
 ARCHIVE_VAULT_FOLDER = "ETC"
 """The vault's folder inside a backup ZIP (whatever the store's vault is named on disk)."""
 VAULT_PREFIX = f"{ARCHIVE_VAULT_FOLDER}/"
-LAST_BACKUP_SUFFIX = ".lastbackup.json"
-REMIND_AFTER_DAYS = 30
-"""The window reminds to back up when the last backup is older than this (monthly)."""
 
 _CHUNK = 1 << 20
 _COMPRESSED = {".pdf", ".png", ".jpg", ".jpeg", ".zip", ".xlsx", ".gz", ".webp", ".heic"}
@@ -208,36 +208,6 @@ def _private_tempdir(near: Path) -> Path:
     """A temporary folder (0700) beside ``near``, on the same file system."""
     near.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=".etcbook-backup-", dir=near))
-
-
-def last_backup_path(store_path: Path) -> Path:
-    store_path = Path(store_path)
-    return store_path.with_name(store_path.name + LAST_BACKUP_SUFFIX)
-
-
-def last_backup(store_path: Path) -> dict[str, Any] | None:
-    """The last backup made of this store (``{"created_at", "path", …}``), or None."""
-    try:
-        data = json.loads(last_backup_path(store_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and "created_at" in data else None
-
-
-def backup_reminder(store_path: Path, today: dt.date | None = None) -> str | None:
-    """A reminder for the window when the store was not backed up this past month, else None."""
-    today = today or clock.today()
-    last = last_backup(store_path)
-    if last is None:
-        return "まだバックアップがありません。ファイル→バックアップ で保存してください（毎月1回がおすすめです）。"
-    try:
-        when = as_datetime(str(last["created_at"])).date()
-    except ValueError:
-        return None
-    days = (today - when).days
-    if days < REMIND_AFTER_DAYS:
-        return None
-    return f"最後のバックアップから{days}日たちました（{when}）。毎月1回のバックアップをおすすめします。"
 
 
 # --- backup ----------------------------------------------------------------------------------

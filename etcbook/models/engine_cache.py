@@ -28,14 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
+    from etcbook.models.first_look import DriverConnection
     from etcbook.models.store import Store
 
 T = TypeVar("T")
 
 
-def data_version(*, connection: Connection) -> int | None:
+def data_version(*, connection: DriverConnection) -> int | None:
     """The store's data version (``None`` for a store without the table)."""
     row = connection.exec_driver_sql("SELECT max(version) FROM data_version").first()
     return None if row is None or row[0] is None else int(row[0])
@@ -172,7 +171,7 @@ def loads(payload: bytes, *, modules: tuple[str, ...] = ()) -> Any:
 
 
 def read_cached(
-    *, connection: Connection, name: str, key: str, modules: tuple[str, ...] = ()
+    *, connection: DriverConnection, name: str, key: str, modules: tuple[str, ...] = ()
 ) -> Any | None:
     """The value cached under ``name`` when it was stored with ``key``; else ``None``."""
     row = connection.exec_driver_sql(
@@ -205,7 +204,7 @@ def write_cached(store: Store, *, name: str, key: str, value: object) -> bool:
     return True
 
 
-def current_key(*, connection: Connection, as_of: dt.date, rules_path: Path) -> str | None:
+def current_key(*, connection: DriverConnection, as_of: dt.date, rules_path: Path) -> str | None:
     """The key a result read now on ``connection`` is valid for (``None``: nothing to keep).
 
     Always ``None`` on PostgreSQL: there row-level security shows each login other cards, so a
@@ -213,7 +212,8 @@ def current_key(*, connection: Connection, as_of: dt.date, rules_path: Path) -> 
     equivalent of SQLite's ``total_changes`` to bump the version by; the window computes
     every time there (the server is the shared, fast machine).
     """
-    if connection.dialect.name == "postgresql":
+    dialect = getattr(connection, "dialect", None)  # none on the first look's sqlite3 reader
+    if dialect is not None and dialect.name == "postgresql":
         return None
     version = data_version(connection=connection)
     if version is None:
@@ -223,7 +223,7 @@ def current_key(*, connection: Connection, as_of: dt.date, rules_path: Path) -> 
 
 def cached(
     *,
-    connection: Connection,
+    connection: DriverConnection,
     name: str,
     as_of: dt.date,
     rules_path: Path,

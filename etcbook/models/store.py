@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import ast
-import functools
 import os
 import sqlite3
 import sys
@@ -12,7 +10,6 @@ import time
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,14 +26,15 @@ from etcbook.models.server import (
     make_engine,
     parse_address,
 )
+from etcbook.models.store_file import MIGRATIONS
+from etcbook.models.store_file import declared_heads as _declared_heads
+from etcbook.models.store_file import sqlite_uri as sqlite_uri
 from etcbook.safeio import open_binary_fd
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlmodel import Session
 
-MIGRATIONS = Path(str(files("etcbook.models") / "migrations"))
-"""Alembic's scripts, read as files (shipped as package data, collected into the bundle)."""
 SCHEMA_SCRIPT = MIGRATIONS / "schema.sql"
 """A new store's schema and first rows as the migrations build them (``alembic_version``
 included): a new store is created from it in one transaction instead of replaying every
@@ -81,21 +79,6 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
-
-
-def sqlite_uri(path: Path | str, *, read_only: bool = False) -> str:
-    """A SQLite ``file:`` URI for ``path`` (open it with ``sqlite3.connect(uri, uri=True)``).
-
-    Built with :meth:`Path.as_uri`, which percent-encodes ``#``, ``?``, ``%``, spaces and
-    Japanese names (a raw ``f"file:{path}"`` cuts the path at ``#`` or ``?``, drops
-    ``mode=ro`` and creates an empty database elsewhere) and gives ``file:///C:/…`` on Windows.
-    A UNC path (``\\\\server\\share\\…``) becomes ``file:////server/share/…``: SQLite refuses a
-    URI authority other than ``localhost``.
-    """
-    uri = Path(path).absolute().as_uri()
-    if not uri.startswith("file:///"):
-        uri = "file:////" + uri.removeprefix("file://")
-    return uri + ("?mode=ro" if read_only else "")
 
 
 def _make_engine(path: Path) -> Engine:
@@ -184,28 +167,6 @@ def _create_private_file(path: Path) -> None:
     except FileExistsError:
         return  # another process created it a moment ago; migrating waits for its write lock
     os.close(fd)
-
-
-@functools.cache
-def _declared_heads() -> frozenset[str]:
-    """The migration heads, read from the revision files without importing Alembic.
-
-    Opening an up-to-date store (every command does) then costs no Alembic import; only a
-    store that needs upgrading goes through Alembic's own graph.
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (MIGRATIONS / "versions").glob("*.py"):
-        for node in ast.parse(script.read_text(encoding="utf-8")).body:
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
-                continue
-            name = getattr(node.targets[0], "id", None)
-            if name not in ("revision", "down_revision"):
-                continue
-            value = ast.literal_eval(node.value)
-            values = set(value) if isinstance(value, tuple | list) else {value} - {None}
-            (revisions if name == "revision" else parents).update(values)
-    return frozenset(revisions - parents)
 
 
 def _stored_revisions(engine: Engine) -> Set[str] | None:

@@ -17,9 +17,10 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, text
 
 from etcbook import clock
-from etcbook.domain.fleet import CardFacet
 from etcbook.domain.points import OPERATOR_KEYS
 from etcbook.models.dialect import as_datetime, contains, month_of
+from etcbook.models.first_look import card_facets as card_facets  # the card filter's cards
+from etcbook.models.first_look import has_cards as has_cards
 
 Use = Literal["all", "business", "private"]
 
@@ -208,11 +209,6 @@ class TripTotals:
 
 def _datetime(value: str | None) -> dt.datetime | None:
     return as_datetime(value) if value else None
-
-
-def has_cards(*, connection: Connection) -> bool:
-    """``True`` when the store holds at least one card."""
-    return bool(connection.execute(text("SELECT EXISTS (SELECT 1 FROM cards)")).scalar())
 
 
 def trip_ids(*, connection: Connection, query: TripQuery) -> array[int]:
@@ -564,19 +560,6 @@ def engine_cards(*, connection: Connection) -> list[CardRow]:
         CardRow(last4, holder or "", bool(auto))
         for last4, holder, auto in connection.exec_driver_sql(
             "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
-        )
-    ]
-
-
-# -- the card filter ---------------------------------------------------------------------------
-
-
-def card_facets(*, connection: Connection) -> list[CardFacet]:
-    """Every card with what the card filter selects by (名義, 利用者, 部署), in ledger order."""
-    return [
-        CardFacet(last4, holder or "", driver or "", department or "")
-        for last4, holder, driver, department in connection.exec_driver_sql(
-            "SELECT last4, holder, driver, department FROM cards ORDER BY household, holder, last4"
         )
     ]
 

@@ -98,7 +98,12 @@ class CardFilter(QObject):
         """Read the cards' facets again (the store changed); emit ``changed`` if the selection did."""
         from etcbook.models.ui_queries import card_facets
 
-        self._facets = tuple(card_facets(connection=connection))
+        self.set_facets(card_facets(connection=connection))
+
+    def set_facets(self, facets: Iterable[CardFacet]) -> None:
+        """Take ``facets`` as every card of the store (read by :meth:`load`, or before the store
+        opened); emit ``changed`` if the selection changed."""
+        self._facets = tuple(facets)
         self._by_card = {facet.last4: facet for facet in self._facets}
         self.facets_loaded.emit()
         self._select()

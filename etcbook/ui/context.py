@@ -57,6 +57,8 @@ class AppContext(QObject):
     Signals:
         ledger_changed: trips, cards, exchanges or rules changed; views refresh.
         store_opened: the store is open (emitted once, after the window is shown).
+        first_look: before the store opens, what :attr:`look_first` read (emitted only when it
+            read something, and only by :meth:`open_store_async`).
         store_failed: the store could not be opened (message).
         page_requested: a page asks the window to show another page (its key).
         import_requested: a page asks the window to import files (list of paths; empty = ask).
@@ -71,6 +73,7 @@ class AppContext(QObject):
 
     ledger_changed = Signal()
     store_opened = Signal()
+    first_look = Signal(object)
     store_failed = Signal(str)
     page_requested = Signal(str)
     import_requested = Signal(list)
@@ -114,6 +117,9 @@ class AppContext(QObject):
         self.card_filter = CardFilter(self)
         """The cards every page shows (名義・利用者・部署); reloaded before the pages refresh."""
         self.ledger_changed.connect(self._reload_card_filter)
+        self.look_first: Callable[[Path], object | None] | None = None
+        """Set by the window: reads what its first page shows before the store opens
+        (:attr:`etcbook.ui.pages.PageSpec.first_look`)."""
 
     @property
     def location(self) -> StoreLocation:
@@ -200,10 +206,35 @@ class AppContext(QObject):
         return self._store
 
     def open_store_async(self) -> None:
-        """Open (and migrate) the store on a worker thread; emit ``store_opened`` after."""
+        """Open (and migrate) the store on a worker thread; emit ``store_opened`` after.
+
+        First, with :attr:`look_first` set, read what the first page shows (sqlite3 alone,
+        before SQLAlchemy is loaded) and emit it as ``first_look``.
+        """
         if not self.claim_store():
             return
-        from etcbook.ui import store_access  # SQLModel and Alembic load here, not at start-up
+        look, path = self.look_first, self.db_path
+        if look is None or self.address is not None:  # a server ledger: no file to look at
+            self._open_in_background()
+            return
+
+        def looked(result: object | None) -> None:
+            if result is not None and self._store is None:
+                self.first_look.emit(result)
+            self._open_in_background()
+
+        self.run(
+            Operation(
+                work=lambda _progress: look(path),
+                title="ストアを開いています",
+                on_success=looked,
+                on_failure=lambda _error: self._open_in_background(),
+                show_progress=False,
+            )
+        )
+
+    def _open_in_background(self) -> None:
+        from etcbook.ui import store_access  # SQLAlchemy and Alembic load here, not at start-up
 
         def opened(store: Store) -> None:
             self._opened(store)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from etcbook.ui.backup import BackupFlow
 from etcbook.ui.context import CARDS_BY_ACCOUNTS, AppContext
+from etcbook.ui.page import Page
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
 from etcbook.ui.style import STYLE_SHEET
 
@@ -300,6 +301,9 @@ class MainWindow(QMainWindow):
         self.card_filter_bar = CardFilterBar(context.card_filter)
         self._page_area_layout.insertWidget(0, self.card_filter_bar)
         context.store_opened.connect(self._store_opened)
+        context.first_look.connect(self._show_first_look)
+        start = next((spec for spec in self.page_specs if spec.key == self._start_key()), None)
+        context.look_first = start.first_look if start is not None else None
         context.store_failed.connect(self._store_failed)
         context.page_requested.connect(self.show_page)
         context.import_requested.connect(self.import_files)
@@ -345,13 +349,25 @@ class MainWindow(QMainWindow):
         self._offer_pages_for_role()
         if self._show_welcome_if_empty():
             return
+        key = self._start_key()
+        slot = self._slots.get(key)
+        if slot is not None and self._stack.currentWidget() is slot:
+            # Shown from the first look before the store opened: it reads the open store now.
+            if isinstance(slot.widget, Page):
+                slot.widget.mark_stale()
+            return
+        self.show_page(key)
+
+    def _start_key(self) -> str:
+        """The page shown when the store opens: the current one, else the one last shown on
+        this store, else the first."""
         # With type=str, QSettings.value returns a str; the stubs only say object.
         key = self._current_key or cast(
             str, self.context.settings.value(self._page_setting(), "", str)
         )
         if key not in self._offered:
             key = next((spec.key for spec in self.page_specs if spec.key in self._offered), "")
-        self.show_page(key)
+        return key
 
     def _offer_pages_for_role(self) -> None:
         """Leave out of the navigation and the menu the pages not for the user's role."""
@@ -366,6 +382,22 @@ class MainWindow(QMainWindow):
                 item.setHidden(not offered)
             self._page_actions[position].setVisible(offered)
             self._page_actions[position].setEnabled(offered)
+
+    def _show_first_look(self, look: object) -> None:
+        """Show the first page with what it read before the store opened (its numbers); the
+        navigation and the store's actions wait for the store (see :meth:`_store_opened`)."""
+        key = self._start_key()
+        slot = self._slots.get(key)
+        if slot is None or self.context.is_open:
+            return
+        show = getattr(slot.ensure_built(self.context), "show_first_look", None)
+        if show is None:
+            return
+        self._current_key = key
+        self._stack.setCurrentWidget(slot)
+        self._select_navigation_row(key)
+        self.page_changed.emit(key)
+        show(look)
 
     def _warn_about_location(self) -> None:
         """Once per store and window: a store in OneDrive, iCloud or on a network drive."""
@@ -383,6 +415,7 @@ class MainWindow(QMainWindow):
             self.location_warning = tell(self, "ストアの場所", warning)
 
     def _store_failed(self, message: str) -> None:
+        self._stack.setCurrentWidget(self._loading)  # also after a first look at the store
         self._loading.show_text(f"ストアを開けませんでした。\n{message}")
 
     def _store_in_use(self, message: str) -> None:
@@ -495,6 +528,7 @@ class MainWindow(QMainWindow):
             self._welcome = None
         for signal in (
             old.store_opened,
+            old.first_look,
             old.store_failed,
             old.page_requested,
             old.store_in_use,
@@ -526,12 +560,15 @@ class MainWindow(QMainWindow):
         slot.ensure_built(self.context)
         self._current_key = key
         self._stack.setCurrentWidget(slot)
+        self._select_navigation_row(key)
+        self.page_changed.emit(key)
+
+    def _select_navigation_row(self, key: str) -> None:
         row = [spec.key for spec in self.page_specs].index(key)
         if self._nav.currentRow() != row:
             self._nav.blockSignals(True)
             self._nav.setCurrentRow(row)
             self._nav.blockSignals(False)
-        self.page_changed.emit(key)
 
     def _nav_row_changed(self, row: int) -> None:
         if 0 <= row < len(self.page_specs):

@@ -31,6 +31,7 @@ import pkgutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
@@ -52,6 +53,9 @@ class PageSpec:
         needs_store: shown only once the store is open (``False`` for pages that do not read it).
         roles: the window roles the page is for (:mod:`etcbook.ui.workflow_role`), ``None`` for
             every role; a page not for the open store's role is left out of the navigation.
+        first_look: reads (on a worker thread, before the store opens, with sqlite3 alone: see
+            :mod:`etcbook.models.first_look`) what the page can show at once when it is the
+            first page, or ``None``; the page's widget then has ``show_first_look(look)``.
     """
 
     key: str
@@ -61,6 +65,7 @@ class PageSpec:
     shortcut: str | None = None
     needs_store: bool = True
     roles: tuple[str, ...] | None = None
+    first_look: Callable[[Path], object | None] | None = None
 
     def offered_to(self, role: str) -> bool:
         """``True`` when the page is shown to ``role``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etcbook.ui.pages import PageSpec
@@ -18,4 +19,12 @@ def _make(context: AppContext) -> QWidget:
     return DashboardPage(context)
 
 
-PAGE = PageSpec(key="dashboard", title="ダッシュボード", order=10, factory=_make)
+def _first_look(path: Path) -> object | None:
+    from etcbook.ui.views.dashboard import first_look
+
+    return first_look(path)
+
+
+PAGE = PageSpec(
+    key="dashboard", title="ダッシュボード", order=10, factory=_make, first_look=_first_look
+)

@@ -53,8 +53,11 @@ from etcbook.ui.page import Page
 from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from etcbook.domain.fleet import PoolTotal
     from etcbook.domain.reminders import Reminder
+    from etcbook.models.first_look import FirstLook
     from etcbook.models.ui_queries import MonthlyOperatorTolls
     from etcbook.ui.mileage import CardSummary, Snapshot
 
@@ -99,7 +102,7 @@ BACKUP_ACTION = "backup"
 def backup_alert(context: AppContext, as_of: dt.date) -> Alert | None:
     """The monthly backup reminder for the user's own store (none for the sample data, none for
     a server ledger: the server is backed up there, and the window's ZIP backup is for a file)."""
-    from etcbook.models.backup import backup_reminder, last_backup
+    from etcbook.models.backup_reminder import backup_reminder, last_backup
 
     if context.is_sample or context.on_server:
         return None
@@ -129,6 +132,24 @@ class DashboardData:
 
 DASHBOARD_CACHE_NAME = "dashboard"
 """Every card's summary and reminders as the dashboard showed them (etcbook.models.engine_cache)."""
+DASHBOARD_CACHE_MODULES = ("etcbook.ui.mileage", "etcbook.ui.views.dashboard")
+"""The modules whose classes the kept value holds besides etcbook.domain's."""
+
+
+def first_look(path: Path) -> FirstLook | None:
+    """The cards and every card's summary and reminders kept for the store's data as they are
+    now, read before the store opens (any thread; see :mod:`etcbook.models.first_look`)."""
+    from etcbook import clock
+    from etcbook.models.first_look import first_look as look
+    from etcbook.paths import RULES_FILE
+
+    return look(
+        path,
+        as_of=clock.today(),
+        rules_path=RULES_FILE,
+        name=DASHBOARD_CACHE_NAME,
+        modules=DASHBOARD_CACHE_MODULES,
+    )
 
 
 def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ()) -> DashboardData:
@@ -146,7 +167,7 @@ def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ())
             connection=connection,
             name=DASHBOARD_CACHE_NAME,
             key=key,
-            modules=("etcbook.ui.mileage", "etcbook.ui.views.dashboard"),
+            modules=DASHBOARD_CACHE_MODULES,
         )
         if kept is not None:
             data.cards, data.reminders = kept
@@ -406,6 +427,8 @@ class DashboardPage(Page):
         """The figures being shown (filled as they arrive)."""
         self._store_read = False
         self._numbers_shown: DashboardData | None = None
+        self._first_look: DashboardData | None = None
+        """The numbers shown from the first look (before the store opened), while shown."""
         self.groups: tuple[ReminderGroup, ...] = ()
         self.pool_totals: tuple[PoolTotal, ...] = ()
         self._opened_groups: set[str] = set()
@@ -501,10 +524,12 @@ class DashboardPage(Page):
         self._again = False
         self._engine_shown = False
         as_of = clock.today()
+        looked = self._current is not None and self._current is self._first_look
         data = DashboardData(as_of=as_of)
         self._current = data
         self._store_read = False
-        self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
+        if not looked:  # else the first look's numbers stay until the same ones are read
+            self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
         cards = self.context.card_filter.query_cards()
         self.context.run_in_background(
             lambda connection: load_dashboard(connection, as_of, cards),
@@ -512,6 +537,20 @@ class DashboardPage(Page):
             parent=self,
             title="ダッシュボードの読み込み",
         )
+
+    def show_first_look(self, look: FirstLook) -> None:
+        """Every card's kept summary and reminders, read before the store opened for the data as
+        they are now (:func:`first_look`): the numbers are shown at once, as :meth:`refresh`
+        shows kept ones, and ``loaded`` is emitted. Once the store is open the window calls
+        :meth:`refresh`, which reads everything again and draws the charts."""
+        self.context.card_filter.set_facets(look.facets)
+        cards, reminders = look.kept
+        data = DashboardData(as_of=look.as_of, reminders=reminders, from_cache=True)
+        data.cards = self.context.card_filter.narrow(cards, lambda c: c.last4)
+        self._current = self._first_look = data
+        self._show_cards(data)
+        self._fill_alerts(data)
+        self.loaded.emit()
 
     def _show(self, data: DashboardData, read: DashboardData) -> None:
         """The store's figures (the tolls chart's data) are read; the engine's results too
@@ -749,7 +788,7 @@ class DashboardPage(Page):
             self._add_members(row + 1, position, self._alerts[position])
 
     def _pool_names(self) -> list[tuple[str, str]]:
-        snapshot = self.context.mileage.snapshot
+        snapshot = self.context.mileage.snapshot if self.context.is_open else None
         rules = snapshot.rules if snapshot is not None else None
         return [(key, pool.name) for key, pool in rules.pools.items()] if rules else []
 
