@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -178,25 +179,39 @@ def _create_private_file(path: Path) -> None:
 
 
 @functools.cache
+@functools.cache
 def _declared_heads() -> frozenset[str]:
     """The migration heads, read from the revision files without importing Alembic.
 
     Opening an up-to-date store (every command does) then costs no Alembic import; only a
-    store that needs upgrading goes through Alembic's own graph.
+    store that needs upgrading goes through Alembic's own graph. Only the ``revision`` and
+    ``down_revision`` lines are read (a whole file parsed only when one spans several lines);
+    once per process.
     """
     revisions: set[str] = set()
     parents: set[str] = set()
     for script in (MIGRATIONS / "versions").glob("*.py"):
-        for node in ast.parse(script.read_text(encoding="utf-8")).body:
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
-                continue
-            name = getattr(node.targets[0], "id", None)
-            if name not in ("revision", "down_revision"):
-                continue
-            value = ast.literal_eval(node.value)
+        source = script.read_text(encoding="utf-8")
+        try:
+            found = [
+                (m.group(1), ast.literal_eval(m.group(2).strip()))
+                for m in _REVISION_LINE.finditer(source)
+            ]
+        except (ValueError, SyntaxError):  # a value over several lines
+            found = [
+                (str(getattr(node.targets[0], "id", "")), ast.literal_eval(node.value))
+                for node in ast.parse(source).body
+                if isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) in ("revision", "down_revision")
+            ]
+        for name, value in found:
             values = set(value) if isinstance(value, tuple | list) else {value} - {None}
             (revisions if name == "revision" else parents).update(values)
     return frozenset(revisions - parents)
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=([^\n]*)$", re.MULTILINE)
 
 
 def _stored_revisions(engine: Engine) -> Set[str] | None:
