@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from etcbook import clock, phases
 from etcbook.importers.meisai import (
@@ -285,23 +285,30 @@ def _stage_file(
         reader = MeisaiReader(
             hashing, display_name(path.name), card_last4=card_last4, progress=report
         )
-        for item in reader.records():
-            if isinstance(item, LineError):
-                if len(result.errors) < MAX_REPORTED_ERRORS:
-                    result.errors.append(item)
-                else:
-                    more_errors += 1
+        errors_found = 0
+        for items in reader.batches():
+            if reader.errors_found != errors_found:  # a bad line among these
+                errors_found = reader.errors_found
+                for item in items:
+                    if isinstance(item, LineError):
+                        if len(result.errors) < MAX_REPORTED_ERRORS:
+                            result.errors.append(item)
+                        else:
+                            more_errors += 1
                 continue
             if result.errors:
                 continue  # the file will be rejected: stop staging, keep validating
-            # Same identity implies same card and exit time: a coarser key only adds candidates.
-            slot = (hash(item[3] or item[2]) + item[1]) & mask
-            byte, bit = slot >> 3, 1 << (slot & 7)
-            if bits[byte] & bit:
-                candidates.append((item[0],))
-            else:
-                bits[byte] |= bit
-            batch.append(item)
+            records = cast(list[Record], items)  # no LineError among them
+            for record in records:
+                # Same identity implies same card and exit time: a coarser key only adds
+                # candidates.
+                slot = (hash(record[3] or record[2]) + record[1]) & mask
+                byte, bit = slot >> 3, 1 << (slot & 7)
+                if bits[byte] & bit:
+                    candidates.append((record[0],))
+                else:
+                    bits[byte] |= bit
+            batch.extend(records)
             if len(batch) >= BATCH_ROWS:
                 insert(batch)
                 batch.clear()
