@@ -9,7 +9,10 @@ adjustment rows, 確定/確認中 with flags, genuinely repeated rows, not stric
   equivalent table (the trips columns, no validation, no dedupe) in one transaction.
 
 Each runs in its own child process, so its peak memory (``ru_maxrss``) is its own; a bare
-interpreter is measured too. Prints both times, the ratio etcbook/floor and the peak memory.
+interpreter is measured too. Prints both times, the ratio etcbook/floor and the peak memory:
+the best of the runs, and the medians (of each side's times, and of each run's ratio against
+the floor of its own round, which shared its load; CPU-time ratios are the steadier on a busy
+machine).
 
     python benchmarks/import_100k.py               # 100,000 rows
     python benchmarks/import_100k.py --rows 1000000
