@@ -9,7 +9,10 @@ adjustment rows, 確定/確認中 with flags, genuinely repeated rows, not stric
   equivalent table (the trips columns, no validation, no dedupe) in one transaction.
 
 Each runs in its own child process, so its peak memory (``ru_maxrss``) is its own; a bare
-interpreter is measured too. Prints both times, the ratio etcbook/floor and the peak memory.
+interpreter is measured too. Prints both times, the ratio etcbook/floor and the peak memory:
+the best of the runs, and the medians (of each side's times, and of each run's ratio against
+the floor of its own round, which shared its load; CPU-time ratios are the steadier on a busy
+machine).
 
     python benchmarks/import_100k.py               # 100,000 rows
     python benchmarks/import_100k.py --rows 1000000
@@ -32,6 +35,7 @@ import datetime as dt
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -404,6 +408,23 @@ def main(argv: list[str] | None = None) -> int:
         cpu_e, cpu_f = best(etcbook_runs, "cpu"), best(floor_runs, "cpu")
         wall_n, wall_fn = best(new_runs, "seconds"), best(floor_runs, "new_seconds")
         cpu_n, cpu_fn = best(new_runs, "cpu"), best(floor_runs, "new_cpu")
+
+        def median(runs: list[dict[str, object]], key: str) -> float:
+            return statistics.median(float(r[key]) for r in runs)  # type: ignore[arg-type]
+
+        def per_run(runs: list[dict[str, object]], key: str, floor_key: str) -> list[float]:
+            """Each run's ratio against the floor of the same round (which shared its load)."""
+            return [
+                float(r[key]) / float(f[floor_key])  # type: ignore[arg-type]
+                for r, f in zip(runs, floor_runs, strict=True)
+            ]
+
+        ratios = {
+            "wall": per_run(etcbook_runs, "seconds", "seconds"),
+            "cpu": per_run(etcbook_runs, "cpu", "cpu"),
+            "new wall": per_run(new_runs, "seconds", "new_seconds"),
+            "new cpu": per_run(new_runs, "cpu", "new_cpu"),
+        }
         peak = max(_mb(r["maxrss_kb"]) for r in etcbook_runs)
         before = _mb(etcbook_runs[0]["rss_before_kb"])
         print(f"rows                 {args.rows:,}   (best of {repeat} runs each)")
@@ -423,6 +444,15 @@ def main(argv: list[str] | None = None) -> int:
             f" growth {peak - before:.0f} MB; bare interpreter {_mb(bare['maxrss_kb']):.0f} MB;"
             f" floor child {max(_mb(r['maxrss_kb']) for r in floor_runs):.0f} MB)"
         )
+        print(
+            f"medians of {repeat}      etcbook {median(etcbook_runs, 'seconds'):.2f} s"
+            f" (CPU {median(etcbook_runs, 'cpu'):.2f}), floor {median(floor_runs, 'seconds'):.2f} s"
+            f" (CPU {median(floor_runs, 'cpu'):.2f}), new store {median(new_runs, 'seconds'):.2f} s"
+            f" (CPU {median(new_runs, 'cpu'):.2f}); per-run ratios, median: "
+            + ", ".join(
+                f"{name} {statistics.median(values):.2f}" for name, values in ratios.items()
+            )
+        )
         if args.rows >= 1_000_000:
             print(f"memory goal          peak <= 300 MB: {'met' if peak <= 300 else 'MISSED'}")
         from benchkit import report_result  # the RESULT line for run_all.py
@@ -437,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
             met=wall_e / wall_f <= 2.0 and (not big or peak <= 300),
             rows=args.rows,
             cpu_ratio=round(cpu_e / cpu_f, 3),
+            median_ratio=round(statistics.median(ratios["wall"]), 3),
+            median_cpu_ratio=round(statistics.median(ratios["cpu"]), 3),
         )
         report_result(
             f"import {args.rows:,} rows into a new store",
@@ -446,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             met=wall_n / wall_fn <= 2.5,
             rows=args.rows,
             cpu_ratio=round(cpu_n / cpu_fn, 3),
+            median_ratio=round(statistics.median(ratios["new wall"]), 3),
+            median_cpu_ratio=round(statistics.median(ratios["new cpu"]), 3),
             schema_s=round(min(float(r["open_seconds"]) for r in new_runs), 3),
         )
     finally:

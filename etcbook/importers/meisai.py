@@ -18,6 +18,7 @@ import io
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Final, Generic, Protocol, TypeVar
 
@@ -574,6 +575,14 @@ class MeisaiReader:
 
         Raises NotMeisaiError (before yielding anything) when the file is not a 明細CSV.
         """
+        return chain.from_iterable(self.batches())
+
+    def batches(self) -> Iterator[list[Record | LineError]]:
+        """:meth:`records` in lists, one per piece of the file read (a few hundred rows): the
+        same items in the same order, for a caller that handles rows in bulk.
+
+        Raises NotMeisaiError (before yielding anything) when the file is not a 明細CSV.
+        """
         chunks = self._chunks()
         first = next(chunks, b"")
         _sniff_not_meisai(first, self.filename)
@@ -584,11 +593,11 @@ class MeisaiReader:
 
         pieces = self._pieces(all_chunks())
         header_line, rest = self._read_header(pieces)
-        return self._records(pieces, header_line, rest)
+        return self._batches(pieces, header_line, rest)
 
-    def _records(
+    def _batches(
         self, pieces: Iterator[bytes | int], header_line: int, rest: bytes | None
-    ) -> Iterator[Record | LineError]:
+    ) -> Iterator[list[Record | LineError]]:
         n = len(self.columns)
         index = {field: i for i, field in enumerate(self.columns) if field}
         pick = itemgetter(*(index.get(field, n) for field in _FIELDS))  # n: a blank cell
@@ -616,13 +625,15 @@ class MeisaiReader:
             yield from pieces
 
         number = header_line
+        out: list[Record | LineError] = []
+        emit = out.append
         for piece in all_pieces():
             for text in texts_of(piece):
                 number += 1
                 if text.__class__ is not str:
                     self.rows_read += 1
                     self.errors_found += 1
-                    yield LineError(number, str(text))
+                    emit(LineError(number, str(text)))
                     continue
                 if '"' in text:
                     try:
@@ -630,7 +641,7 @@ class MeisaiReader:
                     except csv.Error as exc:
                         self.rows_read += 1
                         self.errors_found += 1
-                        yield LineError(number, f"CSVとして読めません: {exc}")
+                        emit(LineError(number, f"CSVとして読めません: {exc}"))
                         continue
                 else:
                     cells = text.split(",")
@@ -640,7 +651,7 @@ class MeisaiReader:
                     if len(cells) < n or any(c.strip() for c in cells[n:]):
                         self.rows_read += 1
                         self.errors_found += 1
-                        yield LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）")
+                        emit(LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）"))
                         continue
                     del cells[n:]  # empty cells a spreadsheet added at the end
                 if not in_order:
@@ -742,25 +753,31 @@ class MeisaiReader:
                         continue  # a row of empty cells, as spreadsheets write blank rows
                     self.errors_found += 1
                     # messages quote the cell: never a full card number
-                    yield LineError(number, mask_card_numbers(str(exc)))
+                    emit(LineError(number, mask_card_numbers(str(exc))))
                     continue
-                yield (
-                    number,
-                    card_index,
-                    entry_at,
-                    exit_at,
-                    entry_name or None,
-                    exit_ic or None,
-                    before_value,
-                    discount_value,
-                    toll,
-                    rebate_value,
-                    deferred_value,
-                    vclass,
-                    vehicle_number.strip() or None,
-                    remarks_at,
-                    route_at,
+                emit(
+                    (
+                        number,
+                        card_index,
+                        entry_at,
+                        exit_at,
+                        entry_name or None,
+                        exit_ic or None,
+                        before_value,
+                        discount_value,
+                        toll,
+                        rebate_value,
+                        deferred_value,
+                        vclass,
+                        vehicle_number.strip() or None,
+                        remarks_at,
+                        route_at,
+                    )
                 )
+            if out:
+                yield out
+                out = []
+                emit = out.append
 
     def _card(self, text: str) -> int:
         last4 = _card_last4(text)

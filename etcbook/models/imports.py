@@ -16,11 +16,14 @@ rows whose key may have occurred before, and only those keys are numbered in SQL
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from etcbook import clock, phases
 from etcbook.importers.meisai import (
@@ -40,6 +43,10 @@ from etcbook.safeio import display_name
 
 BATCH_ROWS = 5000
 """Rows sent to SQLite per executemany."""
+
+ROWS_PER_INSERT = 64
+"""Staged rows per INSERT statement (one VALUES list of this many rows: SQLite binds the same
+parameters but steps and resets a statement once per this many rows, not once per row)."""
 
 IMPORT_CACHE_KIB = 32 * 1024
 """SQLite page cache for the store and the staging table while importing (restored after)."""
@@ -216,6 +223,31 @@ class _Staged:
     this list."""
 
 
+class _StagingInsert:
+    """Inserts records into temp.staging, :data:`ROWS_PER_INSERT` rows per statement."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        into = f"INSERT INTO temp.staging ({', '.join(RECORD_FIELDS)}) VALUES "
+        one = f"({', '.join('?' * len(RECORD_FIELDS))})"
+        self.single = into + one
+        self.multiple = into + ", ".join([one] * ROWS_PER_INSERT)
+
+    def __call__(self, batch: Sequence[Record]) -> None:
+        whole = len(batch) - len(batch) % ROWS_PER_INSERT
+        if whole:
+            flat = chain.from_iterable
+            self.db.executemany(
+                self.multiple,
+                [
+                    tuple(flat(batch[i : i + ROWS_PER_INSERT]))
+                    for i in range(0, whole, ROWS_PER_INSERT)
+                ],
+            )
+        if whole < len(batch):
+            self.db.executemany(self.single, batch[whole:])
+
+
 def _stage_file(
     db: sqlite3.Connection,
     path: Path,
@@ -233,10 +265,7 @@ def _stage_file(
         f" {', '.join(RECORD_FIELDS[1:])}, seq INTEGER NOT NULL DEFAULT 0)"
     )
     db.execute("CREATE TEMP TABLE repeats (line INTEGER PRIMARY KEY)")
-    insert = (
-        f"INSERT INTO temp.staging ({', '.join(RECORD_FIELDS)})"
-        f" VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
-    )
+    insert = _StagingInsert(db)
     total = path.stat().st_size
 
     def report(read: int) -> None:
@@ -256,32 +285,39 @@ def _stage_file(
         reader = MeisaiReader(
             hashing, display_name(path.name), card_last4=card_last4, progress=report
         )
-        for item in reader.records():
-            if isinstance(item, LineError):
-                if len(result.errors) < MAX_REPORTED_ERRORS:
-                    result.errors.append(item)
-                else:
-                    more_errors += 1
+        errors_found = 0
+        for items in reader.batches():
+            if reader.errors_found != errors_found:  # a bad line among these
+                errors_found = reader.errors_found
+                for item in items:
+                    if isinstance(item, LineError):
+                        if len(result.errors) < MAX_REPORTED_ERRORS:
+                            result.errors.append(item)
+                        else:
+                            more_errors += 1
                 continue
             if result.errors:
                 continue  # the file will be rejected: stop staging, keep validating
-            # Same identity implies same card and exit time: a coarser key only adds candidates.
-            slot = (hash(item[3] or item[2]) + item[1]) & mask
-            byte, bit = slot >> 3, 1 << (slot & 7)
-            if bits[byte] & bit:
-                candidates.append((item[0],))
-            else:
-                bits[byte] |= bit
-            batch.append(item)
+            records = cast(list[Record], items)  # no LineError among them
+            for record in records:
+                # Same identity implies same card and exit time: a coarser key only adds
+                # candidates.
+                slot = (hash(record[3] or record[2]) + record[1]) & mask
+                byte, bit = slot >> 3, 1 << (slot & 7)
+                if bits[byte] & bit:
+                    candidates.append((record[0],))
+                else:
+                    bits[byte] |= bit
+            batch.extend(records)
             if len(batch) >= BATCH_ROWS:
-                db.executemany(insert, batch)
+                insert(batch)
                 batch.clear()
                 if candidates:
                     db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
                     candidates.clear()
                     any_candidate = True
         if not result.errors:
-            db.executemany(insert, batch)
+            insert(batch)
             db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
             any_candidate = any_candidate or bool(candidates)
         result.rows = reader.rows_read
@@ -365,6 +401,65 @@ def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]
     for name, _ in indexes:
         db.execute(f'DROP INDEX "{name}"')
     return indexes
+
+
+_CLOSED_MONTH_INSERT_TRIGGER = re.compile(r"trips_closed(?:_(\d{4})_(\d{2}))?_insert")
+"""The INSERT triggers on trips that refuse a closed month: the migration's own (without the
+month) and the one etcbook.models.workflow adds per closed month (naming it)."""
+
+_CLOSED_MONTH_OF_NEW = "substr(coalesce(NEW.exit_at, NEW.entry_at), 1, 7)"
+"""The month those triggers test (the check before lifting them tests the same)."""
+
+_TRIGGER_EVENT = re.compile(r"\b(?:BEFORE|AFTER|INSTEAD\s+OF)\s+(INSERT|UPDATE|DELETE)\b", re.I)
+
+
+@contextmanager
+def _closed_month_guards_lifted(db: sqlite3.Connection, rows: str) -> Iterator[None]:
+    """Inside this transaction, lift the closed-month INSERT triggers of trips while the staged
+    ``rows`` are inserted, when none of them lies in a closed month, and put them back after.
+
+    A trigger runs a program per inserted row (about a third of the insert's time, even with no
+    month closed). When every staged row passes the triggers' condition (its month, that of
+    ``coalesce(exit_at, entry_at)``, is not closed), they would refuse nothing; they are
+    dropped and created again from their own SQL, in their order (the order SQLite runs them
+    in), before the transaction ends: the committed store always has them, and other
+    connections never see them gone (the import holds the write lock; readers keep their
+    snapshot). When a staged row lies in a closed month, or trips has an INSERT trigger of
+    another kind, nothing is lifted and the triggers refuse as always, with their own message."""
+    triggers = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'trips'"
+        " ORDER BY rowid"
+    ).fetchall()
+    lifted: list[tuple[str, str]] = []
+    months: set[str] = set()
+    for name, sql in triggers:
+        event = _TRIGGER_EVENT.search(sql or "")
+        if event is not None and event.group(1).upper() != "INSERT":
+            continue
+        known = _CLOSED_MONTH_INSERT_TRIGGER.fullmatch(name)
+        if event is None or known is None or _CLOSED_MONTH_OF_NEW not in sql:
+            yield  # a trigger this function does not know: it runs as always
+            return
+        if known.group(1):
+            months.add(f"{known.group(1)}-{known.group(2)}")
+        lifted.append((name, sql))
+    months.update(month for (month,) in db.execute("SELECT month FROM closed_months"))
+    if months:
+        marks = ", ".join("?" * len(months))
+        if db.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {rows} WHERE s.toll IS NOT NULL"
+            f" AND {_CLOSED_MONTH_OF_NEW.replace('NEW.', 's.')} IN ({marks}))",
+            sorted(months),
+        ).fetchone()[0]:
+            yield  # the triggers refuse the import, naming the month
+            return
+    for name, _ in lifted:
+        db.execute(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        for _, sql in lifted:
+            db.execute(sql)
 
 
 def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: FileResult) -> None:
@@ -459,21 +554,22 @@ def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: F
         ).rowcount
 
     deferred = _deferred_indexes(db, result.rows)
-    result.inserted = db.execute(
-        "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
-        " trip_key, entry_at, exit_at,"
-        " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
-        " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
-        " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
-        f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
-        " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
-        " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
-        f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
-        f" FROM {rows}{route_join} WHERE TRUE{charged}"
-        + (" AND s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
-        + " ORDER BY s.line",
-        (batch_id,),
-    ).rowcount
+    with _closed_month_guards_lifted(db, "temp.staging s"):
+        result.inserted = db.execute(
+            "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
+            " trip_key, entry_at, exit_at,"
+            " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
+            " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
+            " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
+            f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
+            " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
+            " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+            f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
+            f" FROM {rows}{route_join} WHERE TRUE{charged}"
+            + (" AND s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
+            + " ORDER BY s.line",
+            (batch_id,),
+        ).rowcount
     for _, sql in deferred:
         db.execute(sql)
     if staged.passages:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -589,3 +590,51 @@ def test_progress_ends_each_file_exactly_once_even_a_rejected_one(
     sizes = [p.stat().st_size if p.exists() else 0 for p in files]
     assert [seen[i][1] for i in ends] == sizes
     assert all(done < total for i, (done, total) in enumerate(seen) if i not in ends)
+
+
+@pytest.mark.sqlite_only  # SQLite's closed-month triggers; PostgreSQL's are functions
+def test_closed_months_refuse_an_import_and_their_triggers_stay_as_they_were(
+    store: Store, store_target: Path | str, snapshot: Snapshot, write: Callable[..., Path]
+) -> None:
+    """The import lifts the closed-month INSERT triggers of trips only while none of its rows
+    lies in a closed month: they come back identical and in their order, and a row in a closed
+    month is refused by them as before (naming the month, or by the migration's own trigger
+    when the month has no trigger of its own)."""
+    from etcbook.models.workflow import close_month
+
+    def triggers() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The triggers of trips, and the INSERT ones in their order (the order they run in)."""
+        return sql(
+            store,
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'trips'"
+            " ORDER BY name",
+        ), sql(
+            store,
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'trips'"
+            " AND sql LIKE '%BEFORE INSERT ON trips%' ORDER BY rowid",
+        )
+
+    with store.transaction() as connection:
+        close_month(connection, "2024-10")
+    before = triggers()
+    assert before[1] == [("trips_closed_insert",), ("trips_closed_2024_10_insert",)]
+    november = write("november.csv", FOUR_TRIPS)
+    assert import_files(store, [november]).inserted == 4
+    assert triggers() == before
+
+    stored = snapshot(store_target)
+    october = write("october.csv", [*FOUR_TRIPS, row15(exit="24/10/31 23:59")])
+    with pytest.raises(sqlite3.IntegrityError, match="etcbook:closed_month:2024-10"):
+        import_files(store, [october])
+    assert triggers() == before and snapshot(store_target) == stored
+
+    with store.transaction() as connection:  # a closed month without its own triggers
+        connection.execute(
+            text("INSERT INTO closed_months (month, closed_at) VALUES ('2024-12', '2025-01-05')")
+        )
+    december = write("december.csv", [row15(exit="24/12/01 10:00")])
+    with pytest.raises(sqlite3.IntegrityError, match="etcbook:closed_month"):
+        import_files(store, [december])
+    assert triggers() == before
+    assert import_files(store, [write("later.csv", [row15(exit="25/01/02 10:00")])]).inserted == 1
+    assert triggers() == before
