@@ -12,18 +12,22 @@ How the copy keeps the ledger exact:
   migrated ledger it was (the originals are assembled in a staging folder and put in place only
   after the commit).
 - **Foreign-key order.** Tables are filled parent first (the target's own dependency order),
-  rows in id order (a document's correction comes after the document it corrects).
-  ``closed_months`` comes last: the trips guard refuses a trip inserted into a closed month.
+  rows in id order (a document's correction comes after the document it corrects),
+  ``closed_months`` last.
 - **Values as stored.** Rows are read and written through the drivers, not the ORM types: on
   SQLite date-times are ISO text and on PostgreSQL the engine reads ``timestamp``/``date`` back as
   the same ISO text (:mod:`etcbook.models.server`), which PostgreSQL's ``COPY`` reads into its
   typed columns. SQLite → PostgreSQL → SQLite gives every value back as it was.
-- **Append-only audit log.** Its triggers refuse UPDATE and DELETE only; the copy only inserts.
-  On PostgreSQL the ``audit_log_login`` trigger would overwrite each copied entry's ``db_user``
-  with the copying role: it is disabled for the copy's transaction (``ALTER TABLE … DISABLE
-  TRIGGER``, transactional, needs the table's owner: the role that migrated the target) and
-  enabled again before the commit, so every entry keeps who wrote it. One entry is then appended
-  (entity ``store``, action ``copy``) saying where the ledger was copied from.
+- **Triggers and indexes while loading.** The target's user triggers are dropped (SQLite) or
+  disabled (PostgreSQL, ``ALTER TABLE … DISABLE TRIGGER USER``: needs the tables' owner, the role
+  that migrated the target), its secondary indexes and, on PostgreSQL, its foreign keys dropped
+  (re-adding one checks every row in one query), then all are put back before the
+  commit (:func:`_bulk_loading`): DDL in the same transaction, so a failure rolls them back too.
+  The triggers only refuse UPDATE/DELETE on the append-only audit log and changes to closed months
+  or approved claims (the copy only inserts rows the source admitted), or, on PostgreSQL, stamp a
+  new audit entry's ``db_user`` with the current role (``audit_log_login``): so every copied
+  entry keeps who wrote it. One entry is then appended, with the triggers back (entity
+  ``store``, action ``copy``), saying where the ledger was copied from.
 - **Data version.** ``data_version`` is the target's own counter (its commit bumps it), not copied.
 - **Sequences.** On PostgreSQL each id sequence is set past the largest copied id.
 - **Originals.** The vault's files are read from the source's vault and checked against the
@@ -283,23 +287,70 @@ def _reset_sequences(connection: Connection, tables: Sequence[Table]) -> None:
 
 
 @contextlib.contextmanager
-def _copying_audit_log(connection: Connection) -> Iterator[None]:
-    """PostgreSQL: copied audit entries keep their ``db_user`` (see the module's docstring)."""
-    postgresql = is_postgresql(connection)
-    has_trigger = (
-        postgresql
-        and connection.execute(
+def _bulk_loading(connection: Connection, tables: Sequence[Table]) -> Iterator[None]:
+    """While the empty target is filled: its user triggers off, its secondary indexes (and on
+    PostgreSQL its foreign keys, checked row by row by system triggers) built after.
+
+    The triggers only refuse changes (append-only audit log, closed months, approved claims) or,
+    on PostgreSQL, stamp a new audit entry's ``db_user`` with the copying role
+    (``audit_log_login``): the copied rows were admitted by the source's, and each entry keeps
+    who wrote it. Indexes not backing a constraint are built once over all rows instead of row
+    by row. Both come back as they were before the commit; being DDL inside the same
+    transaction, a failed copy rolls them back with the rows.
+    """
+    names = [table.name for table in tables]
+    if is_postgresql(connection):
+        indexes = connection.execute(
             text(
-                "SELECT 1 FROM pg_trigger WHERE tgname = 'audit_log_login'"
-                " AND tgrelid = 'audit_log'::regclass"
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i"
+                " WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables)"
+                " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+            ),
+            {"tables": names},
+        ).all()
+        foreign_keys = connection.execute(
+            text(
+                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)"
+                " FROM pg_constraint c WHERE c.contype = 'f'"
+                " AND c.conrelid::regclass::text = ANY(:tables) ORDER BY 1, 2"
+            ),
+            {"tables": [_quoted(connection, name) for name in names]},
+        ).all()
+        for name in names:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {_quoted(connection, name)} DISABLE TRIGGER USER"
             )
-        ).first()
-    )
-    if has_trigger:
-        connection.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_login")
+        for table, constraint, _definition in foreign_keys:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(connection, constraint)}"
+            )
+        for index, _definition in indexes:
+            connection.exec_driver_sql(f"DROP INDEX {_quoted(connection, index)}")
+        yield
+        for _index, definition in indexes:
+            connection.exec_driver_sql(definition)
+        for table, constraint, definition in foreign_keys:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(connection, constraint)} {definition}"
+            )
+        for name in names:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {_quoted(connection, name)} ENABLE TRIGGER USER"
+            )
+        return
+    marks = ", ".join(f":t{i}" for i in range(len(names)))
+    objects = connection.execute(
+        text(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index')"
+            f" AND sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY type, name"
+        ),
+        {f"t{i}": name for i, name in enumerate(names)},
+    ).all()
+    for kind, name, _sql in objects:
+        connection.exec_driver_sql(f"DROP {kind.upper()} {_quoted(connection, name)}")
     yield
-    if has_trigger:
-        connection.exec_driver_sql("ALTER TABLE audit_log ENABLE TRIGGER audit_log_login")
+    for _kind, _name, sql in objects:
+        connection.exec_driver_sql(sql)
 
 
 def copy_store(*, source: Store, target: Store, progress: Progress | None = None) -> CopyReport:
@@ -337,7 +388,7 @@ def copy_store(*, source: Store, target: Store, progress: Progress | None = None
                 staging = target_vault.staging()
                 for original in originals:
                     staging.write(original, source_vault.read(original))
-                with _copying_audit_log(writing):
+                with _bulk_loading(writing, tables):
                     for table in tables:
                         counts[table.name] = _copy_table(reading, writing, table, progress)
                 if is_postgresql(writing):

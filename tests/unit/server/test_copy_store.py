@@ -87,6 +87,25 @@ def originals_of(target: Path | str) -> dict[str, str]:
     }
 
 
+def schema_objects(target: Path | str) -> set[tuple[object, ...]]:
+    """Indexes, triggers (enabled or not) and constraints: what the copy takes down and puts back."""
+    store = open_store(target)
+    try:
+        with store.engine.connect() as connection:
+            if store.on_server:
+                queries = (
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+                    "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal",
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE connamespace = 'public'::regnamespace",
+                )
+            else:
+                queries = ("SELECT type, name, sql FROM sqlite_master WHERE type <> 'table'",)
+            return {tuple(row) for query in queries for row in connection.exec_driver_sql(query)}
+    finally:
+        store.close()
+
+
 def answers(cli: Cli) -> tuple[object, object]:
     """``status --json`` and ``trips --json`` (the store's name aside)."""
     status = cli("status", "--json", check=True).json()
@@ -130,6 +149,17 @@ def test_the_demo_store_goes_to_postgresql_and_back(
         verified = Cli(target)("evidence", "verify", check=True)
         assert "すべて記録どおり" in verified.stdout + verified.stderr
 
+    # Indexes, triggers and keys are back as a new ledger has them; the audit log refuses changes.
+    for target in (on_server, back):
+        kind = "postgresql" if isinstance(target, str) else "sqlite"
+        assert schema_objects(target) == schema_objects(new_target(kind))
+        store = open_store(target)
+        try:
+            with pytest.raises(Exception, match="append-only"), store.transaction() as connection:
+                connection.exec_driver_sql("UPDATE audit_log SET reason = 'x'")
+        finally:
+            store.close()
+
     # The copy is recorded in the target's audit log, after the copied entries.
     store = open_store(back)
     try:
@@ -159,6 +189,16 @@ def test_the_demo_store_goes_to_postgresql_and_back(
         check=True,
     )
     server("import", str(MEISAI / "15col.csv"), check=True)
+    # … and audit_log_login stamps them again with the login.
+    store = open_store(on_server)
+    try:
+        with store.engine.connect() as connection:
+            (latest,) = connection.exec_driver_sql(
+                "SELECT db_user FROM audit_log ORDER BY id DESC LIMIT 1"
+            ).one()
+    finally:
+        store.close()
+    assert latest == "postgres"
 
 
 @pytest.mark.both_backends
