@@ -111,8 +111,9 @@ def _trips_page_toll(qtbot, window) -> int | None:  # type: ignore[no-untyped-de
     return None if page.totals is None else int(page.totals.toll)
 
 
+@pytest.mark.parametrize("other", ["connection", "process"])
 def test_an_open_window_shows_another_clients_change_on_postgresql(
-    qtbot, pg_window, pg_demo_url: str
+    qtbot, pg_window, pg_demo_url: str, cli_for, other: str
 ) -> None:
     from sqlalchemy import text
 
@@ -123,14 +124,23 @@ def test_an_open_window_shows_another_clients_change_on_postgresql(
     before = _trips_page_toll(qtbot, pg_window)
     assert before is not None
     assert pg_window.context._watcher is not None and pg_window.context._watcher.listening
-    other = open_store(pg_demo_url)  # another client: its own engine and connections
-    try:
-        with other.transaction() as connection:
-            connection.execute(
-                text("UPDATE trips SET toll = toll + 1000 WHERE id = (SELECT min(id) FROM trips)")
-            )
-    finally:
-        other.close()
+    if other == "connection":  # another client: its own engine and connections
+        store = open_store(pg_demo_url)
+        try:
+            with store.transaction() as connection:
+                connection.execute(
+                    text(
+                        "UPDATE trips SET toll = toll + 1000 WHERE id = (SELECT min(id) FROM trips)"
+                    )
+                )
+        finally:
+            store.close()
+    else:  # the command line, in a process of its own
+        added = cli_for(pg_demo_url)(
+            "trip", "add", "--card", "1234", "--exit", "2026-03-10T09:00",
+            "--from", "東京", "--to", "横浜町田", "--toll", "1000",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
     qtbot.waitUntil(lambda: _trips_page_toll(qtbot, pg_window) == before + 1000, timeout=20_000)
 
 
