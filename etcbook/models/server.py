@@ -198,16 +198,18 @@ def _read_dates_as_iso_text(connection: Any) -> None:
 
 
 def connect(address: ServerAddress, **connect_kwargs: Any) -> Any:
-    """A psycopg connection to ``address``: libpq's own password sources first (pgpass, the
-    service file), then the password typed for this run, else the one kept in the OS keyring."""
+    """A psycopg connection to ``address``: with the password typed for this run if any; else
+    libpq's own password sources (pgpass, the service file), then the OS keyring's."""
     import psycopg
 
+    if address.password is not None:  # typed because nothing else had it: no try without
+        return psycopg.connect(address.url, password=address.password, **connect_kwargs)
     try:
         return psycopg.connect(address.url, **connect_kwargs)
     except psycopg.OperationalError as exc:
         if not _needs_password(exc):
             raise
-        password = address.password or stored_password(address)
+        password = stored_password(address)
         if password is None:
             raise
         return psycopg.connect(address.url, password=password, **connect_kwargs)

@@ -51,12 +51,12 @@ class WelcomePage(QWidget):
         font.setBold(True)
         title.setFont(font)
         where = (
-            f"サーバーの帳簿 {context.display_name} に接続しています（ログイン {context.login}）。"
+            f"サーバーの帳簿 {context.display_name}（ログイン {context.login}）で"
             if context.on_server
-            else "手元のパソコンだけで管理します。"
+            else "手元のパソコンだけで"
         )
         intro = QLabel(
-            f"ETCカードの通行料金、ETCマイレージのポイントと還元額を管理します。{where}"
+            f"ETCカードの通行料金、ETCマイレージのポイントと還元額を、{where}管理します。"
             "毎月の流れは「明細CSVを取り込む → ポイントと失効予定を確認 → 必要な分だけ交換 → "
             "業務利用に印を付ける」です。まず、次のどれかから始めてください。"
         )

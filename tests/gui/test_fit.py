@@ -128,4 +128,9 @@ def test_the_dialogs_fit(qtbot, make_window, demo_store_path: Path, size, tmp_pa
     with qtbot.waitSignal(started.args[0].previewed, timeout=20_000) as previewed:
         pass
     found += _dialog_misfits(qtbot, previewed.args[0])
+    connect = window.connect_to_server()
+    connect.password_edit.show()  # as when the server asks for one
+    connect.keep_password.show()
+    connect.message.setText("db.example.co.jp（etcbook）: パスワードが違います（ロール keiri）。")
+    found += _dialog_misfits(qtbot, connect)
     assert not found, "\n".join(found)

@@ -125,8 +125,9 @@ def _trips_page_toll(qtbot, window) -> int | None:  # type: ignore[no-untyped-de
     return None if page.totals is None else int(page.totals.toll)
 
 
+@pytest.mark.parametrize("other", ["connection", "process"])
 def test_an_open_window_shows_another_clients_change_on_postgresql(
-    qtbot, pg_window, pg_demo_url: str
+    qtbot, pg_window, pg_demo_url: str, cli_for, other: str
 ) -> None:
     from sqlalchemy import text
 
@@ -137,14 +138,23 @@ def test_an_open_window_shows_another_clients_change_on_postgresql(
     before = _trips_page_toll(qtbot, pg_window)
     assert before is not None
     assert pg_window.context._watcher is not None and pg_window.context._watcher.listening
-    other = open_store(pg_demo_url)  # another client: its own engine and connections
-    try:
-        with other.transaction() as connection:
-            connection.execute(
-                text("UPDATE trips SET toll = toll + 1000 WHERE id = (SELECT min(id) FROM trips)")
-            )
-    finally:
-        other.close()
+    if other == "connection":  # another client: its own engine and connections
+        store = open_store(pg_demo_url)
+        try:
+            with store.transaction() as connection:
+                connection.execute(
+                    text(
+                        "UPDATE trips SET toll = toll + 1000 WHERE id = (SELECT min(id) FROM trips)"
+                    )
+                )
+        finally:
+            store.close()
+    else:  # the command line, in a process of its own
+        added = cli_for(pg_demo_url)(
+            "trip", "add", "--card", "1234", "--exit", "2026-03-10T09:00",
+            "--from", "東京", "--to", "横浜町田", "--toll", "1000",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
     qtbot.waitUntil(lambda: _trips_page_toll(qtbot, pg_window) == before + 1000, timeout=20_000)
 
 
@@ -165,8 +175,9 @@ def test_an_open_window_shows_a_command_line_change_on_sqlite(
 
 
 @pytest.fixture
-def driver_url(pg_demo_url: str) -> Iterator[str]:
-    """The demo ledger with the company's roles; the URL of a driver holding card 1234."""
+def driver_url(pg_demo_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The demo ledger with the company's roles; the URL of a driver holding card 1234 (or,
+    parametrized indirectly with ``[]``, the cards given)."""
     import uuid
 
     import psycopg
@@ -180,7 +191,8 @@ def driver_url(pg_demo_url: str) -> Iterator[str]:
         with store.transaction() as connection:
             init_roles(connection)
             add_user(connection, login, "driver")
-            assign_card(connection, login, "1234")
+            for card in getattr(request, "param", ["1234"]):
+                assign_card(connection, login, card)
     finally:
         store.close()
     yield as_user(pg_demo_url, login)
@@ -220,6 +232,22 @@ def test_a_drivers_window_knows_its_role_and_offers_no_card_adding(
     assert "1234" in str(model.data(card))
     window.add_card()  # the menu's way in is refused with the reason
     assert window.statusBar().currentMessage() == CARDS_BY_ACCOUNTS
+
+
+@pytest.mark.parametrize("driver_url", [[]], indirect=True)
+def test_a_driver_without_cards_gets_the_welcome_page_without_card_adding(
+    make_window, driver_url: str
+) -> None:
+    from etcbook.models.server import parse_address
+    from etcbook.ui.context import CARDS_BY_ACCOUNTS
+    from etcbook.ui.welcome import WelcomePage
+
+    window = make_window(parse_address(driver_url))
+    welcome = window._stack.currentWidget()
+    assert isinstance(welcome, WelcomePage)
+    assert not welcome.add_card_button.isEnabled()
+    assert welcome.add_card_button.toolTip() == CARDS_BY_ACCOUNTS
+    assert welcome.connect_button.isEnabled()
 
 
 def test_a_personal_ledger_has_every_right(window) -> None:
