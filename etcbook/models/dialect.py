@@ -9,7 +9,7 @@ through ``sqlalchemy.text``). Raw SQL reads date-times back as ISO text on SQLit
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class _HasDialect(Protocol):
@@ -31,6 +31,18 @@ def month_of(column: str, bind: _HasDialect) -> str:
     if is_postgresql(bind):
         return f"to_char({column}, 'YYYY-MM')"
     return f"substr({column}, 1, 7)"
+
+
+def lock_for_transaction(connection: Any, *keys: str) -> None:
+    """Serialise writers of the same ``keys`` until the transaction ends: PostgreSQL
+    transaction advisory locks (taken in the order given); on SQLite nothing, its writers
+    already take turns (BEGIN IMMEDIATE)."""
+    if not is_postgresql(connection):
+        return
+    from sqlalchemy import text
+
+    for key in keys:
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
 
 
 def contains(column: str, parameter: str) -> str:

@@ -39,7 +39,7 @@ from etcbook.domain.evidence import (
     vault_folder,
 )
 from etcbook.models.audit import append_audit, os_user
-from etcbook.models.dialect import as_date, contains, month_of
+from etcbook.models.dialect import as_date, contains, lock_for_transaction, month_of
 from etcbook.models.store import Store
 from etcbook.models.vault_storage import (
     OriginalUnreadable,
@@ -529,6 +529,14 @@ def add_document(
     try:
         with store.transaction() as connection:
             phases.mark("evidence_add", "start")
+            day = date if kind in SCREEN_KINDS else None
+            # Two clients adding the same bytes, or the next version of one series, take turns
+            # (the duplicate check and the version number below read what the other writes).
+            lock_for_transaction(
+                connection,
+                f"vault-bytes:{sha256}",
+                f"vault-series:{card}:{kind}:{month}:{vehicle.lower()}:{day}",
+            )
             duplicate = connection.execute(
                 text(
                     "SELECT id, path FROM documents WHERE sha256 = :sha AND removed_at IS NULL"
@@ -540,7 +548,6 @@ def add_document(
                 raise VaultError(
                     f"{original_name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
                 )
-            day = date if kind in SCREEN_KINDS else None
             identity = (
                 "SELECT id, version, removed_at, path, sha256 FROM documents"
                 " WHERE card_last4 = :card AND kind = :kind AND month = :month"

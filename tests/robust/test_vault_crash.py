@@ -114,3 +114,38 @@ def test_evidence_add_killed_at_random_moments_is_all_or_nothing(
     )
     robustkit.report_kills(report)
     assert mid_write >= MID_WRITE_AT_LEAST, report
+
+
+def test_clients_adding_at_once_keep_each_original_once_and_number_versions_in_turn(
+    store_target: Path | str, tmp_path: Path
+) -> None:
+    """Four clients add the same file at once: it is kept once, the others are told so. Four
+    add four corrections of one statement at once: versions 1 to 4, none lost or doubled."""
+    if isinstance(store_target, Path):
+        store_target.parent.mkdir(parents=True, exist_ok=True)
+    open_store(store_target).close()
+    same = _original(tmp_path, 0)
+    argv = ("evidence", "add", str(same), "--kind", "certificate", "--card", "5678",
+            "--month", "2026-04")  # fmt: skip
+    clients = [robustkit.start_etcbook(store_target, *argv) for _ in range(4)]  # type: ignore[arg-type]
+    done = [(c.wait(timeout=300), c.communicate()[1].decode()) for c in clients]
+    assert sorted(code for code, _err in done) == [0, 3, 3, 3], done
+    assert all("すでに保管" in err for code, err in done if code == 3), done
+
+    sources = [_original(tmp_path, n) for n in range(1, 5)]
+    argv = ("evidence", "add", "--kind", "statement", "--card", "5678", "--month", "2026-04")
+    clients = [
+        robustkit.start_etcbook(store_target, *argv, str(source))  # type: ignore[arg-type]
+        for source in sources
+    ]
+    outputs = [c.communicate(timeout=300) for c in clients]
+    assert [c.returncode for c in clients] == [0, 0, 0, 0], [e.decode() for _o, e in outputs]
+    store = open_store(store_target)
+    try:
+        statements = [d for d in search_documents(store=store) if d.kind == "statement"]
+        assert sorted(d.version for d in statements) == [1, 2, 3, 4]
+        by_bytes = {hashlib.sha256(s.read_bytes()).hexdigest() for s in sources}
+        assert {d.sha256 for d in statements} == by_bytes
+        assert verify_vault(store=store).intact
+    finally:
+        store.close()
