@@ -682,10 +682,11 @@ def remove_document(
     who = user or os_user()
     try:
         with store.transaction() as connection:
-            connection.execute(
+            marked = connection.execute(
                 text(
                     "UPDATE documents SET removed_at = :at, removed_by = :by,"
-                    " removed_reason = :reason, trash_path = :trash WHERE id = :id"
+                    " removed_reason = :reason, trash_path = :trash"
+                    " WHERE id = :id AND removed_at IS NULL"
                 ),
                 {
                     "at": now.isoformat(),
@@ -695,6 +696,8 @@ def remove_document(
                     "id": document_id,
                 },
             )
+            if not marked.rowcount:  # another client removed it a moment ago
+                raise VaultError(f"証憑 {document_id} はすでに削除されています")
             append_audit(
                 connection=connection,
                 entity="document",
