@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -460,7 +460,7 @@ def original_files(store: Store, documents: Sequence[DocumentRecord]) -> list[Or
 
     storage = storage_for(store)
 
-    def reader(stored: StoredFile) -> Any:
+    def reader(stored: StoredFile) -> Callable[[], bytes]:
         return lambda: b"".join(storage.chunks(stored))
 
     return [
