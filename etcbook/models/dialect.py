@@ -9,7 +9,7 @@ through ``sqlalchemy.text``). Raw SQL reads date-times back as ISO text on SQLit
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class _HasDialect(Protocol):
@@ -37,6 +37,18 @@ def for_update(bind: _HasDialect) -> str:
     """`` FOR UPDATE`` on PostgreSQL (lock the rows read until the transaction ends); nothing on
     SQLite, whose write transactions (``BEGIN IMMEDIATE``) already shut out other writers."""
     return " FOR UPDATE" if is_postgresql(bind) else ""
+
+
+def lock_for_transaction(connection: Any, *keys: str) -> None:
+    """Serialise writers of the same ``keys`` until the transaction ends: PostgreSQL
+    transaction advisory locks (taken in the order given); on SQLite nothing, its writers
+    already take turns (BEGIN IMMEDIATE)."""
+    if not is_postgresql(connection):
+        return
+    from sqlalchemy import text
+
+    for key in keys:
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
 
 
 def contains(column: str, parameter: str) -> str:

@@ -23,14 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
-from etcbook import clock
+from etcbook import clock, phases
 from etcbook.domain.evidence import (
     SCREEN_KINDS,
     kind_keys,
@@ -39,7 +39,7 @@ from etcbook.domain.evidence import (
     vault_folder,
 )
 from etcbook.models.audit import append_audit, os_user
-from etcbook.models.dialect import as_date, contains, month_of
+from etcbook.models.dialect import as_date, contains, lock_for_transaction, month_of
 from etcbook.models.store import Store
 from etcbook.models.vault_storage import (
     OriginalUnreadable,
@@ -460,7 +460,7 @@ def original_files(store: Store, documents: Sequence[DocumentRecord]) -> list[Or
 
     storage = storage_for(store)
 
-    def reader(stored: StoredFile) -> Any:
+    def reader(stored: StoredFile) -> Callable[[], bytes]:
         return lambda: b"".join(storage.chunks(stored))
 
     return [
@@ -526,89 +526,97 @@ def add_document(
     who = user or os_user()
     now = clock.now()
     stored: StoredFile | None = None
-    with store.transaction() as connection:
-        duplicate = connection.execute(
-            text(
-                "SELECT id, path FROM documents WHERE sha256 = :sha AND removed_at IS NULL"
-                " ORDER BY id LIMIT 1"
-            ),
-            {"sha": sha256},
-        ).first()
-        if duplicate is not None:
-            raise VaultError(
-                f"{original_name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
+    try:
+        with store.transaction() as connection:
+            phases.mark("evidence_add", "start")
+            day = date if kind in SCREEN_KINDS else None
+            # Two clients adding the same bytes, or the next version of one series, take turns
+            # (the duplicate check and the version number below read what the other writes).
+            lock_for_transaction(
+                connection,
+                f"vault-bytes:{sha256}",
+                f"vault-series:{card}:{kind}:{month}:{vehicle.lower()}:{day}",
             )
-        day = date if kind in SCREEN_KINDS else None
-        identity = (
-            "SELECT id, version, removed_at, path, sha256 FROM documents"
-            " WHERE card_last4 = :card AND kind = :kind AND month = :month"
-            # Windows and macOS file names ignore case: "CarA" and "cara" are one series.
-            " AND lower(vehicle) = lower(:vehicle)"
-        )
-        if kind in SCREEN_KINDS:  # screenshots are per day
-            identity += " AND doc_date IS NOT DISTINCT FROM :day"
-        same = connection.execute(
-            text(identity + " ORDER BY version"),
-            {
-                "card": card,
-                "kind": kind,
-                "month": month,
-                "vehicle": vehicle,
-                "day": day.isoformat() if day else None,
-            },
-        ).all()
-        version = max((r.version for r in same), default=0) + 1
-        current = [r for r in same if r.removed_at is None]
-        supersedes = current[-1] if current else None
-        name = vault_file_name(
-            kind=kind,
-            card_last4=card,
-            month=month,
-            suffix=source.suffix,
-            vehicle=vehicle,
-            day=day,
-            version=version,
-        )
-        relpath = f"{vault_folder(month)}/{name}"
-        result = connection.execute(
-            text(
-                "INSERT INTO documents (path, original_name, sha256, size, kind, card_last4,"
-                " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
-                " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
-                " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
-                " :supersedes, :added_at, :added_by) RETURNING id"
-            ),
-            {
-                "path": relpath,
-                "original_name": original_name,
-                "sha256": sha256,
-                "size": size,
-                "kind": kind,
-                "card": card,
-                "month": month,
-                "doc_date": date.isoformat() if date else None,
-                "amount": amount,
-                "counterparty": counterparty,
-                "vehicle": vehicle,
-                "version": version,
-                "supersedes": supersedes.id if supersedes else None,
-                "added_at": now.isoformat(),
-                "added_by": who,
-            },
-        )
-        document_id = int(result.scalar_one())
-        candidate = StoredFile(
-            table="documents",
-            id=document_id,
-            name=original_name,
-            sha256=sha256,
-            size=size,
-            file=None if root is None else root / PurePosixPath(relpath),
-        )
-        # Read again while copying: a source that changed since it was hashed is refused.
-        storage.write(connection, candidate, file_chunks(source))
-        stored = candidate
-        try:
+            duplicate = connection.execute(
+                text(
+                    "SELECT id, path FROM documents WHERE sha256 = :sha AND removed_at IS NULL"
+                    " ORDER BY id LIMIT 1"
+                ),
+                {"sha": sha256},
+            ).first()
+            if duplicate is not None:
+                raise VaultError(
+                    f"{original_name} は証憑 {duplicate.id}（{duplicate.path}）と同じ内容で、すでに保管されています"
+                )
+            identity = (
+                "SELECT id, version, removed_at, path, sha256 FROM documents"
+                " WHERE card_last4 = :card AND kind = :kind AND month = :month"
+                # Windows and macOS file names ignore case: "CarA" and "cara" are one series.
+                " AND lower(vehicle) = lower(:vehicle)"
+            )
+            if kind in SCREEN_KINDS:  # screenshots are per day
+                identity += " AND doc_date IS NOT DISTINCT FROM :day"
+            same = connection.execute(
+                text(identity + " ORDER BY version"),
+                {
+                    "card": card,
+                    "kind": kind,
+                    "month": month,
+                    "vehicle": vehicle,
+                    "day": day.isoformat() if day else None,
+                },
+            ).all()
+            version = max((r.version for r in same), default=0) + 1
+            current = [r for r in same if r.removed_at is None]
+            supersedes = current[-1] if current else None
+            name = vault_file_name(
+                kind=kind,
+                card_last4=card,
+                month=month,
+                suffix=source.suffix,
+                vehicle=vehicle,
+                day=day,
+                version=version,
+            )
+            relpath = f"{vault_folder(month)}/{name}"
+            result = connection.execute(
+                text(
+                    "INSERT INTO documents (path, original_name, sha256, size, kind, card_last4,"
+                    " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
+                    " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
+                    " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
+                    " :supersedes, :added_at, :added_by) RETURNING id"
+                ),
+                {
+                    "path": relpath,
+                    "original_name": original_name,
+                    "sha256": sha256,
+                    "size": size,
+                    "kind": kind,
+                    "card": card,
+                    "month": month,
+                    "doc_date": date.isoformat() if date else None,
+                    "amount": amount,
+                    "counterparty": counterparty,
+                    "vehicle": vehicle,
+                    "version": version,
+                    "supersedes": supersedes.id if supersedes else None,
+                    "added_at": now.isoformat(),
+                    "added_by": who,
+                },
+            )
+            document_id = int(result.scalar_one())
+            candidate = StoredFile(
+                table="documents",
+                id=document_id,
+                name=original_name,
+                sha256=sha256,
+                size=size,
+                file=None if root is None else root / PurePosixPath(relpath),
+            )
+            # Read again while copying: a source that changed since it was hashed is refused.
+            storage.write(connection, candidate, file_chunks(source))
+            stored = candidate
             append_audit(
                 connection=connection,
                 entity="document",
@@ -634,9 +642,12 @@ def add_document(
                 user=who,
                 at=now,
             )
-        except BaseException:
+            phases.mark("evidence_add", "commit")
+    except BaseException:
+        if stored is not None:  # a file placed on SQLite whose record did not commit
             storage.discard(stored)
-            raise
+        raise
+    phases.mark("evidence_add", "end")
     return get_document(store=store, document_id=document_id)
 
 
@@ -671,10 +682,11 @@ def remove_document(
     who = user or os_user()
     try:
         with store.transaction() as connection:
-            connection.execute(
+            marked = connection.execute(
                 text(
                     "UPDATE documents SET removed_at = :at, removed_by = :by,"
-                    " removed_reason = :reason, trash_path = :trash WHERE id = :id"
+                    " removed_reason = :reason, trash_path = :trash"
+                    " WHERE id = :id AND removed_at IS NULL"
                 ),
                 {
                     "at": now.isoformat(),
@@ -684,6 +696,8 @@ def remove_document(
                     "id": document_id,
                 },
             )
+            if not marked.rowcount:  # another client removed it a moment ago
+                raise VaultError(f"証憑 {document_id} はすでに削除されています")
             append_audit(
                 connection=connection,
                 entity="document",

@@ -269,7 +269,7 @@ class FolderStorage(VaultStorage):
 
     def chunks(self, stored: StoredFile, connection: Connection | None = None) -> Iterator[bytes]:
         try:
-            handle = open(_file_of(stored), "rb")  # noqa: SIM115 (closed below, in the generator)
+            handle = open(_file_of(stored), "rb")  # noqa: SIM115 (closed by the with below)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise OriginalUnreadable(stored, missing=True) from None
         with handle:

@@ -66,6 +66,13 @@ def test_evidence_page_adds_previews_and_searches(  # type: ignore[no-untyped-de
     assert pixmap is not None and not pixmap.isNull()
     assert pixmap.width() > 100
 
+    from vaultkit import tamper
+
+    tamper(demo_window.context.store, added, b"%PDF-1.4 forged")
+    page.show_preview(added)  # altered bytes are never shown: a sentence instead
+    assert "内容が記録と違います" in page.preview.text()
+    tamper(demo_window.context.store, added, certificate.read_bytes())
+
     again = page.add_files([certificate])
     assert "すでに保管" in again[0]
     assert page.documents.rowCount() == kept + 1
@@ -175,3 +182,35 @@ def test_claims_page_says_when_the_chosen_period_has_no_trips(demo_window) -> No
     assert "2027/01/01〜2027/01/31 に末尾9012の走行はありません" in page.totals.text()
     page.refresh()  # the page shown again keeps the period the user chose
     assert page.date_from.date() == QDate(2027, 1, 1)
+
+
+def test_preview_and_claim_bundle_from_originals_kept_in_the_database(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """On a PostgreSQL ledger the pages read originals from the database (no file here)."""
+    from pathlib import PurePosixPath
+
+    from etcbook.export.bundle import write_claim_outputs
+    from etcbook.models.store import open_store
+    from etcbook.models.vault import add_document, original_files, read_original
+    from etcbook.ui.views.evidence import render_preview
+
+    source = tmp_path / "certificate.pdf"
+    source.write_bytes(claim_pdf_bytes(sample_claim(3)))
+    store = open_store(pg_url)
+    try:
+        document = add_document(
+            store=store, source=source, kind="certificate", card="1234", month="2026-09"
+        )
+        assert document.path is None
+        shown = render_preview(
+            PurePosixPath(document.name), data=read_original(store=store, document=document)
+        )
+        assert isinstance(shown, QPixmap) and shown.width() > 100
+        outputs = write_claim_outputs(
+            sample_claim(3), tmp_path / "out", original_files(store, [document])
+        )
+    finally:
+        store.close()
+    assert verify_bundle(outputs.bundle).intact
+    assert [a.file_name for a in outputs.claim.attachments] == [document.name]
