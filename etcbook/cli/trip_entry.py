@@ -81,7 +81,7 @@ def trip_document(connection: Connection, trip_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise BadInput(f"走行ID {trip_id} はありません（etcbook trips で確認できます）")
-    document = trip_json(dict(row._mapping))
+    document = trip_json(dict(row._mapping), with_version=True)
     results = trip_results_for(connection=connection, last4=[document["card"]], as_of=clock.today())
     return with_engine_figures(document, results)
 

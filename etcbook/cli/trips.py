@@ -43,7 +43,8 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
     )
     with context.store.engine.connect() as connection:
         trips = [
-            trip_json(r) for r in list_trip_rows(connection=connection, trip_filter=trip_filter)
+            trip_json(r, with_version=True)
+            for r in list_trip_rows(connection=connection, trip_filter=trip_filter)
         ]
         if trips:
             # What each trip was really billed and earns, from the mileage engine.
@@ -57,7 +58,7 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
             trips = [with_engine_figures(t, results) for t in trips]
         # Passages (a bare － in the file): listed with the trips, every money field null.
         passages = [
-            passage_json(r)
+            {**passage_json(r), "version": None}
             for r in list_passage_rows(connection=connection, trip_filter=trip_filter)
         ]
         if passages:

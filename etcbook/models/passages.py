@@ -85,7 +85,6 @@ def passage_json(row: dict[str, Any]) -> dict[str, Any]:
         "vehicle_number": row["vehicle_number"],
         "source": "import",
         "passage": True,
-        "version": None,
     }
 
 

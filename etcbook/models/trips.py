@@ -69,9 +69,10 @@ def list_trip_rows(*, connection: Connection, trip_filter: TripFilter) -> list[d
     return [dict(row._mapping) for row in result]
 
 
-def trip_json(row: dict[str, Any]) -> dict[str, Any]:
+def trip_json(row: dict[str, Any], *, with_version: bool = False) -> dict[str, Any]:
     """The ``trips --json`` shape of a row. Without the mileage engine, the rebate applied is the
-    file's 還元額適用料金 (0 when the file did not say) and billed is toll minus it."""
+    file's 還元額適用料金 (0 when the file did not say) and billed is toll minus it.
+    ``with_version`` adds the row's ``version`` (what an edit carries: etcbook.models.versions)."""
     rebate = row["rebate_applied"] or 0
     flags = [f for f in (row["flags"] or "").split(";") if f]
     if row["morning_evening"] and "（朝夕）" not in flags:
@@ -102,7 +103,7 @@ def trip_json(row: dict[str, Any]) -> dict[str, Any]:
         "vehicle_number": row["vehicle_number"],
         "source": row["source"],
         "passage": False,
-        "version": row["version"],
+        **({"version": row["version"]} if with_version else {}),
     }
 
 

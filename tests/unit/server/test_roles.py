@@ -374,6 +374,7 @@ def test_claims_submitted_returned_resubmitted_approved(company: Company) -> Non
         "decided_by",
         "decided_at",
         "comment",
+        "version",  # added to the keys: the row version an approve/return may carry
     }
     assert listed[0]["driver"] == company.driver_a
     company.a("trip", "edit", str(march), "--purpose", "営業訪問（A社）", check=True)
