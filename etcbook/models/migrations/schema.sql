@@ -1,9 +1,9 @@
--- heads: roles_0001
+-- heads: cards_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('roles_0001');
+INSERT INTO "alembic_version" VALUES('cards_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -65,7 +65,7 @@ CREATE TABLE cards (
 	auto_exchange BOOLEAN DEFAULT 0 NOT NULL, 
 	status VARCHAR DEFAULT 'active' NOT NULL, 
 	notes VARCHAR DEFAULT '' NOT NULL, 
-	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, 
+	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, label VARCHAR, 
 	CONSTRAINT pk_cards PRIMARY KEY (id)
 );
 CREATE TABLE claim_trips (
@@ -358,7 +358,6 @@ CREATE TABLE "trips" (
     CONSTRAINT ck_trips_business_share CHECK (business_share BETWEEN 0 AND 100),
     CONSTRAINT ck_trips_dated CHECK (dated_at IS NOT NULL)
 );
-CREATE UNIQUE INDEX ix_cards_last4 ON cards (last4);
 CREATE INDEX ix_import_batches_sha256 ON import_batches (sha256);
 CREATE INDEX ix_trip_history_trip_id ON trip_history (trip_id);
 CREATE INDEX ix_reconcile_snapshots_card_month ON reconcile_snapshots (card_id, month);
@@ -396,3 +395,6 @@ CREATE TRIGGER trips_closed_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 
 CREATE TRIGGER trips_closed_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM closed_months WHERE month = substr(coalesce(OLD.exit_at, OLD.entry_at), 1, 7)) BEGIN SELECT RAISE(ABORT, 'etcbook:closed_month'); END;
 CREATE TRIGGER trips_approved_update BEFORE UPDATE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') AND (NEW.purpose IS NOT OLD.purpose OR NEW.business_share IS NOT OLD.business_share OR NEW.toll IS NOT OLD.toll OR NEW.toll_before_discount IS NOT OLD.toll_before_discount OR NEW.etc_discount IS NOT OLD.etc_discount OR NEW.rebate_applied IS NOT OLD.rebate_applied OR NEW.deferred_toll IS NOT OLD.deferred_toll) BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
 CREATE TRIGGER trips_approved_delete BEFORE DELETE ON trips WHEN EXISTS (SELECT 1 FROM claim_trips ct JOIN claims c ON c.id = ct.claim_id WHERE ct.trip_id = OLD.id AND c.status = 'approved') BEGIN SELECT RAISE(ABORT, 'etcbook:approved_claim'); END;
+CREATE INDEX ix_cards_last4 ON cards (last4);
+CREATE UNIQUE INDEX ix_cards_label ON cards (label);
+CREATE TRIGGER import_audit AFTER INSERT ON import_batches BEGIN INSERT INTO audit_log (at, os_user, entity, entity_id, action, old_value, new_value, reason, db_user) VALUES (NEW.imported_at, '', 'import', NEW.id, 'import', 'null', json_object('file', NEW.file_name, 'sha256', NEW.sha256), '', ''); END;
