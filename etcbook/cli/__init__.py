@@ -165,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         BadInput,
         CliContext,
         configure_streams,
+        resolve_card_references,
         say,
     )
     from etcbook.safeio import FileInUse
@@ -179,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.parse_args([*argv, "--help"])
         return EXIT_USAGE
     try:
+        resolve_card_references(args, context)
         return int(args.handler(args, context) or 0)
     except BadInput as exc:
         say(str(exc))

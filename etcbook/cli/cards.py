@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from etcbook.cli.common import (
+    CARD_HELP,
     EXIT_BAD_INPUT,
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
     parse_int,
@@ -35,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lst.set_defaults(handler=cmd_list)
 
     edit = card_sub.add_parser("edit", help="カードの項目を変更する")
-    edit.add_argument("last4", type=parse_last4, metavar="LAST4")
+    edit.add_argument("last4", type=card_reference, metavar="CARD", help=CARD_HELP)
     edit.add_argument("--holder", help="名義")
     _detail_options(edit)
     edit.add_argument(
@@ -50,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="読み込んだときの版（card list --json の version）。他で変更されていたら変更しない",
     )
     add_json_flag(edit)
-    edit.set_defaults(handler=cmd_edit)
+    edit.set_defaults(handler=cmd_edit, card_ids=True)
 
     fill = card_sub.add_parser(
         "fill",
@@ -65,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _detail_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--label", help="呼び名（例: 2号車）。末尾4桁が同じカードを区別する、他と重ならない名前"
+    )
     parser.add_argument("--driver", help="利用者")
     parser.add_argument("--department", help="部署")
     parser.add_argument("--kind", choices=CARD_KINDS, help="credit / personal / corporate")
@@ -83,10 +89,11 @@ def _detail_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notes", help="メモ")
 
 
-def _values(args: argparse.Namespace) -> dict[str, object]:
+def _values(args: argparse.Namespace) -> dict[str, Any]:
     mapping = {
         "holder": "holder",
         "driver": "driver",
+        "label": "label",
         "department": "department",
         "kind": "kind",
         "expires": "expires",
@@ -140,7 +147,7 @@ def cmd_add(args: argparse.Namespace, context: CliContext) -> int:
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         data = card_json(card)
-    say(f"カード末尾{data['last4']}を登録しました。")
+    say(f"カード末尾{data['last4']}を登録しました（id:{data['id']}）。")
     emit(args, {"card": data}, lambda: _human([data]))
     return 0
 
@@ -164,7 +171,7 @@ def cmd_edit(args: argparse.Namespace, context: CliContext) -> int:
         try:
             card = update_card(
                 session=session,
-                last4=args.last4,
+                card_id=args.last4.known_id,
                 expected_version=args.expected_version,
                 **values,
             )

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from etcbook.paths import default_store_path, store_location_warning
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from etcbook.models.server import ServerAddress
     from etcbook.models.store import Store
 
@@ -286,6 +288,124 @@ def parse_yen(text: str) -> int:
         return whole_number(text, ignore=",，円")
     except ValueError:
         raise argparse.ArgumentTypeError(f"金額は整数の円で指定してください: {text!r}") from None
+
+
+class CardReference(str):
+    """What was typed to name a card (``--card``, ``card edit CARD`` …): its id (``id:N``), its
+    呼び名, its last 4 digits (or a card number), a 名義 or 利用者. The CLI resolves it against the
+    store before the command runs (:func:`resolve_card_references`)."""
+
+
+class CardOrNewLast4(CardReference):
+    """A :class:`CardReference`, or the last 4 digits of a card not registered yet (the import
+    creates it): resolves to a :class:`ChosenCard` whose ``id`` is None then."""
+
+
+class ChosenCard(str):
+    """A card a :class:`CardReference` resolved to. The text is its last 4 digits (what commands
+    keyed by last 4 read); ``id`` says which card it is when other cards share those digits
+    (None: a card not registered yet, see :class:`CardOrNewLast4`)."""
+
+    id: int | None
+
+    @classmethod
+    def of(cls, last4: str, card_id: int | None) -> ChosenCard:
+        chosen = cls(last4)
+        chosen.id = card_id
+        return chosen
+
+    @property
+    def known_id(self) -> int:
+        """The id of a registered card."""
+        assert self.id is not None
+        return self.id
+
+
+CARD_METAVAR = "CARD"
+CARD_HELP = "カード: 末尾4桁、id:番号、呼び名（同じ末尾4桁のカードが複数あるときは id か呼び名）"
+
+
+def card_reference(text: str) -> CardReference:
+    """argparse type for a card (see :class:`CardReference`); resolved once the store is open."""
+    typed = text.strip()
+    if not typed:
+        raise argparse.ArgumentTypeError(
+            "カードを末尾4桁、id:番号、呼び名のどれかで指定してください"
+        )
+    if re.fullmatch(r"[0-9０-９*＊\s\-]+", typed):
+        # Digits are a card number (its last 4 are kept); an id is written id:N.
+        return CardReference(parse_last4(typed))
+    return CardReference(typed)
+
+
+def card_or_new_last4(text: str) -> CardOrNewLast4:
+    """argparse type for a card, or the last 4 digits of one not registered yet."""
+    return CardOrNewLast4(card_reference(text))
+
+
+_CARD_NUMBER = re.compile(r"[0-9０-９*＊\s\-]*[0-9０-９]{4}")
+
+
+def resolve_card_references(args: argparse.Namespace, context: CliContext) -> None:
+    """Replace every :class:`CardReference` among the parsed arguments by the card it names
+    (a :class:`ChosenCard`), through ``etcbook.models.cards.resolve_card``, the one resolver.
+
+    An ambiguous reference is bad input (exit 3) listing the candidates: id, last 4,
+    呼び名/名義, 部署; so is an unknown id or label, and another driver's card (said so).
+    Digits no card has are passed on as they are (``id`` None): each command answers them as
+    it always has. A card whose last 4 digits another card shares is
+    refused by commands still keyed by last 4 (they would mix the two cards); commands that
+    tell cards apart by id say so with ``set_defaults(card_ids=True)``.
+    """
+    names = [
+        name
+        for name, value in vars(args).items()
+        if isinstance(value, CardReference)
+        or (isinstance(value, list) and any(isinstance(v, CardReference) for v in value))
+    ]
+    if not names:
+        return
+    from etcbook.models.cards import AmbiguousCard, CardNotFound, resolve_card
+
+    def chosen(value: CardReference, connection: Connection) -> ChosenCard:
+        try:
+            match = resolve_card(connection, value)
+        except CardNotFound as exc:
+            from etcbook.models.refusals import card_not_yours
+
+            refused = card_not_yours(connection, value)
+            if refused is not None:
+                raise BadInput(refused) from None
+            by_id = getattr(args, "card_ids", False)
+            if _CARD_NUMBER.fullmatch(value) and (isinstance(value, CardOrNewLast4) or not by_id):
+                # Digits no card has: the command's own answer, as before (a search finds
+                # nothing, evidence is kept under the digits, the import creates the card).
+                from etcbook.domain.cards import check_last4
+
+                return ChosenCard.of(check_last4(value), None)
+            raise BadInput(str(exc)) from None
+        except AmbiguousCard as exc:
+            raise BadInput(str(exc)) from None
+        if match.shared and not getattr(args, "card_ids", False):
+            raise BadInput(
+                f"カード id:{match.id}（末尾{match.last4}）は末尾4桁が他のカードと同じです。"
+                f"この機能はまだ末尾4桁でカードを区別するため、末尾{match.last4}のカードには使えません"
+                "（取り込み・走行・申請・カード台帳・担当は id や呼び名で使えます）。"
+                "何も変更していません。"
+            )
+        return ChosenCard.of(match.last4, match.id)
+
+    with context.store.engine.connect() as connection:
+        for name in names:
+            value = getattr(args, name)
+            if isinstance(value, list):
+                setattr(
+                    args,
+                    name,
+                    [chosen(v, connection) if isinstance(v, CardReference) else v for v in value],
+                )
+            else:
+                setattr(args, name, chosen(value, connection))
 
 
 def parse_last4(text: str) -> str:

@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from etcbook.cli.common import (
+    CARD_HELP,
     EXIT_BAD_INPUT,
     EXIT_OK,
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
     parse_int,
-    parse_last4,
     parse_month,
     parse_yen,
     say,
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("file", type=Path, metavar="FILE")
     add.add_argument("--kind", required=True, choices=kind_keys(), help="証憑の種類")
-    add.add_argument("--card", required=True, type=parse_last4, metavar="L4", help="カード末尾4桁")
+    add.add_argument("--card", required=True, type=card_reference, metavar="CARD", help=CARD_HELP)
     add.add_argument("--month", required=True, type=parse_month, metavar="YYYY-MM", help="対象月")
     add.add_argument("--date", type=parse_date, metavar="DATE", help="取引年月日（撮影日）")
     add.add_argument("--amount", type=parse_yen, metavar="YEN", help="取引金額（円）")
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.set_defaults(handler=cmd_add)
 
     lst = sub.add_parser("list", help="保管している証憑の一覧")
-    lst.add_argument("--card", type=parse_last4, metavar="L4")
+    lst.add_argument("--card", type=card_reference, metavar="CARD")
     lst.add_argument("--kind", choices=kind_keys())
     lst.add_argument("--month", type=parse_month, metavar="YYYY-MM")
     lst.add_argument("--removed", action="store_true", help="削除（ごみ箱に移動）したものも出す")
@@ -65,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("--max-amount", type=parse_yen, metavar="YEN")
     search.add_argument("--counterparty", metavar="TEXT", help="取引先（部分一致）")
     search.add_argument("--kind", choices=kind_keys())
-    search.add_argument("--card", type=parse_last4, metavar="L4")
+    search.add_argument("--card", type=card_reference, metavar="CARD")
     add_json_flag(search)
     search.set_defaults(handler=cmd_search)
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from etcbook.cli.common import EXIT_BAD_INPUT, CliContext, add_json_flag, emit, parse_last4, say
+from etcbook.cli.common import (
+    EXIT_BAD_INPUT,
+    CliContext,
+    add_json_flag,
+    card_or_new_last4,
+    emit,
+    say,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,19 +28,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     parser.add_argument(
         "--card",
-        type=parse_last4,
-        metavar="LAST4",
-        help="このカードの明細として取り込む（カード番号が空の行に使い、別カードの行は誤りとする）",
+        type=card_or_new_last4,
+        metavar="CARD",
+        help="このカードの明細として取り込む（カード番号が空の行に使い、別カードの行は誤りとする）。"
+        "末尾4桁、id:番号、呼び名。末尾4桁が同じカードが複数あるときは必須",
     )
     parser.add_argument("--dry-run", action="store_true", help="取り込まずに件数だけ確かめる")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_import)
+    parser.set_defaults(handler=cmd_import, card_ids=True)
 
 
 def cmd_import(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.imports import import_files
 
-    result = import_files(context.store, args.files, card_last4=args.card, dry_run=args.dry_run)
+    result = import_files(
+        context.store,
+        args.files,
+        card_last4=args.card,
+        card_id=args.card.id if args.card is not None else None,
+        dry_run=args.dry_run,
+    )
     for file in result.files:
         if file.problem:
             say(file.problem)

@@ -21,6 +21,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
     parse_datetime,
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = parser.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
 
     start = sub.add_parser("open", help="紛失・盗難・破損の記録を始める")
-    start.add_argument("--card", required=True, type=parse_last4, metavar="LAST4")
+    start.add_argument("--card", required=True, type=card_reference, metavar="CARD")
     start.add_argument(
         "--kind", required=True, choices=INCIDENT_KINDS, help="lost / stolen / damaged"
     )
@@ -85,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.set_defaults(handler=cmd_show)
 
     lst = sub.add_parser("list", help="記録の一覧")
-    lst.add_argument("--card", type=parse_last4, metavar="LAST4")
+    lst.add_argument("--card", type=card_reference, metavar="CARD")
     lst.add_argument("--open", action="store_true", help="完了していないものだけ")
     add_json_flag(lst)
     lst.set_defaults(handler=cmd_list)
@@ -103,14 +104,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     change = sub.add_parser(
         "change-card", help="登録カード変更だけを記録する（紛失以外の番号変更）"
     )
-    change.add_argument("--card", required=True, type=parse_last4, metavar="OLD")
-    change.add_argument("--new-card", required=True, type=parse_last4, metavar="NEW")
+    change.add_argument("--card", required=True, type=card_reference, metavar="OLD")
+    change.add_argument("--new-card", required=True, type=card_reference, metavar="NEW")
     change.add_argument("--at", required=True, type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     add_json_flag(change)
     change.set_defaults(handler=cmd_change_card)
 
     suspicious = sub.add_parser("suspicious", help="停止・カード変更の後の走行（不正利用の疑い）")
-    suspicious.add_argument("--card", type=parse_last4, metavar="LAST4")
+    suspicious.add_argument("--card", type=card_reference, metavar="CARD")
     add_json_flag(suspicious)
     suspicious.set_defaults(handler=cmd_suspicious)
 

@@ -9,9 +9,9 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
-    parse_last4,
     say,
     table,
 )
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--format", required=True, choices=("yayoi", "freee", "mf"))
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--card", type=parse_last4, metavar="L4")
+    which.add_argument("--card", type=card_reference, metavar="CARD")
     which.add_argument("--all", action="store_true", help="すべてのカード")
     parser.add_argument("--from", dest="date_from", required=True, type=parse_date, metavar="DATE")
     parser.add_argument("--to", dest="date_to", required=True, type=parse_date, metavar="DATE")
@@ -49,13 +49,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = settings.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="設定を表示する")
-    show.add_argument("--card", type=parse_last4, metavar="L4", help="このカードの設定だけ")
+    show.add_argument("--card", type=card_reference, metavar="CARD", help="このカードの設定だけ")
     add_json_flag(show)
     show.set_defaults(handler=cmd_settings_show)
     put = actions.add_parser("set", help="設定を変える: KEY VALUE（カードごとの設定は --card）")
     put.add_argument("key", metavar="KEY")
     put.add_argument("value", metavar="VALUE")
-    put.add_argument("--card", type=parse_last4, metavar="L4")
+    put.add_argument("--card", type=card_reference, metavar="CARD")
     add_json_flag(put)
     put.set_defaults(handler=cmd_settings_set)
 

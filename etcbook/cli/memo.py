@@ -18,10 +18,10 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
     parse_int,
-    parse_last4,
     parse_month,
     say,
 )
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "memo", help="問い合わせメモ（事務局に伝える要点、テキストかPDF）"
     )
-    parser.add_argument("--card", required=True, type=parse_last4, metavar="LAST4")
+    parser.add_argument("--card", required=True, type=card_reference, metavar="CARD")
     parser.add_argument(
         "--trip", type=parse_int, nargs="+", default=[], metavar="ID", help="走行ID"
     )

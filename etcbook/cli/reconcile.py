@@ -20,9 +20,9 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
-    parse_last4,
     parse_month,
     parse_yen,
     say,
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "reconcile", help="月次照合（サイト・カード請求との突き合わせと差額の説明）"
     )
-    parser.add_argument("--card", required=True, type=parse_last4, metavar="LAST4")
+    parser.add_argument("--card", required=True, type=card_reference, metavar="CARD")
     parser.add_argument("--month", required=True, type=parse_month, metavar="YYYY-MM")
     parser.add_argument(
         "--site-opening", type=parse_yen, metavar="YEN", help="サイトの還元額（月初）"

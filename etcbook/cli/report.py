@@ -9,16 +9,16 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
-    parse_last4,
     say,
 )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("report", help="経費精算書（PDF・CSV・証憑一式ZIP）を書き出す")
-    parser.add_argument("--card", required=True, type=parse_last4, metavar="L4")
+    parser.add_argument("--card", required=True, type=card_reference, metavar="CARD")
     parser.add_argument("--from", dest="date_from", required=True, type=parse_date, metavar="DATE")
     parser.add_argument("--to", dest="date_to", required=True, type=parse_date, metavar="DATE")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="書き出すフォルダ")

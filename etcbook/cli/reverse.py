@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from etcbook.cli.common import BadInput, CliContext, add_json_flag, emit, parse_last4, say
+from etcbook.cli.common import BadInput, CliContext, add_json_flag, card_reference, emit, say
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--exchange ID または --adjustment ID と --reason で1件を取り消します。"
         ),
     )
-    parser.add_argument("--card", type=parse_last4, metavar="LAST4", help="一覧するカード")
+    parser.add_argument("--card", type=card_reference, metavar="CARD", help="一覧するカード")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--exchange", type=int, metavar="ID", help="取り消す交換のID")
     which.add_argument("--adjustment", type=int, metavar="ID", help="取り消す調整のID")

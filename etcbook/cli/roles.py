@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from etcbook.cli.common import (
+    CARD_HELP,
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
     parse_int,
@@ -34,12 +36,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.set_defaults(handler=_handler(cmd_add_user))
     assign = sub.add_parser("assign-card", help="カードを利用者の担当にする")
     assign.add_argument("login")
-    assign.add_argument("card")
-    assign.set_defaults(handler=_handler(cmd_assign))
+    assign.add_argument("card", type=card_reference, metavar="CARD", help=CARD_HELP)
+    assign.set_defaults(handler=_handler(cmd_assign), card_ids=True)
     unassign = sub.add_parser("unassign-card", help="カードの担当を外す")
     unassign.add_argument("login")
-    unassign.add_argument("card")
-    unassign.set_defaults(handler=_handler(cmd_unassign))
+    unassign.add_argument("card", type=card_reference, metavar="CARD", help=CARD_HELP)
+    unassign.set_defaults(handler=_handler(cmd_unassign), card_ids=True)
     users = sub.add_parser("users", help="利用者と担当カードの一覧")
     add_json_flag(users)
     users.set_defaults(handler=_handler(cmd_users))
@@ -69,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     claim = subparsers.add_parser("claim", help="精算の申請・承認・差し戻し")
     csub = claim.add_subparsers(dest="action", metavar="ACTION", required=True)
     submit = csub.add_parser("submit", help="精算を申請する（走行・金額・精算書を固定）")
-    submit.add_argument("--card", required=True, metavar="CARD", help="末尾4桁、id:番号、名義")
+    submit.add_argument(
+        "--card", required=True, type=card_reference, metavar="CARD", help=CARD_HELP
+    )
     submit.add_argument("--from", dest="date_from", required=True, type=parse_date, metavar="DATE")
     submit.add_argument("--to", dest="date_to", required=True, type=parse_date, metavar="DATE")
     add_json_flag(submit)
@@ -167,8 +171,8 @@ def cmd_assign(args: argparse.Namespace, context: CliContext) -> int:
 
     store = _server_only(context)
     with store.transaction() as connection:
-        assign_card(connection, args.login, args.card)
-    say(f"カード {args.card} を {args.login} の担当にしました。")
+        assign_card(connection, args.login, f"id:{args.card.known_id}")
+    say(f"カード id:{args.card.known_id}（末尾{args.card}）を {args.login} の担当にしました。")
     return 0
 
 
@@ -177,8 +181,12 @@ def cmd_unassign(args: argparse.Namespace, context: CliContext) -> int:
 
     store = _server_only(context)
     with store.transaction() as connection:
-        removed = unassign_card(connection, args.login, args.card)
-    say(f"カード {args.card} の担当を外しました。" if removed else "その担当はありませんでした。")
+        removed = unassign_card(connection, args.login, f"id:{args.card.known_id}")
+    say(
+        f"カード id:{args.card.known_id}（末尾{args.card}）の担当を外しました。"
+        if removed
+        else "その担当はありませんでした。"
+    )
     return 0
 
 
@@ -265,7 +273,10 @@ def cmd_claim_submit(args: argparse.Namespace, context: CliContext) -> int:
     if args.date_to < args.date_from:
         raise BadInput("--from が --to より後になっています")
     record, outputs = submit_claim(
-        store=context.store, card=args.card, date_from=args.date_from, date_to=args.date_to
+        store=context.store,
+        card=f"id:{args.card.known_id}",
+        date_from=args.date_from,
+        date_to=args.date_to,
     )
     document = {
         "claim": record.id,

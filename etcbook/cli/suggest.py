@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etcbook.cli.common import (
+    CARD_HELP,
     EXIT_USAGE,
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     parse_date,
-    parse_last4,
     parse_yen,
     print_json,
     say,
@@ -76,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="予定の通行に備えて、失効・割の悪い交換・付かなくなるポイントを避ける交換を提案します。",
     )
     parser.add_argument(
-        "--card", required=True, type=parse_last4, metavar="L4", help="カード末尾4桁"
+        "--card", required=True, type=card_reference, metavar="CARD", help=CARD_HELP
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument(

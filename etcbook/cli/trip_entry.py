@@ -13,10 +13,10 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_datetime,
     parse_int,
-    parse_last4,
     parse_yen,
     say,
 )
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = trip.add_subparsers(dest="trip_command", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="走行を追加する（明細にない走行、取り込み前の走行）")
-    add.add_argument("--card", type=parse_last4, metavar="LAST4", required=True)
+    add.add_argument("--card", type=card_reference, metavar="CARD", required=True)
     add.add_argument("--exit", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", required=True)
     add.add_argument("--entry", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     add.add_argument("--from", dest="entry_ic", metavar="IC", help="入口IC")
@@ -147,7 +147,12 @@ def cmd_trip_edit(args: argparse.Namespace, context: CliContext) -> int:
             text("SELECT 1 FROM trips WHERE id = :id"), {"id": args.trip_id}
         ).first()
         if exists is None:
-            raise BadInput(f"走行ID {args.trip_id} はありません（etcbook trips で確認できます）")
+            from etcbook.models.refusals import not_yours
+
+            raise BadInput(
+                not_yours(connection, "trips", args.trip_id)
+                or f"走行ID {args.trip_id} はありません（etcbook trips で確認できます）"
+            )
         try:
             update_trips(
                 connection=connection,

@@ -8,9 +8,9 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_reference,
     emit,
     parse_date,
-    parse_last4,
     parse_month,
     table,
     yen,
@@ -19,7 +19,7 @@ from etcbook.cli.common import (
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("trips", help="走行明細の一覧")
-    parser.add_argument("--card", type=parse_last4, metavar="LAST4")
+    parser.add_argument("--card", type=card_reference, metavar="CARD")
     parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="出口の日時の月")
     parser.add_argument("--from", dest="date_from", type=parse_date, metavar="DATE")
     parser.add_argument("--to", dest="date_to", type=parse_date, metavar="DATE")

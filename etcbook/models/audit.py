@@ -125,7 +125,11 @@ def edit_trip(
         .first()
     )
     if row is None:
-        raise TripEditError(f"走行 {trip_id} はありません")
+        from etcbook.models.refusals import not_yours
+
+        raise TripEditError(
+            not_yours(connection, "trips", trip_id) or f"走行 {trip_id} はありません"
+        )
     changed = {f: (row[f], v) for f, v in wanted.items() if row[f] != v}
     if not changed:
         return {}

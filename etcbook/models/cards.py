@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from etcbook import clock
 from etcbook.domain import cards as rules
@@ -25,21 +27,21 @@ EDITABLE_FIELDS = (
     "obu_number",
     "plate",
     "household",
+    "label",
     "auto_exchange",
     "status",
     "notes",
 )
 
 
-FREE_TEXT_FIELDS = ("holder", "driver", "department", "household", "plate", "notes")
+FREE_TEXT_FIELDS = ("holder", "driver", "department", "household", "plate", "notes", "label")
 """Fields typed freely: a card number typed into one is masked (see ``etcbook.privacy``)."""
 
 
 class CardNotFound(LookupError):
     def __init__(self, last4: str) -> None:
-        super().__init__(
-            f"カード末尾{last4}は登録されていません（etcbook card list で確認できます）"
-        )
+        named = f"カード末尾{last4}" if re.fullmatch(r"[0-9]{4}", last4) else f"カード「{last4}」"
+        super().__init__(f"{named}は登録されていません（etcbook card list で確認できます）")
         self.last4 = last4
 
 
@@ -57,24 +59,79 @@ def validated(values: dict[str, Any]) -> dict[str, Any]:
         out["expires"] = rules.check_expiry(str(out["expires"]))
     if "kind" in out:
         out["kind"] = rules.check_kind(str(out["kind"]))
+    if "label" in out:
+        out["label"] = _checked_label(out["label"])
     return out
+
+
+def _checked_label(label: str | None) -> str | None:
+    """呼び名: free text that cannot be read as a card number or an id (``id:N``)."""
+    if not label:
+        return None
+    if _CARD_NUMBER.fullmatch(label) or label.isdigit() or label.startswith("id:"):
+        raise ValueError(
+            f"呼び名「{label}」は末尾4桁やidと紛らわしいので使えません（例: 2号車、山田車）"
+        )
+    return label
+
+
+def _check_label_free(session: Session, label: str | None, card_id: int | None) -> None:
+    if label is None:
+        return
+    other = session.exec(select(Card).where(Card.label == label, col(Card.id) != card_id)).first()
+    if other is not None:
+        raise ValueError(
+            f"呼び名「{label}」はすでに id:{other.id}（末尾{other.last4}）に付いています"
+        )
 
 
 def create_card(*, session: Session, last4: str, holder: str, **values: Any) -> Card:
     """Add a card; its number is kept as the last 4 digits only."""
     fields = validated({"last4": last4, "holder": holder, **values})
-    if session.exec(select(Card).where(Card.last4 == fields["last4"])).first():
-        raise ValueError(f"カード末尾{fields['last4']}はすでに登録されています")
+    same = session.exec(
+        select(Card).where(Card.last4 == fields["last4"]).order_by(col(Card.id))
+    ).all()
+    if same and not fields.get("label"):
+        # A fleet's cards can share their last 4 digits; a second one needs a name of its own.
+        listed = "、".join(f"id:{c.id}（{c.label or c.holder or c.driver}）" for c in same)
+        raise ValueError(
+            f"カード末尾{fields['last4']}はすでに登録されています（{listed}）。"
+            "同じ末尾4桁の別のカードなら、呼び名（--label）を付けて登録してください"
+        )
+    _check_label_free(session, fields.get("label"), None)
     card = Card(created_at=clock.now(), **fields)
     session.add(card)
+    session.flush()
+    _audit_card(session, card, "add", {}, fields)
     session.commit()
     return card
 
 
-def get_card(*, session: Session, last4: str) -> Card:
-    card = session.exec(select(Card).where(Card.last4 == last4)).first()
+def _audit_card(
+    session: Session, card: Card, action: str, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """One audit row for a card added or changed (the login is recorded by the database)."""
+    from etcbook.models.audit import append_audit
+
+    assert card.id is not None
+    append_audit(
+        connection=session.connection(),
+        entity="card",
+        entity_id=card.id,
+        action=action,
+        old=before or None,
+        new=after,
+    )
+
+
+def get_card(*, session: Session, last4: str | None = None, card_id: int | None = None) -> Card:
+    """The card of this id, else the first one with these last 4 digits."""
+    if card_id is not None:
+        card = session.get(Card, card_id)
+    else:
+        card = session.exec(select(Card).where(Card.last4 == last4).order_by(col(Card.id))).first()
     if card is None:
-        raise CardNotFound(last4)
+        raise CardNotFound(str(last4 if card_id is None else f"id:{card_id}"))
     return card
 
 
@@ -83,25 +140,34 @@ def list_cards(*, session: Session) -> list[Card]:
 
 
 def update_card(
-    *, session: Session, last4: str, expected_version: int | None = None, **values: Any
+    *,
+    session: Session,
+    last4: str | None = None,
+    card_id: int | None = None,
+    expected_version: int | None = None,
+    **values: Any,
 ) -> Card:
-    """Change a card's fields and commit. With ``expected_version`` (the card's version when the
-    user read it), a card changed since is refused with
-    :class:`etcbook.models.versions.StaleEdit` and nothing is written."""
+    """Change a card's fields and commit; the card is ``card_id``, else the one with ``last4``.
+    With ``expected_version`` (the card's version when the user read it), a card changed since
+    is refused with :class:`etcbook.models.versions.StaleEdit` and nothing is written."""
     from etcbook.models.versions import check_version
 
-    card = get_card(session=session, last4=last4)
+    card = get_card(session=session, last4=last4, card_id=card_id)
     fields = validated(values)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"変更できない項目です: {', '.join(sorted(unknown))}")
     assert card.id is not None
     check_version(session.connection(), "cards", card.id, expected_version)
+    if "label" in fields:
+        _check_label_free(session, fields["label"], card.id)
+    before = {name: getattr(card, name) for name in fields}
     for name, value in fields.items():
         setattr(card, name, value)
     if card.status == "details_missing" and card.holder:
         card.status = "active"
     session.add(card)
+    _audit_card(session, card, "edit", before, fields)
     session.commit()
     session.refresh(card)  # the version the store's trigger gave it
     return card
@@ -109,7 +175,9 @@ def update_card(
 
 def card_json(card: Card) -> dict[str, Any]:
     return {
+        "id": card.id,
         "last4": card.last4,
+        "label": card.label,
         "holder": card.holder,
         "driver": card.driver,
         "department": card.department,
@@ -129,42 +197,170 @@ def card_json(card: Card) -> dict[str, Any]:
 
 
 class AmbiguousCard(LookupError):
-    """Several cards answer to what was typed; the message lists them."""
+    """Several cards answer to what was typed; the message lists them (id, 末尾, 呼び名/名義, 部署).
+
+    Attributes:
+        typed: what was typed.
+        candidates: the cards it could mean, in id order.
+    """
+
+    def __init__(self, typed: str, candidates: list[CardMatch]) -> None:
+        super().__init__(
+            f"「{typed}」に当たるカードが複数あります: {describe_candidates(candidates)}。"
+            "id:番号か呼び名で指定してください（etcbook card list）"
+        )
+        self.typed = typed
+        self.candidates = candidates
 
 
-def resolve_card(connection: Connection, card: str) -> int:
-    """The id of the card named by ``card``: its last 4 digits, its id (``id:12`` or a number
-    that is no card's last 4), or a label (holder or driver) only one card has.
+@dataclass(frozen=True)
+class CardMatch:
+    """The card a reference named.
 
-    An answer shared by several cards is refused with the candidates listed; an unknown one
-    raises :class:`CardNotFound`.
+    Attributes:
+        id: the card's id.
+        last4: its last 4 digits.
+        label: its 呼び名, or None.
+        holder, driver, department: 名義, 利用者, 部署.
+        shared: another card has the same last 4 digits.
+    """
+
+    id: int
+    last4: str
+    label: str | None
+    holder: str
+    driver: str
+    department: str
+    shared: bool
+
+    @property
+    def name(self) -> str:
+        """How the card is shown beside its last 4 digits: 呼び名, else 名義, else 利用者."""
+        return self.label or self.holder or self.driver
+
+
+def describe_candidates(candidates: list[CardMatch]) -> str:
+    """``id:1（末尾1234 2号車 営業部）、id:2（…）``: the cards a reference could mean."""
+    return "、".join(
+        f"id:{c.id}（末尾{c.last4}"
+        + "".join(f" {part}" for part in (c.name, c.department) if part)
+        + "）"
+        for c in candidates
+    )
+
+
+_CARD_COLUMNS = (
+    "SELECT c.id, c.last4, c.label, c.holder, c.driver, c.department,"
+    " EXISTS (SELECT 1 FROM cards o WHERE o.last4 = c.last4 AND o.id <> c.id) AS shared"
+    " FROM cards c"
+)
+
+
+def _matches(connection: Connection, where: str, values: dict[str, Any]) -> list[CardMatch]:
+    rows = connection.execute(text(f"{_CARD_COLUMNS} WHERE {where} ORDER BY c.id"), values)
+    return [
+        CardMatch(
+            id=int(r.id),
+            last4=r.last4,
+            label=r.label,
+            holder=r.holder or "",
+            driver=r.driver or "",
+            department=r.department or "",
+            shared=bool(r.shared),
+        )
+        for r in rows
+    ]
+
+
+def cards_with_last4(connection: Connection, last4: str) -> list[CardMatch]:
+    """Every card whose last 4 digits are ``last4`` (several in a fleet), in id order."""
+    return _matches(connection, "c.last4 = :l", {"l": last4})
+
+
+def resolve_card(connection: Connection, card: str) -> CardMatch:
+    """The card named by ``card`` (what a user typed for ``--card``), in this order: ``id:N``;
+    its 呼び名 (label, unique); its last 4 digits (or a longer card number cut to them) when
+    only one card has them; a 名義 or 利用者 that only one card has.
+
+    A reference several cards answer to raises :class:`AmbiguousCard` listing them; an unknown
+    one raises :class:`CardNotFound`. The one resolver behind every ``--card`` of the CLI.
     """
     typed = card.strip()
-    rows = connection.execute(
-        text("SELECT id, last4, holder, driver FROM cards WHERE last4 = :c ORDER BY id"),
-        {"c": typed},
-    ).all()
-    if not rows and typed.removeprefix("id:").isdigit():
-        rows = connection.execute(
-            text("SELECT id, last4, holder, driver FROM cards WHERE id = :i"),
-            {"i": int(typed.removeprefix("id:"))},
-        ).all()
-    if not rows and typed:
-        rows = connection.execute(
-            text(
-                "SELECT id, last4, holder, driver FROM cards WHERE holder = :c OR driver = :c"
-                " ORDER BY id"
-            ),
-            {"c": typed},
-        ).all()
-    if not rows:
+    if not typed:
         raise CardNotFound(typed)
-    if len(rows) > 1:
-        listed = "、".join(f"id:{r.id}（末尾{r.last4} {r.holder or r.driver}）" for r in rows)
-        raise AmbiguousCard(
-            f"「{typed}」に当たるカードが複数あります: {listed}。id:番号で指定してください"
+    if typed.startswith("id:"):
+        number = typed.removeprefix("id:").strip()
+        plausible = number.isascii() and number.isdigit() and len(number) <= 9
+        found = _matches(connection, "c.id = :i", {"i": int(number)}) if plausible else []
+        if not found:
+            raise CardNotFound(typed)
+        return found[0]
+    found = _matches(connection, "c.label = :t", {"t": typed})
+    if not found and _CARD_NUMBER.fullmatch(typed):
+        found = cards_with_last4(connection, rules.check_last4(typed))
+    if not found:
+        found = _matches(connection, "c.holder = :t OR c.driver = :t", {"t": typed})
+    if not found:
+        raise CardNotFound(typed)
+    if len(found) > 1:
+        raise AmbiguousCard(typed, found)
+    return found[0]
+
+
+FILE_CARD_COLUMNS = "id, last4, label, holder, driver, department"
+"""The columns :func:`card_matches` reads, for the importers' own (DB-API) connections."""
+
+
+def card_matches(rows: Iterable[Sequence[Any]]) -> list[CardMatch]:
+    """Cards from rows of :data:`FILE_CARD_COLUMNS` (``shared`` is not known there: False)."""
+    return [
+        CardMatch(
+            id=int(r[0]),
+            last4=r[1],
+            label=r[2],
+            holder=r[3] or "",
+            driver=r[4] or "",
+            department=r[5] or "",
+            shared=False,
         )
-    return int(rows[0].id)
+        for r in rows
+    ]
+
+
+def cards_for_file(
+    file: str, last4s: list[str], found: list[CardMatch], chosen: int | None
+) -> tuple[dict[str, int], list[str], str | None]:
+    """Which card each last 4 digits of an imported 明細CSV means (the file carries only them).
+
+    ``found``: the ledger's cards with those digits; ``chosen``: the card ``import --card`` named
+    (its digits are the file's, the reader refuses rows of others). Returns the ids by last 4,
+    the last 4 digits no card has yet (to be created), and a problem when digits several cards
+    share are not settled by ``chosen``: the import never guesses; the whole import is refused,
+    naming the file, the digits and the candidates.
+    """
+    ids: dict[str, int] = {}
+    missing: list[str] = []
+    for last4 in sorted(set(last4s)):
+        same = [c for c in found if c.last4 == last4]
+        picked = [c for c in same if c.id == chosen] if chosen is not None else []
+        if picked or len(same) == 1:
+            ids[last4] = (picked or same)[0].id
+        elif not same:
+            missing.append(last4)
+        else:
+            return (
+                ids,
+                missing,
+                f"{file}: カード末尾{last4}のカードが{len(same)}枚あります"
+                f"（{describe_candidates(same)}）。どのカードの明細か決められないため取り込みません。"
+                "取り込むカードを選んでください（コマンドでは --card、例: "
+                f"--card id:{same[0].id}）。",
+            )
+    return ids, missing, None
+
+
+_CARD_NUMBER = re.compile(r"[0-9０-９*＊\s\-]*[0-9０-９]{4}")
+"""A card's last 4 digits, or a card number (masked or with separators) ending in them."""
 
 
 @dataclass
@@ -208,13 +404,26 @@ def fill_cards(*, session: Session, data: bytes, dry_run: bool = False) -> CardF
 
     table = read_card_table(data)
     result = CardFillResult(errors=list(table.errors), ignored_columns=table.ignored_columns)
-    cards = {c.last4: c for c in session.exec(select(Card))}
+    cards: dict[str, list[Card]] = {}
+    for card in session.exec(select(Card).order_by(col(Card.id))):
+        cards.setdefault(card.last4, []).append(card)
     planned: list[tuple[Card, dict[str, Any]]] = []
     for row in table.rows:
-        card = cards.get(row.last4)
-        if card is None:
+        same = cards.get(row.last4, [])
+        if not same:
             result.errors.append(LineError(row.line, str(CardNotFound(row.last4))))
             continue
+        if len(same) > 1:
+            listed = "、".join(f"id:{c.id}（{c.label or c.holder or c.driver}）" for c in same)
+            result.errors.append(
+                LineError(
+                    row.line,
+                    f"カード末尾{row.last4}のカードが{len(same)}枚あります（{listed}）。"
+                    "表では区別できないので etcbook card edit id:番号 で入力してください",
+                )
+            )
+            continue
+        card = same[0]
         try:
             values = validated(row.values)
         except ValueError as exc:
@@ -238,11 +447,13 @@ def fill_cards(*, session: Session, data: bytes, dry_run: bool = False) -> CardF
         session.rollback()
         return result
     for card, changed in planned:
+        before = {name: getattr(card, name) for name in changed}
         for name, value in changed.items():
             setattr(card, name, value)
         if card.status == "details_missing" and card.holder:
             card.status = "active"
         session.add(card)
+        _audit_card(session, card, "fill", before, changed)
     session.commit()
     result.committed = True
     return result

@@ -462,17 +462,48 @@ def _closed_month_guards_lifted(db: sqlite3.Connection, rows: str) -> Iterator[N
             db.execute(sql)
 
 
-def _merge_staged(db: sqlite3.Connection, path: Path, staged: _Staged, result: FileResult) -> None:
-    now = _now()
-    known = dict(db.execute("SELECT last4, id FROM cards"))
-    result.new_cards = sorted(set(staged.cards) - set(known))
+def _file_card_ids(
+    db: sqlite3.Connection, path: Path, cards: list[str], result: FileResult, card_id: int | None
+) -> dict[str, int] | None:
+    """The file's cards' ids by last 4, creating the missing ones; None (``result.problem``
+    set) when several cards share digits of the file and ``card_id`` does not say which."""
+    from etcbook.models.cards import FILE_CARD_COLUMNS, card_matches, cards_for_file
+
+    wanted = sorted(set(cards))
+    found = card_matches(
+        db.execute(
+            f"SELECT {FILE_CARD_COLUMNS} FROM cards"
+            f" WHERE last4 IN ({', '.join('?' * len(wanted))}) ORDER BY id",
+            wanted,
+        )
+    )
+    known, result.new_cards, result.problem = cards_for_file(
+        display_name(path.name), wanted, found, card_id
+    )
+    if result.problem is not None:
+        return None
     for last4 in result.new_cards:
-        known[last4] = db.execute(
+        created = db.execute(
             "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes,"
             " created_at) VALUES (?, '', '', 'credit', 0, 'details_missing',"
-            " '明細CSVの取込で自動作成', ?)",
-            (last4, now),
-        ).lastrowid
+            " '明細CSVの取込で自動作成', ?) RETURNING id",
+            (last4, _now()),
+        ).fetchone()
+        known[last4] = int(created[0])
+    return known
+
+
+def _merge_staged(
+    db: sqlite3.Connection,
+    path: Path,
+    staged: _Staged,
+    result: FileResult,
+    card_id: int | None = None,
+) -> None:
+    now = _now()
+    known = _file_card_ids(db, path, staged.cards, result, card_id)
+    if known is None:
+        return
     for table in ("card_map", "remark_map", "matches"):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     db.execute("CREATE TEMP TABLE card_map (ix INTEGER PRIMARY KEY, card_id INTEGER NOT NULL)")
@@ -680,12 +711,16 @@ def import_files(
     paths: Sequence[Path],
     *,
     card_last4: str | None = None,
+    card_id: int | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> ImportResult:
     """Import 明細CSV files in one transaction; any bad file means nothing is stored.
 
+    ``card_last4`` fills rows without a card number and refuses rows of other cards;
+    ``card_id`` says which card they are when several share those digits (without it a file
+    naming digits several cards share is refused whole: never a guess).
     ``dry_run`` computes the same counts (a preview) and rolls back.
     Raises ImportCancelled when ``cancelled()`` turns true; nothing is stored then either.
     """
@@ -696,6 +731,7 @@ def import_files(
             store,
             paths,
             card_last4=card_last4,
+            card_id=card_id,
             dry_run=dry_run,
             progress=progress,
             cancelled=cancelled,
@@ -731,7 +767,7 @@ def import_files(
                     result.problem = f"{display_name(path)}: 読めません（{exc.strerror or exc}）。"
                 else:
                     if result.ok:
-                        _merge_staged(db, path, staged, result)
+                        _merge_staged(db, path, staged, result, card_id)
                 if progress is not None:  # once per file, whatever became of it
                     size = path.stat().st_size if path.is_file() else 0
                     progress(size, size)

@@ -5,9 +5,10 @@ once, 確認中 → 確定 replaced with its old values kept in ``trip_history``
 server does it fastest and safely with other clients importing at the same time:
 
 1. The file's validated rows are streamed with ``COPY`` into a temporary staging table.
-2. Cards the file names that the ledger lacks are created with ``ON CONFLICT (last4) DO
-   NOTHING`` in last-4 order, so two imports creating the same new card do not collide (the
-   second waits for the first and then finds the card).
+2. Cards the file names that the ledger lacks are created under a transaction advisory lock
+   per last 4, taken in last-4 order, so two imports creating the same new card do not collide
+   (the second waits for the first and then finds the card). Digits several cards share are
+   never guessed (``etcbook.models.cards.cards_for_file``).
 3. A transaction advisory lock per card (``pg_advisory_xact_lock``, taken in card order) lets one
    import at a time compare and replace a card's trips. Under READ COMMITTED each statement after
    the lock sees what the previous holder committed (REPEATABLE READ would not: its snapshot
@@ -46,6 +47,7 @@ from etcbook.models.store import Store
 from etcbook.safeio import display_name
 
 IMPORT_LOCK = 0x45544349  # "ETCI": the advisory lock space of imports (the second key: card id)
+CARD_LOCK_SPACE = 0x45544331  # "ETC1": creating a card of the file (second key: hash of its last 4)
 
 _STAGING_COLUMNS = (*RECORD_FIELDS, "trip_key")
 
@@ -132,19 +134,44 @@ def _stage_file(
     return hashing.sha256.hexdigest(), reader.cards, reader.remarks
 
 
-def _card_ids(cursor: Any, cards: list[str], result: FileResult, now: object) -> dict[str, int]:
-    """The file's cards' ids, creating the missing ones (in last-4 order: no deadlock)."""
-    for last4 in sorted(set(cards)):
+def _card_ids(
+    cursor: Any, path: Path, cards: list[str], result: FileResult, now: object, card_id: int | None
+) -> dict[str, int] | None:
+    """The file's cards' ids, creating the missing ones under a transaction advisory lock per
+    missing last 4 (taken in last-4 order; a second import creating the same new card waits,
+    then finds it); None (``result.problem`` set) when several cards share digits of the file
+    and ``card_id`` does not say which."""
+    from etcbook.models.cards import FILE_CARD_COLUMNS, card_matches, cards_for_file
+
+    wanted = sorted(set(cards))
+
+    def look_up() -> tuple[dict[str, int], list[str], str | None]:
+        cursor.execute(
+            f"SELECT {FILE_CARD_COLUMNS} FROM cards WHERE last4 = ANY(%s) ORDER BY id", (wanted,)
+        )
+        found = card_matches(cursor.fetchall())
+        return cards_for_file(display_name(path.name), wanted, found, card_id)
+
+    known, result.new_cards, result.problem = look_up()
+    if result.new_cards and result.problem is None:
+        # Only digits no card has yet are locked, then looked up again (READ COMMITTED: the
+        # statement after the lock sees a card another import created meanwhile).
+        for last4 in result.new_cards:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CARD_LOCK_SPACE, last4)
+            )
+        known, result.new_cards, result.problem = look_up()
+    if result.problem is not None:
+        return None
+    for last4 in result.new_cards:
         cursor.execute(
             "INSERT INTO cards (last4, holder, driver, kind, auto_exchange, status, notes,"
             " created_at) VALUES (%s, '', '', 'credit', false, 'details_missing',"
-            " '明細CSVの取込で自動作成', %s) ON CONFLICT (last4) DO NOTHING RETURNING last4",
+            " '明細CSVの取込で自動作成', %s) RETURNING id",
             (last4, now),
         )
-        if cursor.fetchone() is not None:
-            result.new_cards.append(last4)
-    cursor.execute("SELECT last4, id FROM cards WHERE last4 = ANY(%s)", (sorted(set(cards)),))
-    return {last4: card_id for last4, card_id in cursor.fetchall()}
+        known[last4] = int(cursor.fetchone()[0])
+    return known
 
 
 def _routes(cursor: Any) -> None:
@@ -165,9 +192,12 @@ def _merge(
     cards: list[str],
     remarks: list[Remarks],
     result: FileResult,
+    card_id: int | None = None,
 ) -> None:
     now = clock.now()
-    known = _card_ids(cursor, cards, result, now)
+    known = _card_ids(cursor, path, cards, result, now, card_id)
+    if known is None:
+        return
     cursor.execute("DROP TABLE IF EXISTS card_map, remark_map, matches")
     cursor.execute(
         "CREATE TEMP TABLE card_map (ix integer PRIMARY KEY, card_id integer NOT NULL)"
@@ -365,6 +395,7 @@ def import_files_pg(
     paths: Sequence[Path],
     *,
     card_last4: str | None = None,
+    card_id: int | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -398,7 +429,7 @@ def import_files_pg(
                     result.problem = f"{display_name(path)}: 読めません（{exc.strerror or exc}）。"
                 else:
                     if result.ok:
-                        _merge(cursor, path, sha256, cards, remarks, result)
+                        _merge(cursor, path, sha256, cards, remarks, result, card_id)
                 if progress is not None:
                     size = path.stat().st_size if path.is_file() else 0
                     progress(size, size)

@@ -188,6 +188,14 @@ def record_stop(
     event_id = create_stop(
         connection=connection, card_id=card.id, at=at, stopped=stopped, note=note.strip()
     )
+    append_audit(
+        connection=connection,
+        entity="card_stops",
+        entity_id=event_id,
+        action="stop" if stopped else "resume",
+        new={"card": card.last4, "at": at.isoformat()},
+        reason=note.strip(),
+    )
     if all(event_at <= at for event_at, _ in events):
         connection.execute(
             text(
@@ -348,7 +356,7 @@ def add_trip_by_hand(
     if rebate_applied is not None and not (min(0, toll) <= rebate_applied <= max(0, toll)):
         raise ChangeRefused("還元額適用料金は0から通行料金までの金額です")
     card = card_for(connection=connection, last4=last4)
-    return create_manual_trip(
+    trip_id = create_manual_trip(
         connection=connection,
         values={
             "card_id": card.id,
@@ -364,6 +372,21 @@ def add_trip_by_hand(
             "flags": "（朝夕）" if morning_evening else "",
         },
     )
+    append_audit(
+        connection=connection,
+        entity="trip",
+        entity_id=trip_id,
+        action="add",
+        new={
+            "card": card.last4,
+            "entry_at": entry_at.isoformat() if entry_at else None,
+            "exit_at": exit_at.isoformat(),
+            "exit_ic": exit_ic,
+            "toll": toll,
+        },
+        reason="手で追加",
+    )
+    return trip_id
 
 
 # --- reversals -------------------------------------------------------------------------------
@@ -478,7 +501,12 @@ def reverse_record(
         text(_REVERSIBLE[kind] + " WHERE " + kind[0] + ".id = :id"), {"id": record_id}
     ).first()
     if row is None:
-        raise ChangeRefused(f"{'交換' if kind == 'exchange' else '調整'} {record_id} はありません")
+        from etcbook.models.refusals import not_yours
+
+        raise ChangeRefused(
+            not_yours(connection, _TABLES[kind], record_id)
+            or f"{'交換' if kind == 'exchange' else '調整'} {record_id} はありません"
+        )
     record = _reversible(kind, row)
     if record.reversed_at is not None:
         raise ChangeRefused(f"{record.describe()} はすでに取り消されています")

@@ -477,7 +477,12 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
         .first()
     )
     if row is None:
-        raise IncidentError(f"記録 ID {incident_id} はありません（etcbook incident list）。")
+        from etcbook.models.refusals import not_yours
+
+        raise IncidentError(
+            not_yours(connection, "incidents", incident_id)
+            or f"記録 ID {incident_id} はありません（etcbook incident list）。"
+        )
     steps = tuple(
         StepRecord(
             step=r["step"],

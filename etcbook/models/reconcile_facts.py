@@ -540,7 +540,13 @@ def build_memo(
         found = {r.trip_id for r in rows}
         missing = [i for i in ids if i not in found]
         if missing:
-            raise MemoError(f"走行ID {', '.join(map(str, missing))} はありません。")
+            from etcbook.models.refusals import not_yours
+
+            refused = [not_yours(connection, "trips", i) for i in missing]
+            raise MemoError(
+                next((r for r in refused if r), None)
+                or f"走行ID {', '.join(map(str, missing))} はありません。"
+            )
         foreign = [r.trip_id for r in rows if r.card not in chain]
         if foreign:
             raise MemoError(

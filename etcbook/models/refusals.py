@@ -8,6 +8,10 @@ Row-level security, privileges and the triggers of migration roles_0001 and
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _TABLE_NAMES = {
     "trips": "走行",
@@ -83,4 +87,54 @@ def refusal(exc: BaseException) -> str | None:
         )
     if "append-only" in message:
         return "監査ログは追記だけができ、変更・削除はできません。何も変更していません。"
+    return None
+
+
+def not_yours_sentence(table: str) -> str:
+    """「このカードの走行は編集できません（担当のカードではありません）」 for a row of ``table``."""
+    name = _TABLE_NAMES.get(table, "記録")
+    return (
+        f"このカードの{name}は編集できません（担当のカードではありません）。何も変更していません。"
+    )
+
+
+def _has_function(connection: Connection, signature: str) -> bool:
+    from sqlalchemy import text
+
+    from etcbook.models.dialect import is_postgresql
+
+    if not is_postgresql(connection):
+        return False  # one person, every row
+    found = connection.execute(text("SELECT to_regprocedure(:f)"), {"f": signature}).scalar()
+    return found is not None
+
+
+def not_yours(connection: Connection, table: str, row_id: int) -> str | None:
+    """When a row the caller cannot see exists on a card that is not theirs (a driver on a
+    shared ledger): the sentence saying so, else None (the row does not exist).
+
+    Row-level security hides other drivers' rows, so without asking a driver would be told
+    「ありません」; ``row_not_mine`` (etcbook.models.roles) answers yes or no only.
+    """
+    from sqlalchemy import text
+
+    if not _has_function(connection, "row_not_mine(text, bigint)"):
+        return None
+    hidden = connection.execute(
+        text("SELECT row_not_mine(:t, :i)"), {"t": table, "i": row_id}
+    ).scalar()
+    return not_yours_sentence(table) if hidden else None
+
+
+def card_not_yours(connection: Connection, reference: str) -> str | None:
+    """The sentence for a card reference (``--card``) naming another driver's card, else None."""
+    from sqlalchemy import text
+
+    if not _has_function(connection, "card_not_mine(text)"):
+        return None
+    if connection.execute(text("SELECT card_not_mine(:r)"), {"r": reference}).scalar():
+        return (
+            f"カード「{reference}」は担当のカードではありません（このカードの記録は見ることも"
+            "編集することもできません）。何も変更していません。"
+        )
     return None

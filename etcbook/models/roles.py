@@ -152,6 +152,7 @@ def init_roles(connection: Connection) -> dict[str, Any]:
     connection.execute(text(f"GRANT EXECUTE ON FUNCTION my_card_ids() TO {DRIVER}, {ACCOUNTS}"))
 
     _claims_guard(connection)
+    _not_mine_functions(connection, schema)
     policies = _card_tables(connection)
     for table in tables:
         if table == "audit_log" or table in APPEND_ONLY:
@@ -191,7 +192,51 @@ def init_roles(connection: Connection) -> dict[str, Any]:
                 f"CREATE POLICY accounts_all ON {table} TO {ACCOUNTS} USING (true) WITH CHECK (true)"
             )
         )
+        connection.execute(text(f"DROP POLICY IF EXISTS owner_lookup ON {table}"))
+        if table in NOT_MINE_TABLES or table == "cards":
+            # read by the SECURITY DEFINER functions below (the owner could lift RLS anyway)
+            connection.execute(
+                text(f"CREATE POLICY owner_lookup ON {table} FOR SELECT TO {OWNER} USING (true)")
+            )
+    _audit_admin(connection, "init", {"tables": len(tables)})
     return {"roles": list(APP_ROLES), "tables": len(tables), "problems": check_roles(connection)}
+
+
+NOT_MINE_TABLES = ("trips", "point_exchanges", "mileage_adjustments", "incidents", "claims")
+"""Tables whose rows :func:`etcbook.models.refusals.not_yours` can tell apart: absent, or on a
+card that is not the caller's (``row_not_mine``)."""
+
+
+def _not_mine_functions(connection: Connection, schema: str) -> None:
+    """``row_not_mine(table, id)`` and ``card_not_mine(reference)``: whether what a driver
+    asked for exists on a card that is not theirs, so that etcbook can say so in words
+    instead of 「ありません」. They answer yes or no only (no row's data), for the caller's own
+    question; the accounts desk sees every row, so they are false for it."""
+    tables = ", ".join(f"'{t}'" for t in NOT_MINE_TABLES)
+    setting = f"SECURITY DEFINER SET search_path = {schema}, pg_temp"
+    connection.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION row_not_mine(tbl text, row_id bigint) RETURNS boolean"
+        f" LANGUAGE plpgsql STABLE {setting} AS $$\n"
+        "DECLARE owner_card integer;\n"
+        "BEGIN\n"
+        f"  IF tbl NOT IN ({tables}) OR NOT pg_has_role(session_user, '{DRIVER}', 'MEMBER')"
+        " THEN RETURN false; END IF;\n"
+        "  EXECUTE format('SELECT card_id FROM %%I WHERE id = $1', tbl) INTO owner_card"
+        " USING row_id;\n"
+        "  RETURN owner_card IS NOT NULL AND NOT owner_card = ANY(my_card_ids());\n"
+        "END $$"
+    )
+    connection.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION card_not_mine(reference text) RETURNS boolean"
+        f" LANGUAGE sql STABLE {setting} AS $$\n"
+        f"SELECT pg_has_role(session_user, '{DRIVER}', 'MEMBER') AND EXISTS (SELECT 1 FROM cards"
+        " WHERE (last4 = reference OR label = reference OR holder = reference"
+        " OR driver = reference OR 'id:' || id = reference) AND NOT id = ANY(my_card_ids())) $$"
+    )
+    for function in ("row_not_mine(text, bigint)", "card_not_mine(text)"):
+        connection.execute(text(f"ALTER FUNCTION {function} OWNER TO {OWNER}"))
+        connection.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
+        connection.execute(text(f"GRANT EXECUTE ON FUNCTION {function} TO {DRIVER}, {ACCOUNTS}"))
 
 
 def _claims_guard(connection: Connection) -> None:
@@ -250,29 +295,43 @@ def add_user(connection: Connection, login: str, role: str) -> None:
     other = GROUPS["accounts" if role == "driver" else "driver"]
     connection.execute(text(f"REVOKE {other} FROM {_ident(login)}"))
     connection.execute(text(f"GRANT {GROUPS[role]} TO {_ident(login)}"))
+    _audit_admin(connection, "add-user", {"login": login, "role": role})
 
 
 def _card_id(connection: Connection, card: str) -> int:
     from etcbook.models.cards import resolve_card
 
-    return resolve_card(connection, card)
+    return resolve_card(connection, card).id
 
 
 def assign_card(connection: Connection, login: str, card: str) -> None:
     if not _exists(connection, login):
         raise RolesError(f"利用者 {login} はいません（etcbook admin add-user で追加してください）")
+    card_id = _card_id(connection, card)
     connection.execute(
         text("INSERT INTO card_holders (card_id, db_role) VALUES (:c, :r) ON CONFLICT DO NOTHING"),
-        {"c": _card_id(connection, card), "r": login},
+        {"c": card_id, "r": login},
     )
+    _audit_admin(connection, "assign-card", {"login": login, "card_id": card_id})
 
 
 def unassign_card(connection: Connection, login: str, card: str) -> bool:
+    card_id = _card_id(connection, card)
     result = connection.execute(
         text("DELETE FROM card_holders WHERE card_id = :c AND db_role = :r"),
-        {"c": _card_id(connection, card), "r": login},
+        {"c": card_id, "r": login},
     )
+    if result.rowcount:
+        _audit_admin(connection, "unassign-card", {"login": login, "card_id": card_id})
     return bool(result.rowcount)
+
+
+def _audit_admin(connection: Connection, action: str, new: dict[str, Any]) -> None:
+    """An administrator's change in the audit log (entity ``admin``; the login is recorded
+    by the database's trigger)."""
+    from etcbook.models.audit import append_audit
+
+    append_audit(connection=connection, entity="admin", entity_id=0, action=action, new=new)
 
 
 def list_users(connection: Connection) -> list[User]:

@@ -25,7 +25,10 @@ class Card(SQLModel, table=True):
     __tablename__ = "cards"
 
     id: int | None = Field(default=None, primary_key=True)
-    last4: str = Field(index=True, unique=True, min_length=4, max_length=4)
+    # Not unique: cards of a fleet can share their last 4 digits (the id or label tells them apart).
+    last4: str = Field(index=True, min_length=4, max_length=4)
+    label: str | None = Field(default=None, index=True, unique=True)
+    """呼び名 (e.g. 「2号車」): unique when set; names a card whose last 4 digits another shares."""
     holder: str = ""
     driver: str = ""
     department: str = ""

@@ -365,7 +365,7 @@ def update_trips(
     :class:`etcbook.models.versions.StaleEdit` when a trip of ``versions`` (id → the version
     the user's view read) changed since: then nothing is written.
     """
-    from etcbook.models.audit import edit_trips
+    from etcbook.models.audit import append_audit, edit_trips
     from etcbook.models.versions import check_versions
 
     if not ids:
@@ -404,11 +404,24 @@ def update_trips(
             part = list(ids[start : start + chunk])
             names = {f"id{i}": value for i, value in enumerate(part)}
             marks = ", ".join(":" + name for name in names)
-            for (trip_id,) in connection.execute(
-                text(f"SELECT id FROM trips WHERE id IN ({marks}) AND ({differs})"),
+            classified = connection.execute(
+                text(
+                    "SELECT id, operator, morning_evening FROM trips"
+                    f" WHERE id IN ({marks}) AND ({differs})"
+                ),
                 {**params, **names},
-            ):
-                changed.add(trip_id)
+            ).all()
+            for row in classified:
+                changed.add(row.id)
+                append_audit(
+                    connection=connection,
+                    entity="trip",
+                    entity_id=row.id,
+                    action="classify",
+                    old={"operator": row.operator, "morning_evening": bool(row.morning_evening)},
+                    new={k: v for k, v in params.items() if k in ("operator", "morning_evening")},
+                    reason=reason,
+                )
             connection.execute(
                 text(f"UPDATE trips SET {', '.join(assignments)} WHERE id IN ({marks})"),
                 {**params, **names},

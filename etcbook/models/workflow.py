@@ -255,7 +255,12 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
 def get_claim(connection: Connection, claim_id: int) -> ClaimRecord:
     row = connection.execute(text(_CLAIM_SELECT + " WHERE k.id = :i"), {"i": claim_id}).first()
     if row is None:
-        raise Refused(f"申請 {claim_id} はありません（見る権限がないか、番号の誤りです）")
+        from etcbook.models.refusals import not_yours
+
+        raise Refused(
+            not_yours(connection, "claims", claim_id)
+            or f"申請 {claim_id} はありません（番号の誤りです）"
+        )
     return _record(row)
 
 
@@ -437,7 +442,7 @@ def submit_claim(
     from etcbook.models.vault import original_files
 
     with store.transaction() as connection:
-        card_id = resolve_card(connection, card)
+        card_id = resolve_card(connection, card).id
         last4 = connection.execute(
             text("SELECT last4 FROM cards WHERE id = :i"), {"i": card_id}
         ).scalar_one()

@@ -6,6 +6,11 @@ errors are exactly what the import will do. Nothing is written until the user co
 The import can be cancelled; the importer then rolls its one transaction back. After it, each
 file is kept in the vault as an original (``detail_csv``, once per content).
 
+Cards of a fleet can share their last 4 digits, which are all a 明細CSV carries: the importer
+never guesses between them. When the files name only such digits, the preview offers the cards
+to choose from (id, 呼び名/名義, 部署) and previews again for the chosen one (the CLI's
+``import --card``).
+
 The preview also tells each file's passage rows (通過: no amount of their own, never money) and
 charges at an entry gate, and lists the gates no route rule knows
 (:mod:`etcbook.models.import_gates`): choosing an operator for one makes it a rule, offers to
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -43,16 +49,32 @@ from etcbook.ui.operations import Cancelled, Operation, Progress
 from etcbook.ui.tables import Column, RecordTableModel
 
 if TYPE_CHECKING:
+    from etcbook.models.cards import CardMatch
     from etcbook.models.import_gates import FileGateFacts, UnknownFileGate
     from etcbook.models.imports import FileResult, ImportResult
     from etcbook.models.originals import KeptOriginal, MeisaiSummary
 
-Preview = tuple["ImportResult", dict[str, "FileGateFacts"], dict[str, "MeisaiSummary | None"]]
-"""The dry run's result and, per file that can be imported, its rows' shapes and unknown gates."""
+Preview = tuple[
+    "ImportResult",
+    dict[str, "FileGateFacts"],
+    dict[str, "MeisaiSummary | None"],
+    list["CardMatch"],
+]
+"""The dry run's result; per file that can be imported, its rows' shapes and unknown gates; per
+file its summary; the cards to choose from when the files' last 4 digits are several cards'."""
+
+
+ChosenCard = tuple[str, int] | None
+"""The card chosen for the files (last 4 digits, id), or None."""
 
 
 def _run_import(
-    context: AppContext, paths: list[Path], *, dry_run: bool, progress: Progress
+    context: AppContext,
+    paths: list[Path],
+    *,
+    dry_run: bool,
+    progress: Progress,
+    card: ChosenCard = None,
 ) -> ImportResult:
     """The importer with the operation's progress and cancellation (worker thread)."""
     from etcbook.models.imports import ImportCancelled, import_files
@@ -71,6 +93,8 @@ def _run_import(
         return import_files(
             context.store,
             paths,
+            card_last4=card[0] if card else None,
+            card_id=card[1] if card else None,
             dry_run=dry_run,
             progress=report,
             cancelled=lambda: progress.cancelled,
@@ -79,32 +103,42 @@ def _run_import(
         raise Cancelled from None
 
 
-def _run_preview(context: AppContext, paths: list[Path], progress: Progress) -> Preview:
-    """The dry run, then each importable file's passages, entry charges and unknown gates, and
-    per file its card, dates and toll total (worker thread)."""
+def _run_preview(
+    context: AppContext, paths: list[Path], progress: Progress, card: ChosenCard = None
+) -> Preview:
+    """The dry run, then each importable file's passages, entry charges and unknown gates, per
+    file its card, dates and toll total, and the cards to choose from (worker thread)."""
+    from etcbook.models.cards import cards_with_last4
     from etcbook.models.import_gates import file_gate_facts
     from etcbook.models.originals import summarise_meisai
 
-    result = _run_import(context, paths, dry_run=True, progress=progress)
+    result = _run_import(context, paths, dry_run=True, progress=progress, card=card)
     facts: dict[str, FileGateFacts] = {}
+    summaries = {display_name(path): summarise_meisai(path) for path in paths}
+    digits = {last4 for s in summaries.values() if s is not None for last4 in s.cards}
+    choices: list[CardMatch] = []
     with context.store.engine.connect() as connection:
         for path, file in zip(paths, result.files, strict=True):
             if file.ok:
                 facts[file.file] = file_gate_facts(connection=connection, path=path)
-    summaries = {display_name(path): summarise_meisai(path) for path in paths}
-    return result, facts, summaries
+        if len(digits) == 1:
+            same = cards_with_last4(connection, digits.pop())
+            choices = same if len(same) > 1 else []
+    return result, facts, summaries, choices
 
 
 def _run_import_and_keep(
-    context: AppContext, paths: list[Path], *, progress: Progress
+    context: AppContext, paths: list[Path], *, progress: Progress, card: ChosenCard = None
 ) -> tuple[ImportResult, list[KeptOriginal]]:
     """The import, then each imported file kept in the vault as an original (worker thread)."""
     from etcbook.models.originals import keep_detail_csvs
 
-    result = _run_import(context, paths, dry_run=False, progress=progress)
+    result = _run_import(context, paths, dry_run=False, progress=progress, card=card)
     if not result.committed:
         return result, []
-    return result, keep_detail_csvs(store=context.store, paths=paths)
+    return result, keep_detail_csvs(
+        store=context.store, paths=paths, card_last4=card[0] if card else None
+    )
 
 
 class _ErrorLine:
@@ -137,7 +171,10 @@ class _FileLine:
     @property
     def outcome(self) -> str:
         if not self.result.ok:
-            return "エラー" if self.result.errors else "明細CSVではありません"
+            if self.result.errors:
+                return "エラー"
+            # read as a 明細CSV, refused whole (cards sharing its digits, a closed month)
+            return "取り込めません（下の説明）" if self.result.rows else "明細CSVではありません"
         if not self.result.inserted and not self.result.updated:
             return "新しい走行なし"
         return "取り込めます"
@@ -193,6 +230,8 @@ class ImportPreviewDialog(QDialog):
 
     rule_chosen = Signal(str, str)
     """(gate, operator key): the user chose an operator for a gate no rule knows."""
+    card_chosen = Signal(str, int)
+    """(last 4, card id): the card whose statement the files are, among cards sharing digits."""
 
     def __init__(
         self,
@@ -202,6 +241,8 @@ class ImportPreviewDialog(QDialog):
         facts: Mapping[str, FileGateFacts] | None = None,
         summaries: dict[str, MeisaiSummary | None] | None = None,
         paths: list[Path] | None = None,
+        choices: list[CardMatch] | None = None,
+        chosen: int | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("明細CSVの取り込み — 確認")
@@ -252,6 +293,9 @@ class ImportPreviewDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(summary)
+        self.card_choice: QComboBox | None = None
+        if choices:
+            layout.addWidget(self._card_choice(choices, chosen))
         layout.addWidget(files_view, 2)
         if bad:
             heading = QLabel(
@@ -284,6 +328,36 @@ class ImportPreviewDialog(QDialog):
             note.setWordWrap(True)
             layout.addWidget(note)
         layout.addWidget(buttons)
+
+    def _card_choice(self, choices: list[CardMatch], chosen: int | None) -> QWidget:
+        """A choice among the cards sharing the files' last 4 digits (the import never guesses)."""
+        from etcbook.models.cards import describe_candidates
+
+        box = QWidget(self)
+        row = QVBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        label = QLabel(
+            f"カード末尾{choices[0].last4}のカードが{len(choices)}枚あります。"
+            "どのカードの明細か選んでください:"
+        )
+        label.setWordWrap(True)
+        self.card_choice = QComboBox(box)
+        self.card_choice.addItem("（選んでください）", None)
+        for card in choices:
+            self.card_choice.addItem(describe_candidates([card]), card.id)
+        if chosen is not None:
+            self.card_choice.setCurrentIndex(max(self.card_choice.findData(chosen), 0))
+        self.card_choice.activated.connect(self._choose_card)
+        self._choices = {card.id: card.last4 for card in choices}
+        row.addWidget(label)
+        row.addWidget(self.card_choice)
+        return box
+
+    def _choose_card(self, index: int) -> None:
+        assert self.card_choice is not None
+        card_id = self.card_choice.itemData(index)
+        if card_id is not None:
+            self.card_chosen.emit(self._choices[card_id], int(card_id))
 
     def _shapes(self) -> str:
         passages = sum(f.passages for f in self.facts.values())
@@ -361,6 +435,7 @@ class ImportFlow(QObject):
         self.paths: list[Path] = []
         self.reapply_dialog: QDialog | None = None
         self.kept: list[KeptOriginal] = []
+        self.card: ChosenCard = None
 
     def start(self, paths: list[Path]) -> None:
         if not paths:
@@ -379,7 +454,9 @@ class ImportFlow(QObject):
         self.paths = paths
         self.context.run(
             Operation(
-                work=lambda progress: _run_preview(self.context, paths, progress=progress),
+                work=lambda progress: _run_preview(
+                    self.context, paths, progress=progress, card=self.card
+                ),
                 title="明細CSVを確認しています",
                 on_success=lambda found: self._show_preview(found, paths),
                 on_failure=self._failed,
@@ -390,26 +467,39 @@ class ImportFlow(QObject):
         )
 
     def _show_preview(self, preview: Preview, paths: list[Path]) -> None:
-        result, facts, summaries = preview
+        result, facts, summaries, choices = preview
         self.dialog = ImportPreviewDialog(
-            result, self.window, facts=facts, summaries=summaries, paths=paths
+            result,
+            self.window,
+            facts=facts,
+            summaries=summaries,
+            paths=paths,
+            choices=choices,
+            chosen=self.card[1] if self.card else None,
         )
         self.dialog.rule_chosen.connect(self._rule_chosen)
+        self.dialog.card_chosen.connect(self._card_chosen)
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.accepted.connect(lambda: self._import(self.dialog.importable))
         self.dialog.rejected.connect(lambda: self._end(None))
         self.dialog.open()
         self.previewed.emit(self.dialog)
 
-    def _rule_chosen(self, gate: str, operator: str) -> None:
-        """Save the gate's rule, offer to re-apply the rules to stored trips, preview again."""
+    def _close_preview(self) -> bool:
+        """Close the preview to preview again (not a cancel); False when none is open."""
         dialog = self.dialog
         if dialog is None:
-            return
+            return False
         dialog.blockSignals(True)  # closed to be previewed again, not cancelled
         dialog.reject()
         dialog.deleteLater()
         self.dialog = None
+        return True
+
+    def _rule_chosen(self, gate: str, operator: str) -> None:
+        """Save the gate's rule, offer to re-apply the rules to stored trips, preview again."""
+        if not self._close_preview():
+            return
         self.reapply_dialog = add_rule_and_offer_reapply(self.context, gate, operator, self.window)
         self._status(f"ルールを作成しました: {gate} → {operator_label(operator)}")
         if self.reapply_dialog is None:
@@ -417,10 +507,19 @@ class ImportFlow(QObject):
         else:  # the question about stored trips first, then the preview again
             self.reapply_dialog.finished.connect(lambda _result: self.start(self.paths))
 
+    def _card_chosen(self, last4: str, card_id: int) -> None:
+        """Preview again with the chosen card."""
+        if not self._close_preview():
+            return
+        self.card = (last4, card_id)
+        self.start(self.paths)
+
     def _import(self, paths: list[Path]) -> None:
         self.context.run(
             Operation(
-                work=lambda progress: _run_import_and_keep(self.context, paths, progress=progress),
+                work=lambda progress: _run_import_and_keep(
+                    self.context, paths, progress=progress, card=self.card
+                ),
                 title="明細CSVを取り込んでいます",
                 on_success=self._imported,
                 on_failure=self._failed,

@@ -255,3 +255,43 @@ def test_preview_tells_card_dates_and_total_and_the_file_is_kept(
     assert again.files_model.data(again.files_model.index(0, columns["結果"])) == "新しい走行なし"
     assert "取り込むものはありません" in again.findChild(QLabel, "previewSummary").text()
     again.reject()
+
+
+def test_cards_sharing_the_files_last4_are_offered_never_guessed(
+    qtbot, demo_window, tmp_path: Path
+) -> None:
+    from sqlmodel import Session
+
+    from etcbook.models.cards import create_card
+
+    window = demo_window
+    with Session(window.context.store.engine) as session:
+        second = create_card(session=session, last4="1234", holder="佐藤", label="2号車").id
+    before = trip_count(window)
+    csv = write_csv(tmp_path / "meisai.csv", GOOD_ROWS[:2])
+    with qtbot.waitSignal(window.import_started, timeout=5_000) as started:
+        window.import_files([str(csv)])
+    flow = started.args[0]
+    with qtbot.waitSignal(flow.previewed, timeout=10_000) as previewed:
+        pass
+    dialog = previewed.args[0]
+    assert not dialog.import_button.isEnabled()
+    assert any("カードが2枚" in e.message for e in dialog.errors_model.records)
+    choice = dialog.card_choice
+    assert choice is not None and choice.count() == 3
+    assert "2号車" in choice.itemText(choice.findData(second))
+    with qtbot.waitSignal(flow.previewed, timeout=10_000) as again:
+        choice.setCurrentIndex(choice.findData(second))
+        choice.activated.emit(choice.currentIndex())
+    dialog = again.args[0]
+    assert dialog.card_choice.currentData() == second
+    assert dialog.preview.inserted == 2 and dialog.import_button.isEnabled()
+    with qtbot.waitSignal(flow.finished, timeout=10_000) as finished:
+        dialog.import_button.click()
+    assert finished.args[0].inserted == 2
+    assert trip_count(window) == before + 2
+    with window.context.connection() as connection:
+        on_second = connection.execute(
+            text("SELECT count(*) FROM trips WHERE card_id = :c"), {"c": second}
+        ).scalar()
+    assert on_second == 2

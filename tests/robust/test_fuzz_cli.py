@@ -209,12 +209,23 @@ def _outside(low: int, high: int) -> Callable[[str], bool]:
     return refused
 
 
+def _not_a_card(text: str) -> bool:
+    typed = text.strip()
+    digits_only = re.fullmatch(r"[0-9０-９*＊\s\-]+", typed) is not None
+    return not typed or (
+        digits_only and len(re.findall("[0-9]", typed.translate(_WIDE_DIGITS))) < 4
+    )
+
+
 BY_TYPE: dict[str, Callable[[str], bool]] = {
     "parse_date": _not_a_date,
     "parse_datetime": _not_a_datetime,
     "parse_month": _not_a_month,
     "parse_yen": lambda text: _integer(text, drop=",円") is None,
     "parse_last4": lambda text: len(re.findall("[0-9]", text.translate(_WIDE_DIGITS))) < 4,
+    # A card: id:N, a label, or digits (a card number: at least 4 of them).
+    "card_reference": lambda text: _not_a_card(text),
+    "card_or_new_last4": lambda text: _not_a_card(text),
     "parse_int": lambda text: _integer(text) is None,
     "int": lambda text: _integer(text) is None,  # int() also reads "٢٣٤٥": use parse_int
     "_positive_int": lambda text: _integer(text) is None or _below(1)(text),

@@ -1,9 +1,9 @@
--- heads: vault_0001
+-- heads: cards_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('vault_0001');
+INSERT INTO "alembic_version" VALUES('cards_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -65,7 +65,7 @@ CREATE TABLE cards (
 	auto_exchange BOOLEAN DEFAULT 0 NOT NULL, 
 	status VARCHAR DEFAULT 'active' NOT NULL, 
 	notes VARCHAR DEFAULT '' NOT NULL, 
-	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, version INTEGER DEFAULT '1' NOT NULL, 
+	created_at TEXT NOT NULL, department VARCHAR DEFAULT '' NOT NULL, version INTEGER DEFAULT '1' NOT NULL, label VARCHAR, 
 	CONSTRAINT pk_cards PRIMARY KEY (id)
 );
 CREATE TABLE claim_file_chunks (
@@ -389,7 +389,6 @@ CREATE TABLE "trips" (
     CONSTRAINT ck_trips_business_share CHECK (business_share BETWEEN 0 AND 100),
     CONSTRAINT ck_trips_dated CHECK (dated_at IS NOT NULL)
 );
-CREATE UNIQUE INDEX ix_cards_last4 ON cards (last4);
 CREATE INDEX ix_import_batches_sha256 ON import_batches (sha256);
 CREATE INDEX ix_trip_history_trip_id ON trip_history (trip_id);
 CREATE INDEX ix_reconcile_snapshots_card_month ON reconcile_snapshots (card_id, month);
@@ -438,3 +437,6 @@ CREATE TRIGGER claim_files_no_update BEFORE UPDATE ON claim_files BEGIN SELECT R
 CREATE TRIGGER claim_files_no_delete BEFORE DELETE ON claim_files BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
 CREATE TRIGGER claim_file_chunks_no_update BEFORE UPDATE ON claim_file_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
 CREATE TRIGGER claim_file_chunks_no_delete BEFORE DELETE ON claim_file_chunks BEGIN SELECT RAISE(ABORT, 'etcbook:original_frozen'); END;
+CREATE INDEX ix_cards_last4 ON cards (last4);
+CREATE UNIQUE INDEX ix_cards_label ON cards (label);
+CREATE TRIGGER import_audit AFTER INSERT ON import_batches BEGIN INSERT INTO audit_log (at, os_user, entity, entity_id, action, old_value, new_value, reason, db_user) VALUES (NEW.imported_at, '', 'import', NEW.id, 'import', 'null', json_object('file', NEW.file_name, 'sha256', NEW.sha256), '', ''); END;

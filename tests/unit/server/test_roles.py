@@ -249,6 +249,8 @@ def test_a_driver_cannot_write_to_another_drivers_card(company: Company) -> None
 
 
 def test_the_audit_log_records_the_login_and_cannot_be_altered(company: Company) -> None:
+    with psycopg.connect(company.url) as connection:
+        admin_login = connection.info.user
     with company.connect(company.driver_a) as connection:
         trip = _trip_ids(connection, "1111")[0]
     company.a(
@@ -258,10 +260,19 @@ def test_the_audit_log_records_the_login_and_cannot_be_altered(company: Company)
         users = {
             r[0]
             for r in connection.execute(
-                "SELECT db_user FROM audit_log WHERE entity = 'trip' AND entity_id = %s", (trip,)
+                "SELECT db_user FROM audit_log WHERE entity = 'trip' AND entity_id = %s"
+                " AND action = 'update'",
+                (trip,),
             ).fetchall()
         }
         assert users == {company.driver_a}
+        # the trip was added by hand by the fixture's administrator, and that is recorded too
+        added = connection.execute(
+            "SELECT db_user FROM audit_log WHERE entity = 'trip' AND entity_id = %s"
+            " AND action = 'add'",
+            (trip,),
+        ).fetchall()
+        assert added == [(admin_login,)]
         # a client cannot pass another name
         connection.execute(
             "INSERT INTO audit_log (at, os_user, entity, entity_id, action, old_value, new_value,"
@@ -548,3 +559,233 @@ def test_a_driver_cannot_copy_the_ledger_the_accounts_desk_can(
     copied = company.desk("copy-store", "--to", str(tmp_path / "desk.sqlite3"), "--json")
     assert copied.returncode == 0, copied.stderr
     assert copied.json()["tables"]["trips"] == 4  # type: ignore[index]
+
+
+NOT_YOURS = "このカードの走行は編集できません（担当のカードではありません）"
+
+
+def test_another_drivers_records_are_refused_as_not_yours_not_as_missing(
+    company: Company,
+) -> None:
+    """A driver asking for a row of another driver's card is told so in words (exit 3), never
+    「ありません」 and never the database's error; nothing changes."""
+    with company.connect(company.accounts) as connection:
+        b_trip = _trip_ids(connection, "2222")[0]
+    adjusted = company.admin(
+        "adjust",
+        "--card",
+        "2222",
+        "--pool",
+        "nexco",
+        "--points",
+        "100",
+        "--on",
+        "2026-03-01",
+        "--reason",
+        "初期残高",
+        "--json",
+        check=True,
+    ).json()
+    adjustment = adjusted["adjustment"]["id"]  # type: ignore[index]
+    incident = company.admin(
+        "incident", "open", "--card", "2222", "--kind", "lost", "--json", check=True
+    ).json()["incident"]["id"]  # type: ignore[index]
+    for args in (
+        ("trip", "edit", str(b_trip), "--purpose", "営業"),
+        ("trip", "edit", str(b_trip), "--business-share", "50"),
+        ("trip", "edit", str(b_trip), "--operator", "nagoya"),
+        ("memo", "--card", "1111", "--trip", str(b_trip)),
+    ):
+        refused = company.a(*args)
+        assert refused.returncode == 3, (args, refused.stderr)
+        assert NOT_YOURS in refused.stderr, (args, refused.stderr)
+        assert "ありません。" not in refused.stderr.replace("担当のカードではありません", "")
+        assert "psycopg" not in refused.stderr and "Traceback" not in refused.stderr
+    reverse = company.a("reverse", "--adjustment", str(adjustment), "--reason", "誤り")
+    assert reverse.returncode == 3
+    assert (
+        "このカードのポイントの調整は編集できません（担当のカードではありません）" in reverse.stderr
+    )
+    closed = company.a("incident", "close", str(incident))
+    assert closed.returncode == 3 and "担当のカードではありません" in closed.stderr, closed.stderr
+    for args in (
+        ("trips", "--card", "2222"),
+        ("trip", "add", "--card", "2222", "--exit", "2026-05-01T09:00", "--to", "X", "--toll", "1"),
+        ("claim", "submit", "--card", "佐藤", "--from", "2026-03-01", "--to", "2026-03-31"),
+    ):
+        refused = company.a(*args)
+        assert refused.returncode == 3, (args, refused.stderr)
+        assert "は担当のカードではありません" in refused.stderr, (args, refused.stderr)
+    # what does not exist is still said so, to everyone
+    for cli in (company.a, company.desk):
+        missing = cli("trip", "edit", "999999", "--purpose", "営業")
+        assert missing.returncode == 3 and "走行ID 999999 はありません" in missing.stderr
+        unknown = cli("trips", "--card", "id:9999")
+        assert unknown.returncode == 3 and "カード「id:9999」は登録されていません" in unknown.stderr
+    # the answer is yes or no only; the accounts desk sees every row, so never "not yours"
+    with company.connect(company.driver_a) as connection:
+        assert connection.execute("SELECT row_not_mine('trips', %s)", (b_trip,)).fetchone() == (
+            True,
+        )
+        assert connection.execute("SELECT row_not_mine('card_holders', 1)").fetchone() == (False,)
+        assert connection.execute(
+            "SELECT count(*) FROM trips WHERE id = %s", (b_trip,)
+        ).fetchone() == (0,)
+    with company.connect(company.accounts) as connection:
+        assert connection.execute("SELECT row_not_mine('trips', %s)", (b_trip,)).fetchone() == (
+            False,
+        )
+        purposes = connection.execute(
+            "SELECT purpose, operator FROM trips WHERE id = %s", (b_trip,)
+        ).fetchone()
+    assert purposes == ("", "nexco")
+    # a driver's own trip is edited as before
+    with company.connect(company.driver_a) as connection:
+        a_trip = _trip_ids(connection, "1111")[0]
+    company.a("trip", "edit", str(a_trip), "--purpose", "営業", check=True)
+
+
+def test_every_write_path_records_the_login_and_the_log_is_append_only(
+    company: Company, tmp_path: Path
+) -> None:
+    """Imports, edits, claims, month close/reopen and the admin commands each leave audit rows
+    whose ``db_user`` is the login that made them (set by the database, not the client); no
+    application role may UPDATE, DELETE or TRUNCATE the log: neither granted nor, for its
+    owner, let through by the triggers."""
+    from tests.conftest import MEISAI
+
+    with company.connect(company.accounts) as connection:
+        start = int(connection.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])  # type: ignore[index]
+    lines = (MEISAI / "13col.csv").read_bytes().split(b"\r\n")
+    sample = tmp_path / "meisai 1111.csv"
+    sample.write_bytes(
+        b"\r\n".join(
+            [
+                lines[0],
+                *(row.replace(b"123456789", b"123451111") for row in lines[1:] if b"6789," in row),
+            ]
+        )
+        + b"\r\n"
+    )
+    company.a("import", str(sample), check=True)
+    with company.connect(company.driver_a) as connection:
+        trip = _trip_ids(connection, "1111")[0]
+    company.a("trip", "edit", str(trip), "--purpose", "営業", "--business-share", "100", check=True)
+    company.a("trip", "edit", str(trip), "--operator", "nagoya", check=True)
+    company.a(
+        "trip",
+        "add",
+        "--card",
+        "1111",
+        "--exit",
+        "2026-05-01T09:00",
+        "--to",
+        "横浜町田",
+        "--toll",
+        "700",
+        check=True,
+    )
+    claim = company.a(
+        "claim",
+        "submit",
+        "--card",
+        "1111",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--json",
+        check=True,
+    ).json()["claim"]  # type: ignore[index]
+    company.desk("claim", "return", str(claim), "--comment", "用途を詳しく", check=True)
+    company.desk("month", "close", "2026-01", check=True)
+    company.desk("month", "reopen", "2026-01", "--reason", "訂正", check=True)
+    company.desk("card", "edit", "2222", "--department", "配送部", check=True)
+    company.desk("card", "add", "--last4", "3333", "--holder", "鈴木", check=True)
+    company.desk("card", "stop", "3333", "--at", "2026-03-01T10:00", check=True)
+    company.admin("admin", "assign-card", company.driver_b, "3333", check=True)
+    company.admin("admin", "unassign-card", company.driver_b, "3333", check=True)
+    with psycopg.connect(company.url) as connection:
+        admin_login = str(connection.execute("SELECT session_user").fetchone()[0])  # type: ignore[index]
+    with company.connect(company.accounts) as connection:
+        rows = connection.execute(
+            "SELECT entity, action, db_user FROM audit_log WHERE id > %s", (start,)
+        ).fetchall()
+    recorded = {(entity, action): user for entity, action, user in rows}
+    assert all(user for _e, _a, user in rows), rows
+    expected = {
+        ("import", "import"): company.driver_a,
+        ("trip", "update"): company.driver_a,
+        ("trip", "classify"): company.driver_a,
+        ("trip", "add"): company.driver_a,
+        ("claim", "submit"): company.driver_a,
+        ("claim", "return"): company.accounts,
+        ("month", "close"): company.accounts,
+        ("month", "reopen"): company.accounts,
+        ("card", "edit"): company.accounts,
+        ("card", "add"): company.accounts,
+        ("card_stops", "stop"): company.accounts,
+        ("admin", "assign-card"): admin_login,
+        ("admin", "unassign-card"): admin_login,
+    }
+    assert {key: recorded.get(key) for key in expected} == expected, rows
+    # a driver sees their own audit rows only, and cannot pass another name
+    with company.connect(company.driver_a) as connection:
+        assert {
+            r[0] for r in connection.execute("SELECT DISTINCT db_user FROM audit_log").fetchall()
+        } == {company.driver_a}
+        connection.execute(
+            "INSERT INTO audit_log (at, os_user, entity, entity_id, action, old_value, new_value,"
+            " reason, db_user) VALUES (now(), 'x', 'test', 1, 'test', 'null', 'null', '', %s)",
+            (company.accounts,),
+        )
+        assert connection.execute(
+            "SELECT db_user FROM audit_log WHERE entity = 'test'"
+        ).fetchone() == (company.driver_a,)
+    # privileges: no application role, group or login, may UPDATE, DELETE or TRUNCATE it
+    with company.connect(company.accounts) as connection:
+        for role in (
+            "etcbook_driver",
+            "etcbook_accounts",
+            company.driver_a,
+            company.driver_b,
+            company.accounts,
+        ):
+            for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+                granted = connection.execute(
+                    "SELECT has_table_privilege(%s, 'audit_log', %s)", (role, privilege)
+                ).fetchone()
+                assert granted == (False,), (role, privilege)
+        triggers = {
+            r[0]
+            for r in connection.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass"
+                " AND NOT tgisinternal"
+            ).fetchall()
+        }
+        assert {
+            "audit_log_no_update",
+            "audit_log_no_delete",
+            "audit_log_no_truncate",
+        } <= triggers, triggers
+    # the triggers stop whoever holds the privileges: the owner (row-level security leaves it
+    # no row to change; TRUNCATE, which RLS does not cover, is refused) and even a superuser
+    with psycopg.connect(company.url, autocommit=True) as connection:
+        before = connection.execute("SELECT count(*) FROM audit_log").fetchone()
+        connection.execute("SET ROLE etcbook_owner")
+        assert connection.execute("UPDATE audit_log SET reason = 'x'").rowcount == 0
+        assert connection.execute("DELETE FROM audit_log").rowcount == 0
+        with pytest.raises(psycopg.errors.RaiseException):
+            connection.execute("TRUNCATE audit_log")
+        connection.execute("RESET ROLE")
+        for statement in (
+            "UPDATE audit_log SET reason = 'x'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException):
+                connection.execute(statement)
+        assert connection.execute("SELECT count(*) FROM audit_log").fetchone() == before
+        assert connection.execute(
+            "SELECT count(*) FROM audit_log WHERE reason = 'x'"
+        ).fetchone() == (0,)

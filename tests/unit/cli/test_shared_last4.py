@@ -1,0 +1,163 @@
+"""Cards of a fleet sharing their last 4 digits: every ``--card`` takes the card's id (``id:N``),
+its 呼び名 (label) or last 4 digits only one card has; digits several cards share are refused with
+the candidates, and an import never guesses which card a 明細CSV's digits mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import MEISAI, Cli
+
+pytestmark = pytest.mark.both_backends
+
+SAMPLE = MEISAI / "13col.csv"  # cards ****6789 and ****5678, 2024-10
+
+
+def _one_card_file(path: Path, last4: str = "6789") -> Path:
+    """The sample's header and its rows of one card (cp932, CRLF as downloaded)."""
+    lines = SAMPLE.read_bytes().split(b"\r\n")
+    path.write_bytes(
+        b"\r\n".join([lines[0], *(line for line in lines[1:] if f"{last4},".encode() in line)])
+        + b"\r\n"
+    )
+    return path
+
+
+def _two_cards(cli: Cli) -> None:
+    cli(
+        "card",
+        "add",
+        "--last4",
+        "6789",
+        "--holder",
+        "山田",
+        "--department",
+        "営業部",
+        check=True,
+    )
+    cli(
+        "card",
+        "add",
+        "--last4",
+        "6789",
+        "--holder",
+        "山田",
+        "--label",
+        "2号車",
+        "--department",
+        "配送部",
+        check=True,
+    )
+
+
+def _trip_counts(store_target: Path | str) -> dict[int, int]:
+    from etcbook.models.store import open_store
+
+    store = open_store(store_target)
+    try:
+        with store.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT card_id, count(*) FROM trips GROUP BY card_id")
+            ).all()
+    finally:
+        store.close()
+    return {int(card): int(n) for card, n in rows}
+
+
+def test_a_second_card_with_the_same_last4_needs_a_label_of_its_own(cli: Cli) -> None:
+    cli("card", "add", "--last4", "6789", "--holder", "山田", check=True)
+    unnamed = cli("card", "add", "--last4", "6789", "--holder", "佐藤")
+    assert unnamed.returncode == 3
+    assert "--label" in unnamed.stderr and "id:1（山田）" in unnamed.stderr, unnamed.stderr
+    added = cli("card", "add", "--last4", "6789", "--holder", "佐藤", "--label", "2号車", "--json")
+    assert added.returncode == 0, added.stderr
+    assert added.json()["card"]["label"] == "2号車"  # type: ignore[index]
+    taken = cli("card", "add", "--last4", "1111", "--holder", "x", "--label", "2号車")
+    assert taken.returncode == 3 and "すでに id:" in taken.stderr, taken.stderr
+    for confusing in ("1234", "id:9", "****5678"):
+        refused = cli("card", "add", "--last4", "2222", "--holder", "x", "--label", confusing)
+        assert refused.returncode == 3 and "紛らわしい" in refused.stderr, (confusing, refused)
+    cards = cli("card", "list", "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert sorted((c["id"], c["last4"], c["label"]) for c in cards) == [
+        (1, "6789", None),
+        (2, "6789", "2号車"),
+    ]
+
+
+def test_every_card_option_tells_shared_digits_apart_or_refuses_them(cli: Cli) -> None:
+    _two_cards(cli)
+    cli("card", "add", "--last4", "1111", "--holder", "佐藤", "--driver", "鈴木", check=True)
+    # ambiguous: refused with the candidates (id, last 4, label/名義, 部署), nothing changed
+    for args in (
+        ("trips", "--card", "6789"),
+        ("status", "--card", "6789"),
+        ("card", "edit", "6789", "--notes", "x"),
+        ("trip", "add", "--card", "6789", "--exit", "2026-03-01T09:00", "--to", "X", "--toll", "1"),
+        ("card", "edit", "山田", "--notes", "x"),
+    ):
+        refused = cli(*args)
+        assert refused.returncode == 3, (args, refused.stderr)
+        assert "id:1（末尾6789 山田 営業部）" in refused.stderr, (args, refused.stderr)
+        assert "id:2（末尾6789 2号車 配送部）" in refused.stderr, (args, refused.stderr)
+    # by id and by label
+    cli("card", "edit", "id:1", "--driver", "田中", check=True)
+    cli("card", "edit", "2号車", "--driver", "高橋", check=True)
+    cards = {c["id"]: c for c in cli("card", "list", "--json", check=True).json()["cards"]}  # type: ignore[index]
+    assert (cards[1]["driver"], cards[2]["driver"], cards[3]["driver"]) == ("田中", "高橋", "鈴木")
+    assert all(c["notes"] == "" for c in cards.values())
+    # a card whose digits are its own works as before, by last 4, id, or a 利用者 only it has
+    for card in ("1111", "id:3", "鈴木", "************1111"):
+        done = cli("trips", "--card", card, "--json")
+        assert done.returncode == 0, (card, done.stderr)
+    # commands still keyed by last 4 refuse a card whose digits another shares: no mixing
+    mixed = cli("status", "--card", "2号車")
+    assert mixed.returncode == 3
+    assert "id:2（末尾6789）は末尾4桁が他のカードと同じ" in mixed.stderr, mixed.stderr
+    # unknown references
+    assert cli("trips", "--card", "id:99").returncode == 3
+    unknown = cli("trips", "--card", "3号車")
+    assert unknown.returncode == 3 and "カード「3号車」は登録されていません" in unknown.stderr
+    assert cli("trips", "--card", "12").returncode == 2  # digits are a card number
+
+
+def test_a_card_table_cannot_fill_cards_sharing_their_digits(cli: Cli, tmp_path: Path) -> None:
+    _two_cards(cli)
+    table = tmp_path / "cards.csv"
+    table.write_text("末尾,利用者\n6789,高橋\n", encoding="utf-8")
+    refused = cli("card", "fill", str(table))
+    assert refused.returncode == 3
+    assert "カード末尾6789のカードが2枚" in refused.stderr and "id:2（2号車）" in refused.stderr
+    cards = cli("card", "list", "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert {c["driver"] for c in cards} == {""}
+
+
+def test_an_import_never_guesses_which_card_shared_digits_mean(
+    cli: Cli, store_target: Path | str, tmp_path: Path
+) -> None:
+    _two_cards(cli)
+    sample = _one_card_file(tmp_path / "明細 #1.csv")
+    refused = cli("import", str(sample), "--json")
+    assert refused.returncode == 3
+    assert "明細 #1.csv" in refused.stderr and "カード末尾6789のカードが2枚" in refused.stderr
+    assert "id:1（末尾6789 山田 営業部）" in refused.stderr
+    assert "id:2（末尾6789 2号車 配送部）" in refused.stderr
+    assert refused.json()["committed"] is False  # type: ignore[index]
+    assert _trip_counts(store_target) == {}
+    # a file of other digits beside it: refused whole too
+    other = _one_card_file(tmp_path / "other.csv", "5678")
+    both = cli("import", str(other), str(sample))
+    assert both.returncode == 3 and _trip_counts(store_target) == {}
+    # --card picks the card, by label or id
+    done = cli("import", "--card", "2号車", str(sample), "--json")
+    assert done.returncode == 0, done.stderr
+    inserted = done.json()["inserted"]  # type: ignore[index]
+    assert inserted > 0 and _trip_counts(store_target) == {2: inserted}
+    again = cli("import", "--card", "id:1", str(sample), "--json", check=True).json()
+    assert again["inserted"] == inserted  # type: ignore[index]
+    assert _trip_counts(store_target) == {1: inserted, 2: inserted}
+    # digits only one card has import exactly as before (new cards are still created)
+    alone = cli("import", str(other), "--json", check=True).json()
+    assert alone["new_cards"] == ["5678"]  # type: ignore[index]
