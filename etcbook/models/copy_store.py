@@ -391,10 +391,12 @@ class _PutFiles:
         from etcbook.models.vault import discard_original
         from etcbook.models.workflow import discard_claim_file
 
-        for document in self.documents:
-            discard_original(store=self.target, document=document)
+        for document in self.documents:  # the copy's own error is the one to report
+            with contextlib.suppress(OSError):
+                discard_original(store=self.target, document=document)
         for claim_file in self.claim_files:
-            discard_claim_file(store=self.target, claim_file=claim_file)
+            with contextlib.suppress(OSError):
+                discard_claim_file(store=self.target, claim_file=claim_file)
         self.documents.clear()
         self.claim_files.clear()
 

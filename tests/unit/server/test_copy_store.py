@@ -17,7 +17,13 @@ from sqlalchemy import inspect
 
 from etcbook.models.copy_store import SKIPPED
 from etcbook.models.store import open_store
-from etcbook.models.vault import DocumentSearch, read_original, search_documents, vault_root
+from etcbook.models.vault import (
+    DocumentSearch,
+    read_original,
+    search_documents,
+    vault_path_for,
+    vault_root,
+)
 from etcbook.models.workflow import claims_folder
 from tests.conftest import MEISAI, Cli
 
@@ -546,7 +552,12 @@ def test_a_failure_after_the_originals_were_put_leaves_nothing_behind(
     target = new_target(kind)
     empty = rows_of(target)
 
+    put: list[Path] = []
+
     def failing_audit(**_entry: Any) -> None:
+        if isinstance(target, Path):  # the files are in place when the copy fails
+            for folder in (vault_path_for(target), target.parent / f"{target.stem}-claims"):
+                put.extend(path for path in folder.rglob("*") if path.is_file())
         raise OSError("disk full")
 
     monkeypatch.setattr(module, "append_audit", failing_audit)
@@ -557,6 +568,7 @@ def test_a_failure_after_the_originals_were_put_leaves_nothing_behind(
     finally:
         opened_source.close()
         opened.close()
+    assert len(put) == (2 + 4 if kind == "sqlite" else 0)
     assert rows_of(target) == empty
     assert files_and_chunks(target) == ([], 0)
 
@@ -591,3 +603,27 @@ def test_a_damaged_original_on_the_server_refuses_the_copy(
         assert "何もコピーしていません" in refused.stderr and "Traceback" not in refused.stderr
         assert not any(rows for rows in rows_of(target).values())
         assert files_and_chunks(target) == ([], 0)
+
+
+def test_a_damaged_claim_file_refuses_the_copy(new_target: MakeTarget, tmp_path: Path) -> None:
+    source = new_target("sqlite")
+    assert isinstance(source, Path)
+    claim = a_ledger_with_originals_and_an_approved_claim(source, tmp_path)
+    listed = Cli(source)("claim", "files", claim, "--json", check=True).json()
+    store = open_store(source)
+    try:
+        with store.engine.connect() as connection:
+            folder = connection.exec_driver_sql(
+                "SELECT folder FROM claims WHERE id = ?", (int(claim),)
+            ).scalar_one()
+    finally:
+        store.close()
+    csv = Path(folder) / next(f["name"] for f in listed["files"] if f["kind"] == "csv")  # type: ignore[index]
+    os.chmod(csv, 0o600)
+    csv.write_bytes(csv.read_bytes() + b"9,999\r\n")
+    target = new_target("postgresql")
+    refused = Cli(source)("copy-store", "--to", str(target))
+    assert refused.returncode == 3, refused.stderr
+    assert "SHA-256" in refused.stderr and csv.name in refused.stderr
+    assert not any(rows for rows in rows_of(target).values())
+    assert files_and_chunks(target) == ([], 0)
