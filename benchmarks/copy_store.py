@@ -7,7 +7,10 @@ rows measured in the same run.
 * PostgreSQL → SQLite: ``copy_store`` back into a new file against a bare read of the same rows
   from the server and ``executemany`` into a plain SQLite table.
 
-Also checks that ``status`` computes the same document on all three ledgers.
+Also checks that ``status`` computes the same document on all three ledgers. Then a ledger of
+``--originals`` vault originals of ``--size-mb`` MiB (random bytes) goes SQLite → PostgreSQL
+(into ``document_chunks``) and back (into files), against a bare move of the same bytes: the
+files read and COPYed in 1 MiB rows into a plain table, and those rows read back into files.
 Server: ``--server URL``, else ETCBOOK_TEST_PG_URL, else a throwaway cluster (benchmarks/postgresql.py).
 """
 
@@ -25,12 +28,14 @@ import psycopg
 from benchkit import report_result
 from postgresql import PG_BIN, ThrowawayCluster, drop_database, new_database
 from status import build_store, status_document
+from vault_storage import originals as random_originals
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from etcbook.models.copy_store import copy_store  # noqa: E402
 from etcbook.models.store import open_store  # noqa: E402
+from etcbook.models.vault import add_document, verify_vault  # noqa: E402
 
 
 def trip_columns(sqlite_path: Path) -> str:
@@ -84,10 +89,56 @@ def bare_from_server(url: str, sqlite_path: Path, columns: str) -> float:
     return seconds
 
 
+def originals_store(path: Path, files: list[Path]) -> None:
+    """A new SQLite ledger whose vault holds ``files``."""
+    store = open_store(path)
+    try:
+        for n, file in enumerate(files):
+            add_document(
+                store=store,
+                source=file,
+                kind="statement",
+                card="1234",
+                month=f"2026-{n % 12 + 1:02d}",
+            )
+    finally:
+        store.close()
+
+
+def bare_bytes_round_trip(url: str, files: list[Path], folder: Path) -> tuple[float, float]:
+    """The files' bytes COPYed in 1 MiB rows into a plain table, then read back into files."""
+    chunk = 1 << 20
+    with psycopg.connect(url) as db:
+        db.execute("CREATE TABLE bare_bytes (file integer, seq integer, data bytea)")
+        db.commit()
+        start = time.perf_counter()
+        with db.cursor() as cursor, cursor.copy("COPY bare_bytes FROM STDIN") as copy:
+            for n, file in enumerate(files):
+                with open(file, "rb") as handle:
+                    seq = 0
+                    while data := handle.read(chunk):
+                        copy.write_row((n, seq, data))
+                        seq += 1
+        db.commit()
+        there = time.perf_counter() - start
+        folder.mkdir()
+        start = time.perf_counter()
+        for n in range(len(files)):
+            with open(folder / f"{n}.pdf", "wb") as out:
+                for (data,) in db.execute(
+                    "SELECT data FROM bare_bytes WHERE file = %s ORDER BY seq", (n,)
+                ):
+                    out.write(data)
+        back = time.perf_counter() - start
+    return there, back
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", default=os.environ.get("ETCBOOK_TEST_PG_URL", ""))
     parser.add_argument("--trips", type=int, default=100_000)
+    parser.add_argument("--originals", type=int, default=100)
+    parser.add_argument("--size-mb", type=float, default=1.0)
     args = parser.parse_args()
     cluster = None
     if not args.server:
@@ -136,6 +187,46 @@ def main() -> int:
                 goal="the same status document",
                 met=same,
                 rows=rows,
+            )
+
+            files = random_originals(folder / "in", args.originals, int(args.size_mb * (1 << 20)))
+            with_originals = folder / "originals.sqlite3"
+            originals_store(with_originals, files)
+            created.append(vault_server := new_database(args.server))
+            open_store(vault_server).close()
+            originals_to, _ = timed_copy(with_originals, vault_server)
+            vault_back = folder / "originals back.sqlite3"
+            open_store(vault_back).close()
+            originals_from, _ = timed_copy(vault_server, vault_back)
+            created.append(bare_vault := new_database(args.server))
+            bare_there, bare_back = bare_bytes_round_trip(bare_vault, files, folder / "bare-out")
+            intact = True
+            for checked in (vault_server, vault_back):
+                opened = open_store(checked)
+                try:
+                    check = verify_vault(store=opened)
+                    intact = intact and check.intact and check.checked == len(files)
+                finally:
+                    opened.close()
+            what = f"{args.originals} originals of {args.size_mb:g} MiB"
+            print(
+                f"copy-store {what}: SQLite → PostgreSQL {originals_to:.2f} s (bare COPY of the"
+                f" bytes {bare_there:.2f} s), PostgreSQL → SQLite {originals_from:.2f} s (bare"
+                f" read into files {bare_back:.2f} s); verified on both: {intact}"
+            )
+            report_result(
+                f"copy-store {what} SQLite → PostgreSQL vs bare COPY of the bytes",
+                etcbook_s=originals_to,
+                baseline_s=bare_there,
+                goal="every original verified on the target",
+                met=intact,
+            )
+            report_result(
+                f"copy-store {what} PostgreSQL → SQLite vs bare read into files",
+                etcbook_s=originals_from,
+                baseline_s=bare_back,
+                goal="every original verified on the target",
+                met=intact,
             )
     finally:
         for url in created:

@@ -153,58 +153,16 @@ def time_import(url: str, csv_path: Path) -> tuple[float, int]:
 
 
 def copy_sqlite_to_server(sqlite_path: Path, url: str) -> None:
-    """The benchmark's SQLite store's rows into the (migrated) server ledger."""
-    import sqlite3
+    """The benchmark's SQLite store copied whole into the new server ledger, as
+    ``etcbook copy-store`` does (every table, ids kept, sequences reset)."""
+    from etcbook.models.copy_store import copy_store
 
-    open_store(url).close()
-    source = sqlite3.connect(sqlite_path)
-    columns = {
-        "cards": ("id", "last4", "holder", "auto_exchange", "created_at"),
-        "trips": (
-            "id",
-            "card_id",
-            "entry_at",
-            "exit_at",
-            "entry_ic",
-            "exit_ic",
-            "toll",
-            "rebate_applied",
-            "morning_evening",
-            "operator",
-            "trip_key",
-            "seq",
-            "source",
-        ),
-        "point_exchanges": ("id", "card_id", "at", "pool", "units", "points", "yen", "created_at"),
-        "mileage_adjustments": (
-            "id",
-            "card_id",
-            '"on"',
-            "pool",
-            "points",
-            "rebate",
-            "reason",
-            "created_at",
-        ),
-    }
-    booleans = {"auto_exchange", "morning_evening"}
-    with psycopg.connect(url) as db, db.cursor() as cursor:
-        for table, names in columns.items():
-            flags = [name in booleans for name in names]
-            with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-                for row in source.execute(f"SELECT {', '.join(names)} FROM {table}"):
-                    copy.write_row(
-                        [
-                            bool(v) if flag and v is not None else v
-                            for v, flag in zip(row, flags, strict=True)
-                        ]
-                    )
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                f" (SELECT max(id) FROM {table}))"
-            )
-        db.commit()
-    source.close()
+    source, target = open_store(sqlite_path), open_store(url)
+    try:
+        copy_store(source=source, target=target)
+    finally:
+        source.close()
+        target.close()
 
 
 def concurrent_clients(

@@ -1,10 +1,12 @@
 """``copy-store``: copy the whole ledger into an empty one (SQLite ⇄ PostgreSQL, or file to file).
 
-``etcbook [--db SOURCE] copy-store --to TARGET [--json]`` copies every table (ids kept) and the
-vault's originals (SHA-256 checked) of the current ledger into TARGET, a new or empty SQLite file
-or PostgreSQL database (a libpq URL), created or migrated first. A target that holds data is
-refused (exit 3, nothing changed); a failure leaves it empty. ``--json``: rows per table and the
-originals copied. Large tables report their progress on stderr.
+``etcbook [--db SOURCE] copy-store --to TARGET [--json]`` copies every table (ids kept), the
+vault's originals and the claims' frozen files (SHA-256 checked) of the current ledger into
+TARGET, a new or empty SQLite file or PostgreSQL database (a libpq URL), created or migrated
+first; the bytes go where the target keeps them (files beside a SQLite file, rows on
+PostgreSQL). A target that holds data, or a damaged original, is refused (exit 3, nothing
+changed); a failure leaves it empty. ``--json``: rows per table, the originals and claim files
+copied. Large tables report their progress on stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "copy-store",
         help="台帳をまるごと空の台帳へコピーする（SQLite ⇄ PostgreSQL）",
         description=(
-            "現在の台帳（--db）の全データと証憑の原本を、--to の新しいファイルか空の PostgreSQL "
+            "現在の台帳（--db）の全データと証憑の原本・申請の書類を、--to の新しいファイルか空の PostgreSQL "
             "データベースへコピーします。IDはそのまま。コピー先にデータがあれば何もしません（終了コード3）。"
         ),
     )
@@ -56,7 +58,8 @@ def cmd_copy_store(args: argparse.Namespace, context: CliContext) -> int:
     rows = sum(report.tables.values())
     say(
         f"コピーしました: {source.name} → {target.name}"
-        f"（{len(report.tables)} 表、{rows:,} 行、原本 {report.originals} 件、{report.seconds:.1f} 秒）"
+        f"（{len(report.tables)} 表、{rows:,} 行、原本 {report.originals} 件、"
+        f"申請の書類 {report.claim_files} 件、{report.seconds:.1f} 秒）"
     )
     emit(
         args,

@@ -9,8 +9,7 @@ How the copy keeps the ledger exact:
 
 - **One transaction on the target.** Every row, the sequence positions and the provenance entry
   of the audit log are committed together; any failure rolls the target back to the empty,
-  migrated ledger it was (the originals are assembled in a staging folder and put in place only
-  after the commit).
+  migrated ledger it was (on SQLite the originals' files written so far are removed).
 - **Foreign-key order.** Tables are filled parent first (the target's own dependency order),
   rows in id order (a document's correction comes after the document it corrects),
   ``closed_months`` last.
@@ -30,36 +29,45 @@ How the copy keeps the ledger exact:
   ``store``, action ``copy``), saying where the ledger was copied from.
 - **Data version.** ``data_version`` is the target's own counter (its commit bumps it), not copied.
 - **Sequences.** On PostgreSQL each id sequence is set past the largest copied id.
-- **Originals.** The vault's files are read from the source's vault and checked against the
-  SHA-256 each document recorded, then written into the target's vault
-  (:class:`VaultOriginals`, the one place that knows where originals' bytes live).
+- **Originals and claim files.** Their bytes are never copied as rows (``document_chunks``,
+  ``claim_file_chunks`` are on :data:`SKIPPED`): each document's original (removed ones too) and
+  each claim's frozen file is read from the source through the vault's API, checked against the
+  SHA-256 and size its row records (:func:`etcbook.models.vault.iter_original`,
+  :func:`etcbook.models.workflow.iter_claim_file`), and written into the target's own storage in
+  the same transaction, checked again (:func:`~etcbook.models.vault.put_original`,
+  :func:`~etcbook.models.workflow.put_claim_file`): rows on PostgreSQL, read-only files on
+  SQLite, whichever the source used. A damaged or missing one refuses the copy with a sentence.
+  On a SQLite target the claims' folders become the target's own
+  (:func:`~etcbook.models.workflow.adopt_claim_folders`). Only
+  :mod:`etcbook.models.vault_storage` knows where bytes live.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
-import shutil
-import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, MetaData, Table, text
 
 from etcbook.models.audit import append_audit
 from etcbook.models.dialect import is_postgresql
 from etcbook.models.store import Store
-from etcbook.privacy import make_private_dir
-from etcbook.safeio import fsync_fully, open_binary_fd
+from etcbook.models.vault_storage import VaultError
+
+if TYPE_CHECKING:
+    from etcbook.models.vault import DocumentRecord
+    from etcbook.models.workflow import ClaimFile
 
 SKIPPED: dict[str, str] = {
     "alembic_version": "the target is migrated to the same heads when it is opened",
     "data_version": "the target's own change counter, bumped by its commit",
     "engine_cache": "kept results of the engine, computed again on demand",
+    "document_chunks": "the originals' bytes on PostgreSQL: each original is read (checked) from"
+    " the source and written into the target's own storage (rows or files) by the vault",
+    "claim_file_chunks": "a claim's frozen files' bytes on PostgreSQL: copied like the originals",
 }
 """Tables of the schema that are not copied, with the reason."""
 LAST: tuple[str, ...] = ("closed_months",)
@@ -74,7 +82,7 @@ Progress = Callable[[str, int, int], None]
 
 
 class CopyRefused(ValueError):
-    """The copy was refused before anything was written; the message is for the user."""
+    """The copy was refused and the target left as it was; the message is for the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +91,16 @@ class CopyReport:
 
     Attributes:
         tables: rows copied per table, in the order they were filled.
-        originals: vault files copied (bytes checked against their SHA-256).
-        skipped: tables of the schema not copied, with the reason.
+        originals: vault originals copied (removed ones too; bytes checked against their
+            SHA-256 when read and when written).
+        claim_files: claims' frozen files copied (PDF, CSV, bundle, approved PDF), checked alike.
+        skipped: tables of the schema not copied as rows, with the reason.
         seconds: how long the copy took.
     """
 
     tables: dict[str, int]
     originals: int
+    claim_files: int = 0
     skipped: dict[str, str] = field(default_factory=lambda: dict(SKIPPED))
     seconds: float = 0.0
 
@@ -98,6 +109,7 @@ class CopyReport:
             "tables": self.tables,
             "rows": sum(self.tables.values()),
             "originals": self.originals,
+            "claim_files": self.claim_files,
             "skipped": sorted(self.skipped),
             "seconds": round(self.seconds, 3),
         }
@@ -130,103 +142,6 @@ def _quoted(connection: Connection, name: str) -> str:
 def _order_by(connection: Connection, table: Table) -> str:
     columns = list(table.primary_key.columns) or list(table.columns)
     return ", ".join(_quoted(connection, column.name) for column in columns)
-
-
-@dataclass(frozen=True, slots=True)
-class _Original:
-    relpath: str
-    sha256: str
-
-
-class VaultOriginals:
-    """Where a store's originals' bytes are: its vault (``models.vault.vault_root``).
-
-    The copy reads and writes originals only through this class, so a vault that keeps them
-    elsewhere (the database) is one change here.
-    """
-
-    def __init__(self, store: Store) -> None:
-        from etcbook.models.vault import vault_root
-
-        self.store = store
-        self.root = vault_root(store)
-
-    def listed(self, connection: Connection) -> list[_Original]:
-        """Every original the store's documents reference (removed ones: in the vault's trash)."""
-        rows = connection.execute(
-            text("SELECT path, sha256, removed_at, trash_path FROM documents ORDER BY id")
-        ).all()
-        originals = []
-        for path, sha256, removed_at, trash_path in rows:
-            relpath = trash_path if removed_at is not None else path
-            if relpath:
-                originals.append(_Original(relpath=str(relpath), sha256=str(sha256)))
-        return originals
-
-    def read(self, original: _Original) -> bytes:
-        """The original's bytes, checked against its recorded SHA-256."""
-        location = self.root / PurePosixPath(original.relpath)
-        try:
-            data = location.read_bytes()
-        except OSError as exc:
-            raise CopyRefused(
-                f"{self.store.name}: 証憑の原本 {original.relpath} を読めません"
-                f"（{exc.strerror or exc}）。何もコピーしていません。"
-            ) from None
-        if hashlib.sha256(data).hexdigest() != original.sha256:
-            raise CopyRefused(
-                f"{self.store.name}: 証憑の原本 {original.relpath} が記録された SHA-256 と"
-                "一致しません（`etcbook evidence verify` で確かめてください）。何もコピーしていません。"
-            )
-        return data
-
-    def holds_any(self) -> bool:
-        """True when the vault already keeps a file."""
-        return self.root.is_dir() and any(path.is_file() for path in self.root.rglob("*"))
-
-    def staging(self) -> _Staging:
-        """A folder beside the vault to write the copied originals into, put in place as the
-        vault once the rows are committed (:meth:`_Staging.place`)."""
-        return _Staging(self.root)
-
-
-class _Staging:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.folder = root.with_name(f".{root.name}.copying")
-        if self.folder.exists():  # an interrupted copy's
-            _remove_tree(self.folder)
-        make_private_dir(self.folder)
-
-    def write(self, original: _Original, data: bytes) -> None:
-        target = self.folder / PurePosixPath(original.relpath)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = open_binary_fd(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            fsync_fully(out.fileno())
-        os.chmod(target, stat.S_IRUSR)
-
-    def place(self) -> None:
-        if self.root.exists():  # an empty folder (VaultOriginals.holds_any was checked)
-            shutil.rmtree(self.root)
-        os.replace(self.folder, self.root)
-
-    def discard(self) -> None:
-        if self.folder.exists():
-            _remove_tree(self.folder)
-
-
-def _remove_tree(folder: Path) -> None:
-    """Remove a folder of read-only files."""
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_dir():
-            path.rmdir()
-        else:
-            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-            path.unlink()
-    folder.rmdir()
 
 
 def _non_empty(connection: Connection, tables: Sequence[Table]) -> str | None:
@@ -356,16 +271,15 @@ def _bulk_loading(connection: Connection, tables: Sequence[Table]) -> Iterator[N
 def copy_store(*, source: Store, target: Store, progress: Progress | None = None) -> CopyReport:
     """Copy every row of ``source`` and its originals into the empty ledger ``target``.
 
-    Both are open (migrated to the same heads). Raises :class:`CopyRefused` before writing
-    anything when the target holds data or an original cannot be read intact; any other failure
-    rolls the target back to empty.
+    Both are open (migrated to the same heads). Raises :class:`CopyRefused` when the target
+    holds data or an original or a claim's file cannot be read intact; that and any other
+    failure roll the target back to empty (files written on SQLite are removed).
     """
     started = time.perf_counter()
     if source.name == target.name:
         raise CopyRefused(f"{target.name}: コピー元とコピー先が同じです。")
-    source_vault, target_vault = VaultOriginals(source), VaultOriginals(target)
     counts: dict[str, int] = {}
-    staging: _Staging | None = None
+    put = _PutFiles(source=source, target=target)
     reading_options: dict[str, Any] = (
         {"isolation_level": "REPEATABLE READ"} if source.on_server else {}
     )
@@ -378,19 +292,15 @@ def copy_store(*, source: Store, target: Store, progress: Progress | None = None
                 tables = copied_tables(schema_tables(writing))
                 _check_same_tables(source, target, source_meta, tables)
                 filled = _non_empty(writing, tables)
-                if filled is not None or target_vault.holds_any():
-                    where = f"表 {filled} " if filled is not None else "証憑フォルダ"
+                if filled is not None:
                     raise CopyRefused(
-                        f"{target.name}: コピー先が空ではありません（{where}にデータがあります）。"
+                        f"{target.name}: コピー先が空ではありません（表 {filled} にデータがあります）。"
                         "空のデータベースか新しいファイルを指定してください。何も変更していません。"
                     )
-                originals = source_vault.listed(reading)
-                staging = target_vault.staging()
-                for original in originals:
-                    staging.write(original, source_vault.read(original))
                 with _bulk_loading(writing, tables):
                     for table in tables:
                         counts[table.name] = _copy_table(reading, writing, table, progress)
+                    put.all(reading, writing)
                 if is_postgresql(writing):
                     _reset_sequences(writing, tables)
                 append_audit(
@@ -399,17 +309,96 @@ def copy_store(*, source: Store, target: Store, progress: Progress | None = None
                     entity_id=0,
                     action="copy",
                     old={"from": source.name},
-                    new={"rows": sum(counts.values()), "originals": len(originals)},
+                    new={
+                        "rows": sum(counts.values()),
+                        "originals": len(put.documents),
+                        "claim_files": len(put.claim_files),
+                    },
                     reason="台帳をコピーしました（copy-store）",
                 )
     except BaseException:
-        if staging is not None:
-            staging.discard()
+        put.discard()
         raise
-    staging.place()
     return CopyReport(
-        tables=counts, originals=len(originals), seconds=time.perf_counter() - started
+        tables=counts,
+        originals=len(put.documents),
+        claim_files=len(put.claim_files),
+        seconds=time.perf_counter() - started,
     )
+
+
+@dataclass
+class _PutFiles:
+    """The originals' and claim files' bytes, read verified from the source and put into the
+    target's own storage through the vault's API (:mod:`etcbook.models.vault_storage` alone
+    knows where they live); what was put, to undo it when the copy fails."""
+
+    source: Store
+    target: Store
+    documents: list[DocumentRecord] = field(default_factory=list)
+    claim_files: list[ClaimFile] = field(default_factory=list)
+
+    def all(self, reading: Connection, writing: Connection) -> None:
+        """Every document's original (removed ones too) and every claim's frozen file, written
+        in ``writing``'s transaction after the rows that record them."""
+        from etcbook.models.vault import (
+            DocumentSearch,
+            iter_original,
+            put_original,
+            search_documents,
+        )
+        from etcbook.models.workflow import (
+            adopt_claim_folders,
+            claim_files,
+            iter_claim_file,
+            put_claim_file,
+        )
+
+        documents = search_documents(
+            store=self.source, search=DocumentSearch(include_removed=True), connection=reading
+        )
+        adopt_claim_folders(store=self.target, connection=writing)
+        try:
+            for document in sorted(documents, key=lambda d: d.id):
+                chunks = iter_original(store=self.source, document=document, connection=reading)
+                self.documents.append(
+                    put_original(
+                        store=self.target,
+                        connection=writing,
+                        document_id=document.id,
+                        chunks=chunks,
+                    )
+                )
+            for claim_file in claim_files(reading):
+                chunks = iter_claim_file(
+                    store=self.source, claim_file=claim_file, connection=reading
+                )
+                self.claim_files.append(
+                    put_claim_file(
+                        store=self.target,
+                        connection=writing,
+                        claim_file_id=claim_file.id,
+                        chunks=chunks,
+                    )
+                )
+        except VaultError as exc:
+            raise CopyRefused(
+                f"{self.source.name}: {str(exc).rstrip('。')}。何もコピーしていません。"
+            ) from None
+
+    def discard(self) -> None:
+        """Remove what was put (files on SQLite; rows go with the rolled-back transaction)."""
+        from etcbook.models.vault import discard_original
+        from etcbook.models.workflow import discard_claim_file
+
+        for document in self.documents:  # the copy's own error is the one to report
+            with contextlib.suppress(OSError):
+                discard_original(store=self.target, document=document)
+        for claim_file in self.claim_files:
+            with contextlib.suppress(OSError):
+                discard_claim_file(store=self.target, claim_file=claim_file)
+        self.documents.clear()
+        self.claim_files.clear()
 
 
 def _check_sees_everything(source: Store, reading: Connection) -> None:

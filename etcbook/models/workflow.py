@@ -302,13 +302,14 @@ class ClaimFile:
         return {"kind": self.kind, "name": self.name, "size": self.size, "sha256": self.sha256}
 
 
-def claim_files(connection: Connection, claim_id: int) -> list[ClaimFile]:
-    """The claim's frozen files, in the order pdf, csv, bundle, approved_pdf."""
+def claim_files(connection: Connection, claim_id: int | None = None) -> list[ClaimFile]:
+    """The claim's frozen files, in the order pdf, csv, bundle, approved_pdf; without
+    ``claim_id``, every claim's (by claim)."""
+    where = "" if claim_id is None else " WHERE f.claim_id = :i"
     rows = connection.execute(
         text(
             "SELECT f.id, f.claim_id, f.card_id, f.kind, f.name, f.sha256, f.size, f.created_at,"
-            " k.folder FROM claim_files f JOIN claims k ON k.id = f.claim_id"
-            " WHERE f.claim_id = :i"
+            " k.folder FROM claim_files f JOIN claims k ON k.id = f.claim_id" + where
         ),
         {"i": claim_id},
     ).all()
@@ -326,7 +327,7 @@ def claim_files(connection: Connection, claim_id: int) -> list[ClaimFile]:
         )
         for r in rows
     ]
-    return sorted(files, key=lambda f: CLAIM_FILE_KINDS.index(f.kind))
+    return sorted(files, key=lambda f: (f.claim_id, CLAIM_FILE_KINDS.index(f.kind), f.id))
 
 
 def stored_claim_file(store: Store, claim_file: ClaimFile) -> StoredFile:
@@ -385,6 +386,30 @@ def put_claim_file(
     claim_file = next(f for f in claim_files(connection, row[0]) if f.id == claim_file_id)
     storage_for(store).write(connection, stored_claim_file(store, claim_file), chunks)
     return claim_file
+
+
+def discard_claim_file(*, store: Store, claim_file: ClaimFile) -> None:
+    """Undo :func:`put_claim_file` after its transaction failed (removes the file on SQLite)."""
+    storage_for(store).discard(stored_claim_file(store, claim_file))
+
+
+def adopt_claim_folders(*, store: Store, connection: Connection) -> None:
+    """Give the claims just copied into ``store`` (rows in ``connection``'s transaction, before
+    their files are put) this store's own folders: on SQLite a claim's files live in its folder,
+    and the one recorded is the source's (another ledger's, or another computer's), so it
+    becomes ``claims_folder(store)/claim-N``. A server ledger keeps the bytes in the database
+    and the submitter's folder as recorded. Runs while the copy has the claims' triggers off
+    (an approved claim refuses changes; the version stays as copied)."""
+    if storage_for(store).in_database:
+        return
+    claim_ids = connection.execute(
+        text("SELECT DISTINCT claim_id FROM claim_files ORDER BY claim_id")
+    ).scalars()
+    for claim_id in list(claim_ids):
+        connection.execute(
+            text("UPDATE claims SET folder = :folder WHERE id = :i"),
+            {"folder": str(claims_folder(store) / f"claim-{claim_id}"), "i": claim_id},
+        )
 
 
 def _keep_claim_file(

@@ -5,9 +5,10 @@ target empty."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -16,7 +17,14 @@ from sqlalchemy import inspect
 
 from etcbook.models.copy_store import SKIPPED
 from etcbook.models.store import open_store
-from etcbook.models.vault import vault_root
+from etcbook.models.vault import (
+    DocumentSearch,
+    read_original,
+    search_documents,
+    vault_path_for,
+    vault_root,
+)
+from etcbook.models.workflow import claims_folder
 from tests.conftest import MEISAI, Cli
 
 MakeTarget = Callable[[str], "Path | str"]
@@ -54,7 +62,8 @@ def other(backend: str) -> str:
 
 def rows_of(target: Path | str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (skipped tables aside), as raw SQL reads them, in id order;
-    the audit log without the entries the copies appended."""
+    the audit log without the entries the copies appended, a claim's folder (a path on the
+    computer that keeps its files: a SQLite copy's own) left out."""
     store = open_store(target)
     try:
         with store.engine.connect() as connection:
@@ -63,7 +72,14 @@ def rows_of(target: Path | str) -> dict[str, list[tuple[Any, ...]]]:
             for table in tables:
                 keys = inspect(connection).get_pk_constraint(table)["constrained_columns"]
                 order = ", ".join(keys) if keys else "1"
-                rows = connection.exec_driver_sql(f"SELECT * FROM {table} ORDER BY {order}").all()
+                columns = [
+                    f'"{column["name"]}"'
+                    for column in inspect(connection).get_columns(table)
+                    if (table, column["name"]) != ("claims", "folder")
+                ]
+                rows = connection.exec_driver_sql(
+                    f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
+                ).all()
                 found[table] = [tuple(row) for row in rows]
             found["audit_log"] = [
                 row for row in found["audit_log"] if (row[3], row[5]) != ("store", "copy")
@@ -74,17 +90,36 @@ def rows_of(target: Path | str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def originals_of(target: Path | str) -> dict[str, str]:
-    """The vault's files and their SHA-256."""
+    """Every original (removed ones by their trash path) and the SHA-256 of its bytes, read
+    through the vault (checked) wherever the store keeps them."""
     store = open_store(target)
     try:
-        root = vault_root(store)
+        documents = search_documents(store=store, search=DocumentSearch(include_removed=True))
+        return {
+            (document.trash_path if document.removed_at else document.relpath) or "": (
+                hashlib.sha256(read_original(store=store, document=document)).hexdigest()
+            )
+            for document in documents
+        }
     finally:
         store.close()
-    return {
-        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in root.rglob("*")
-        if path.is_file()
-    }
+
+
+def files_and_chunks(target: Path | str) -> tuple[list[Path], int]:
+    """The files in the store's vault folder and claims folder on this computer, and the rows
+    of bytes in its database: where the store keeps its originals and claim files."""
+    store = open_store(target)
+    try:
+        folders = (vault_root(store), claims_folder(store))
+        with store.engine.connect() as connection:
+            chunks = sum(
+                connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+                for table in ("document_chunks", "claim_file_chunks")
+            )
+    finally:
+        store.close()
+    files = sorted(path for folder in folders for path in folder.rglob("*") if path.is_file())
+    return files, chunks
 
 
 def schema_objects(target: Path | str) -> set[tuple[object, ...]]:
@@ -122,6 +157,30 @@ def copy(source: Path | str, target: Path | str) -> dict[str, Any]:
     document = done.json()
     assert isinstance(document, dict)
     return document
+
+
+def add_statement(cli: Cli, card: str, day: str, path: Path) -> int:
+    """``evidence add`` of a card statement dated ``day`` (its month's); the document's id."""
+    added = cli(
+        "evidence",
+        "add",
+        "--kind",
+        "statement",
+        "--card",
+        card,
+        "--month",
+        day[:7],
+        "--date",
+        day,
+        "--amount",
+        "1234",
+        "--counterparty",
+        "カード会社",
+        str(path),
+        "--json",
+        check=True,
+    ).json()
+    return int(added["document"]["id"])  # type: ignore[index]
 
 
 def test_the_demo_store_goes_to_postgresql_and_back(
@@ -251,28 +310,8 @@ def test_a_ledger_with_passages_incidents_and_evidence_both_ways(
     added = []
     for month in ("2025-09", "2025-10"):
         statement.write_bytes(b"%PDF-1.4 statement " + month.encode() + b"\r\n\x00\xff")
-        added.append(
-            cli(
-                "evidence",
-                "add",
-                "--kind",
-                "statement",
-                "--card",
-                "0042",
-                "--month",
-                month,
-                "--date",
-                f"{month}-25",
-                "--amount",
-                "1234",
-                "--counterparty",
-                "カード会社",
-                str(statement),
-                "--json",
-                check=True,
-            ).json()
-        )
-    cli("evidence", "remove", str(added[0]["document"]["id"]), "--reason", "重複", check=True)
+        added.append(add_statement(cli, "0042", f"{month}-25", statement))
+    cli("evidence", "remove", str(added[0]), "--reason", "重複", check=True)
     cli(
         "adjust",
         "--card",
@@ -367,19 +406,20 @@ def test_copying_onto_itself_is_refused(demo_store_path: Path) -> None:
     assert refused.returncode == 3 and "同じ" in refused.stderr
 
 
-def test_a_damaged_original_refuses_the_copy_before_anything_is_written(
+def test_a_damaged_original_refuses_the_copy_and_leaves_the_target_empty(
     demo_store_path: Path, new_target: MakeTarget
 ) -> None:
     vault = demo_store_path.with_name("demo.etc")
     victim = next(path for path in sorted(vault.rglob("*")) if path.is_file())
     os.chmod(victim, 0o600)
     victim.write_bytes(victim.read_bytes() + b"x")
-    target = new_target("sqlite")
-    refused = Cli(demo_store_path)("copy-store", "--to", str(target))
-    assert refused.returncode == 3
-    assert "SHA-256" in refused.stderr and victim.name in refused.stderr
-    assert not any(rows for rows in rows_of(target).values())
-    assert originals_of(target) == {}
+    for kind in ("sqlite", "postgresql"):
+        target = new_target(kind)
+        refused = Cli(demo_store_path)("copy-store", "--to", str(target))
+        assert refused.returncode == 3
+        assert "SHA-256" in refused.stderr and victim.name in refused.stderr
+        assert not any(rows for rows in rows_of(target).values())
+        assert files_and_chunks(target) == ([], 0)
 
 
 def test_large_tables_report_their_progress(
@@ -410,3 +450,180 @@ def test_large_tables_report_their_progress(
     assert {table for table, _done, _total in seen} == {
         table for table, rows in report.tables.items() if rows >= 200
     }
+
+
+def claim_files_out(target: Path | str, claim: str, out: Path) -> dict[str, bytes]:
+    """``claim files ID --out DIR``: the claim's frozen files as written, by name."""
+    written = Cli(target)("claim", "files", claim, "--out", str(out), "--json", check=True).json()
+    assert isinstance(written, dict)
+    return {Path(f["path"]).name: Path(f["path"]).read_bytes() for f in written["files"]}
+
+
+def a_ledger_with_originals_and_an_approved_claim(target: Path, tmp_path: Path) -> str:
+    """Two originals (one removed to the trash) and a submitted, approved claim with its
+    four frozen files; the claim's id."""
+    cli = Cli(target)
+    cli("card", "add", "--holder", "山田太郎", "--last4", "1111", check=True)
+    trip = cli(
+        "trip",
+        "add",
+        "--card",
+        "1111",
+        "--exit",
+        "2026-03-10T09:00",
+        "--to",
+        "横浜町田",
+        "--toll",
+        "1200",
+        "--json",
+        check=True,
+    ).json()
+    trip_id = str(trip["trip"]["id"])  # type: ignore[index]
+    cli("trip", "edit", trip_id, "--business-share", "100", "--purpose", "営業", check=True)
+    statement = tmp_path / "請求 #1.pdf"
+    added = []
+    for day in ("2026-03-25", "2026-03-26"):
+        statement.write_bytes(b"%PDF-1.4 statement " + day.encode() + b"\r\n\x00\xff")
+        added.append(add_statement(cli, "1111", day, statement))
+    cli("evidence", "remove", str(added[0]), "--reason", "重複", check=True)
+    submitted = cli(
+        "claim", "submit", "--card", "1111", "--from", "2026-03-01", "--to", "2026-03-31", "--json"
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    claim = str(submitted.json()["claim"])  # type: ignore[index]
+    cli("claim", "approve", claim, check=True)
+    return claim
+
+
+def test_originals_and_claim_files_arrive_in_each_targets_own_storage(
+    new_target: MakeTarget, tmp_path: Path
+) -> None:
+    """SQLite → PostgreSQL → PostgreSQL → SQLite → SQLite: each copy keeps the bytes where its
+    backend does (rows on the server, files beside a file), read back intact."""
+    source = new_target("sqlite")
+    assert isinstance(source, Path)
+    claim = a_ledger_with_originals_and_an_approved_claim(source, tmp_path)
+    before = rows_of(source)
+    kept = originals_of(source)
+    frozen = claim_files_out(source, claim, tmp_path / "out-source")
+    assert len(kept) == 2 and any(path.startswith("_trash/") for path in kept)
+    assert len(frozen) == 4
+    source_files = files_and_chunks(source)
+    assert len(source_files[0]) == 2 + 4 and source_files[1] == 0
+
+    answered = answers(Cli(source))
+    chain = [source, new_target("postgresql"), new_target("postgresql")]
+    chain += [new_target("sqlite"), new_target("sqlite")]
+    for n, (origin, target) in enumerate(itertools.pairwise(chain), start=1):
+        report = copy(origin, target)
+        assert (report["originals"], report["claim_files"]) == (2, 4)
+        assert set(SKIPPED) <= set(report["skipped"])
+        assert rows_of(target) == before
+        assert originals_of(target) == kept
+        assert claim_files_out(target, claim, tmp_path / f"out-{n}") == frozen
+        verified = Cli(target)("evidence", "verify", check=True)
+        assert "すべて記録どおり" in verified.stdout + verified.stderr
+        assert answers(Cli(target)) == answered
+        files, chunks = files_and_chunks(target)
+        if isinstance(target, str):  # the server: every byte in the database, no file here
+            assert files == [] and chunks >= 2 + 4
+        else:  # a file: its own vault and its own claims' folder, nothing in the table
+            assert chunks == 0 and len(files) == 2 + 4
+            store = open_store(target)
+            try:
+                own = claims_folder(store)
+            finally:
+                store.close()
+            assert sum(1 for path in files if own in path.parents) == 4
+    # The source's files were only read.
+    assert files_and_chunks(source) == source_files
+    assert claim_files_out(source, claim, tmp_path / "out-again") == frozen
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_failure_after_the_originals_were_put_leaves_nothing_behind(
+    new_target: MakeTarget, tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcbook.models import copy_store as module
+
+    source = new_target("sqlite")
+    assert isinstance(source, Path)
+    a_ledger_with_originals_and_an_approved_claim(source, tmp_path)
+    target = new_target(kind)
+    empty = rows_of(target)
+
+    put: list[Path] = []
+
+    def failing_audit(**_entry: Any) -> None:
+        if isinstance(target, Path):  # the files are in place when the copy fails
+            for folder in (vault_path_for(target), target.parent / f"{target.stem}-claims"):
+                put.extend(path for path in folder.rglob("*") if path.is_file())
+        raise OSError("disk full")
+
+    monkeypatch.setattr(module, "append_audit", failing_audit)
+    opened_source, opened = open_store(source), open_store(target)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            module.copy_store(source=opened_source, target=opened)
+    finally:
+        opened_source.close()
+        opened.close()
+    assert len(put) == (2 + 4 if kind == "sqlite" else 0)
+    assert rows_of(target) == empty
+    assert files_and_chunks(target) == ([], 0)
+
+
+def test_a_damaged_original_on_the_server_refuses_the_copy(
+    new_target: MakeTarget, tmp_path: Path
+) -> None:
+    source = new_target("sqlite")
+    assert isinstance(source, Path)
+    a_ledger_with_originals_and_an_approved_claim(source, tmp_path)
+    on_server = new_target("postgresql")
+    copy(source, on_server)
+    store = open_store(on_server)
+    try:
+        with store.transaction() as connection:  # as a superuser could, behind etcbook's back
+            connection.exec_driver_sql("ALTER TABLE document_chunks DISABLE TRIGGER USER")
+            connection.exec_driver_sql(
+                "UPDATE document_chunks SET data = data || '\\x00'::bytea"
+                " WHERE document_id = (SELECT max(id) FROM documents)"
+            )
+            connection.exec_driver_sql("ALTER TABLE document_chunks ENABLE TRIGGER USER")
+            name = connection.exec_driver_sql(
+                "SELECT path FROM documents ORDER BY id DESC LIMIT 1"
+            ).scalar_one()
+    finally:
+        store.close()
+    for kind in ("sqlite", "postgresql"):
+        target = new_target(kind)
+        refused = Cli(on_server)("copy-store", "--to", str(target))
+        assert refused.returncode == 3, refused.stderr
+        assert "SHA-256" in refused.stderr and PurePosixPath(name).name in refused.stderr
+        assert "何もコピーしていません" in refused.stderr and "Traceback" not in refused.stderr
+        assert not any(rows for rows in rows_of(target).values())
+        assert files_and_chunks(target) == ([], 0)
+
+
+def test_a_damaged_claim_file_refuses_the_copy(new_target: MakeTarget, tmp_path: Path) -> None:
+    source = new_target("sqlite")
+    assert isinstance(source, Path)
+    claim = a_ledger_with_originals_and_an_approved_claim(source, tmp_path)
+    listed = Cli(source)("claim", "files", claim, "--json", check=True).json()
+    store = open_store(source)
+    try:
+        with store.engine.connect() as connection:
+            folder = connection.exec_driver_sql(
+                "SELECT folder FROM claims WHERE id = ?", (int(claim),)
+            ).scalar_one()
+    finally:
+        store.close()
+    csv = Path(folder) / next(f["name"] for f in listed["files"] if f["kind"] == "csv")  # type: ignore[index]
+    os.chmod(csv, 0o600)
+    csv.write_bytes(csv.read_bytes() + b"9,999\r\n")
+    target = new_target("postgresql")
+    refused = Cli(source)("copy-store", "--to", str(target))
+    assert refused.returncode == 3, refused.stderr
+    assert "SHA-256" in refused.stderr and csv.name in refused.stderr
+    assert not any(rows for rows in rows_of(target).values())
+    assert files_and_chunks(target) == ([], 0)
