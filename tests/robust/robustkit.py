@@ -111,8 +111,25 @@ def trip_count(path: Path | str) -> int:
         db.close()
 
 
-def content_digest(path: Path) -> str:
-    """SHA-256 of every user table's rows in a fixed order: equal digests mean equal content."""
+def content_digest(path: Path | str) -> str:
+    """SHA-256 of every user table's rows in a fixed order: equal digests mean equal content.
+
+    ``path``: a SQLite file, or a PostgreSQL ledger's URL."""
+    if isinstance(path, str):
+        import psycopg
+
+        with psycopg.connect(path) as server:
+            digest = hashlib.sha256()
+            tables = server.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                " AND table_type = 'BASE TABLE' ORDER BY table_name"
+            ).fetchall()
+            for (table,) in tables:
+                digest.update(f"\x00table {table}\x00".encode())
+                rows = server.execute(f'SELECT * FROM "{table}"').fetchall()
+                for text in sorted(map(repr, rows)):  # rows of equal first columns too
+                    digest.update(text.encode())
+            return digest.hexdigest()
     db = sqlite3.connect(path, timeout=30)
     try:
         digest = hashlib.sha256()
