@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from etcbook import clock
+from etcbook import clock, phases
 from etcbook.importers.meisai import (
     MAX_REPORTED_ERRORS,
     RECORD_FIELDS,
@@ -405,6 +405,7 @@ def import_files_pg(
     commit = False
     with store.engine.connect() as connection:
         transaction = connection.begin()
+        phases.mark("import", "start")
         try:
             cursor = _driver_cursor(connection)
             for path in map(Path, paths):
@@ -435,12 +436,15 @@ def import_files_pg(
                     progress(size, size)
             commit = not dry_run and all(r.ok for r in results)
             if commit:
+                phases.mark("import", "commit")
                 transaction.commit()
             else:
                 transaction.rollback()
         except BaseException:
             transaction.rollback()
             raise
+        finally:
+            phases.mark("import", "end")
     return ImportResult(files=results, committed=commit)
 
 

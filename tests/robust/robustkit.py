@@ -96,7 +96,14 @@ def integrity(path: Path) -> str:
         db.close()
 
 
-def trip_count(path: Path) -> int:
+def trip_count(path: Path | str) -> int:
+    """The store's trips: a SQLite file, or a PostgreSQL ledger's URL."""
+    if isinstance(path, str):
+        import psycopg
+
+        with psycopg.connect(path) as server:
+            row = server.execute("SELECT count(*) FROM trips").fetchone()
+            return int(row[0]) if row else 0
     db = sqlite3.connect(path, timeout=30)
     try:
         return db.execute("SELECT count(*) FROM trips").fetchone()[0]
@@ -104,8 +111,25 @@ def trip_count(path: Path) -> int:
         db.close()
 
 
-def content_digest(path: Path) -> str:
-    """SHA-256 of every user table's rows in a fixed order: equal digests mean equal content."""
+def content_digest(path: Path | str) -> str:
+    """SHA-256 of every user table's rows in a fixed order: equal digests mean equal content.
+
+    ``path``: a SQLite file, or a PostgreSQL ledger's URL."""
+    if isinstance(path, str):
+        import psycopg
+
+        with psycopg.connect(path) as server:
+            digest = hashlib.sha256()
+            tables = server.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                " AND table_type = 'BASE TABLE' ORDER BY table_name"
+            ).fetchall()
+            for (table,) in tables:
+                digest.update(f"\x00table {table}\x00".encode())
+                rows = server.execute(f'SELECT * FROM "{table}"').fetchall()
+                for text in sorted(map(repr, rows)):  # rows of equal first columns too
+                    digest.update(text.encode())
+            return digest.hexdigest()
     db = sqlite3.connect(path, timeout=30)
     try:
         digest = hashlib.sha256()
@@ -125,7 +149,7 @@ def content_digest(path: Path) -> str:
         db.close()
 
 
-def etcbook_argv(db: Path, *args: str) -> list[str]:
+def etcbook_argv(db: Path | str, *args: str) -> list[str]:
     return [sys.executable, "-m", "etcbook", "--db", str(db), *args]
 
 
@@ -134,7 +158,7 @@ def etcbook_env(**extra: str) -> dict[str, str]:
 
 
 def start_etcbook(
-    db: Path, *args: str, phases: PhaseLog | None = None, **popen: object
+    db: Path | str, *args: str, phases: PhaseLog | None = None, **popen: object
 ) -> subprocess.Popen[bytes]:
     """``etcbook --db DB ARGS…`` started in a subprocess (not waited for).
 

@@ -9,6 +9,10 @@ Afterwards SQLite's own ``PRAGMA integrity_check`` must say ``ok``, the store mu
 etcbook again, and the file's trips must be either all stored or none of them, with everything
 that was in the store before unchanged. The phase marks tell how many kills landed while the
 import was writing: each run prints that number and fails below :data:`MID_WRITE_AT_LEAST`.
+
+The import test runs on a PostgreSQL ledger too (a database copied from the base one per
+kill; a new, empty database stands for the store that does not exist yet). The claim export
+writes files only and reads the store: it runs on SQLite only.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ import io
 import os
 import random
 import signal
-import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import robustkit
+from pgkit import create_database, database_name, drop_database, run_sql
 
 from etcbook.models.imports import import_files
 from etcbook.models.store import backup_copy, open_store
@@ -38,43 +44,113 @@ def _seed() -> int:
     return int(os.environ.get("ETCBOOK_CRASH_SEED") or random.SystemRandom().randrange(1 << 30))
 
 
-def _base_store(folder: Path, small: Path) -> Path:
-    """A store that already holds another card's trips, so we can see nothing else is touched."""
-    path = folder / "base.sqlite3"
-    store = open_store(path)
-    assert import_files(store, [small]).ok
-    store.close()
-    return path
+@dataclass
+class _Ledgers:
+    """Stores for the import-kill test on one backend: files in ``folder``, or databases on
+    the PostgreSQL server ``server`` (``None`` for SQLite)."""
+
+    folder: Path
+    server: str | None = None
+    template: str | None = None
+    made: list[str] = field(default_factory=list)
+
+    def base(self, small: Path) -> Path | str:
+        """A store that already holds another card's trips, so we can see nothing else is
+        touched."""
+        if self.server is None:
+            path: Path | str = self.folder / "base.sqlite3"
+        else:
+            path = self._database(self.template)
+        store = open_store(path)
+        assert import_files(store, [small]).ok
+        store.close()
+        return path
+
+    def copy(self, base: Path | str, name: str) -> Path | str:
+        if isinstance(base, Path):
+            copy = backup_copy(base, "copy")
+            return copy.rename(self.folder / f"{name}.sqlite3")
+        return self._database(database_name(base))
+
+    def new(self, name: str) -> Path | str:
+        """Where a store that does not exist yet goes (an empty database on the server)."""
+        return self.folder / f"{name}.sqlite3" if self.server is None else self._database(None)
+
+    def _database(self, template: str | None) -> str:
+        assert self.server is not None
+        url = create_database(self.server, template=template)
+        self.made.append(url)
+        return url
+
+    @staticmethod
+    def exists(path: Path | str) -> bool:
+        """The store was created (the file, or the tables in the database)."""
+        if isinstance(path, Path):
+            return path.exists()
+        import psycopg
+
+        with psycopg.connect(path) as server:
+            row = server.execute("SELECT to_regclass('trips') IS NOT NULL").fetchone()
+            return bool(row and row[0])
+
+    @staticmethod
+    def check_integrity(path: Path | str, context: str) -> None:
+        """SQLite's ``PRAGMA integrity_check`` (PostgreSQL has no check of a file to run)."""
+        if isinstance(path, Path):
+            assert robustkit.integrity(path) == "ok", context
+
+    def remove(self, path: Path | str) -> None:
+        if isinstance(path, Path):
+            path.unlink()
+            for suffix in ("-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+        else:
+            assert self.server is not None
+            drop_database(self.server, path)
+            self.made.remove(path)
+
+    def close(self) -> None:
+        for url in list(self.made):
+            self.remove(url)
 
 
-def _fresh_copy(base: Path, target: Path) -> Path:
-    copy = backup_copy(base, "copy")
-    copy.rename(target)
-    return target
-
-
-def _import_batches(path: Path) -> list[tuple[str, int]]:
-    db = sqlite3.connect(path)
+@pytest.fixture
+def ledgers(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[_Ledgers]:
+    if backend != "postgresql":
+        yield _Ledgers(tmp_path)
+        return
+    made = _Ledgers(
+        tmp_path,
+        server=str(request.getfixturevalue("pg_server")),
+        template=str(request.getfixturevalue("pg_template")),
+    )
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("ETCBOOK_SERVER_FILES", str(tmp_path / "server-files"))
     try:
-        return db.execute("SELECT file_name, inserted FROM import_batches ORDER BY id").fetchall()
+        yield made
     finally:
-        db.close()
+        made.close()
+
+
+def _import_batches(path: Path | str) -> list[tuple[object, ...]]:
+    return run_sql(path, "SELECT file_name, inserted FROM import_batches ORDER BY id")
 
 
 @pytest.mark.slow
+@pytest.mark.both_backends
 def test_import_killed_at_random_moments_is_all_or_nothing(
-    tmp_path: Path, big_meisai: Path, small_meisai: Path
+    ledgers: _Ledgers, tmp_path: Path, big_meisai: Path, small_meisai: Path
 ) -> None:
     seed = _seed()
     rng = random.Random(seed)
-    base = _base_store(tmp_path, small_meisai)
+    base = ledgers.base(small_meisai)
     base_trips = robustkit.trip_count(base)
     base_digest = robustkit.content_digest(base)
     rows = 100_000
 
     # Calibrate: how long does a whole import take here, start-up included, and how long
     # does it hold its write transaction?
-    calibration = _fresh_copy(base, tmp_path / "calibration.sqlite3")
+    calibration = ledgers.copy(base, "calibration")
     log = robustkit.PhaseLog(tmp_path / "calibration.phases")
     started = time.monotonic()
     process = robustkit.start_etcbook(calibration, "import", str(big_meisai), phases=log)
@@ -89,9 +165,7 @@ def test_import_killed_at_random_moments_is_all_or_nothing(
     for kill in range(KILLS):
         # One kill in four hits a store that does not exist yet (creation and migration too).
         fresh = kill % 4 == 3
-        path = tmp_path / f"kill{kill:02d}.sqlite3"
-        if not fresh:
-            _fresh_copy(base, path)
+        path = ledgers.new(f"kill{kill:02d}") if fresh else ledgers.copy(base, f"kill{kill:02d}")
         before_trips = 0 if fresh else base_trips
         log = robustkit.PhaseLog(tmp_path / f"kill{kill:02d}.phases")
         process = robustkit.start_etcbook(path, "import", str(big_meisai), phases=log)
@@ -113,13 +187,13 @@ def test_import_killed_at_random_moments_is_all_or_nothing(
             f" writing {writing:.2f}s)"
         )
 
-        if not path.exists():
+        if not ledgers.exists(path):
             outcomes["before the store existed"] += 1
             continue
-        assert robustkit.integrity(path) == "ok", context
+        ledgers.check_integrity(path, context)
         store = open_store(path)  # recovers the WAL and opens like a user would
         store.close()
-        assert robustkit.integrity(path) == "ok", context
+        ledgers.check_integrity(path, context)
         trips = robustkit.trip_count(path)
         assert trips in (before_trips, before_trips + rows), f"{context}: {trips} trips"
         if trips == before_trips:
@@ -141,14 +215,13 @@ def test_import_killed_at_random_moments_is_all_or_nothing(
             _out, err = again.communicate(timeout=300)
             assert again.returncode == 0, f"{context}: {err.decode()}"
             assert robustkit.trip_count(path) == before_trips + rows, context
-            assert robustkit.integrity(path) == "ok", context
-        path.unlink()
-        for suffix in ("-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
+            ledgers.check_integrity(path, context)
+        ledgers.remove(path)
 
     mid_write = sum(phases[p] for p in robustkit.MID_WRITE)
+    where = "PostgreSQL" if isinstance(base, str) else "SQLite"
     report = (
-        f"{mid_write} of {KILLS} import kills landed while it was writing (at least"
+        f"{mid_write} of {KILLS} import kills on {where} landed while it was writing (at least"
         f" {MID_WRITE_AT_LEAST} required; seed {seed}): phases {dict(phases)},"
         f" outcomes {dict(outcomes)}"
     )

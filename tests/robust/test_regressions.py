@@ -18,6 +18,8 @@ from etcbook.importers.meisai import read_meisai_bytes
 from etcbook.models.imports import import_files
 from etcbook.models.store import open_store
 
+pytestmark = pytest.mark.both_backends
+
 HEADER_UTF8 = robustkit.HEADER_15.encode("utf-8")
 ROW = "25/03/01,00:04,25/03/01,01:54,浜松,御殿場,,,4270,300,3970,{klass},1234,{card},確定"
 
@@ -80,7 +82,7 @@ def test_card_number_in_a_wrong_column_is_masked_in_the_message() -> None:
     assert "************1234" in errors[0].message
 
 
-def test_file_name_that_is_not_utf8_imports(tmp_path: Path) -> None:
+def test_file_name_that_is_not_utf8_imports(tmp_path: Path, store_target: Path | str) -> None:
     """Found by the command-line fuzzer: a cp932 file name (from a Windows ZIP unpacked on
     Linux) crashed the import with UnicodeEncodeError when stored and printed as JSON."""
     folder = os.fsencode(tmp_path)
@@ -89,9 +91,8 @@ def test_file_name_that_is_not_utf8_imports(tmp_path: Path) -> None:
     with open(path, "wb") as handle:
         handle.write(robustkit.HEADER_15.encode("cp932") + b"\r\n")
         handle.write(("\r\n".join(robustkit.meisai_lines(5)) + "\r\n").encode("cp932"))
-    store_path = tmp_path / "s.sqlite3"
     done = subprocess.run(
-        [*robustkit.etcbook_argv(store_path, "import", "--json"), path],
+        [*robustkit.etcbook_argv(store_target, "import", "--json"), path],
         capture_output=True,
         env=robustkit.etcbook_env(),
         cwd=robustkit.ROOT,
@@ -102,19 +103,19 @@ def test_file_name_that_is_not_utf8_imports(tmp_path: Path) -> None:
     document = json.loads(done.stdout)
     assert document["inserted"] == 5
     assert document["files"][0]["file"].endswith("明細.csv")
-    store = open_store(store_path)
+    store = open_store(store_target)
     with store.engine.connect() as connection:
         stored = connection.exec_driver_sql("SELECT file_name FROM import_batches").scalar()
     store.close()
     assert stored == "明細.csv"
 
 
-def test_bad_file_name_in_an_error_message(tmp_path: Path) -> None:
+def test_bad_file_name_in_an_error_message(tmp_path: Path, store_target: Path | str) -> None:
     """The same cp932 name on a file that is not a 明細CSV: a clean refusal naming it."""
     path = os.fsencode(tmp_path) + b"/" + "請求書.pdf".encode("cp932")
     with open(path, "wb") as handle:
         handle.write(b"%PDF-1.7\n")
-    store = open_store(tmp_path / "s.sqlite3")
+    store = open_store(store_target)
     result = import_files(store, [Path(os.fsdecode(path))])
     store.close()
     assert not result.ok
@@ -134,14 +135,14 @@ def test_bad_file_name_in_an_error_message(tmp_path: Path) -> None:
     ids=lambda argv: " ".join(argv),
 )
 def test_dates_near_the_end_of_the_calendar_are_usage_errors(
-    store_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+    store_target: Path | str, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Found by the argument fuzzer: OverflowError / "year 10000 is out of range" from date
     arithmetic in trips and reminders. Command-line dates are now years 1900-2999."""
     from etcbook.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--db", str(store_path), *argv, "--json"])
+        main(["--db", str(store_target), *argv, "--json"])
     assert exit_.value.code == 2
     assert "年までの日付" in capsys.readouterr().err
 
@@ -154,7 +155,8 @@ def test_dates_near_the_end_of_the_calendar_are_usage_errors(
 def test_unusable_store_path_is_a_sentence(
     tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Found by the argument fuzzer: OSError / RuntimeError tracebacks from open_store."""
+    """Found by the argument fuzzer: OSError / RuntimeError tracebacks from open_store.
+    Paths of store files: SQLite-only by nature."""
     from etcbook.cli import main
 
     (tmp_path / "file.sqlite3").write_bytes(b"")
@@ -165,13 +167,13 @@ def test_unusable_store_path_is_a_sentence(
 
 
 def test_option_value_double_dash_is_a_usage_error(
-    store_path: Path, capsys: pytest.CaptureFixture[str]
+    store_target: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Found by the argument fuzzer: ``--holder=--`` became an empty list and crashed SQLite."""
     from etcbook.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--db", str(store_path), "card", "add", "--last4", "1234", "--holder=--"])
+        main(["--db", str(store_target), "card", "add", "--last4", "1234", "--holder=--"])
     assert exit_.value.code == 2
     assert "--holder" in capsys.readouterr().err
 
@@ -208,12 +210,12 @@ def _file(path: Path, header: str, row: str) -> Path:
     ids=["15-column 確認中 then 13-column", "13-column then 15-column 確定 without rebate"],
 )
 def test_same_trip_from_both_layouts_is_a_duplicate_not_a_crash(
-    tmp_path: Path, first: tuple[str, str], second: tuple[str, str]
+    tmp_path: Path, store_target: Path | str, first: tuple[str, str], second: tuple[str, str]
 ) -> None:
     """Found by the store fuzzer: IntegrityError "NOT NULL constraint failed: matches.replaces"
     when a trip stored from one layout came again in the other (a NULL status made the
     "replaces" test NULL)."""
-    store = open_store(tmp_path / "s.sqlite3")
+    store = open_store(store_target)
     try:
         assert import_files(store, [_file(tmp_path / "a.csv", *first)]).inserted == 1
         again = import_files(store, [_file(tmp_path / "b.csv", *second)])
@@ -229,14 +231,14 @@ def test_same_trip_from_both_layouts_is_a_duplicate_not_a_crash(
     ids=lambda argv: " ".join(argv[:2]),
 )
 def test_huge_number_argument_is_a_usage_error(
-    store_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+    store_target: Path | str, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Found by the argument fuzzer: OverflowError "Python int too large to convert to SQLite
     INTEGER" from an id of 20 digits."""
     from etcbook.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--db", str(store_path), *argv])
+        main(["--db", str(store_target), *argv])
     assert exit_.value.code == 2
     assert "大きすぎます" in capsys.readouterr().err
 
@@ -246,6 +248,7 @@ def test_huge_number_argument_is_a_usage_error(
     [["backup", "--out", "~nosuchuser_etcbook/b.zip"], ["restore", "~nosuchuser_etcbook/b.zip"]],
     ids=["backup", "restore"],
 )
+@pytest.mark.sqlite_only  # backup and restore copy a store file; a server ledger is pg_dump's
 def test_unknown_users_home_in_backup_paths_is_a_sentence(
     store_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,8 @@ from etcbook.models.cards import fill_cards
 from etcbook.models.store import Store
 from etcbook.models.tables import Card
 
+pytestmark = pytest.mark.both_backends
+
 MEISAI = Path(__file__).resolve().parents[2] / "data" / "meisai"
 
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pgkit import run_sql
+
+pytestmark = pytest.mark.both_backends
 
 SEPTEMBER = ("--from", "2026-09-01", "--to", "2026-09-30")
 OCTOBER = ("--from", "2026-10-01", "--to", "2026-10-31")
 
 
 @pytest.fixture
-def demo_cli(demo_store_path: Path) -> Any:
-    from tests.conftest import Cli
-
-    return Cli(demo_store_path)
+def demo_cli(cli_for: Any, demo_target: Path | str) -> Any:
+    """The CLI on a private copy of the demo store, on the test's backend."""
+    return cli_for(demo_target)
 
 
 def run_json(cli: Any, *args: str) -> dict[str, Any]:
@@ -28,14 +29,8 @@ def run_json(cli: Any, *args: str) -> dict[str, Any]:
     return document
 
 
-def sql(db: Path, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(db)
-    try:
-        rows = connection.execute(statement, params).fetchall()
-        connection.commit()
-    finally:
-        connection.close()
-    return rows
+def sql(db: Path | str, statement: str, **params: object) -> list[tuple[Any, ...]]:
+    return run_sql(db, statement, **params)
 
 
 def yayoi_debits(path: Path) -> int:
@@ -101,7 +96,7 @@ def test_provisional_and_passage_rows_are_left_out_and_listed(
         db, "SELECT id FROM trips WHERE status = '確定' AND exit_at >= '2026-10-01' ORDER BY id"
     )
     passage = confirmed[0][0]
-    sql(db, "UPDATE trips SET flags = 'passage' WHERE id = ?", passage)
+    sql(db, "UPDATE trips SET flags = 'passage' WHERE id = :id", id=passage)
     assert provisional
     args = ("journal", "--format", "mf", "--card", "1234", *OCTOBER)
     result = run_json(demo_cli, *args, "--out", str(tmp_path / "a.csv"))
@@ -134,7 +129,7 @@ def test_provisional_and_passage_rows_are_left_out_and_listed(
         for s in with_provisional["skipped"]
     )
     passage_toll = sql(
-        db, "SELECT toll - coalesce(rebate_applied, 0) FROM trips WHERE id = ?", passage
+        db, "SELECT toll - coalesce(rebate_applied, 0) FROM trips WHERE id = :id", id=passage
     )
     assert (
         result["total"] + with_provisional["total"] + passage_toll[0][0] == report["claimed_total"]
@@ -148,7 +143,7 @@ def test_a_character_cp932_cannot_carry_stops_the_export(demo_cli: Any, tmp_path
         "SELECT t.id FROM trips t JOIN cards c ON c.id = t.card_id WHERE c.last4 = '9012'"
         " AND t.business_share > 0 AND t.exit_at >= '2026-09-01' ORDER BY t.exit_at LIMIT 1",
     )[0][0]
-    sql(db, "UPDATE trips SET purpose = '納品🚚' WHERE id = ?", trip)
+    sql(db, "UPDATE trips SET purpose = '納品🚚' WHERE id = :id", id=trip)
     out = tmp_path / "out" / "j.csv"
     out.parent.mkdir()
     done = demo_cli("journal", "--format", "freee", "--card", "9012", *SEPTEMBER, "--out", str(out))

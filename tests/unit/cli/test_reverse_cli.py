@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.both_backends
+
 EXIT_BAD_INPUT = 3
 
 

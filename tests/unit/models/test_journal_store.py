@@ -29,9 +29,12 @@ SEPTEMBER = JournalRequest(
 )
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def demo(demo_store_path: Path) -> Any:
-    store = open_store(demo_store_path)
+def demo(demo_target: Path | str) -> Any:
+    store = open_store(demo_target)
     yield store
     store.close()
 

@@ -19,6 +19,8 @@ from etcbook.models.mileage_changes import (
     set_commute_pass,
 )
 
+pytestmark = pytest.mark.both_backends
+
 RULES = load_rules()
 AT = dt.datetime(2025, 6, 4, 9, 0)
 ON = dt.date(2025, 6, 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import inspect, text
 
 from etcbook.domain.mileage import Adjustment, ExchangeInput, StopEvent, TripInput
 from etcbook.domain.points import ExchangeUnit
@@ -20,24 +21,27 @@ from etcbook.models.mileage import (
 )
 from etcbook.models.mileage_inputs import card_states, load_card_inputs, trip_results_for
 
+pytestmark = pytest.mark.both_backends
+
 
 def add_card(store: Any, last4: str, auto_exchange: bool = False) -> int:
     with store.transaction() as connection:
         result = connection.execute(
             text(
                 "INSERT INTO cards (last4, holder, auto_exchange, created_at)"
-                " VALUES (:last4, '山田太郎', :auto, '2025-01-01T00:00:00')"
+                " VALUES (:last4, '山田太郎', :auto, '2025-01-01T00:00:00') RETURNING id"
             ),
             {"last4": last4, "auto": auto_exchange},
         )
-        return int(result.lastrowid or 0)
+        return int(result.scalar_one())
 
 
 def test_migration_creates_the_mileage_tables_and_index(store: Any) -> None:
     from etcbook.models.store import _declared_heads
 
     with store.engine.connect() as connection:
-        names = set(connection.execute(text("SELECT name FROM sqlite_master")).scalars())
+        schema = inspect(connection)
+        names = set(schema.get_table_names()) | {i["name"] for i in schema.get_indexes("trips")}
         heads = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
     assert {"point_exchanges", "card_stops", "mileage_adjustments", "commute_pass_months"} <= names
     assert "ix_trips_mileage" in names

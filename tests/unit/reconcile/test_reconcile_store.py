@@ -22,6 +22,8 @@ from etcbook.models.reconcile import (
 )
 from etcbook.models.reconcile_facts import month_facts, replay_registration
 
+pytestmark = pytest.mark.both_backends
+
 T = dt.datetime.fromisoformat
 
 
