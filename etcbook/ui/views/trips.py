@@ -182,6 +182,11 @@ class _TripDelegate(QStyledItemDelegate):
 MONEY_KINDS = frozenset({"yen", "points", "percent"})
 
 
+def _guessed_operator(row: TripRow, column: int) -> bool:
+    """The 事業者 cell of a trip whose operator is only a guess (marked in colour)."""
+    return TRIP_COLUMNS[column].key == "operator" and row.operator_source == "default"
+
+
 class TripTableModel(LazyRecordModel["TripRow"]):
     """The trips table: keys from :func:`trip_ids` (with passages: :func:`listed_ids`), rows
     from :func:`trip_rows` and :func:`passage_rows`. Passages are dimmed, show no amount
@@ -204,33 +209,35 @@ class TripTableModel(LazyRecordModel["TripRow"]):
                 rows.update(passage_rows(connection=connection, keys=keys))
         return rows
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if index.isValid() and role in (
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.BackgroundRole,
-            Qt.ItemDataRole.CheckStateRole,
+    def display_text(self, record: TripRow, column: int) -> str:
+        if record.passage and TRIP_COLUMNS[column].kind in MONEY_KINDS:
+            return "－"
+        return super().display_text(record, column)
+
+    def has_check_box(self, record: TripRow, column: int) -> bool:
+        return not record.passage and super().has_check_box(record, column)
+
+    def paint_roles(self, record: TripRow | None, column: int) -> dict[int, Any]:
+        roles = super().paint_roles(record, column)
+        if record is not None and (record.passage or _guessed_operator(record, column)):
+            # colours from the palette, which can turn dark while the row is shown
+            del roles[Qt.ItemDataRole.ForegroundRole], roles[Qt.ItemDataRole.BackgroundRole]
+        return roles
+
+    def live_data(self, index: AnyIndex, role: int) -> Any:
+        record = self.record(index.row())
+        if record is not None and record.passage:
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _remarks_tip(record)
+        if (
+            record is not None
+            and role == Qt.ItemDataRole.BackgroundRole
+            and _guessed_operator(record, index.column())
         ):
-            record = self.record(index.row())
-            column = TRIP_COLUMNS[index.column()]
-            if record is not None and record.passage:
-                if role == Qt.ItemDataRole.ForegroundRole:
-                    return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
-                if role == Qt.ItemDataRole.DisplayRole and column.kind in MONEY_KINDS:
-                    return "－"
-                if role == Qt.ItemDataRole.CheckStateRole:
-                    return None
-                if role == Qt.ItemDataRole.ToolTipRole:
-                    return _remarks_tip(record)
-            if (
-                record is not None
-                and role == Qt.ItemDataRole.BackgroundRole
-                and column.key == "operator"
-                and record.operator_source == "default"
-            ):
-                return alert_colours(QPalette()).get("warning")
-        return super().data(index, role)
+            return alert_colours(QPalette()).get("warning")
+        return super().live_data(index, role)
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         flags = super().flags(index)
