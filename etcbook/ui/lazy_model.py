@@ -92,17 +92,30 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
 
     # -- keys ----------------------------------------------------------------------------------
 
-    def set_keys(self, keys: Sequence[int] | array[int]) -> None:
-        """Show the rows of ``keys``, in this order (drops the cache)."""
+    @property
+    def page_size(self) -> int:
+        """How many rows one fetch reads."""
+        return self._page_size
+
+    def set_keys(
+        self, keys: Sequence[int] | array[int], *, first_page: Mapping[int, R] | None = None
+    ) -> None:
+        """Show the rows of ``keys``, in this order (drops the cache). ``first_page``: the
+        records of the first :attr:`page_size` keys, read already (with the keys), by key."""
         self.beginResetModel()
         self._keys = keys if isinstance(keys, array) else array("q", keys)
         self._pages.clear()
         self._row_of = None
+        if first_page is not None:
+            self._keep_page(0, first_page)
         self.endResetModel()
 
-    def refetch(self) -> None:
-        """Forget the cached rows (the store changed) and repaint what is visible."""
+    def refetch(self, *, first_page: Mapping[int, R] | None = None) -> None:
+        """Forget the cached rows (the store changed) and repaint what is visible.
+        ``first_page``: as for :meth:`set_keys`."""
         self._pages.clear()
+        if first_page is not None:
+            self._keep_page(0, first_page)
         if self._keys:
             self.dataChanged.emit(
                 self.index(0, 0), self.index(len(self._keys) - 1, len(self._columns) - 1)
@@ -148,10 +161,14 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
 
     def _load_page(self, page_number: int) -> _Page[R]:
         start = page_number * self._page_size
-        keys = list(self._keys[start : start + self._page_size])
-        found = self._fetch(keys)
+        return self._keep_page(
+            page_number, self._fetch(self._keys[start : start + self._page_size])
+        )
+
+    def _keep_page(self, page_number: int, found: Mapping[int, R]) -> _Page[R]:
+        start = page_number * self._page_size
         self.fetch_count += 1
-        page = _Page([found.get(key) for key in keys])
+        page = _Page([found.get(key) for key in self._keys[start : start + self._page_size]])
         self._pages[page_number] = page
         while len(self._pages) > self._cached_pages:
             self._pages.popitem(last=False)
@@ -168,17 +185,17 @@ class LazyRecordModel(QAbstractTableModel, Generic[R]):
         """Whether ``record``'s cell in ``column`` shows a check box (a CheckStateRole)."""
         return self._columns[column].kind == "bool"
 
-    def cell_width_keys(self, rows: Sequence[int], column: int) -> list[tuple[str, Hashable]]:
-        """The text and check box of each row's cell in ``column``: what sets its width
-        (:class:`etcbook.ui.tables.CellWidthKeys`; the cells set no font, icon or size)."""
-        keys: list[tuple[str, Hashable]] = []
-        for row in rows:
-            record = self.record(row)
-            if record is None:  # deleted since the keys were read: an empty cell
-                keys.append(("", False))
-            else:
-                keys.append((self.display_text(record, column), self.has_check_box(record, column)))
-        return keys
+    def cell_width_keys(
+        self, rows: Sequence[int], columns: Sequence[int]
+    ) -> list[list[tuple[str, Hashable]]]:
+        """The text and check box of each row's cell in each of ``columns``: what sets its
+        width (:class:`etcbook.ui.tables.CellWidthKeys`; the cells set no font, icon or size)."""
+        records = [self.record(row) for row in rows]
+        display, check = self.display_text, self.has_check_box
+        return [
+            [("", False) if r is None else (display(r, c), check(r, c)) for r in records]
+            for c in columns
+        ]
 
     # -- Qt model ------------------------------------------------------------------------------
 

@@ -228,10 +228,13 @@ class CellWidthKeys(Protocol):
     """A model that tells, without Qt, what decides the width of its cells (see
     :meth:`RememberingTableView.sizeHintForColumn`)."""
 
-    def cell_width_keys(self, rows: Sequence[int], column: int) -> list[tuple[str, Hashable]]:
-        """Per row of ``rows``: the text shown in the cell of ``column`` and whatever else
-        sets its width (a check box, an icon, a font); two cells with equal keys are drawn
-        equally wide, and of two with the same second part, the longer text is the wider."""
+    def cell_width_keys(
+        self, rows: Sequence[int], columns: Sequence[int]
+    ) -> list[list[tuple[str, Hashable]]]:
+        """Per column of ``columns``, per row of ``rows``: the text shown in the cell and
+        whatever else sets its width (a check box, an icon, a font); two cells with equal keys
+        are drawn equally wide, and of two with the same second part, the longer text is the
+        wider."""
         ...
 
 
@@ -317,7 +320,17 @@ class RememberingTableView(QTableView):
         return max(self.sizeHintForColumn(column), self.horizontalHeader().sectionSizeHint(column))
 
     def sizeHintForColumn(self, column: int) -> int:  # Qt override
-        """Qt's own width hint for ``column``, found without asking the delegate for every row.
+        """Qt's own width hint for ``column`` (see :meth:`size_hints_for_columns`)."""
+        if not self._measures_quickly():
+            return super().sizeHintForColumn(column)
+        return self.size_hints_for_columns([column])[column]
+
+    def _measures_quickly(self) -> bool:
+        return isinstance(self.model(), CellWidthKeys) and not self.rootIndex().isValid()
+
+    def size_hints_for_columns(self, columns: Sequence[int]) -> dict[int, int]:
+        """QTableView.sizeHintForColumn of each of ``columns``, found without asking the
+        delegate for every row when the model tells what sets its cells' widths.
 
         Qt measures the cells of up to :data:`FIT_ROWS` rows through the delegate (a model's
         ``data`` runs some eight times per cell: 200 rows × 16 columns of the trips table cost
@@ -327,35 +340,40 @@ class RememberingTableView(QTableView):
         delegate, over the same rows Qt would read. The result is Qt's own figure.
         """
         model = self.model()
-        if not isinstance(model, CellWidthKeys) or self.rootIndex().isValid():
-            return super().sizeHintForColumn(column)
+        if not self._measures_quickly():
+            return {column: QTableView.sizeHintForColumn(self, column) for column in columns}
+        assert isinstance(model, CellWidthKeys)
         self.ensurePolished()
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         metrics = QFontMetricsF(option.font)
+        grid = 1 if self.showGrid() else 0
         rows = self._rows_qt_measures()
-        widest: dict[Hashable, float] = {}
-        measured: set[tuple[str, Hashable]] = set()
-        # A text's laid-out width is its advance and, past its last glyph, that glyph's
-        # overhang: texts of equal advance ending in the same character are equally wide.
-        shapes: dict[tuple[float, str, Hashable], int] = {}
-        for row, key in zip(rows, model.cell_width_keys(rows, column), strict=True):
-            if key in measured:
-                continue
-            measured.add(key)
-            text, extra = key
-            for line in text.split("\n"):
-                advance = metrics.horizontalAdvance(line)
-                shapes.setdefault((advance, line[-1:], extra), row)
-                if advance > widest.get(extra, -1.0):
-                    widest[extra] = advance
-        hint = 0
-        for (advance, _last, extra), row in shapes.items():
-            if advance >= widest[extra] - WIDEST_SLACK:
-                index = model.index(row, column)
-                width = self.itemDelegateForIndex(index).sizeHint(option, index).width()
-                hint = max(hint, width)
-        return hint + 1 if self.showGrid() else hint
+        hints: dict[int, int] = {}
+        for column, keys in zip(columns, model.cell_width_keys(rows, columns), strict=True):
+            widest: dict[Hashable, float] = {}
+            measured: set[tuple[str, Hashable]] = set()
+            # A text's laid-out width is its advance and, past its last glyph, that glyph's
+            # overhang: texts of equal advance ending in the same character are equally wide.
+            shapes: dict[tuple[float, str, Hashable], int] = {}
+            for row, key in zip(rows, keys, strict=True):
+                if key in measured:
+                    continue
+                measured.add(key)
+                text, extra = key
+                for line in text.split("\n"):
+                    advance = metrics.horizontalAdvance(line)
+                    shapes.setdefault((advance, line[-1:], extra), row)
+                    if advance > widest.get(extra, -1.0):
+                        widest[extra] = advance
+            hint = 0
+            for (advance, _last, extra), row in shapes.items():
+                if advance >= widest[extra] - WIDEST_SLACK:
+                    index = model.index(row, column)
+                    width = self.itemDelegateForIndex(index).sizeHint(option, index).width()
+                    hint = max(hint, width)
+            hints[column] = hint + grid
+        return hints
 
     def _rows_qt_measures(self) -> list[int]:
         """The rows QTableView.sizeHintForColumn reads, in its order: those in view, then
@@ -389,17 +407,23 @@ class RememberingTableView(QTableView):
             return
         header = self.horizontalHeader()
         empty = model.rowCount() == 0
+        fitted = [
+            column
+            for column in range(model.columnCount())
+            if column not in self._resized_by_user and not header.isSectionHidden(column)
+        ]
+        # Wrapped text needs only its header's width; amounts never wrap.
+        by_content = [
+            column
+            for column in fitted
+            if not empty and not (self.wordWrap() and not _is_amount_column(model, column))
+        ]
+        contents = self.size_hints_for_columns(by_content)  # every column at once
         self._fitting = True
         try:
-            for column in range(model.columnCount()):
-                if column in self._resized_by_user or header.isSectionHidden(column):
-                    continue
-                # Wrapped text needs only its header's width; amounts never wrap.
-                wraps = self.wordWrap() and not _is_amount_column(model, column)
+            for column in fitted:
                 needed = min(
-                    header.sectionSizeHint(column)
-                    if empty or wraps
-                    else self.content_width(column),
+                    max(contents.get(column, 0), header.sectionSizeHint(column)),
                     MAX_FITTED_WIDTH,
                 )
                 if header.sectionSize(column) < needed:

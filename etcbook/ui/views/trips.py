@@ -47,6 +47,8 @@ from etcbook.ui.tables import Column, RememberingTableView
 from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from etcbook.models.ui_queries import TripQuery, TripRow, TripTotals
     from etcbook.ui.mileage import Snapshot
 
@@ -199,14 +201,18 @@ class TripTableModel(LazyRecordModel["TripRow"]):
         super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
 
     def _fetch_rows(self, keys: Sequence[int]) -> dict[int, TripRow]:
+        with self.context.connection() as connection:
+            return self.read_rows(connection, keys)
+
+    def read_rows(self, connection: Connection, keys: Sequence[int]) -> dict[int, TripRow]:
+        """The rows of ``keys`` (trips and passages), by key, on ``connection``."""
         from etcbook.models.passage_rows import is_passage_key, passage_rows
         from etcbook.models.ui_queries import trip_rows
 
         trips = [key for key in keys if not is_passage_key(key)]
-        with self.context.connection() as connection:
-            rows = trip_rows(connection=connection, ids=trips, figures=self.figures)
-            if len(trips) < len(keys):
-                rows.update(passage_rows(connection=connection, keys=keys))
+        rows = trip_rows(connection=connection, ids=trips, figures=self.figures)
+        if len(trips) < len(keys):
+            rows.update(passage_rows(connection=connection, keys=keys))
         return rows
 
     def display_text(self, record: TripRow, column: int) -> str:
@@ -581,26 +587,30 @@ class TripsPage(Page):
     def apply_filters(self) -> None:
         """Re-query the keys and totals for the filters as they are now."""
         from etcbook.models.passage_rows import count_passages, listed_ids
-        from etcbook.models.ui_queries import trip_ids, trip_totals
+        from etcbook.models.ui_queries import trip_ids_and_totals, trip_totals
 
         self._text_timer.stop()
         self.query = self.current_query()
-        with self.context.connection() as connection:
+        figures = self.model.figures
+        with self.context.connection() as connection:  # one connection: one round of reads
             passages = 0
             if self.passages_shown.isChecked():
                 passages = count_passages(connection=connection, query=self.query)
             if passages:
                 keys = listed_ids(connection=connection, query=self.query)
+                totals = trip_totals(connection=connection, query=self.query, figures=figures)
             else:
-                keys = trip_ids(connection=connection, query=self.query)
-            totals = trip_totals(
-                connection=connection, query=self.query, figures=self.model.figures
-            )
+                keys, totals = trip_ids_and_totals(
+                    connection=connection, query=self.query, figures=figures
+                )
+            same = keys == self.model.keys
+            # the rows the table shows first (at the top, where a new list opens)
+            first = None if same else self.model.read_rows(connection, keys[: self.model.page_size])
         self.passages = passages
-        if keys == self.model.keys:
+        if same:
             self.model.refetch()  # same rows (an edit elsewhere): keep selection and scroll
         else:
-            self.model.set_keys(keys)
+            self.model.set_keys(keys, first_page=first)
         self._show_totals(totals)
 
     def set_month_range(self, month_from: str | None, month_to: str | None) -> None:
