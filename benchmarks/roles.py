@@ -4,9 +4,13 @@ baseline measured in the same run.
 Ledger: ``--drivers`` drivers (default 500), two cards each, ``--trips`` trips (default
 1,000,000) spread over 12 months, built with ``generate_series`` and secured by ``admin init``.
 
-* a driver's trips page, month filter (the rows of their cards in one month; row-level security
-  adds ``card_id = ANY(my_card_ids())``) against the superuser running the same query with that
-  condition written out (no row-level security);
+* a driver's trips page, month filter: the real 走行明細 page of the window (offscreen), opened
+  on the ledger as a driver, set to one month after another (``set_month_range`` and a repaint of
+  the rows in view: keys, totals with the engine's figures, the first page of rows, column
+  fitting, painting) against the driver's raw SQL for the same months (``MONTH_QUERY``);
+* the driver's raw query for a month (row-level security adds ``card_id = ANY(my_card_ids())``)
+  against the superuser running the same query with that condition written out (no row-level
+  security);
 * the accounts desk's month totals across all cards and departments against the superuser's
   same query (no row-level security).
 
@@ -27,22 +31,41 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from benchkit import report_result
-from postgresql import PG_BIN, ThrowawayCluster, drop_database, new_database
+
+# This folder (benchkit, postgresql) after the installed packages: its packaging.py would
+# otherwise stand for the "packaging" distribution that matplotlib imports when the window's
+# dashboard draws its charts.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
+from benchkit import report_result  # noqa: E402
+from postgresql import PG_BIN, ThrowawayCluster, drop_database, new_database  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from etcbook.models.roles import add_user, init_roles
-from etcbook.models.store import open_store
+from etcbook.models.roles import add_user, init_roles  # noqa: E402
+from etcbook.models.store import open_store  # noqa: E402
 
 MONTH_QUERY = (
     "SELECT t.id, t.dated_at, t.entry_ic, t.exit_ic, t.toll, t.purpose, t.business_share"
-    " FROM trips t WHERE t.dated_at >= '2026-03-01' AND t.dated_at < '2026-04-01'{extra}"
+    " FROM trips t WHERE t.dated_at >= '{start}' AND t.dated_at < '{end}'{extra}"
     " ORDER BY t.dated_at, t.id"
 )
+LEDGER_MONTHS = [f"2026-{month:02d}" for month in range(1, 13)]
+"""The months the built ledger's trips fall in."""
+
+
+def month_query(month: str, extra: str = "") -> str:
+    """:data:`MONTH_QUERY` for one month (``YYYY-MM``)."""
+    year, number = (int(part) for part in month.split("-"))
+    end = f"{year + number // 12}-{number % 12 + 1:02d}-01"
+    return MONTH_QUERY.format(start=f"{month}-01", end=end, extra=extra)
+
+
 TOTALS_QUERY = (
     "SELECT c.department, count(*), sum(t.toll), sum(t.toll * t.business_share / 100)"
     " FROM trips t JOIN cards c ON c.id = t.card_id"
@@ -103,6 +126,102 @@ def median_ms(
         connection.execute(query, params).fetchall()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+# --- a driver's trips page in the window, month filter -------------------------------------
+
+
+def trips_page_month_filter(url: str, login: str, files: Path, rounds: int) -> None:
+    """The window's 走行明細 page as ``login`` (offscreen): each month of the ledger in turn,
+    ``rounds`` times; against the driver's raw query for the same months, as many times.
+
+    The window runs in a process of its own (spawned: the client processes forked later must
+    not inherit Qt's threads)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        figures = pool.apply(page_figures, (url, login, str(files), rounds))
+    page_ms, query_ms, rows = figures["page_ms"], figures["query_ms"], figures["rows"]
+    page_median, query_median = statistics.median(page_ms), statistics.median(query_ms)
+    print(
+        f"trips page, month filter as a driver: {page_median:.1f} ms median"
+        f" ({max(page_ms):.1f} max, {len(page_ms)} filters, {rows} rows in the last month);"
+        f" the driver's raw query: {query_median:.1f} ms;"
+        f" the window's CPU time: {statistics.median(figures['cpu_ms']):.1f} ms",
+        file=sys.stderr,
+    )
+    report_result(
+        "a driver's trips page, month filter (the window, offscreen; RLS) vs the driver's raw"
+        " query for the month",
+        etcbook_s=page_median / 1000,
+        baseline_s=query_median / 1000,
+        goal="< 100 ms",
+        met=page_median < 100,
+        rows_in_a_month=rows,
+        filters=len(page_ms),
+        max_ms=round(max(page_ms), 1),
+        # CPU time of the window's process: what a shared, loaded machine disturbs least
+        cpu_ms=round(statistics.median(figures["cpu_ms"]), 1),
+    )
+
+
+def page_figures(url: str, login: str, folder: str, rounds: int) -> dict[str, Any]:
+    """In the spawned process: the page's and the raw query's times (ms) per month filter."""
+    files = Path(folder)
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["ETCBOOK_SERVER_FILES"] = str(files)  # the client's own copies: not the user's
+    from PySide6.QtCore import QSettings
+
+    from etcbook.models.server import parse_address
+    from etcbook.ui.app import make_application, make_main_window
+
+    driver_url = as_user(url, login)
+    app = make_application()
+    settings = QSettings(str(files / "settings.ini"), QSettings.Format.IniFormat)
+    window = make_main_window(
+        parse_address(driver_url), settings=settings, sample_path=files / "sample.sqlite3"
+    )
+    window.resize(1280, 800)
+    window.show()
+    window.context.open_store_now()
+    app.processEvents()
+    window.show_page("trips")
+    page = window.page_widget("trips")
+    deadline = time.monotonic() + 300
+    while (window.context.operations.busy or page.model.figures is None) and (
+        time.monotonic() < deadline
+    ):  # the engine's per-trip figures: the totals use them, as the driver sees them
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+    months = [m for m in (page.month_from.itemData(i) for i in range(page.month_from.count())) if m]
+    if months != LEDGER_MONTHS or page.model.figures is None:
+        raise RuntimeError(f"the trips page shows months {months}, figures {page.model.figures}")
+
+    cpu_ms: list[float] = []
+
+    def filtered(month: str) -> float:
+        started, cpu = time.perf_counter(), time.process_time()
+        page.set_month_range(month, month)
+        page.view.viewport().repaint()  # the rows in view are fetched and painted
+        cpu_ms.append((time.process_time() - cpu) * 1000)
+        return (time.perf_counter() - started) * 1000
+
+    page_ms = [filtered(month) for _ in range(rounds) for month in months]
+    rows = page.model.rowCount()  # of the last month
+    totals = page.totals
+    window.close()
+    app.processEvents()
+    with psycopg.connect(driver_url, autocommit=True) as c:
+        query_ms = []
+        for _ in range(rounds):
+            for month in months:
+                started = time.perf_counter()
+                fetched = c.execute(month_query(month)).fetchall()
+                query_ms.append((time.perf_counter() - started) * 1000)
+    if len(fetched) != rows or totals is None or totals.count != rows:
+        raise RuntimeError(f"the page shows {rows} rows, the driver's query {len(fetched)}")
+    return {"page_ms": page_ms, "cpu_ms": cpu_ms, "query_ms": query_ms, "rows": rows}
 
 
 # --- a driver's `etcbook status` for one card (whole process) ------------------------------
@@ -487,10 +606,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--runs", type=int, default=7, help="runs of each timed process")
     parser.add_argument(
-        "--only", choices=("queries", "status", "clients"), action="append", help="(repeatable)"
+        "--only",
+        choices=("page", "queries", "status", "clients"),
+        action="append",
+        help="(repeatable)",
     )
     args = parser.parse_args()
-    only = set(args.only or ("queries", "status", "clients"))
+    only = set(args.only or ("page", "queries", "status", "clients"))
     cluster = None
     if not args.server:
         if not (PG_BIN / "initdb").exists():
@@ -508,6 +630,8 @@ def main() -> int:
         logins = build(url, args.drivers, args.trips, suffix)
         print(f"ledger built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         driver = logins[args.drivers // 2]
+        if "page" in only:
+            trips_page_month_filter(url, driver, files, args.runs)
         if "status" in only:
             with psycopg.connect(url, autocommit=True) as c:
                 (last4,) = c.execute(  # type: ignore[misc]
@@ -521,8 +645,8 @@ def main() -> int:
         if "queries" not in only:
             return 0
         with psycopg.connect(as_user(url, driver), autocommit=True) as c:
-            rls_ms = median_ms(c, MONTH_QUERY.format(extra=""))
-            rows = len(c.execute(MONTH_QUERY.format(extra="")).fetchall())
+            rls_ms = median_ms(c, month_query("2026-03"))
+            rows = len(c.execute(month_query("2026-03")).fetchall())
         with psycopg.connect(url, autocommit=True) as c:
             card_ids = [
                 r[0]
@@ -531,15 +655,16 @@ def main() -> int:
                 ).fetchall()
             ]
             base_ms = median_ms(
-                c, MONTH_QUERY.format(extra=" AND t.card_id = ANY(%s)"), (card_ids,)
+                c, month_query("2026-03", extra=" AND t.card_id = ANY(%s)"), (card_ids,)
             )
             totals_base_ms = median_ms(c, TOTALS_QUERY, runs=5)
         report_result(
-            f"driver's trips, one month ({args.trips:,} trips, RLS) vs the same query without RLS",
+            f"driver's raw query for one month ({args.trips:,} trips, RLS) vs the same query"
+            " without RLS",
             etcbook_s=rls_ms / 1000,
             baseline_s=base_ms / 1000,
-            goal="< 100 ms",
-            met=rls_ms < 100,
+            goal=None,  # the issue's figure is the trips page's (above)
+            met=None,
             rows=rows,
         )
         with psycopg.connect(as_user(url, logins[-1]), autocommit=True) as c:

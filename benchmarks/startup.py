@@ -266,13 +266,17 @@ def time_month_filter(store: Path, settings_dir: Path) -> dict[str, float]:
     months = [m for m in (page.month_from.itemData(i) for i in range(page.month_from.count())) if m]
     picks = months[:: max(1, len(months) // 12)][:12]
 
+    cpu_times: list[float] = []
+
     def timed(action) -> float:  # type: ignore[no-untyped-def]
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         action()
         page.view.viewport().repaint()  # the rows on screen are fetched and painted
+        cpu_times.append((time.process_time() - cpu) * 1000)
         return (time.perf_counter() - begin) * 1000
 
     month_times = [timed(lambda m=m: page.set_month_range(m, m)) for m in picks]
+    month_cpu = statistics.median(cpu_times)
     rows_in_month = page.model.rowCount()
     all_rows = timed(page.clear_filters)
     total_rows = page.model.rowCount()
@@ -282,6 +286,7 @@ def time_month_filter(store: Path, settings_dir: Path) -> dict[str, float]:
     return {
         "month_filter_ms": statistics.median(month_times),
         "month_filter_max_ms": max(month_times),
+        "month_filter_cpu_ms": month_cpu,
         "rows_in_a_month": rows_in_month,
         "all_rows_ms": all_rows,
         "all_rows": total_rows,
@@ -360,7 +365,8 @@ def main() -> int:
     print(
         f"month filter on the trips page ({filter_figures['rows_in_a_month']:,} rows of "
         f"{filter_figures['all_rows']:,}): {filter_figures['month_filter_ms']:.1f} ms median, "
-        f"{filter_figures['month_filter_max_ms']:.1f} ms max   (goal < 100 ms)"
+        f"{filter_figures['month_filter_max_ms']:.1f} ms max, CPU time "
+        f"{filter_figures['month_filter_cpu_ms']:.1f} ms   (goal < 100 ms)"
     )
     print(
         f"clearing the filter (all {filter_figures['all_rows']:,} rows): "
@@ -392,6 +398,7 @@ def main() -> int:
         baseline_s=None,
         goal="< 100 ms",
         met=filter_figures["month_filter_ms"] < 100,
+        cpu_ms=round(filter_figures["month_filter_cpu_ms"], 1),
     )
     return 0
 

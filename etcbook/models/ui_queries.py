@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, text
@@ -243,6 +243,12 @@ def trip_rows(
     result = connection.execute(text(f"{_ROW_SQL} WHERE t.id IN ({listed})"))
     rows: dict[int, TripRow] = {}
     for r in result:
+        found = figures.get(r[0]) if figures else None
+        if found is None:
+            applied, billed, business, points = r[7], r[8], r[9], None
+        else:
+            applied, billed, points = found
+            business = claimed_amount(billed, r[15])
         rows[r[0]] = TripRow(
             id=r[0],
             card=r[1],
@@ -251,9 +257,10 @@ def trip_rows(
             entry_ic=r[4] or None,
             exit_ic=r[5] or None,
             toll=r[6],
-            rebate_applied=r[7],
-            billed=r[8],
-            business_amount=r[9],
+            rebate_applied=applied,
+            billed=billed,
+            business_amount=business,
+            points=points,
             operator=r[10],
             status=r[11],
             flags=tuple(flag for flag in (r[12] or "").split(";") if flag),
@@ -266,18 +273,6 @@ def trip_rows(
             operator_source=r[19],
             version=r[20],
         )
-    if figures:
-        for trip_id, row in rows.items():
-            found = figures.get(trip_id)
-            if found is not None:
-                applied, billed, points = found
-                rows[trip_id] = replace(
-                    row,
-                    rebate_applied=applied,
-                    billed=billed,
-                    business_amount=claimed_amount(billed, row.business_share),
-                    points=points,
-                )
     return rows
 
 
@@ -303,12 +298,28 @@ def trip_totals(
     return TripTotals(*(int(value) for value in row))
 
 
+def trip_ids_and_totals(
+    *, connection: Connection, query: TripQuery, figures: EngineFigures | None = None
+) -> tuple[array[int], TripTotals]:
+    """:func:`trip_ids` and :func:`trip_totals` of ``query``; with the engine's ``figures``
+    both come from one read of the matching trips (the totals need every trip's row then)."""
+    if not figures:
+        ids = trip_ids(connection=connection, query=query)
+        return ids, trip_totals(connection=connection, query=query)
+    where, params = query.where()
+    rows = connection.execute(
+        text(
+            "SELECT t.id, t.toll, coalesce(t.rebate_applied, 0), t.business_share"
+            f" FROM trips t{where}{query.order_by()}"
+        ),
+        params,
+    ).all()
+    return array("q", (row[0] for row in rows)), _summed(rows, figures)
+
+
 def _totals_with_figures(
     connection: Connection, where: str, params: dict[str, Any], figures: EngineFigures
 ) -> TripTotals:
-    from etcbook.domain.claims import claimed_amount
-
-    count = toll = applied = billed = business = 0
     rows = connection.execute(
         text(
             "SELECT t.id, t.toll, coalesce(t.rebate_applied, 0), t.business_share"
@@ -316,6 +327,14 @@ def _totals_with_figures(
         ),
         params,
     )
+    return _summed(rows, figures)
+
+
+def _summed(rows: Iterable[Sequence[Any]], figures: EngineFigures) -> TripTotals:
+    """Totals of (id, toll, the file's 還元額充当, business share) rows, the engine's 差引後 first."""
+    from etcbook.domain.claims import claimed_amount
+
+    count = toll = applied = billed = business = 0
     for trip_id, trip_toll, file_applied, share in rows:
         found = figures.get(trip_id)
         trip_applied, trip_billed = (

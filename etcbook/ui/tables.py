@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -22,11 +22,12 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QMouseEvent, QShowEvent
+from PySide6.QtGui import QColor, QFontMetricsF, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QStyleOptionHeader,
+    QStyleOptionViewItem,
     QTableView,
     QWidget,
 )
@@ -42,6 +43,10 @@ MAX_FITTED_WIDTH = 480
 """Widening to the content stops here (a long note stays elided, its tooltip shows it)."""
 
 FIT_ROWS = 200
+
+WIDEST_SLACK = 3
+"""Texts this many pixels short of a column's widest (font advance) are measured too: the
+delegate lays text out itself, and its width may round differently from the advance."""
 
 AMOUNT_KINDS = frozenset({"yen", "points", "int", "percent"})
 
@@ -218,6 +223,21 @@ class SortArrowHeader(QHeaderView):
             option.sortIndicator = indicator.SortUp
 
 
+@runtime_checkable
+class CellWidthKeys(Protocol):
+    """A model that tells, without Qt, what decides the width of its cells (see
+    :meth:`RememberingTableView.sizeHintForColumn`)."""
+
+    def cell_width_keys(
+        self, rows: Sequence[int], columns: Sequence[int]
+    ) -> list[list[tuple[str, Hashable]]]:
+        """Per column of ``columns``, per row of ``rows``: the text shown in the cell and
+        whatever else sets its width (a check box, an icon, a font); two cells with equal keys
+        are drawn equally wide, and of two with the same second part, the longer text is the
+        wider."""
+        ...
+
+
 class RememberingTableView(QTableView):
     """A table view whose column widths, order and sort are kept in QSettings under a key.
 
@@ -299,6 +319,79 @@ class RememberingTableView(QTableView):
         """The width column ``column`` needs for its header and the rows in view."""
         return max(self.sizeHintForColumn(column), self.horizontalHeader().sectionSizeHint(column))
 
+    def sizeHintForColumn(self, column: int) -> int:  # Qt override
+        """Qt's own width hint for ``column`` (see :meth:`size_hints_for_columns`)."""
+        if not self._measures_quickly():
+            return super().sizeHintForColumn(column)
+        return self.size_hints_for_columns([column])[column]
+
+    def _measures_quickly(self) -> bool:
+        return isinstance(self.model(), CellWidthKeys) and not self.rootIndex().isValid()
+
+    def size_hints_for_columns(self, columns: Sequence[int]) -> dict[int, int]:
+        """QTableView.sizeHintForColumn of each of ``columns``, found without asking the
+        delegate for every row when the model tells what sets its cells' widths.
+
+        Qt measures the cells of up to :data:`FIT_ROWS` rows through the delegate (a model's
+        ``data`` runs some eight times per cell: 200 rows × 16 columns of the trips table cost
+        a second on each model reset). A model with ``cell_width_keys`` tells each cell's text
+        and what else sets its width; only the cells whose text is the widest for their key's
+        second part (by font advance, within :data:`WIDEST_SLACK` pixels) go through the
+        delegate, over the same rows Qt would read. The result is Qt's own figure.
+        """
+        model = self.model()
+        if not self._measures_quickly():
+            return {column: QTableView.sizeHintForColumn(self, column) for column in columns}
+        assert isinstance(model, CellWidthKeys)
+        self.ensurePolished()
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        metrics = QFontMetricsF(option.font)
+        grid = 1 if self.showGrid() else 0
+        rows = self._rows_qt_measures()
+        hints: dict[int, int] = {}
+        for column, keys in zip(columns, model.cell_width_keys(rows, columns), strict=True):
+            widest: dict[Hashable, float] = {}
+            measured: set[tuple[str, Hashable]] = set()
+            # A text's laid-out width is its advance and, past its last glyph, that glyph's
+            # overhang: texts of equal advance ending in the same character are equally wide.
+            shapes: dict[tuple[float, str, Hashable], int] = {}
+            for row, key in zip(rows, keys, strict=True):
+                if key in measured:
+                    continue
+                measured.add(key)
+                text, extra = key
+                for line in text.split("\n"):
+                    advance = metrics.horizontalAdvance(line)
+                    shapes.setdefault((advance, line[-1:], extra), row)
+                    if advance > widest.get(extra, -1.0):
+                        widest[extra] = advance
+            hint = 0
+            for (advance, _last, extra), row in shapes.items():
+                if advance >= widest[extra] - WIDEST_SLACK:
+                    index = model.index(row, column)
+                    width = self.itemDelegateForIndex(index).sizeHint(option, index).width()
+                    hint = max(hint, width)
+            hints[column] = hint + grid
+        return hints
+
+    def _rows_qt_measures(self) -> list[int]:
+        """The rows QTableView.sizeHintForColumn reads, in its order: those in view, then
+        alternately below and above them, up to the header's resize-contents precision."""
+        model = self.model()
+        rows_header = self.verticalHeader()
+        most = self.horizontalHeader().resizeContentsPrecision()
+        top = max(0, rows_header.visualIndexAt(0))
+        bottom = rows_header.visualIndexAt(self.viewport().height())
+        last = model.rowCount(self.rootIndex()) - 1
+        if not self.isVisible() or bottom == -1:
+            bottom = last
+        if not rows_header.sectionsMoved() and not rows_header.sectionsHidden():
+            return _rows_around(top, bottom, last, most)
+        return qt_fitting_rows(
+            top, bottom, last, most, rows_header.logicalIndex, rows_header.isSectionHidden
+        )
+
     def _section_resized(self, section: int, _old: int, _new: int) -> None:
         # A width the page sets is a default; one dragged on the header is the user's choice.
         # (Not any mouse button held anywhere: a page that sets its defaults while a click is
@@ -314,17 +407,23 @@ class RememberingTableView(QTableView):
             return
         header = self.horizontalHeader()
         empty = model.rowCount() == 0
+        fitted = [
+            column
+            for column in range(model.columnCount())
+            if column not in self._resized_by_user and not header.isSectionHidden(column)
+        ]
+        # Wrapped text needs only its header's width; amounts never wrap.
+        by_content = [
+            column
+            for column in fitted
+            if not empty and not (self.wordWrap() and not _is_amount_column(model, column))
+        ]
+        contents = self.size_hints_for_columns(by_content)  # every column at once
         self._fitting = True
         try:
-            for column in range(model.columnCount()):
-                if column in self._resized_by_user or header.isSectionHidden(column):
-                    continue
-                # Wrapped text needs only its header's width; amounts never wrap.
-                wraps = self.wordWrap() and not _is_amount_column(model, column)
+            for column in fitted:
                 needed = min(
-                    header.sectionSizeHint(column)
-                    if empty or wraps
-                    else self.content_width(column),
+                    max(contents.get(column, 0), header.sectionSizeHint(column)),
                     MAX_FITTED_WIDTH,
                 )
                 if header.sectionSize(column) < needed:
@@ -333,6 +432,67 @@ class RememberingTableView(QTableView):
             self._fitting = False
         if self.wordWrap():
             self.resizeRowsToContents()
+
+
+def qt_fitting_rows(
+    top: int,
+    bottom: int,
+    last: int,
+    most: int,
+    logical: Callable[[int], int],
+    hidden: Callable[[int], bool],
+) -> list[int]:
+    """The rows (logical) that QTableView.sizeHintForColumn reads, in its order: the visual
+    rows ``top`` to ``bottom`` (those in view), then alternately one below and one above, up to
+    ``last``, ``most`` in all (0: those in view only), skipping hidden rows (qtableview.cpp)."""
+    rows: list[int] = []
+    row = top
+    while row <= bottom:
+        found = logical(row)
+        if not hidden(found):
+            rows.append(found)
+            if len(rows) == most:
+                break
+        row += 1
+    above, below = top, row - 1
+    processed = 0 if most == 0 else len(rows)
+    while processed != most and (above > 0 or below < last):
+        found = -1
+        if (processed % 2 and above > 0) or below == last:
+            while above > 0:
+                above -= 1
+                if not hidden(logical(above)):
+                    found = logical(above)
+                    break
+        else:
+            while below < last:
+                below += 1
+                if not hidden(logical(below)):
+                    found = logical(below)
+                    break
+        if found < 0:
+            continue
+        rows.append(found)
+        processed += 1
+    return rows
+
+
+def _rows_around(top: int, bottom: int, last: int, most: int) -> list[int]:
+    """:func:`qt_fitting_rows` when every row is shown in model order (no header look-ups)."""
+    if most < 0:  # no limit
+        most = last + 1
+    if most == 0:
+        return list(range(top, bottom + 1))
+    rows = list(range(top, min(bottom, top + most - 1) + 1))
+    above, below = top, rows[-1] if rows else top - 1
+    while len(rows) < most and (above > 0 or below < last):
+        if (len(rows) % 2 and above > 0) or below == last:
+            above -= 1
+            rows.append(above)
+        else:
+            below += 1
+            rows.append(below)
+    return rows
 
 
 def _is_amount_column(model: QAbstractItemModel, column: int) -> bool:

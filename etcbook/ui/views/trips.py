@@ -47,6 +47,8 @@ from etcbook.ui.tables import Column, RememberingTableView
 from etcbook.ui.theme import alert_colours
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from etcbook.models.ui_queries import TripQuery, TripRow, TripTotals
     from etcbook.ui.mileage import Snapshot
 
@@ -182,6 +184,11 @@ class _TripDelegate(QStyledItemDelegate):
 MONEY_KINDS = frozenset({"yen", "points", "percent"})
 
 
+def _guessed_operator(row: TripRow, column: int) -> bool:
+    """The 事業者 cell of a trip whose operator is only a guess (marked in colour)."""
+    return TRIP_COLUMNS[column].key == "operator" and row.operator_source == "default"
+
+
 class TripTableModel(LazyRecordModel["TripRow"]):
     """The trips table: keys from :func:`trip_ids` (with passages: :func:`listed_ids`), rows
     from :func:`trip_rows` and :func:`passage_rows`. Passages are dimmed, show no amount
@@ -194,43 +201,49 @@ class TripTableModel(LazyRecordModel["TripRow"]):
         super().__init__(TRIP_COLUMNS, self._fetch_rows, parent)
 
     def _fetch_rows(self, keys: Sequence[int]) -> dict[int, TripRow]:
+        with self.context.connection() as connection:
+            return self.read_rows(connection, keys)
+
+    def read_rows(self, connection: Connection, keys: Sequence[int]) -> dict[int, TripRow]:
+        """The rows of ``keys`` (trips and passages), by key, on ``connection``."""
         from etcbook.models.passage_rows import is_passage_key, passage_rows
         from etcbook.models.ui_queries import trip_rows
 
         trips = [key for key in keys if not is_passage_key(key)]
-        with self.context.connection() as connection:
-            rows = trip_rows(connection=connection, ids=trips, figures=self.figures)
-            if len(trips) < len(keys):
-                rows.update(passage_rows(connection=connection, keys=keys))
+        rows = trip_rows(connection=connection, ids=trips, figures=self.figures)
+        if len(trips) < len(keys):
+            rows.update(passage_rows(connection=connection, keys=keys))
         return rows
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if index.isValid() and role in (
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.BackgroundRole,
-            Qt.ItemDataRole.CheckStateRole,
+    def display_text(self, record: TripRow, column: int) -> str:
+        if record.passage and TRIP_COLUMNS[column].kind in MONEY_KINDS:
+            return "－"
+        return super().display_text(record, column)
+
+    def has_check_box(self, record: TripRow, column: int) -> bool:
+        return not record.passage and super().has_check_box(record, column)
+
+    def paint_roles(self, record: TripRow | None, column: int) -> dict[int, Any]:
+        roles = super().paint_roles(record, column)
+        if record is not None and (record.passage or _guessed_operator(record, column)):
+            # colours from the palette, which can turn dark while the row is shown
+            del roles[Qt.ItemDataRole.ForegroundRole], roles[Qt.ItemDataRole.BackgroundRole]
+        return roles
+
+    def live_data(self, index: AnyIndex, role: int) -> Any:
+        record = self.record(index.row())
+        if record is not None and record.passage:
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _remarks_tip(record)
+        if (
+            record is not None
+            and role == Qt.ItemDataRole.BackgroundRole
+            and _guessed_operator(record, index.column())
         ):
-            record = self.record(index.row())
-            column = TRIP_COLUMNS[index.column()]
-            if record is not None and record.passage:
-                if role == Qt.ItemDataRole.ForegroundRole:
-                    return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
-                if role == Qt.ItemDataRole.DisplayRole and column.kind in MONEY_KINDS:
-                    return "－"
-                if role == Qt.ItemDataRole.CheckStateRole:
-                    return None
-                if role == Qt.ItemDataRole.ToolTipRole:
-                    return _remarks_tip(record)
-            if (
-                record is not None
-                and role == Qt.ItemDataRole.BackgroundRole
-                and column.key == "operator"
-                and record.operator_source == "default"
-            ):
-                return alert_colours(QPalette()).get("warning")
-        return super().data(index, role)
+            return alert_colours(QPalette()).get("warning")
+        return super().live_data(index, role)
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         flags = super().flags(index)
@@ -574,26 +587,30 @@ class TripsPage(Page):
     def apply_filters(self) -> None:
         """Re-query the keys and totals for the filters as they are now."""
         from etcbook.models.passage_rows import count_passages, listed_ids
-        from etcbook.models.ui_queries import trip_ids, trip_totals
+        from etcbook.models.ui_queries import trip_ids_and_totals, trip_totals
 
         self._text_timer.stop()
         self.query = self.current_query()
-        with self.context.connection() as connection:
+        figures = self.model.figures
+        with self.context.connection() as connection:  # one connection: one round of reads
             passages = 0
             if self.passages_shown.isChecked():
                 passages = count_passages(connection=connection, query=self.query)
             if passages:
                 keys = listed_ids(connection=connection, query=self.query)
+                totals = trip_totals(connection=connection, query=self.query, figures=figures)
             else:
-                keys = trip_ids(connection=connection, query=self.query)
-            totals = trip_totals(
-                connection=connection, query=self.query, figures=self.model.figures
-            )
+                keys, totals = trip_ids_and_totals(
+                    connection=connection, query=self.query, figures=figures
+                )
+            same = keys == self.model.keys
+            # the rows the table shows first (at the top, where a new list opens)
+            first = None if same else self.model.read_rows(connection, keys[: self.model.page_size])
         self.passages = passages
-        if keys == self.model.keys:
+        if same:
             self.model.refetch()  # same rows (an edit elsewhere): keep selection and scroll
         else:
-            self.model.set_keys(keys)
+            self.model.set_keys(keys, first_page=first)
         self._show_totals(totals)
 
     def set_month_range(self, month_from: str | None, month_to: str | None) -> None:
