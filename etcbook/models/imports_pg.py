@@ -49,7 +49,9 @@ from etcbook.safeio import display_name
 IMPORT_LOCK = 0x45544349  # "ETCI": the advisory lock space of imports (the second key: card id)
 CARD_LOCK_SPACE = 0x45544331  # "ETC1": creating a card of the file (second key: hash of its last 4)
 
-_STAGING_COLUMNS = (*RECORD_FIELDS, "trip_key")
+_STAGING_COLUMNS = (*RECORD_FIELDS, "trip_key", "seq")
+_CARD = RECORD_FIELDS.index("card")
+_TOLL = RECORD_FIELDS.index("toll")
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -96,7 +98,7 @@ def _stage_file(
         " toll_before_discount integer, etc_discount integer, toll integer,"
         " rebate_applied integer, deferred_toll integer, vehicle_class integer,"
         " vehicle_number text, remarks integer NOT NULL, route integer, trip_key text NOT NULL,"
-        " seq integer NOT NULL DEFAULT 0) ON COMMIT DROP"
+        " seq integer NOT NULL) ON COMMIT DROP"
     )
     total = path.stat().st_size
 
@@ -107,6 +109,9 @@ def _stage_file(
             progress(read, total)
 
     more_errors = 0
+    # ``seq``: a row's order among the file's earlier rows of the same card, kind (trip or
+    # passage) and trip_key, counted while streaming (rows arrive in line order).
+    seen: dict[tuple[Any, bool, str], int] = {}
     with (
         open(path, "rb") as handle,
         cursor.copy(f"COPY staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy,
@@ -123,7 +128,11 @@ def _stage_file(
                     more_errors += 1
                 continue
             if not result.errors:  # once the file is rejected, only validate
-                copy.write_row((*item, _key(item)))
+                key = _key(item)
+                identity = (item[_CARD], item[_TOLL] is None, key)
+                seq = seen.get(identity, 0)
+                seen[identity] = seq + 1
+                copy.write_row((*item, key, seq))
         result.rows = reader.rows_read
     if more_errors:
         result.errors.append(
@@ -219,11 +228,6 @@ def _merge(
         (display_name(path.name), sha256, now),
     )
     batch_id = cursor.fetchone()[0]
-    cursor.execute(
-        "UPDATE staging s SET seq = q.seq FROM (SELECT line, row_number() OVER"
-        " (PARTITION BY card, toll IS NULL, trip_key ORDER BY line) - 1 AS seq FROM staging) q"
-        " WHERE s.line = q.line AND q.seq > 0"
-    )
     _routes(cursor)
     cursor.execute("SELECT entry_ic, exit_ic FROM routes WHERE operator IS NULL")
     unknown: set[str] = set()

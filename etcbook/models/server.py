@@ -35,6 +35,8 @@ CHANGES_CHANNEL = "etcbook_changed"
 """NOTIFY channel: every committed etcbook transaction that wrote something notifies it, with the
 writing engine's tag (:func:`engine_tag`) as payload, so that open windows refresh."""
 ENGINE_TAG = "etcbook_engine_tag"
+TEMP_BUFFERS = "128MB"
+"""Each session's ceiling for temporary tables held in memory (an import's staging)."""
 
 PASSWORD_REFUSED = (
     "パスワードはURLやコマンドラインには書けません。"
@@ -234,6 +236,10 @@ def make_engine(address: ServerAddress, **connect_kwargs: Any) -> Engine:
         connection = open_connection()
         # ISO dates; the server's DateStyle could otherwise be 'SQL, DMY' or the like.
         connection.execute("SET DateStyle = 'ISO, YMD'")
+        # Room for an import's temporary staging tables in memory (the default 8MB spills a
+        # 100,000-row file to disk); allocated only as temporary tables grow, and settable only
+        # before the session's first temporary table.
+        connection.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
         connection.commit()
         _read_dates_as_iso_text(connection)
         return connection
