@@ -316,8 +316,12 @@ class ChosenCard(str):
 
     @property
     def known_id(self) -> int:
-        """The id of a registered card."""
-        assert self.id is not None
+        """The id of a registered card; digits no card has are bad input (the sentence of
+        :class:`etcbook.models.cards.CardNotFound`)."""
+        if self.id is None:
+            from etcbook.models.cards import CardNotFound
+
+            raise BadInput(str(CardNotFound(str(self))))
         return self.id
 
 

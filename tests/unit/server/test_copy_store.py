@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -363,7 +364,9 @@ def test_a_target_with_data_is_refused_and_left_alone(
         refused = Cli(cli.db)("copy-store", "--to", str(target), "--json")
         assert refused.returncode == 3
         assert refused.stdout == ""
-        assert "空ではありません" in refused.stderr and "cards" in refused.stderr
+        named = re.search(r"表 (\w+) にデータがあります", refused.stderr)
+        assert "空ではありません" in refused.stderr and named is not None, refused.stderr
+        assert before[named.group(1)]  # the table it names does hold the card added there
         assert rows_of(target) == before
 
 
