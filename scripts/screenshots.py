@@ -506,6 +506,7 @@ def shoot_server(app, settings, tmp: Path, out: Path, server: str) -> list[Path]
         drop_database(server, url)
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{login}"')
+    return written
 
 
 WORKFLOW_SIZE = (1024, 700)
