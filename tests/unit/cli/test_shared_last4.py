@@ -113,7 +113,7 @@ def test_every_card_option_tells_shared_digits_apart_or_refuses_them(cli: Cli) -
         done = cli("trips", "--card", card, "--json")
         assert done.returncode == 0, (card, done.stderr)
     # commands still keyed by last 4 refuse a card whose digits another shares: no mixing
-    mixed = cli("status", "--card", "2号車")
+    mixed = cli("incident", "list", "--card", "2号車")
     assert mixed.returncode == 3
     assert "id:2（末尾6789）は末尾4桁が他のカードと同じ" in mixed.stderr, mixed.stderr
     # unknown references
@@ -161,3 +161,89 @@ def test_an_import_never_guesses_which_card_shared_digits_mean(
     # digits only one card has import exactly as before (new cards are still created)
     alone = cli("import", str(other), "--json", check=True).json()
     assert alone["new_cards"] == ["5678"]  # type: ignore[index]
+
+
+def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
+    cli: Cli, tmp_path: Path
+) -> None:
+    _two_cards(cli)
+    sample = _one_card_file(tmp_path / "明細.csv")
+    imported = cli("import", "--card", "id:1", str(sample), "--json", check=True).json()
+    added = cli(
+        "trip",
+        "add",
+        "--card",
+        "2号車",
+        "--exit",
+        "2024-10-20T09:00",
+        "--to",
+        "東京",
+        "--toll",
+        "1000",
+        "--json",
+        check=True,
+    ).json()["trip"]  # type: ignore[index]
+    assert (added["card"], added["card_id"]) == ("6789", 2)
+    # trips: each card its own rows, by id or label; the list of all tells them apart
+    first = cli("trips", "--card", "id:1", "--json", check=True).json()["trips"]  # type: ignore[index]
+    second = cli("trips", "--card", "2号車", "--json", check=True).json()["trips"]  # type: ignore[index]
+    assert len([t for t in first if not t["passage"]]) == imported["inserted"]  # type: ignore[index]
+    assert {t["card_id"] for t in first} == {1} and {t["card"] for t in first} == {"6789"}
+    assert [(t["id"], t["card_id"], t["billed"]) for t in second] == [(added["id"], 2, 1000)]
+    assert second[0]["points"] == added["points"] > 0
+    everything = cli("trips", "--json", check=True).json()["trips"]  # type: ignore[index]
+    assert sorted(t["card_id"] for t in everything) == sorted([1] * len(first) + [2] * len(second))
+    # points: an adjustment and an exchange of id:2 leave id:1 as it was
+    as_of = ("--as-of", "2024-10-31")
+    before = cli("status", "--card", "id:1", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    adjusted = cli(
+        "adjust",
+        "--card",
+        "id:2",
+        "--pool",
+        "nexco",
+        "--points",
+        "1000",
+        "--on",
+        "2024-10-01",
+        "--reason",
+        "キャンペーン",
+        "--json",
+        check=True,
+    ).json()["adjustment"]  # type: ignore[index]
+    assert (adjusted["card"], adjusted["card_id"]) == ("6789", 2)
+    exchanged = cli(
+        "exchange",
+        "--card",
+        "2号車",
+        "--pool",
+        "nexco",
+        "--points",
+        "1000",
+        "--at",
+        "2024-10-02T12:00",
+        "--json",
+        check=True,
+    ).json()
+    assert (exchanged["card"], exchanged["card_id"], exchanged["points"]) == ("6789", 2, 1000)  # type: ignore[index]
+    after = cli("status", "--card", "id:1", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert after == before and [c["card_id"] for c in after] == [1]
+    (own,) = cli("status", "--card", "2号車", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert own["card_id"] == 2
+    (trip,) = cli("trips", "--card", "id:2", "--json", check=True).json()["trips"]  # type: ignore[index]
+    assert trip["rebate_applied"] > 0  # the exchange's rebate pays the trip of id:2
+    assert own["rebate_balance"] == exchanged["yen"] - trip["rebate_applied"]  # type: ignore[index]
+    listed = cli("status", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert {c["card_id"]: c for c in listed} == {1: before[0], 2: own}
+    human = cli("status", *as_of, check=True).stdout
+    assert "id:1（末尾6789）" in human and "id:2（末尾6789）" in human
+    # a claim of each card holds that card's trips only
+    cli("trip", "edit", str(added["id"]), "--business-share", "100", check=True)
+    cli("trip", "edit", str(first[0]["id"]), "--business-share", "100", check=True)
+    period = ("--from", "2024-10-01", "--to", "2024-10-31", "--json")
+    claimed = {
+        card: cli("claim", "submit", "--card", card, *period, check=True).json()
+        for card in ("id:1", "2号車")
+    }
+    assert claimed["2号車"]["trips"] == 1 and claimed["2号車"]["total"] == trip["toll"]  # type: ignore[index]
+    assert claimed["id:1"]["trips"] == 1 and claimed["id:1"]["total"] == first[0]["toll"]  # type: ignore[index]
