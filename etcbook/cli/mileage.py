@@ -17,7 +17,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_date,
     parse_datetime,
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status = subparsers.add_parser(
         "status", help="ポイント・還元額・失効予定・注意（ETCマイレージの状態）"
     )
-    status.add_argument("--card", type=card_reference, metavar="CARD")
+    status.add_argument("--card", type=card_or_new_last4, metavar="CARD")
     status.add_argument(
         "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="この日の終わりの状態（既定: 今日）"
     )
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(handler=cmd_status, card_ids=True)
 
     exchange = subparsers.add_parser("exchange", help="ポイントを還元額に交換したことを記録する")
-    exchange.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    exchange.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     exchange.add_argument("--pool", required=True, metavar="POOL", help="nexco, honshi, aichi, …")
     amount = exchange.add_mutually_exclusive_group(required=True)
     amount.add_argument(
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     adjust = subparsers.add_parser(
         "adjust", help="ポイントか還元額を手で調整する（キャンペーン、サイトに合わせた訂正）"
     )
-    adjust.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    adjust.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     adjust.add_argument("--pool", metavar="POOL")
     kind = adjust.add_mutually_exclusive_group(required=True)
     kind.add_argument("--points", type=_nonzero_int, metavar="N", help="ポイント（負で減らす）")
@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     commute = subparsers.add_parser(
         "commute-pass", help="通勤パスの月（その月は平日朝夕割引なし）の登録・一覧"
     )
-    commute.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    commute.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     commute.add_argument("--month", type=parse_month, metavar="YYYY-MM")
     commute.add_argument("--remove", action="store_true", help="登録を外す")
     add_json_flag(commute)
@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("resume", False, "ETCマイレージの利用再開を記録する"),
     ):
         parser = card_actions.add_parser(name, help=help_text)
-        parser.add_argument("last4", type=card_reference, metavar="CARD")
+        parser.add_argument("last4", type=card_or_new_last4, metavar="CARD")
         parser.add_argument(
             "--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", help="日時（既定: 今）"
         )

@@ -13,7 +13,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_datetime,
     parse_int,
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = trip.add_subparsers(dest="trip_command", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="走行を追加する（明細にない走行、取り込み前の走行）")
-    add.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    add.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     add.add_argument("--exit", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", required=True)
     add.add_argument("--entry", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     add.add_argument("--from", dest="entry_ic", metavar="IC", help="入口IC")

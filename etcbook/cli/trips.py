@@ -8,7 +8,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_date,
     parse_month,
@@ -19,7 +19,7 @@ from etcbook.cli.common import (
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("trips", help="走行明細の一覧")
-    parser.add_argument("--card", type=card_reference, metavar="CARD")
+    parser.add_argument("--card", type=card_or_new_last4, metavar="CARD")
     parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="出口の日時の月")
     parser.add_argument("--from", dest="date_from", type=parse_date, metavar="DATE")
     parser.add_argument("--to", dest="date_to", type=parse_date, metavar="DATE")

@@ -126,7 +126,7 @@ def claim_from_store(
         private_use_basis=free_text(private_use_basis),
     )
     return Claim(header=header, lines=lines), originals_for(
-        store=store, card=card, date_from=date_from, date_to=date_to
+        store=store, card=card, card_id=card_id, date_from=date_from, date_to=date_to
     )
 
 
@@ -141,13 +141,14 @@ def months_between(date_from: dt.date, date_to: dt.date) -> list[str]:
 
 
 def originals_for(
-    *, store: Store, card: str, date_from: dt.date, date_to: dt.date
+    *, store: Store, card: str, date_from: dt.date, date_to: dt.date, card_id: int | None = None
 ) -> list[DocumentRecord]:
-    """The card's current vault documents for the period's months (superseded versions left out)."""
+    """The card's current vault documents for the period's months (superseded versions left
+    out); ``card_id`` names the one card when others share its last 4 digits."""
     months = set(months_between(date_from, date_to))
     documents = [
         d
-        for d in search_documents(store=store, search=DocumentSearch(card=card))
+        for d in search_documents(store=store, search=DocumentSearch(card=card, card_id=card_id))
         if d.month in months
     ]
     superseded = {d.supersedes_id for d in documents if d.supersedes_id is not None}

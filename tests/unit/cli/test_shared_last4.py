@@ -247,3 +247,68 @@ def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
     }
     assert claimed["2号車"]["trips"] == 1 and claimed["2号車"]["total"] == trip["toll"]  # type: ignore[index]
     assert claimed["id:1"]["trips"] == 1 and claimed["id:1"]["total"] == first[0]["toll"]  # type: ignore[index]
+
+
+def test_originals_of_cards_sharing_digits_are_kept_apart(cli: Cli, tmp_path: Path) -> None:
+    _two_cards(cli)
+    added = {}
+    for card in ("id:1", "2号車"):
+        source = tmp_path / f"明細 {card[-1]}.pdf"
+        source.write_bytes(f"%PDF-1.4 statement of {card}".encode())
+        added[card] = cli(
+            "evidence",
+            "add",
+            str(source),
+            "--kind",
+            "statement",
+            "--card",
+            card,
+            "--month",
+            "2024-10",
+            "--json",
+            check=True,
+        ).json()["document"]  # type: ignore[index]
+    # same digits, kind and month: two series, named apart, each its own version 1
+    assert [(d["card"], d["card_id"], d["version"]) for d in added.values()] == [
+        ("6789", 1, 1),
+        ("6789", 2, 1),
+    ]
+    assert "CARD6789-id1_" in added["id:1"]["path"] and "CARD6789-id2_" in added["2号車"]["path"]
+    for card, command in (("id:1", "search"), ("2号車", "list")):
+        found = cli("evidence", command, "--card", card, "--json", check=True).json()
+        assert [d["id"] for d in found["documents"]] == [added[card]["id"]]  # type: ignore[index]
+    ambiguous = tmp_path / "which.pdf"
+    ambiguous.write_bytes(b"%PDF-1.4 which card")
+    refused = cli(
+        "evidence",
+        "add",
+        str(ambiguous),
+        "--kind",
+        "statement",
+        "--card",
+        "6789",
+        "--month",
+        "2024-10",
+    )
+    assert refused.returncode == 3 and "id:2（末尾6789 2号車 配送部）" in refused.stderr
+    # digits no card has are kept under the digits, and the card registered later takes them
+    later = tmp_path / "later.pdf"
+    later.write_bytes(b"%PDF-1.4 card to come")
+    kept = cli(
+        "evidence",
+        "add",
+        str(later),
+        "--kind",
+        "statement",
+        "--card",
+        "4321",
+        "--month",
+        "2024-10",
+        "--json",
+        check=True,
+    ).json()["document"]  # type: ignore[index]
+    assert "card_id" not in kept  # said only for digits several cards share
+    cli("card", "add", "--last4", "4321", "--holder", "鈴木", check=True)
+    # listed by the card's id (id:3), so the card took the original
+    (taken,) = cli("evidence", "list", "--card", "id:3", "--json", check=True).json()["documents"]  # type: ignore[index]
+    assert taken["id"] == kept["id"]
