@@ -247,6 +247,22 @@ def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
     }
     assert claimed["2号車"]["trips"] == 1 and claimed["2号車"]["total"] == trip["toll"]  # type: ignore[index]
     assert claimed["id:1"]["trips"] == 1 and claimed["id:1"]["total"] == first[0]["toll"]  # type: ignore[index]
+    for card, out in (("2号車", "report 2"), ("id:1", "report 1")):
+        report = cli(
+            "report",
+            "--card",
+            card,
+            "--from",
+            "2024-10-01",
+            "--to",
+            "2024-10-31",
+            "--out",
+            str(tmp_path / out),
+            "--json",
+            check=True,
+        ).json()
+        assert report["trips"] == 1, report  # type: ignore[index]
+        assert report["claimed_total"] == claimed[card]["total"]  # type: ignore[index]
 
 
 def test_originals_of_cards_sharing_digits_are_kept_apart(cli: Cli, tmp_path: Path) -> None:
