@@ -25,12 +25,16 @@ def find_card(*, connection: Connection, last4: str) -> CardRef | None:
     ``cli.common.ChosenCard``) names that one card even when others share its last 4 digits."""
     card_id = getattr(last4, "id", None)
     if card_id is not None:
-        row = connection.execute(
-            text("SELECT id, last4, auto_exchange FROM cards WHERE id = :id"), {"id": card_id}
-        ).first()
-        return None if row is None else CardRef(row[0], row[1], bool(row[2]))
+        return card_by_id(connection=connection, card_id=card_id)
     row = connection.execute(
         text("SELECT id, last4, auto_exchange FROM cards WHERE last4 = :last4"), {"last4": last4}
+    ).first()
+    return None if row is None else CardRef(row[0], row[1], bool(row[2]))
+
+
+def card_by_id(*, connection: Connection, card_id: int) -> CardRef | None:
+    row = connection.execute(
+        text("SELECT id, last4, auto_exchange FROM cards WHERE id = :id"), {"id": card_id}
     ).first()
     return None if row is None else CardRef(row[0], row[1], bool(row[2]))
 

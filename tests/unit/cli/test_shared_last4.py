@@ -226,6 +226,35 @@ def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
         check=True,
     ).json()
     assert (exchanged["card"], exchanged["card_id"], exchanged["points"]) == ("6789", 2, 1000)  # type: ignore[index]
+    # the records of id:2 only, and its exchange reversed on its own card
+    records = cli("reverse", "--card", "2号車", "--json", check=True).json()["records"]  # type: ignore[index]
+    assert sorted((r["kind"], r["id"]) for r in records) == [
+        ("adjustment", adjusted["id"]),
+        ("exchange", exchanged["id"]),  # type: ignore[index]
+    ]
+    assert cli("reverse", "--card", "id:1", "--json", check=True).json() == {"records": []}
+    undone = cli(
+        "reverse",
+        "--exchange",
+        str(exchanged["id"]),
+        "--reason",
+        "記録の誤り",
+        "--json",  # type: ignore[index]
+    )
+    assert undone.returncode == 0, undone.stderr
+    exchanged = cli(
+        "exchange",
+        "--card",
+        "2号車",
+        "--pool",
+        "nexco",
+        "--points",
+        "1000",
+        "--at",
+        "2024-10-02T12:00",
+        "--json",
+        check=True,
+    ).json()
     after = cli("status", "--card", "id:1", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
     assert after == before and [c["card_id"] for c in after] == [1]
     (own,) = cli("status", "--card", "2号車", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
