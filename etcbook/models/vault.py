@@ -505,15 +505,18 @@ def _check_inputs(kind: str, card: str, month: str, source: Path) -> None:
 def _document_card(
     connection: Connection, card: str, card_id: int | None
 ) -> tuple[int | None, bool]:
-    """The card an original is kept for, and whether other cards share its last 4 digits.
+    """The card an original is kept for, and whether its file name carries the card's id.
 
     Without ``card_id``: the one card with the digits (None when no card has them yet);
-    digits several cards share are refused, never guessed."""
-    owners = list(
-        connection.execute(
-            text("SELECT id FROM cards WHERE last4 = :card ORDER BY id"), {"card": card}
-        ).scalars()
-    )
+    digits several cards share are refused, never guessed. The name carries the id when other
+    cards share the digits or the card has a 呼び名 (every card but the first of shared digits
+    has one): under row-level security a driver does not see the other driver's card, and
+    the two files must not get the same name."""
+    rows = connection.execute(
+        text("SELECT id, label FROM cards WHERE last4 = :card ORDER BY id"), {"card": card}
+    ).all()
+    owners = [row.id for row in rows]
+    labelled = {row.id for row in rows if row.label}
     if card_id is None:
         if len(owners) > 1:
             listed = "、".join(f"id:{owner}" for owner in owners)
@@ -524,7 +527,7 @@ def _document_card(
         return (owners[0] if owners else None), False
     if card_id not in owners:
         raise VaultError(f"カード id:{card_id} の末尾は{card}ではありません")
-    return card_id, len(owners) > 1
+    return card_id, len(owners) > 1 or card_id in labelled
 
 
 def add_document(
@@ -567,7 +570,7 @@ def add_document(
     try:
         with store.transaction() as connection:
             phases.mark("evidence_add", "start")
-            card_id, shared = _document_card(connection, card, card_id)
+            card_id, named = _document_card(connection, card, card_id)
             day = date if kind in SCREEN_KINDS else None
             # Two clients adding the same bytes, or the next version of one series, take turns
             # (the duplicate check and the version number below read what the other writes).
@@ -613,7 +616,7 @@ def add_document(
             name = vault_file_name(
                 kind=kind,
                 card_last4=card,
-                card_id=card_id if shared else None,
+                card_id=card_id if named else None,
                 month=month,
                 suffix=source.suffix,
                 vehicle=vehicle,
