@@ -394,7 +394,9 @@ def resolve_card_references(args: argparse.Namespace, context: CliContext) -> No
             raise BadInput(
                 f"カード id:{match.id}（末尾{match.last4}）は末尾4桁が他のカードと同じです。"
                 f"この機能はまだ末尾4桁でカードを区別するため、末尾{match.last4}のカードには使えません"
-                "（取り込み・走行・申請・カード台帳・担当は id や呼び名で使えます）。"
+                "（取り込み・走行の一覧と追加・ポイント・交換・調整・取り消し・申請・精算書・証憑"
+                "・カード台帳・担当は"
+                " id や呼び名で使えます）。"
                 "何も変更していません。"
             )
         return ChosenCard.of(match.last4, match.id)

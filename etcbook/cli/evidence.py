@@ -14,7 +14,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_date,
     parse_int,
@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("file", type=Path, metavar="FILE")
     add.add_argument("--kind", required=True, choices=kind_keys(), help="証憑の種類")
-    add.add_argument("--card", required=True, type=card_reference, metavar="CARD", help=CARD_HELP)
+    add.add_argument(
+        "--card", required=True, type=card_or_new_last4, metavar="CARD", help=CARD_HELP
+    )
     add.add_argument("--month", required=True, type=parse_month, metavar="YYYY-MM", help="対象月")
     add.add_argument("--date", type=parse_date, metavar="DATE", help="取引年月日（撮影日）")
     add.add_argument("--amount", type=parse_yen, metavar="YEN", help="取引金額（円）")
@@ -47,15 +49,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--vehicle", default="", metavar="NAME", help="ファイル名に入れる車両名（例: CarA）"
     )
     add_json_flag(add)
-    add.set_defaults(handler=cmd_add)
+    add.set_defaults(handler=cmd_add, card_ids=True)
 
     lst = sub.add_parser("list", help="保管している証憑の一覧")
-    lst.add_argument("--card", type=card_reference, metavar="CARD")
+    lst.add_argument("--card", type=card_or_new_last4, metavar="CARD")
     lst.add_argument("--kind", choices=kind_keys())
     lst.add_argument("--month", type=parse_month, metavar="YYYY-MM")
     lst.add_argument("--removed", action="store_true", help="削除（ごみ箱に移動）したものも出す")
     add_json_flag(lst)
-    lst.set_defaults(handler=cmd_list)
+    lst.set_defaults(handler=cmd_list, card_ids=True)
 
     search = sub.add_parser(
         "search", help="取引年月日・金額・取引先などで探す（条件はすべて満たすもの）"
@@ -66,9 +68,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("--max-amount", type=parse_yen, metavar="YEN")
     search.add_argument("--counterparty", metavar="TEXT", help="取引先（部分一致）")
     search.add_argument("--kind", choices=kind_keys())
-    search.add_argument("--card", type=card_reference, metavar="CARD")
+    search.add_argument("--card", type=card_or_new_last4, metavar="CARD")
     add_json_flag(search)
-    search.set_defaults(handler=cmd_search)
+    search.set_defaults(handler=cmd_search, card_ids=True)
 
     verify = sub.add_parser(
         "verify", help="保管庫（または精算書の一式ZIP）のファイルが変わっていないか確かめる"
@@ -146,18 +148,33 @@ def cmd_add(args: argparse.Namespace, context: CliContext) -> int:
             amount=args.amount,
             counterparty=args.counterparty,
             vehicle=args.vehicle,
+            card_id=args.card.id,
         )
     except VaultError as exc:
         raise BadInput(str(exc)) from None
     say(f"保管しました: {document.location}（v{document.version}, SHA-256 {document.sha256}）")
-    emit(args, {"document": document.to_json()}, lambda: _documents_human([document]))
+    shared = _shared_last4(context)
+    emit(
+        args,
+        {"document": document.to_json(with_card_id=document.card in shared)},
+        lambda: _documents_human([document]),
+    )
     return EXIT_OK
 
 
-def _emit_documents(args: argparse.Namespace, documents: list[Any]) -> None:
+def _shared_last4(context: CliContext) -> set[str]:
+    """Last 4 digits several cards share: their documents' JSON says ``card_id`` too."""
+    from etcbook.models.card_refs import shared_last4
+
+    with context.store.engine.connect() as connection:
+        return shared_last4(connection=connection)
+
+
+def _emit_documents(args: argparse.Namespace, context: CliContext, documents: list[Any]) -> None:
+    shared = _shared_last4(context) if documents else set()
     emit(
         args,
-        {"documents": [d.to_json() for d in documents]},
+        {"documents": [d.to_json(with_card_id=d.card in shared) for d in documents]},
         lambda: _documents_human(documents),
     )
 
@@ -166,9 +183,13 @@ def cmd_list(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.vault import DocumentSearch, search_documents
 
     search = DocumentSearch(
-        card=args.card, kind=args.kind, month=args.month, include_removed=args.removed
+        card=args.card,
+        card_id=getattr(args.card, "id", None),
+        kind=args.kind,
+        month=args.month,
+        include_removed=args.removed,
     )
-    _emit_documents(args, search_documents(store=context.store, search=search))
+    _emit_documents(args, context, search_documents(store=context.store, search=search))
     return EXIT_OK
 
 
@@ -191,8 +212,9 @@ def cmd_search(args: argparse.Namespace, context: CliContext) -> int:
         counterparty=args.counterparty,
         kind=args.kind,
         card=args.card,
+        card_id=getattr(args.card, "id", None),
     )
-    _emit_documents(args, search_documents(store=context.store, search=search))
+    _emit_documents(args, context, search_documents(store=context.store, search=search))
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_date,
     parse_datetime,
@@ -40,15 +40,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status = subparsers.add_parser(
         "status", help="ポイント・還元額・失効予定・注意（ETCマイレージの状態）"
     )
-    status.add_argument("--card", type=card_reference, metavar="CARD")
+    status.add_argument("--card", type=card_or_new_last4, metavar="CARD")
     status.add_argument(
         "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="この日の終わりの状態（既定: 今日）"
     )
     add_json_flag(status)
-    status.set_defaults(handler=cmd_status)
+    status.set_defaults(handler=cmd_status, card_ids=True)
 
     exchange = subparsers.add_parser("exchange", help="ポイントを還元額に交換したことを記録する")
-    exchange.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    exchange.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     exchange.add_argument("--pool", required=True, metavar="POOL", help="nexco, honshi, aichi, …")
     amount = exchange.add_mutually_exclusive_group(required=True)
     amount.add_argument(
@@ -64,12 +64,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", help="交換した日時（既定: 今）"
     )
     add_json_flag(exchange)
-    exchange.set_defaults(handler=cmd_exchange)
+    exchange.set_defaults(handler=cmd_exchange, card_ids=True)
 
     adjust = subparsers.add_parser(
         "adjust", help="ポイントか還元額を手で調整する（キャンペーン、サイトに合わせた訂正）"
     )
-    adjust.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    adjust.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     adjust.add_argument("--pool", metavar="POOL")
     kind = adjust.add_mutually_exclusive_group(required=True)
     kind.add_argument("--points", type=_nonzero_int, metavar="N", help="ポイント（負で減らす）")
@@ -77,16 +77,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     adjust.add_argument("--on", type=parse_date, metavar="YYYY-MM-DD", required=True)
     adjust.add_argument("--reason", required=True, metavar="TEXT")
     add_json_flag(adjust)
-    adjust.set_defaults(handler=cmd_adjust)
+    adjust.set_defaults(handler=cmd_adjust, card_ids=True)
 
     commute = subparsers.add_parser(
         "commute-pass", help="通勤パスの月（その月は平日朝夕割引なし）の登録・一覧"
     )
-    commute.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    commute.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     commute.add_argument("--month", type=parse_month, metavar="YYYY-MM")
     commute.add_argument("--remove", action="store_true", help="登録を外す")
     add_json_flag(commute)
-    commute.set_defaults(handler=cmd_commute_pass)
+    commute.set_defaults(handler=cmd_commute_pass, card_ids=True)
 
     card_actions = _card_actions(subparsers)
     for name, stopped, help_text in (
@@ -94,13 +94,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("resume", False, "ETCマイレージの利用再開を記録する"),
     ):
         parser = card_actions.add_parser(name, help=help_text)
-        parser.add_argument("last4", type=card_reference, metavar="CARD")
+        parser.add_argument("last4", type=card_or_new_last4, metavar="CARD")
         parser.add_argument(
             "--at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", help="日時（既定: 今）"
         )
         parser.add_argument("--note", default="", help="メモ（窓口、受付番号など）")
         add_json_flag(parser)
-        parser.set_defaults(handler=cmd_card_stop, stopped=stopped)
+        parser.set_defaults(handler=cmd_card_stop, stopped=stopped, card_ids=True)
 
 
 def _card_actions(
@@ -166,6 +166,17 @@ def _card(connection: Connection, last4: str) -> CardRef:
     return card
 
 
+def _shown_card_id(connection: Connection, card: str) -> dict[str, int]:
+    """``{"card_id": …}`` for a card whose last 4 digits another card shares, else nothing
+    (the JSON of a store without shared digits stays as it was)."""
+    from etcbook.models.card_refs import shared_last4
+
+    card_id = getattr(card, "id", None)
+    if card_id is None or card not in shared_last4(connection=connection):
+        return {}
+    return {"card_id": card_id}
+
+
 @contextmanager
 def refusals_as_bad_input() -> Iterator[None]:
     """A change the store refuses (:mod:`etcbook.models.mileage_changes`) exits 3 with its
@@ -204,10 +215,12 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     return document
 
 
-def card_status_json(state: CardState) -> dict[str, Any]:
-    """One card of ``status --json``."""
+def card_status_json(state: CardState, *, with_id: bool = False) -> dict[str, Any]:
+    """One card of ``status --json``; ``with_id`` adds ``card_id`` (said for a card whose last
+    4 digits another card shares, so that the two can be told apart)."""
     return {
         "card": state.card,
+        **({"card_id": state.card_id} if with_id else {}),
         "rebate_balance": state.rebate_balance,
         "points_lost_total": state.points_lost_total,
         "pending_rebate": state.pending_rebate,
@@ -241,28 +254,30 @@ def card_status_json(state: CardState) -> dict[str, Any]:
 
 def cmd_status(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook import clock
+    from etcbook.models.card_refs import shared_last4
     from etcbook.models.mileage_inputs import card_states
 
     as_of = args.as_of or clock.today()
     rules = _rules()
     with context.store.engine.connect() as connection:
+        card_ids = None
         if args.card:
-            _card(connection, args.card)
-        states = card_states(
-            connection=connection,
-            as_of=as_of,
-            last4=None if args.card is None else [args.card],
-            rules=rules,
-        )
-    document = {"as_of": as_of.isoformat(), "cards": [card_status_json(s) for s in states]}
+            card_ids = [_card(connection, args.card).id]
+        states = card_states(connection=connection, as_of=as_of, card_ids=card_ids, rules=rules)
+        shared = shared_last4(connection=connection) if states else set()
+    document = {
+        "as_of": as_of.isoformat(),
+        "cards": [card_status_json(s, with_id=s.card in shared) for s in states],
+    }
 
     def human() -> str:
         if not states:
             return "カードは登録されていません。"
         blocks = []
         for state in states:
+            name = f"id:{state.card_id}（末尾{state.card}）" if state.card in shared else ""
             head = (
-                f"カード末尾{state.card}  還元額 {state.rebate_balance:,}円"
+                (name or f"カード末尾{state.card}") + f"  還元額 {state.rebate_balance:,}円"
                 f"  失効累計 {state.points_lost_total:,}P"
                 + ("  （利用停止中）" if state.stopped else "")
             )
@@ -327,10 +342,12 @@ def cmd_exchange(args: argparse.Namespace, context: CliContext) -> int:
         [exchange_id] = record_exchanges(
             connection=connection, rules=rules, last4=args.card, exchanges=[(at, pool.key, units)]
         )
+        card_id = _shown_card_id(connection, args.card)
     say(f"{pool.name}の{points:,}Pを還元額{yen:,}円に交換しました（{at:%Y-%m-%d %H:%M}）。")
     document = {
         "id": exchange_id,
         "card": args.card,
+        **card_id,
         "pool": pool.key,
         "units": [unit.points for unit in units],
         "points": points,
@@ -363,10 +380,12 @@ def cmd_adjust(args: argparse.Namespace, context: CliContext) -> int:
             points=args.points or 0,
             rebate=args.rebate or 0,
         )
+        card_id = _shown_card_id(connection, args.card)
     document = {
         "adjustment": {
             "id": recorded.id,
             "card": recorded.card,
+            **card_id,
             "on": recorded.on.isoformat(),
             "pool": recorded.pool,
             "points": recorded.points,
@@ -397,11 +416,13 @@ def cmd_card_stop(args: argparse.Namespace, context: CliContext) -> int:
         recorded = record_stop(
             connection=connection, last4=args.last4, at=at, stopped=args.stopped, note=args.note
         )
+        card_id = _shown_card_id(connection, args.last4)
     verb = "利用停止" if recorded.stopped else "利用再開"
     say(f"カード末尾{recorded.card}の{verb}を記録しました（{at:%Y-%m-%d %H:%M}）。")
     document = {
         "id": recorded.id,
         "card": recorded.card,
+        **card_id,
         "event": "stop" if recorded.stopped else "resume",
         "stopped": recorded.stopped,
         "at": at.isoformat(),
@@ -422,9 +443,10 @@ def cmd_commute_pass(args: argparse.Namespace, context: CliContext) -> int:
         months = set_commute_pass(
             connection=connection, last4=args.card, month=args.month, present=not args.remove
         )
+        card_id = _shown_card_id(connection, args.card)
     emit(
         args,
-        {"card": args.card, "months": months},
+        {"card": args.card, **card_id, "months": months},
         lambda: "通勤パスの月: " + ("、".join(months) if months else "なし"),
     )
     return 0

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from etcbook.cli.common import (
+    CARD_HELP,
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_date,
     say,
@@ -18,7 +19,9 @@ from etcbook.cli.common import (
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("report", help="経費精算書（PDF・CSV・証憑一式ZIP）を書き出す")
-    parser.add_argument("--card", required=True, type=card_reference, metavar="CARD")
+    parser.add_argument(
+        "--card", required=True, type=card_or_new_last4, metavar="CARD", help=CARD_HELP
+    )
     parser.add_argument("--from", dest="date_from", required=True, type=parse_date, metavar="DATE")
     parser.add_argument("--to", dest="date_to", required=True, type=parse_date, metavar="DATE")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="書き出すフォルダ")
@@ -29,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-mileage-id", action="store_true", help="ETCマイレージIDを精算書に載せない"
     )
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_report)
+    parser.set_defaults(handler=cmd_report, card_ids=True)
 
 
 def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
@@ -44,6 +47,7 @@ def cmd_report(args: argparse.Namespace, context: CliContext) -> int:
         claim, documents = claim_from_store(
             store=context.store,
             card=args.card,
+            card_id=args.card.id,
             date_from=args.date_from,
             date_to=args.date_to,
             claimant=args.claimant,

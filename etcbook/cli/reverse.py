@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from etcbook.cli.common import BadInput, CliContext, add_json_flag, card_reference, emit, say
+from etcbook.cli.common import BadInput, CliContext, add_json_flag, card_or_new_last4, emit, say
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,14 +23,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--exchange ID または --adjustment ID と --reason で1件を取り消します。"
         ),
     )
-    parser.add_argument("--card", type=card_reference, metavar="CARD", help="一覧するカード")
+    parser.add_argument("--card", type=card_or_new_last4, metavar="CARD", help="一覧するカード")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--exchange", type=int, metavar="ID", help="取り消す交換のID")
     which.add_argument("--adjustment", type=int, metavar="ID", help="取り消す調整のID")
     parser.add_argument("--reason", metavar="TEXT", help="取り消す理由")
     parser.add_argument("--all", action="store_true", help="一覧に取消済みも含める")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_reverse)
+    parser.set_defaults(handler=cmd_reverse, card_ids=True)
 
 
 def cmd_reverse(args: argparse.Namespace, context: CliContext) -> int:

@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     submit.add_argument("--from", dest="date_from", required=True, type=parse_date, metavar="DATE")
     submit.add_argument("--to", dest="date_to", required=True, type=parse_date, metavar="DATE")
     add_json_flag(submit)
-    submit.set_defaults(handler=_handler(cmd_claim_submit))
+    submit.set_defaults(handler=_handler(cmd_claim_submit), card_ids=True)
     clist = csub.add_parser("list", help="申請の一覧")
     clist.add_argument("--status", choices=("submitted", "approved", "returned", "withdrawn"))
     add_json_flag(clist)

@@ -13,7 +13,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_datetime,
     parse_int,
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = trip.add_subparsers(dest="trip_command", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="走行を追加する（明細にない走行、取り込み前の走行）")
-    add.add_argument("--card", type=card_reference, metavar="CARD", required=True)
+    add.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
     add.add_argument("--exit", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM", required=True)
     add.add_argument("--entry", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     add.add_argument("--from", dest="entry_ic", metavar="IC", help="入口IC")
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--rebate-applied", type=parse_yen, metavar="YEN", help="明細の還元額適用料金（分かるとき）"
     )
     add_json_flag(add)
-    add.set_defaults(handler=cmd_trip_add)
+    add.set_defaults(handler=cmd_trip_add, card_ids=True)
 
     edit = actions.add_parser("edit", help="走行の事業者・朝夕割・用途・業務割合を変更する")
     edit.add_argument("trip_id", type=parse_int, metavar="ID")
@@ -81,8 +81,11 @@ def trip_document(connection: Connection, trip_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise BadInput(f"走行ID {trip_id} はありません（etcbook trips で確認できます）")
-    document = trip_json(dict(row._mapping), with_version=True)
-    results = trip_results_for(connection=connection, last4=[document["card"]], as_of=clock.today())
+    mapping = dict(row._mapping)
+    document = {**trip_json(mapping, with_version=True), "card_id": mapping["card_id"]}
+    results = trip_results_for(
+        connection=connection, card_ids=[mapping["card_id"]], as_of=clock.today()
+    )
     return with_engine_figures(document, results)
 
 

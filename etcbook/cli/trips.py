@@ -8,7 +8,7 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
-    card_reference,
+    card_or_new_last4,
     emit,
     parse_date,
     parse_month,
@@ -19,13 +19,13 @@ from etcbook.cli.common import (
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("trips", help="走行明細の一覧")
-    parser.add_argument("--card", type=card_reference, metavar="CARD")
+    parser.add_argument("--card", type=card_or_new_last4, metavar="CARD")
     parser.add_argument("--month", type=parse_month, metavar="YYYY-MM", help="出口の日時の月")
     parser.add_argument("--from", dest="date_from", type=parse_date, metavar="DATE")
     parser.add_argument("--to", dest="date_to", type=parse_date, metavar="DATE")
     parser.add_argument("--operator", metavar="KEY", help="事業者キー（nexco, shutoko, …）")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_trips)
+    parser.set_defaults(handler=cmd_trips, card_ids=True)
 
 
 def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
@@ -36,6 +36,7 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
         raise BadInput("--from が --to より後になっています")
     trip_filter = TripFilter(
         card=args.card,
+        card_id=getattr(args.card, "id", None),
         month=args.month,
         date_from=args.date_from,
         date_to=args.date_to,
@@ -43,7 +44,7 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
     )
     with context.store.engine.connect() as connection:
         trips = [
-            trip_json(r, with_version=True)
+            {**trip_json(r, with_version=True), "card_id": r["card_id"]}
             for r in list_trip_rows(connection=connection, trip_filter=trip_filter)
         ]
         if trips:
@@ -53,12 +54,12 @@ def cmd_trips(args: argparse.Namespace, context: CliContext) -> int:
             from etcbook.models.mileage_inputs import trip_results_for
 
             results = trip_results_for(
-                connection=connection, last4={t["card"] for t in trips}, as_of=clock.today()
+                connection=connection, card_ids={t["card_id"] for t in trips}, as_of=clock.today()
             )
             trips = [with_engine_figures(t, results) for t in trips]
         # Passages (a bare － in the file): listed with the trips, every money field null.
         passages = [
-            {**passage_json(r), "version": None}
+            {**passage_json(r), "version": None, "card_id": r["card_id"]}
             for r in list_passage_rows(connection=connection, trip_filter=trip_filter)
         ]
         if passages:

@@ -100,11 +100,13 @@ def vault_file_name(
     vehicle: str = "",
     day: dt.date | None = None,
     version: int = 1,
+    card_id: int | None = None,
 ) -> str:
     """The vault's name for a document: date, card, vehicle, kind, version.
 
     ``2025-11_CARD1234_CarA_請求.pdf``; a screenshot of a mypage screen carries its day
-    (``2025-11-30_CARD1234_還元額残高.png``); a correction gets ``_v2``, ``_v3`` ….
+    (``2025-11-30_CARD1234_還元額残高.png``); a correction gets ``_v2``, ``_v3`` …. A card whose
+    last 4 digits another card shares is named with its id (``card_id``) too.
 
     >>> vault_file_name(kind="statement", card_last4="1234", month="2025-11", suffix=".PDF",
     ...                 vehicle="CarA")
@@ -112,10 +114,13 @@ def vault_file_name(
     >>> vault_file_name(kind="statement", card_last4="1234", month="2025-11", suffix=".pdf",
     ...                 version=2)
     '2025-11_CARD1234_請求_v2.pdf'
+    >>> vault_file_name(kind="statement", card_last4="1234", month="2025-11", suffix=".pdf",
+    ...                 card_id=2)
+    '2025-11_CARD1234-id2_請求.pdf'
     """
     word = document_kind(kind).name_word
     when = day.isoformat() if day is not None and kind in SCREEN_KINDS else month
-    parts = [when, f"CARD{card_last4}"]
+    parts = [when, f"CARD{card_last4}" + (f"-id{card_id}" if card_id is not None else "")]
     car = safe_name_part(vehicle)
     if car:
         parts.append(car)

@@ -155,6 +155,8 @@ class CardInput:
             pending grants belong to the new card, whose input continues the same timeline
             (:func:`etcbook.domain.incidents.registration_input`). Nothing at or after it is
             replayed for this card; its state from then on holds nothing. None: never.
+        card_id: the store's id of the card (cards of a fleet may share their last 4 digits),
+            carried to its :class:`CardState`; None when the caller has no store.
     """
 
     card: str
@@ -165,6 +167,7 @@ class CardInput:
     commute_pass_months: frozenset[dt.date] = frozenset()
     auto_exchange: bool = False
     handed_over_at: dt.datetime | None = None
+    card_id: int | None = None
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -443,6 +446,7 @@ class CardState:
         last_change_at: last change of points or rebate (for the 730-day rule), or None.
         pending_morning_evening: 平日朝夕割引 of the months not yet credited, as their trips so
             far give it (``pending_rebate`` is the sum of their totals).
+        card_id: the store's id of the card (:attr:`CardInput.card_id`).
     """
 
     card: str
@@ -462,6 +466,7 @@ class CardState:
     stopped: bool
     last_change_at: dt.datetime | None
     pending_morning_evening: tuple[MorningEveningMonth, ...] = ()
+    card_id: int | None = None
 
     def points(self, pool: str) -> int:
         """Points of ``pool`` (0 when the card has none there)."""
@@ -1095,6 +1100,7 @@ class _Replay:
         ledger = sorted(self.ledger, key=lambda entry: entry.at)
         return CardState(
             card=self.card.card,
+            card_id=self.card.card_id,
             as_of=until,
             pools=pools,
             rebate_balance=self.rebate,
@@ -1188,6 +1194,7 @@ def _handed_over(state: CardState, at: dt.datetime, until: dt.datetime) -> CardS
         ledger.append(LedgerEntry(at, "handover", None, 0, -state.rebate_balance, note))
     return CardState(
         card=state.card,
+        card_id=state.card_id,
         as_of=until,
         pools={key: PoolState(key, 0, 0, ExpiryBuckets(), ()) for key in state.pools},
         rebate_balance=0,

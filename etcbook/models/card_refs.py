@@ -21,8 +21,20 @@ class CardRef:
 
 
 def find_card(*, connection: Connection, last4: str) -> CardRef | None:
+    """The card ``last4`` names. A ``str`` carrying an ``id`` (the CLI's resolved card,
+    ``cli.common.ChosenCard``) names that one card even when others share its last 4 digits."""
+    card_id = getattr(last4, "id", None)
+    if card_id is not None:
+        return card_by_id(connection=connection, card_id=card_id)
     row = connection.execute(
         text("SELECT id, last4, auto_exchange FROM cards WHERE last4 = :last4"), {"last4": last4}
+    ).first()
+    return None if row is None else CardRef(row[0], row[1], bool(row[2]))
+
+
+def card_by_id(*, connection: Connection, card_id: int) -> CardRef | None:
+    row = connection.execute(
+        text("SELECT id, last4, auto_exchange FROM cards WHERE id = :id"), {"id": card_id}
     ).first()
     return None if row is None else CardRef(row[0], row[1], bool(row[2]))
 
@@ -33,3 +45,9 @@ def list_card_refs(*, connection: Connection) -> list[CardRef]:
         "SELECT id, last4, auto_exchange FROM cards ORDER BY household, holder, last4"
     )
     return [CardRef(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def shared_last4(*, connection: Connection) -> set[str]:
+    """The last 4 digits that more than one card has (normal in a fleet)."""
+    rows = connection.exec_driver_sql("SELECT last4 FROM cards GROUP BY last4 HAVING count(*) > 1")
+    return {r[0] for r in rows}

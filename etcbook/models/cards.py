@@ -102,6 +102,14 @@ def create_card(*, session: Session, last4: str, holder: str, **values: Any) -> 
     card = Card(created_at=clock.now(), **fields)
     session.add(card)
     session.flush()
+    if not same:
+        # Originals kept under these digits before the card was registered are its own.
+        session.connection().execute(
+            text(
+                "UPDATE documents SET card_id = :id WHERE card_id IS NULL AND card_last4 = :last4"
+            ),
+            {"id": card.id, "last4": card.last4},
+        )
     _audit_card(session, card, "add", {}, fields)
     session.commit()
     return card

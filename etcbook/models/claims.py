@@ -68,6 +68,7 @@ def claim_from_store(
     card: str,
     date_from: dt.date,
     date_to: dt.date,
+    card_id: int | None = None,
     claimant: str | None = None,
     department: str | None = None,
     trip_ids: Sequence[int] | None = None,
@@ -76,6 +77,7 @@ def claim_from_store(
     prepared_on: dt.date | None = None,
 ) -> tuple[Claim, list[DocumentRecord]]:
     """The claim for ``card`` over ``date_from``..``date_to`` (exit dates) and its originals.
+    ``card_id`` names the one card when others may share its last 4 digits (``card``).
 
     Trips: those listed in ``trip_ids``, else every trip with a business share. Claimant
     defaults to the card's holder, department to the trips' department. Originals: the
@@ -87,7 +89,11 @@ def claim_from_store(
     with store.engine.connect() as connection:
         card_row = (
             connection.execute(
-                text("SELECT last4, holder, mileage_id FROM cards WHERE last4 = :c"), {"c": card}
+                text(
+                    "SELECT last4, holder, mileage_id FROM cards WHERE "
+                    + ("last4 = :c" if card_id is None else "id = :i")
+                ),
+                {"c": card, "i": card_id},
             )
             .mappings()
             .first()
@@ -96,7 +102,9 @@ def claim_from_store(
             raise ClaimError(f"カード末尾 {card} はストアにありません")
         rows = list_trip_rows(
             connection=connection,
-            trip_filter=TripFilter(card=card, date_from=date_from, date_to=date_to),
+            trip_filter=TripFilter(
+                card=card, card_id=card_id, date_from=date_from, date_to=date_to
+            ),
         )
     if trip_ids is not None:
         wanted = set(trip_ids)
@@ -118,7 +126,7 @@ def claim_from_store(
         private_use_basis=free_text(private_use_basis),
     )
     return Claim(header=header, lines=lines), originals_for(
-        store=store, card=card, date_from=date_from, date_to=date_to
+        store=store, card=card, card_id=card_id, date_from=date_from, date_to=date_to
     )
 
 
@@ -133,13 +141,14 @@ def months_between(date_from: dt.date, date_to: dt.date) -> list[str]:
 
 
 def originals_for(
-    *, store: Store, card: str, date_from: dt.date, date_to: dt.date
+    *, store: Store, card: str, date_from: dt.date, date_to: dt.date, card_id: int | None = None
 ) -> list[DocumentRecord]:
-    """The card's current vault documents for the period's months (superseded versions left out)."""
+    """The card's current vault documents for the period's months (superseded versions left
+    out); ``card_id`` names the one card when others share its last 4 digits."""
     months = set(months_between(date_from, date_to))
     documents = [
         d
-        for d in search_documents(store=store, search=DocumentSearch(card=card))
+        for d in search_documents(store=store, search=DocumentSearch(card=card, card_id=card_id))
         if d.month in months
     ]
     superseded = {d.supersedes_id for d in documents if d.supersedes_id is not None}

@@ -57,6 +57,9 @@ class Document(SQLModel, table=True):
     removed_by: str | None = None
     removed_reason: str | None = None
     trash_path: str | None = None
+    card_id: int | None = Field(default=None, index=True)
+    """The card (cards of a fleet may share their last 4 digits); None: digits no card had
+    when it was added, or several cards had (migration ``cardids_0001``)."""
 
 
 class AuditEntry(SQLModel, table=True):

@@ -490,6 +490,11 @@ def _file_card_ids(
             (last4, _now()),
         ).fetchone()
         known[last4] = int(created[0])
+        # Originals kept under these digits before the card existed are its own.
+        db.execute(
+            "UPDATE documents SET card_id = ? WHERE card_id IS NULL AND card_last4 = ?",
+            (known[last4], last4),
+        )
     return known
 
 

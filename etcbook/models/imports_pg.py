@@ -180,6 +180,11 @@ def _card_ids(
             (last4, now),
         )
         known[last4] = int(cursor.fetchone()[0])
+        # Originals kept under these digits before the card existed are its own.
+        cursor.execute(
+            "UPDATE documents SET card_id = %s WHERE card_id IS NULL AND card_last4 = %s",
+            (known[last4], last4),
+        )
     return known
 
 

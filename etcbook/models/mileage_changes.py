@@ -25,6 +25,7 @@ from etcbook.domain.mileage import Adjustment, CardInput, CardState, ExchangeInp
 from etcbook.domain.points import DEFAULT_OPERATOR, ExchangeUnit
 from etcbook.domain.rules import Rules
 from etcbook.models.audit import append_audit
+from etcbook.models.card_refs import card_by_id
 from etcbook.models.mileage import (
     CardRef,
     commute_pass_months,
@@ -446,11 +447,12 @@ class ReversibleRecord:
 _REVERSIBLE = {
     "exchange": (
         "SELECT e.id, c.last4, e.at, e.pool, e.points, e.yen AS rebate, e.units AS note,"
-        " e.reversed_at, e.reversed_reason FROM point_exchanges e JOIN cards c ON c.id = e.card_id"
+        " e.reversed_at, e.reversed_reason, c.id AS card_id"
+        " FROM point_exchanges e JOIN cards c ON c.id = e.card_id"
     ),
     "adjustment": (
         'SELECT a.id, c.last4, a."on" AS at, a.pool, a.points, a.rebate, a.reason AS note,'
-        " a.reversed_at, a.reversed_reason FROM mileage_adjustments a"
+        " a.reversed_at, a.reversed_reason, c.id AS card_id FROM mileage_adjustments a"
         " JOIN cards c ON c.id = a.card_id"
     ),
 }
@@ -510,7 +512,9 @@ def reverse_record(
     record = _reversible(kind, row)
     if record.reversed_at is not None:
         raise ChangeRefused(f"{record.describe()} はすでに取り消されています")
-    card = card_for(connection=connection, last4=record.card)
+    # The record's own card, by id (another card may share its last 4 digits).
+    card = card_by_id(connection=connection, card_id=row.card_id)
+    assert card is not None  # the record's card, read in the same statement
     before = card_input(connection=connection, card=card, rules=rules)
     if kind == "exchange":
         after = replace(

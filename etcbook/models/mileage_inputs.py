@@ -78,7 +78,14 @@ def load_card_inputs(
     refs = [card for card in list_card_refs(connection=connection) if card.last4 in chain]
     own = load_own_card_inputs(connection=connection, cards=refs, rules=rules)
     by_last4 = {card.last4: own[card.id] for card in refs}
-    return {card.id: registration_input(card.last4, by_last4, links) for card in cards}
+    # A card without links is its own registration: its input by id (another card may share
+    # its last 4 digits). Links name cards by last 4 digits (incidents).
+    return {
+        card.id: own[card.id]
+        if len(registration_segments(card.last4, links)) == 1
+        else registration_input(card.last4, by_last4, links)
+        for card in cards
+    }
 
 
 def load_own_card_inputs(
@@ -167,6 +174,7 @@ def load_own_card_inputs(
             adjustments=tuple(adjustments.get(card.id, ())),
             commute_pass_months=frozenset(commute.get(card.id, ())),
             auto_exchange=card.auto_exchange,
+            card_id=card.id,
         )
         for card in cards
     }
@@ -193,19 +201,35 @@ def replay_until(as_of: dt.date, card: CardInput) -> dt.datetime:
     return end_of_day(as_of)
 
 
+def chosen_card_refs(
+    *,
+    connection: Connection,
+    last4: Iterable[str] | None = None,
+    card_ids: Iterable[int] | None = None,
+) -> list[CardRef]:
+    """Every card (neither given), or the cards whose last 4 digits or whose ids are given."""
+    cards = list_card_refs(connection=connection)
+    if last4 is not None:
+        digits = set(last4)
+        cards = [card for card in cards if card.last4 in digits]
+    if card_ids is not None:
+        ids = set(card_ids)
+        cards = [card for card in cards if card.id in ids]
+    return cards
+
+
 def card_states(
     *,
     connection: Connection,
     as_of: dt.date,
     last4: Iterable[str] | None = None,
+    card_ids: Iterable[int] | None = None,
     rules: Rules | None = None,
 ) -> list[CardState]:
-    """Each card's state at the end of ``as_of`` (all cards, or those whose last 4 are given)."""
+    """Each card's state at the end of ``as_of`` (all cards, those whose last 4 are given, or
+    those whose ids are: cards of a fleet may share their last 4 digits)."""
     rules = load_rules() if rules is None else rules
-    cards = list_card_refs(connection=connection)
-    if last4 is not None:
-        wanted = set(last4)
-        cards = [card for card in cards if card.last4 in wanted]
+    cards = chosen_card_refs(connection=connection, last4=last4, card_ids=card_ids)
     with paused_gc():
         inputs = load_card_inputs(connection=connection, cards=cards, rules=rules)
         return [replay(inputs[card.id], rules, end_of_day(as_of)) for card in cards]
@@ -214,14 +238,15 @@ def card_states(
 def trip_results_for(
     *,
     connection: Connection,
-    last4: Iterable[str],
+    last4: Iterable[str] | None = None,
+    card_ids: Iterable[int] | None = None,
     as_of: dt.date,
     rules: Rules | None = None,
 ) -> dict[int, TripResult]:
-    """Trip id → what the engine says it was billed and earns, for every trip of the cards."""
+    """Trip id → what the engine says it was billed and earns, for every trip of the cards
+    (named by last 4 digits or by id, as :func:`chosen_card_refs`)."""
     rules = load_rules() if rules is None else rules
-    wanted = set(last4)
-    cards = [card for card in list_card_refs(connection=connection) if card.last4 in wanted]
+    cards = chosen_card_refs(connection=connection, last4=last4, card_ids=card_ids)
     results: dict[int, TripResult] = {}
     with paused_gc():
         inputs = load_card_inputs(connection=connection, cards=cards, rules=rules)

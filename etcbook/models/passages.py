@@ -29,7 +29,7 @@ OPERATOR_GUESS_FLAG = "operator_guess"
 PASSAGE_COLUMNS = (
     "p.id, c.last4 AS card, p.entry_at, p.exit_at, p.dated_at, p.entry_ic, p.exit_ic,"
     " p.vehicle_class, p.vehicle_number, p.remarks, p.status, p.flags, p.operator,"
-    " p.operator_source, p.trip_id"
+    " p.operator_source, p.trip_id, p.card_id"
 )
 
 

@@ -43,6 +43,8 @@ CARD_TABLES = {
     "card_links": "old_card_id = ANY(my_card_ids())",
     "passages": "card_id = ANY(my_card_ids())",
     "claim_files": "card_id = ANY(my_card_ids())",
+    # By id, not by last 4 digits: another driver's card may share them (cardids_0001).
+    "documents": "card_id = ANY(my_card_ids())",
 }
 """Tables holding card data with a card id column: RLS by card."""
 
@@ -50,7 +52,6 @@ DERIVED_TABLES = {
     "trip_history": "trip_id IN (SELECT id FROM trips)",
     "incident_steps": "incident_id IN (SELECT id FROM incidents)",
     "incident_contacts": "incident_id IN (SELECT id FROM incidents)",
-    "documents": "card_last4 IN (SELECT last4 FROM cards)",
     "document_chunks": "document_id IN (SELECT id FROM documents)",
     "claim_file_chunks": "claim_file_id IN (SELECT id FROM claim_files)",
     "audit_log": "db_user = session_user",

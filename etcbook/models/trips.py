@@ -14,9 +14,11 @@ from etcbook.domain.points import OPERATOR_KEYS
 @dataclass(frozen=True)
 class TripFilter:
     """Which trips to show. A trip's day and month are those of its exit time (of its entry
-    for a charge at an entry gate: ``dated_at``)."""
+    for a charge at an entry gate: ``dated_at``). ``card_id`` names one card (it wins over
+    ``card``, the last 4 digits, which several cards of a fleet may share)."""
 
     card: str | None = None
+    card_id: int | None = None
     month: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -25,7 +27,11 @@ class TripFilter:
     def where(self) -> tuple[str, dict[str, Any]]:
         clauses: list[str] = []
         params: dict[str, Any] = {}
-        if self.card:
+        if self.card_id is not None:
+            # One card, even when another card shares its last 4 digits.
+            clauses.append("t.card_id = :card_id")
+            params["card_id"] = self.card_id
+        elif self.card:
             clauses.append("c.last4 = :card")
             params["card"] = self.card
         if self.month:
@@ -52,7 +58,7 @@ TRIP_COLUMNS = (
     " t.toll_before_discount, t.etc_discount, t.toll, t.rebate_applied, t.deferred_toll,"
     " t.vehicle_class, t.vehicle_number, t.remarks, t.status, t.flags, t.morning_evening,"
     " t.operator, t.operator_source, t.purpose, t.business_share, t.department, t.source,"
-    " t.version"
+    " t.version, t.card_id"
 )
 
 

@@ -204,6 +204,8 @@ class DocumentRecord:
         removed_at: when it was moved to the trash, or ``None``.
         removed_reason: why.
         trash_path: where in the vault's trash it went.
+        card_id: the card's id (cards of a fleet may share their last 4 digits); ``None`` for
+            digits no card had when it was added, or several had (``cardids_0001``).
     """
 
     id: int
@@ -226,6 +228,7 @@ class DocumentRecord:
     removed_at: str | None = None
     removed_reason: str | None = None
     trash_path: str | None = None
+    card_id: int | None = None
 
     @property
     def name(self) -> str:
@@ -238,14 +241,16 @@ class DocumentRecord:
         database holds the bytes."""
         return self.relpath if self.path is None else str(self.path)
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``evidence list/search --json`` shape."""
+    def to_json(self, *, with_card_id: bool = False) -> dict[str, Any]:
+        """The ``evidence list/search --json`` shape; ``with_card_id`` adds ``card_id`` (said
+        for a card whose last 4 digits another card shares)."""
         return {
             "id": self.id,
             "path": self.location,
             "sha256": self.sha256,
             "kind": self.kind,
             "card": self.card,
+            **({"card_id": self.card_id} if with_card_id else {}),
             "month": self.month,
             "date": self.date.isoformat() if self.date else None,
             "amount": self.amount,
@@ -268,6 +273,7 @@ class DocumentSearch:
         card: card last 4.
         month: ``YYYY-MM``.
         include_removed: also documents moved to the trash.
+        card_id: the card by id (wins over ``card``: cards may share their last 4 digits).
     """
 
     date_from: dt.date | None = None
@@ -279,6 +285,7 @@ class DocumentSearch:
     card: str | None = None
     month: str | None = None
     include_removed: bool = False
+    card_id: int | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
         clauses: list[str] = []
@@ -306,7 +313,10 @@ class DocumentSearch:
         if self.kind:
             clauses.append("kind = :kind")
             params["kind"] = self.kind
-        if self.card:
+        if self.card_id is not None:
+            clauses.append("card_id = :card_id")
+            params["card_id"] = self.card_id
+        elif self.card:
             clauses.append("card_last4 = :card")
             params["card"] = self.card
         if self.month:
@@ -318,7 +328,7 @@ class DocumentSearch:
 _COLUMNS = (
     "id, path, sha256, size, kind, card_last4, month, doc_date, amount, counterparty, vehicle,"
     " version, supersedes_id, original_name, added_at, added_by, removed_at, removed_reason,"
-    " trash_path"
+    " trash_path, card_id"
 )
 
 
@@ -347,6 +357,7 @@ def _record(root: Path | None, row: Any) -> DocumentRecord:
         removed_at=row["removed_at"],
         removed_reason=row["removed_reason"],
         trash_path=row["trash_path"],
+        card_id=row["card_id"],
     )
 
 
@@ -491,6 +502,34 @@ def _check_inputs(kind: str, card: str, month: str, source: Path) -> None:
         raise VaultError(f"ファイルがありません: {display_name(source)}")
 
 
+def _document_card(
+    connection: Connection, card: str, card_id: int | None
+) -> tuple[int | None, bool]:
+    """The card an original is kept for, and whether its file name carries the card's id.
+
+    Without ``card_id``: the one card with the digits (None when no card has them yet);
+    digits several cards share are refused, never guessed. The name carries the id when other
+    cards share the digits or the card has a 呼び名 (every card but the first of shared digits
+    has one): under row-level security a driver does not see the other driver's card, and
+    the two files must not get the same name."""
+    rows = connection.execute(
+        text("SELECT id, label FROM cards WHERE last4 = :card ORDER BY id"), {"card": card}
+    ).all()
+    owners = [row.id for row in rows]
+    labelled = {row.id for row in rows if row.label}
+    if card_id is None:
+        if len(owners) > 1:
+            listed = "、".join(f"id:{owner}" for owner in owners)
+            raise VaultError(
+                f"カード末尾{card}のカードが{len(owners)}枚あります（{listed}）。"
+                "id か呼び名でカードを指定してください"
+            )
+        return (owners[0] if owners else None), False
+    if card_id not in owners:
+        raise VaultError(f"カード id:{card_id} の末尾は{card}ではありません")
+    return card_id, len(owners) > 1 or card_id in labelled
+
+
 def add_document(
     *,
     store: Store,
@@ -503,12 +542,14 @@ def add_document(
     counterparty: str = "",
     vehicle: str = "",
     user: str | None = None,
+    card_id: int | None = None,
 ) -> DocumentRecord:
     """Copy ``source`` into the vault, read-only, and record it (and the change in the audit log).
 
     A file with the same bytes already in the vault is refused. A file for the same card, kind,
     month (a screenshot: day) and vehicle as an existing one becomes its next version, beside it.
-    The source file is only read.
+    The source file is only read. ``card_id`` names the card when others share its last 4
+    digits ``card`` (refused without it then); by default, the one card with those digits.
     """
     source = Path(source)
     _check_inputs(kind, card, month, source)
@@ -529,13 +570,14 @@ def add_document(
     try:
         with store.transaction() as connection:
             phases.mark("evidence_add", "start")
+            card_id, named = _document_card(connection, card, card_id)
             day = date if kind in SCREEN_KINDS else None
             # Two clients adding the same bytes, or the next version of one series, take turns
             # (the duplicate check and the version number below read what the other writes).
             lock_for_transaction(
                 connection,
                 f"vault-bytes:{sha256}",
-                f"vault-series:{card}:{kind}:{month}:{vehicle.lower()}:{day}",
+                f"vault-series:{card}:{card_id}:{kind}:{month}:{vehicle.lower()}:{day}",
             )
             duplicate = connection.execute(
                 text(
@@ -550,7 +592,8 @@ def add_document(
                 )
             identity = (
                 "SELECT id, version, removed_at, path, sha256 FROM documents"
-                " WHERE card_last4 = :card AND kind = :kind AND month = :month"
+                " WHERE card_last4 = :card AND card_id IS NOT DISTINCT FROM :card_id"
+                " AND kind = :kind AND month = :month"
                 # Windows and macOS file names ignore case: "CarA" and "cara" are one series.
                 " AND lower(vehicle) = lower(:vehicle)"
             )
@@ -560,6 +603,7 @@ def add_document(
                 text(identity + " ORDER BY version"),
                 {
                     "card": card,
+                    "card_id": card_id,
                     "kind": kind,
                     "month": month,
                     "vehicle": vehicle,
@@ -572,6 +616,7 @@ def add_document(
             name = vault_file_name(
                 kind=kind,
                 card_last4=card,
+                card_id=card_id if named else None,
                 month=month,
                 suffix=source.suffix,
                 vehicle=vehicle,
@@ -583,9 +628,9 @@ def add_document(
                 text(
                     "INSERT INTO documents (path, original_name, sha256, size, kind, card_last4,"
                     " month, doc_date, amount, counterparty, vehicle, version, supersedes_id,"
-                    " added_at, added_by) VALUES (:path, :original_name, :sha256, :size, :kind,"
-                    " :card, :month, :doc_date, :amount, :counterparty, :vehicle, :version,"
-                    " :supersedes, :added_at, :added_by) RETURNING id"
+                    " added_at, added_by, card_id) VALUES (:path, :original_name, :sha256, :size,"
+                    " :kind, :card, :month, :doc_date, :amount, :counterparty, :vehicle,"
+                    " :version, :supersedes, :added_at, :added_by, :card_id) RETURNING id"
                 ),
                 {
                     "path": relpath,
@@ -603,6 +648,7 @@ def add_document(
                     "supersedes": supersedes.id if supersedes else None,
                     "added_at": now.isoformat(),
                     "added_by": who,
+                    "card_id": card_id,
                 },
             )
             document_id = int(result.scalar_one())

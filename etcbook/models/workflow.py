@@ -484,6 +484,7 @@ def submit_claim(
     claim, documents = claim_from_store(
         store=store,
         card=last4,
+        card_id=card_id,
         date_from=date_from,
         date_to=date_to,
         prepared_on=clock.today(),

@@ -1,9 +1,9 @@
--- heads: pgimport_0001
+-- heads: cardids_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('pgimport_0001');
+INSERT INTO "alembic_version" VALUES('cardids_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 
@@ -173,7 +173,7 @@ CREATE TABLE documents (
 	removed_at TEXT, 
 	removed_by VARCHAR, 
 	removed_reason VARCHAR, 
-	trash_path VARCHAR, 
+	trash_path VARCHAR, card_id INTEGER, 
 	CONSTRAINT pk_documents PRIMARY KEY (id), 
 	CONSTRAINT ck_documents_version CHECK (version >= 1), 
 	CONSTRAINT ck_documents_size CHECK (size >= 0), 
@@ -440,3 +440,4 @@ CREATE TRIGGER claim_file_chunks_no_delete BEFORE DELETE ON claim_file_chunks BE
 CREATE INDEX ix_cards_last4 ON cards (last4);
 CREATE UNIQUE INDEX ix_cards_label ON cards (label);
 CREATE TRIGGER import_audit AFTER INSERT ON import_batches BEGIN INSERT INTO audit_log (at, os_user, entity, entity_id, action, old_value, new_value, reason, db_user) VALUES (NEW.imported_at, '', 'import', NEW.id, 'import', 'null', json_object('file', NEW.file_name, 'sha256', NEW.sha256), '', ''); END;
+CREATE INDEX ix_documents_card_id ON documents (card_id);

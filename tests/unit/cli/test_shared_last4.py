@@ -113,7 +113,7 @@ def test_every_card_option_tells_shared_digits_apart_or_refuses_them(cli: Cli) -
         done = cli("trips", "--card", card, "--json")
         assert done.returncode == 0, (card, done.stderr)
     # commands still keyed by last 4 refuse a card whose digits another shares: no mixing
-    mixed = cli("status", "--card", "2号車")
+    mixed = cli("incident", "list", "--card", "2号車")
     assert mixed.returncode == 3
     assert "id:2（末尾6789）は末尾4桁が他のカードと同じ" in mixed.stderr, mixed.stderr
     # unknown references
@@ -161,3 +161,199 @@ def test_an_import_never_guesses_which_card_shared_digits_mean(
     # digits only one card has import exactly as before (new cards are still created)
     alone = cli("import", str(other), "--json", check=True).json()
     assert alone["new_cards"] == ["5678"]  # type: ignore[index]
+
+
+def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
+    cli: Cli, tmp_path: Path
+) -> None:
+    _two_cards(cli)
+    sample = _one_card_file(tmp_path / "明細.csv")
+    imported = cli("import", "--card", "id:1", str(sample), "--json", check=True).json()
+    added = cli(
+        "trip",
+        "add",
+        "--card",
+        "2号車",
+        "--exit",
+        "2024-10-20T09:00",
+        "--to",
+        "東京",
+        "--toll",
+        "1000",
+        "--json",
+        check=True,
+    ).json()["trip"]  # type: ignore[index]
+    assert (added["card"], added["card_id"]) == ("6789", 2)
+    # trips: each card its own rows, by id or label; the list of all tells them apart
+    first = cli("trips", "--card", "id:1", "--json", check=True).json()["trips"]  # type: ignore[index]
+    second = cli("trips", "--card", "2号車", "--json", check=True).json()["trips"]  # type: ignore[index]
+    assert len([t for t in first if not t["passage"]]) == imported["inserted"]  # type: ignore[index]
+    assert {t["card_id"] for t in first} == {1} and {t["card"] for t in first} == {"6789"}
+    assert [(t["id"], t["card_id"], t["billed"]) for t in second] == [(added["id"], 2, 1000)]
+    assert second[0]["points"] == added["points"] > 0
+    everything = cli("trips", "--json", check=True).json()["trips"]  # type: ignore[index]
+    assert sorted(t["card_id"] for t in everything) == sorted([1] * len(first) + [2] * len(second))
+    # points: an adjustment and an exchange of id:2 leave id:1 as it was
+    as_of = ("--as-of", "2024-10-31")
+    before = cli("status", "--card", "id:1", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    adjusted = cli(
+        "adjust",
+        "--card",
+        "id:2",
+        "--pool",
+        "nexco",
+        "--points",
+        "1000",
+        "--on",
+        "2024-10-01",
+        "--reason",
+        "キャンペーン",
+        "--json",
+        check=True,
+    ).json()["adjustment"]  # type: ignore[index]
+    assert (adjusted["card"], adjusted["card_id"]) == ("6789", 2)
+    exchanged = cli(
+        "exchange",
+        "--card",
+        "2号車",
+        "--pool",
+        "nexco",
+        "--points",
+        "1000",
+        "--at",
+        "2024-10-02T12:00",
+        "--json",
+        check=True,
+    ).json()
+    assert (exchanged["card"], exchanged["card_id"], exchanged["points"]) == ("6789", 2, 1000)  # type: ignore[index]
+    # the records of id:2 only, and its exchange reversed on its own card
+    records = cli("reverse", "--card", "2号車", "--json", check=True).json()["records"]  # type: ignore[index]
+    assert sorted((r["kind"], r["id"]) for r in records) == [
+        ("adjustment", adjusted["id"]),
+        ("exchange", exchanged["id"]),  # type: ignore[index]
+    ]
+    assert cli("reverse", "--card", "id:1", "--json", check=True).json() == {"records": []}
+    undone = cli(
+        "reverse",
+        "--exchange",
+        str(exchanged["id"]),
+        "--reason",
+        "記録の誤り",
+        "--json",  # type: ignore[index]
+    )
+    assert undone.returncode == 0, undone.stderr
+    exchanged = cli(
+        "exchange",
+        "--card",
+        "2号車",
+        "--pool",
+        "nexco",
+        "--points",
+        "1000",
+        "--at",
+        "2024-10-02T12:00",
+        "--json",
+        check=True,
+    ).json()
+    after = cli("status", "--card", "id:1", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert after == before and [c["card_id"] for c in after] == [1]
+    (own,) = cli("status", "--card", "2号車", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert own["card_id"] == 2
+    (trip,) = cli("trips", "--card", "id:2", "--json", check=True).json()["trips"]  # type: ignore[index]
+    assert trip["rebate_applied"] > 0  # the exchange's rebate pays the trip of id:2
+    assert own["rebate_balance"] == exchanged["yen"] - trip["rebate_applied"]  # type: ignore[index]
+    listed = cli("status", *as_of, "--json", check=True).json()["cards"]  # type: ignore[index]
+    assert {c["card_id"]: c for c in listed} == {1: before[0], 2: own}
+    human = cli("status", *as_of, check=True).stdout
+    assert "id:1（末尾6789）" in human and "id:2（末尾6789）" in human
+    # a claim of each card holds that card's trips only
+    cli("trip", "edit", str(added["id"]), "--business-share", "100", check=True)
+    cli("trip", "edit", str(first[0]["id"]), "--business-share", "100", check=True)
+    period = ("--from", "2024-10-01", "--to", "2024-10-31", "--json")
+    claimed = {
+        card: cli("claim", "submit", "--card", card, *period, check=True).json()
+        for card in ("id:1", "2号車")
+    }
+    assert claimed["2号車"]["trips"] == 1 and claimed["2号車"]["total"] == trip["toll"]  # type: ignore[index]
+    assert claimed["id:1"]["trips"] == 1 and claimed["id:1"]["total"] == first[0]["toll"]  # type: ignore[index]
+    for card, out in (("2号車", "report 2"), ("id:1", "report 1")):
+        report = cli(
+            "report",
+            "--card",
+            card,
+            "--from",
+            "2024-10-01",
+            "--to",
+            "2024-10-31",
+            "--out",
+            str(tmp_path / out),
+            "--json",
+            check=True,
+        ).json()
+        assert report["trips"] == 1, report  # type: ignore[index]
+        assert report["claimed_total"] == claimed[card]["total"]  # type: ignore[index]
+
+
+def test_originals_of_cards_sharing_digits_are_kept_apart(cli: Cli, tmp_path: Path) -> None:
+    _two_cards(cli)
+    added = {}
+    for card in ("id:1", "2号車"):
+        source = tmp_path / f"明細 {card[-1]}.pdf"
+        source.write_bytes(f"%PDF-1.4 statement of {card}".encode())
+        added[card] = cli(
+            "evidence",
+            "add",
+            str(source),
+            "--kind",
+            "statement",
+            "--card",
+            card,
+            "--month",
+            "2024-10",
+            "--json",
+            check=True,
+        ).json()["document"]  # type: ignore[index]
+    # same digits, kind and month: two series, named apart, each its own version 1
+    assert [(d["card"], d["card_id"], d["version"]) for d in added.values()] == [
+        ("6789", 1, 1),
+        ("6789", 2, 1),
+    ]
+    assert "CARD6789-id1_" in added["id:1"]["path"] and "CARD6789-id2_" in added["2号車"]["path"]
+    for card, command in (("id:1", "search"), ("2号車", "list")):
+        found = cli("evidence", command, "--card", card, "--json", check=True).json()
+        assert [d["id"] for d in found["documents"]] == [added[card]["id"]]  # type: ignore[index]
+    ambiguous = tmp_path / "which.pdf"
+    ambiguous.write_bytes(b"%PDF-1.4 which card")
+    refused = cli(
+        "evidence",
+        "add",
+        str(ambiguous),
+        "--kind",
+        "statement",
+        "--card",
+        "6789",
+        "--month",
+        "2024-10",
+    )
+    assert refused.returncode == 3 and "id:2（末尾6789 2号車 配送部）" in refused.stderr
+    # digits no card has are kept under the digits, and the card registered later takes them
+    later = tmp_path / "later.pdf"
+    later.write_bytes(b"%PDF-1.4 card to come")
+    kept = cli(
+        "evidence",
+        "add",
+        str(later),
+        "--kind",
+        "statement",
+        "--card",
+        "4321",
+        "--month",
+        "2024-10",
+        "--json",
+        check=True,
+    ).json()["document"]  # type: ignore[index]
+    assert "card_id" not in kept  # said only for digits several cards share
+    cli("card", "add", "--last4", "4321", "--holder", "鈴木", check=True)
+    # listed by the card's id (id:3), so the card took the original
+    (taken,) = cli("evidence", "list", "--card", "id:3", "--json", check=True).json()["documents"]  # type: ignore[index]
+    assert taken["id"] == kept["id"]

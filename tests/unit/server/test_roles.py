@@ -789,3 +789,66 @@ def test_every_write_path_records_the_login_and_the_log_is_append_only(
         assert connection.execute(
             "SELECT count(*) FROM audit_log WHERE reason = 'x'"
         ).fetchone() == (0,)
+
+
+def test_drivers_of_cards_sharing_their_last4_see_only_their_own(
+    company: Company, tmp_path: Path
+) -> None:
+    """Two drivers' cards ending in the same 4 digits (a fleet): each driver's trips, points
+    and originals are their own card's, by PostgreSQL's policies and through etcbook."""
+    admin = company.admin
+    admin("card", "add", "--last4", "6789", "--holder", "山田", "--label", "甲", check=True)
+    admin("card", "add", "--last4", "6789", "--holder", "佐藤", "--label", "乙", check=True)
+    admin("admin", "assign-card", company.driver_a, "甲", check=True)
+    admin("admin", "assign-card", company.driver_b, "乙", check=True)
+    documents = {}
+    for cli, label in ((company.a, "甲"), (company.b, "乙")):
+        cli(
+            "trip",
+            "add",
+            "--card",
+            label,
+            "--exit",
+            "2026-03-12T09:00",
+            "--to",
+            "横浜町田",
+            "--toll",
+            "1500" if label == "甲" else "2500",
+            check=True,
+        )
+        source = tmp_path / f"statement_{label}.pdf"
+        source.write_bytes(f"%PDF-1.4 statement of {label}".encode())
+        documents[label] = cli(
+            "evidence",
+            "add",
+            str(source),
+            "--kind",
+            "statement",
+            "--card",
+            label,
+            "--month",
+            "2026-03",
+            "--json",
+            check=True,
+        ).json()["document"]  # type: ignore[index]
+    cards = {
+        c["label"]: c["id"] for c in admin("card", "list", "--json", check=True).json()["cards"]
+    }  # type: ignore[index]
+    for login, label, toll in ((company.driver_a, "甲", 1500), (company.driver_b, "乙", 2500)):
+        with company.connect(login) as connection:
+            seen = connection.execute("SELECT id, card_id FROM documents").fetchall()
+            assert [(int(i), c) for i, c in seen] == [(documents[label]["id"], cards[label])]
+        cli = company.a if label == "甲" else company.b
+        trips = cli("trips", "--card", label, "--json", check=True).json()["trips"]  # type: ignore[index]
+        assert [(t["card_id"], t["toll"]) for t in trips] == [(cards[label], toll)]
+        found = cli("evidence", "search", "--card", label, "--json", check=True).json()
+        assert [d["id"] for d in found["documents"]] == [documents[label]["id"]]  # type: ignore[index]
+    # the other driver's card, by its label, is not theirs
+    refused = company.a("trips", "--card", "乙")
+    assert refused.returncode == 3 and "担当のカードではありません" in refused.stderr, (
+        refused.stderr
+    )
+    # the desk sees both, each by its label
+    for label in ("甲", "乙"):
+        found = company.desk("evidence", "search", "--card", label, "--json", check=True).json()
+        assert [d["id"] for d in found["documents"]] == [documents[label]["id"]]  # type: ignore[index]
