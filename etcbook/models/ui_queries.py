@@ -579,19 +579,21 @@ def latest_trip_month(*, connection: Connection) -> str | None:
 
 @dataclass(frozen=True)
 class CardRow:
-    """A card as the mileage views need it: last 4, holder, auto-exchange."""
+    """A card as the mileage views need it: last 4, holder, auto-exchange, id."""
 
     last4: str
     holder: str
     auto_exchange: bool
+    card_id: int | None = None
 
 
 def engine_cards(*, connection: Connection) -> list[CardRow]:
     """Every card, for the mileage views."""
     return [
-        CardRow(last4, holder or "", bool(auto))
-        for last4, holder, auto in connection.exec_driver_sql(
-            "SELECT last4, holder, auto_exchange FROM cards ORDER BY household, holder, last4"
+        CardRow(last4, holder or "", bool(auto), int(card_id))
+        for last4, holder, auto, card_id in connection.exec_driver_sql(
+            "SELECT last4, holder, auto_exchange, id FROM cards"
+            " ORDER BY household, holder, last4, id"
         )
     ]
 

@@ -197,7 +197,7 @@ def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
         return Snapshot(as_of, None, [], {}, str(problem))
     with store.engine.connect() as connection:
         # One read transaction: the data version and the data replayed are the same snapshot.
-        cards = {card.last4: card for card in engine_cards(connection=connection)}
+        rows = engine_cards(connection=connection)
         states, key, from_cache = cached(
             connection=connection,
             name=ENGINE_CACHE_NAME,
@@ -206,7 +206,14 @@ def compute_snapshot(store: Store, as_of: dt.date) -> Snapshot:
             compute=replay_all,
         )
     with paused_gc():  # 100,000 new acyclic tuples: the collector would walk them again and again
-        summaries = [summarise(cards[state.card], state, rules, as_of) for state in states]
+        # By id: cards of a fleet may share their last 4 digits (a state kept before the engine
+        # carried ids is found by its digits).
+        by_id = {card.card_id: card for card in rows}
+        by_last4 = {card.last4: card for card in rows}
+        summaries = [
+            summarise(by_id.get(state.card_id) or by_last4[state.card], state, rules, as_of)
+            for state in states
+        ]
         figures = {
             trip_id: (applied, billed, points)
             for state in states
