@@ -133,3 +133,67 @@ def test_two_imports_creating_the_same_new_card_do_not_collide(
     assert sorted(card for r in done for card in r.new_cards) == ["4321"]
     assert _count(pg_url, "SELECT count(*) FROM cards WHERE last4 = '4321'") == 1
     assert _count(pg_url, "SELECT count(*) FROM trips") == 500
+
+
+def test_a_trip_entered_by_hand_during_the_import_is_not_stored_twice(
+    pg_url: str, write: Callable[[str, list[str]], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another client enters line 1's trip by hand after the import compared the card's trips
+    but before it inserts them: the import stores the other rows once and that one not again."""
+    import datetime as dt
+
+    from etcbook.models import imports_pg
+    from etcbook.models.mileage import create_manual_trip
+
+    path = write("three.csv", [_row(i) for i in range(3)])
+    store = open_store(pg_url)
+    try:
+        first = import_files(store, [write("seed.csv", [_row(100)])])
+        assert first.committed
+        with store.engine.connect() as connection:
+            card_id = connection.execute(text("SELECT id FROM cards")).scalar_one()
+        real_cursor = imports_pg._driver_cursor
+
+        class EnteredMeanwhile:
+            """The importer's cursor; a second client commits the hand-entered trip just
+            before the import inserts its new trips."""
+
+            def __init__(self, cursor: Any) -> None:
+                self.cursor = cursor
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.cursor, name)
+
+            def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                if query == "SAVEPOINT insert_trips":
+                    other = open_store(pg_url)
+                    try:
+                        with other.engine.begin() as hand:
+                            create_manual_trip(
+                                connection=hand,
+                                values={
+                                    "card_id": card_id,
+                                    "entry_at": dt.datetime(2024, 11, 1, 0, 0),
+                                    "exit_at": dt.datetime(2024, 11, 1, 10, 0),
+                                    "entry_ic": "静岡",
+                                    "exit_ic": "浜松",
+                                    "toll": 500,
+                                },
+                            )
+                    finally:
+                        other.close()
+                return self.cursor.execute(query, *args, **kwargs)
+
+        real_cursor = imports_pg._driver_cursor
+        monkeypatch.setattr(
+            imports_pg,
+            "_driver_cursor",
+            lambda connection: EnteredMeanwhile(real_cursor(connection)),
+        )
+        result = import_files(store, [path])
+    finally:
+        store.close()
+    assert result.committed, result.to_json()
+    assert (result.inserted, result.duplicates) == (2, 1)
+    assert _count(pg_url, "SELECT count(*) FROM trips") == 4
+    assert _count(pg_url, "SELECT count(*) FROM trips WHERE source = 'manual'") == 1
