@@ -1,9 +1,9 @@
--- heads: cardids_0001
+-- heads: audit_0001
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
-INSERT INTO "alembic_version" VALUES('cardids_0001');
+INSERT INTO "alembic_version" VALUES('audit_0001');
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at TEXT NOT NULL, 

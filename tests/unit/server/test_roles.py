@@ -3,6 +3,7 @@ desk connect with psycopg directly (as anyone could with psql) and through etcbo
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -852,3 +853,47 @@ def test_drivers_of_cards_sharing_their_last4_see_only_their_own(
     for label in ("甲", "乙"):
         found = company.desk("evidence", "search", "--card", label, "--json", check=True).json()
         assert [d["id"] for d in found["documents"]] == [documents[label]["id"]]  # type: ignore[index]
+
+
+def test_changes_to_the_other_records_are_audited_with_the_login(company: Company) -> None:
+    """Route rules, journal settings, incidents, commute-pass months: the database appends an
+    audit row per changed row, with the login that changed it and the row before and after."""
+    with company.connect(company.accounts) as connection:
+        start = int(connection.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])  # type: ignore[index]
+    company.a("incident", "open", "--card", "1111", "--kind", "lost", check=True)
+    company.a("commute-pass", "--card", "1111", "--month", "2026-03", check=True)
+    company.a("commute-pass", "--card", "1111", "--month", "2026-03", "--remove", check=True)
+    company.desk("route", "add", "堺", "hanshin", check=True)
+    company.desk("journal-settings", "set", "debit_account", "旅費交通費", check=True)
+    company.desk("journal-settings", "set", "debit_account", "車両費", check=True)
+    with company.connect(company.accounts) as connection:
+        rows = connection.execute(
+            "SELECT entity, action, db_user, old_value, new_value FROM audit_log"
+            " WHERE id > %s ORDER BY id",
+            (start,),
+        ).fetchall()
+    done = [(entity, action, user) for entity, action, user, _old, _new in rows]
+    assert ("incidents", "insert", company.driver_a) in done, done
+    assert ("commute_pass_months", "insert", company.driver_a) in done, done
+    assert ("commute_pass_months", "delete", company.driver_a) in done, done
+    assert ("route_rules", "insert", company.accounts) in done, done
+    assert ("journal_settings", "delete", company.accounts) in done, done
+    assert done.count(("journal_settings", "insert", company.accounts)) == 2, done
+    changed = [
+        (json.loads(old), json.loads(new))
+        for entity, action, _user, old, new in rows
+        if entity == "journal_settings"
+    ]
+    assert changed[-2][0]["value"] == "旅費交通費", changed  # the deleted row, as it was
+    assert changed[-1] == (None, {**changed[-1][1], "value": "車両費"}), changed
+    route = next(json.loads(new) for entity, _a, _u, _o, new in rows if entity == "route_rules")
+    assert route["operator"] == "hanshin", route
+    # the driver reads the rows of their own changes, not the desk's
+    with company.connect(company.driver_a) as connection:
+        entities = {
+            r[0]
+            for r in connection.execute(
+                "SELECT entity FROM audit_log WHERE id > %s", (start,)
+            ).fetchall()
+        }
+    assert entities == {"incidents", "commute_pass_months"}, entities
