@@ -12,8 +12,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from etcbook.domain.calendar import end_of_day
 from etcbook.domain.mileage import (
@@ -31,6 +30,9 @@ from etcbook.domain.rules import Rules, load_rules
 from etcbook.models.card_links import load_links
 from etcbook.models.card_refs import CardRef, list_card_refs
 from etcbook.models.dialect import as_date, as_datetime, is_postgresql
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _from_iso = as_datetime
 _date_from_iso = as_date
