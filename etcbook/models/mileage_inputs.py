@@ -70,11 +70,11 @@ def load_card_inputs(
     (:func:`etcbook.domain.incidents.registration_input`). Without links this is
     :func:`load_own_card_inputs`.
     """
-    from etcbook.domain.incidents import registration_input, registration_segments
-
     links = load_links(connection=connection)
     if not links:
         return load_own_card_inputs(connection=connection, cards=cards, rules=rules)
+    from etcbook.domain.incidents import registration_input, registration_segments
+
     wanted = {card.last4 for card in cards}
     chain = {segment.card for last4 in wanted for segment in registration_segments(last4, links)}
     refs = [card for card in list_card_refs(connection=connection) if card.last4 in chain]
