@@ -11,7 +11,7 @@ shared reads make of a SQLAlchemy ``Connection`` (``exec_driver_sql``,
 Only a ledger that needs nothing done at open is read this way: one query checks that it is
 stamped at the migrations' heads (:func:`etcbook.models.store_file.declared_heads`), the check
 ``open_store`` makes first. Anything else (an older or newer schema, no ``alembic_version``, a
-connection that fails or needs a password from the keyring) gives ``None``: the command opens
+connection that fails or needs a password nothing gave) gives ``None``: the command opens
 the store as before, which upgrades it or words the problem. Reads run in one read-only
 transaction; row-level security applies as to any session of the login.
 """
@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from etcbook.models.server import ServerAddress, _read_dates_as_iso_text
+from etcbook.models.server import ServerAddress, _read_dates_as_iso_text, connect
 from etcbook.models.store_file import declared_heads
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
@@ -88,10 +88,10 @@ def open_reader(address: ServerAddress) -> ServerReader | None:
 
     # Set in the start-up packet: no round trip of their own.
     options = f"{address.parameters.get('options', '')} {_SESSION_OPTIONS}".strip()
-    try:
-        raw = psycopg.connect(address.url, password=address.password, options=options)
+    try:  # pgpass, the service file, else the keyring's password, as the engine connects
+        raw = connect(address, options=options)
     except psycopg.Error:
-        return None  # a password from the keyring, a server down: the store's way words it
+        return None  # a password needed, a server down: the store's way words it
     _read_dates_as_iso_text(raw)
     try:
         stamped = {row[0] for row in raw.execute("SELECT version_num FROM alembic_version")}
