@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_streams(json_output="--json" in argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    context = CliContext(db=args.db)
+    context = CliContext(db=args.db, light_reads=getattr(args, "light_reads", False))
     if args.command is None:
         return _open_window(context.target)
     if not hasattr(args, "handler"):

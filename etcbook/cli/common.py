@@ -9,10 +9,11 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from etcbook.paths import default_store_path, store_location_warning
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from etcbook.models.server import ServerAddress
+    from etcbook.models.server_reader import ServerReader
     from etcbook.models.store import Store
 
 EXIT_OK = 0
@@ -105,7 +107,11 @@ class CliContext:
     """The store a command works on, opened on first use."""
 
     db: Path | ServerAddress | None = None
+    light_reads: bool = False
+    """The command only reads (``set_defaults(light_reads=True)``): on a server ledger,
+    :meth:`reading` gives a :class:`etcbook.models.server_reader.ServerReader`."""
     _store: Store | None = field(default=None, repr=False)
+    _reader: ServerReader | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
@@ -142,7 +148,38 @@ class CliContext:
                 say(warning)
         return self._store
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection to read with: the store engine's, or for a command with
+        :attr:`light_reads` on a server ledger that needs no upgrade, a reader without
+        SQLAlchemy answering the same reads (``etcbook.models.server_reader``)."""
+        if self.light_reads and self._store is None:
+            from etcbook.models.server import (
+                ServerAddress,
+                ServerError,
+                is_server_url,
+                parse_address,
+            )
+
+            target = self.target
+            if isinstance(target, str) and is_server_url(target):
+                with suppress(ServerError):  # the store's way says what is wrong with it
+                    target = parse_address(target)
+            if self._reader is None and isinstance(target, ServerAddress):
+                from etcbook.models.server_reader import open_reader
+
+                self._reader = open_reader(target)
+                if self._reader is None:
+                    self.light_reads = False  # the store opens as usual and says why
+            if self._reader is not None:
+                yield cast("Connection", self._reader)
+                return
+        with self.store.engine.connect() as connection:
+            yield connection
+
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         if self._store is not None:
             self._store.close()
 
@@ -319,7 +356,7 @@ class ChosenCard(str):
         """The id of a registered card; digits no card has are bad input (the sentence of
         :class:`etcbook.models.cards.CardNotFound`)."""
         if self.id is None:
-            from etcbook.models.cards import CardNotFound
+            from etcbook.models.card_refs import CardNotFound
 
             raise BadInput(str(CardNotFound(str(self))))
         return self.id
@@ -369,7 +406,7 @@ def resolve_card_references(args: argparse.Namespace, context: CliContext) -> No
     ]
     if not names:
         return
-    from etcbook.models.cards import AmbiguousCard, CardNotFound, resolve_card
+    from etcbook.models.card_refs import AmbiguousCard, CardNotFound, resolve_card
 
     def chosen(value: CardReference, connection: Connection) -> ChosenCard:
         try:
@@ -401,7 +438,7 @@ def resolve_card_references(args: argparse.Namespace, context: CliContext) -> No
             )
         return ChosenCard.of(match.last4, match.id)
 
-    with context.store.engine.connect() as connection:
+    with context.reading() as connection:
         for name in names:
             value = getattr(args, name)
             if isinstance(value, list):

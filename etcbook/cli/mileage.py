@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="この日の終わりの状態（既定: 今日）"
     )
     add_json_flag(status)
-    status.set_defaults(handler=cmd_status, card_ids=True)
+    status.set_defaults(handler=cmd_status, card_ids=True, light_reads=True)
 
     exchange = subparsers.add_parser("exchange", help="ポイントを還元額に交換したことを記録する")
     exchange.add_argument("--card", type=card_or_new_last4, metavar="CARD", required=True)
@@ -259,7 +259,7 @@ def cmd_status(args: argparse.Namespace, context: CliContext) -> int:
 
     as_of = args.as_of or clock.today()
     rules = _rules()
-    with context.store.engine.connect() as connection:
+    with context.reading() as connection:
         card_ids = None
         if args.card:
             card_ids = [_card(connection, args.card).id]

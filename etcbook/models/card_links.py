@@ -6,14 +6,30 @@ store (which records stops through etcbook.models.mileage_changes, which loads m
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING
 
-from etcbook.domain.incidents import CardLink
-from etcbook.models.dialect import as_datetime
+from etcbook.models.dialect import as_datetime, run
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from etcbook.domain.incidents import CardLink
 
 
 def load_links(*, connection: Connection) -> tuple[CardLink, ...]:
     """Every 登録カード変更, oldest first."""
+    rows = list(
+        run(
+            connection,
+            "SELECT o.last4, n.last4, l.registered_at, l.effective_at, l.incident_id"
+            " FROM card_links l JOIN cards o ON o.id = l.old_card_id"
+            " JOIN cards n ON n.id = l.new_card_id ORDER BY l.effective_at, l.id",
+        )
+    )
+    if not rows:
+        return ()  # most ledgers: the incidents' rules are not even imported (``status``)
+    from etcbook.domain.incidents import CardLink
+
     return tuple(
         CardLink(
             old_card=r[0],
@@ -22,11 +38,5 @@ def load_links(*, connection: Connection) -> tuple[CardLink, ...]:
             effective_at=as_datetime(r[3]),
             incident_id=r[4],
         )
-        for r in connection.execute(
-            text(
-                "SELECT o.last4, n.last4, l.registered_at, l.effective_at, l.incident_id"
-                " FROM card_links l JOIN cards o ON o.id = l.old_card_id"
-                " JOIN cards n ON n.id = l.new_card_id ORDER BY l.effective_at, l.id"
-            )
-        )
+        for r in rows
     )

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from etcbook import clock
 from etcbook.domain import cards as rules
+from etcbook.models.card_refs import _CARD_NUMBER
+from etcbook.models.card_refs import AmbiguousCard as AmbiguousCard
+from etcbook.models.card_refs import CardMatch as CardMatch
+from etcbook.models.card_refs import CardNotFound as CardNotFound
+from etcbook.models.card_refs import cards_with_last4 as cards_with_last4
+from etcbook.models.card_refs import describe_candidates as describe_candidates
+from etcbook.models.card_refs import resolve_card as resolve_card
 from etcbook.models.tables import Card
 from etcbook.privacy import free_text_or_none
 
@@ -36,13 +42,6 @@ EDITABLE_FIELDS = (
 
 FREE_TEXT_FIELDS = ("holder", "driver", "department", "household", "plate", "notes", "label")
 """Fields typed freely: a card number typed into one is masked (see ``etcbook.privacy``)."""
-
-
-class CardNotFound(LookupError):
-    def __init__(self, last4: str) -> None:
-        named = f"カード末尾{last4}" if re.fullmatch(r"[0-9]{4}", last4) else f"カード「{last4}」"
-        super().__init__(f"{named}は登録されていません（etcbook card list で確認できます）")
-        self.last4 = last4
 
 
 def validated(values: dict[str, Any]) -> dict[str, Any]:
@@ -204,117 +203,6 @@ def card_json(card: Card) -> dict[str, Any]:
     }
 
 
-class AmbiguousCard(LookupError):
-    """Several cards answer to what was typed; the message lists them (id, 末尾, 呼び名/名義, 部署).
-
-    Attributes:
-        typed: what was typed.
-        candidates: the cards it could mean, in id order.
-    """
-
-    def __init__(self, typed: str, candidates: list[CardMatch]) -> None:
-        super().__init__(
-            f"「{typed}」に当たるカードが複数あります: {describe_candidates(candidates)}。"
-            "id:番号か呼び名で指定してください（etcbook card list）"
-        )
-        self.typed = typed
-        self.candidates = candidates
-
-
-@dataclass(frozen=True)
-class CardMatch:
-    """The card a reference named.
-
-    Attributes:
-        id: the card's id.
-        last4: its last 4 digits.
-        label: its 呼び名, or None.
-        holder, driver, department: 名義, 利用者, 部署.
-        shared: another card has the same last 4 digits.
-    """
-
-    id: int
-    last4: str
-    label: str | None
-    holder: str
-    driver: str
-    department: str
-    shared: bool
-
-    @property
-    def name(self) -> str:
-        """How the card is shown beside its last 4 digits: 呼び名, else 名義, else 利用者."""
-        return self.label or self.holder or self.driver
-
-
-def describe_candidates(candidates: list[CardMatch]) -> str:
-    """``id:1（末尾1234 2号車 営業部）、id:2（…）``: the cards a reference could mean."""
-    return "、".join(
-        f"id:{c.id}（末尾{c.last4}"
-        + "".join(f" {part}" for part in (c.name, c.department) if part)
-        + "）"
-        for c in candidates
-    )
-
-
-_CARD_COLUMNS = (
-    "SELECT c.id, c.last4, c.label, c.holder, c.driver, c.department,"
-    " EXISTS (SELECT 1 FROM cards o WHERE o.last4 = c.last4 AND o.id <> c.id) AS shared"
-    " FROM cards c"
-)
-
-
-def _matches(connection: Connection, where: str, values: dict[str, Any]) -> list[CardMatch]:
-    rows = connection.execute(text(f"{_CARD_COLUMNS} WHERE {where} ORDER BY c.id"), values)
-    return [
-        CardMatch(
-            id=int(r.id),
-            last4=r.last4,
-            label=r.label,
-            holder=r.holder or "",
-            driver=r.driver or "",
-            department=r.department or "",
-            shared=bool(r.shared),
-        )
-        for r in rows
-    ]
-
-
-def cards_with_last4(connection: Connection, last4: str) -> list[CardMatch]:
-    """Every card whose last 4 digits are ``last4`` (several in a fleet), in id order."""
-    return _matches(connection, "c.last4 = :l", {"l": last4})
-
-
-def resolve_card(connection: Connection, card: str) -> CardMatch:
-    """The card named by ``card`` (what a user typed for ``--card``), in this order: ``id:N``;
-    its 呼び名 (label, unique); its last 4 digits (or a longer card number cut to them) when
-    only one card has them; a 名義 or 利用者 that only one card has.
-
-    A reference several cards answer to raises :class:`AmbiguousCard` listing them; an unknown
-    one raises :class:`CardNotFound`. The one resolver behind every ``--card`` of the CLI.
-    """
-    typed = card.strip()
-    if not typed:
-        raise CardNotFound(typed)
-    if typed.startswith("id:"):
-        number = typed.removeprefix("id:").strip()
-        plausible = number.isascii() and number.isdigit() and len(number) <= 9
-        found = _matches(connection, "c.id = :i", {"i": int(number)}) if plausible else []
-        if not found:
-            raise CardNotFound(typed)
-        return found[0]
-    found = _matches(connection, "c.label = :t", {"t": typed})
-    if not found and _CARD_NUMBER.fullmatch(typed):
-        found = cards_with_last4(connection, rules.check_last4(typed))
-    if not found:
-        found = _matches(connection, "c.holder = :t OR c.driver = :t", {"t": typed})
-    if not found:
-        raise CardNotFound(typed)
-    if len(found) > 1:
-        raise AmbiguousCard(typed, found)
-    return found[0]
-
-
 FILE_CARD_COLUMNS = "id, last4, label, holder, driver, department"
 """The columns :func:`card_matches` reads, for the importers' own (DB-API) connections."""
 
@@ -365,10 +253,6 @@ def cards_for_file(
                 f"--card id:{same[0].id}）。",
             )
     return ids, missing, None
-
-
-_CARD_NUMBER = re.compile(r"[0-9０-９*＊\s\-]*[0-9０-９]{4}")
-"""A card's last 4 digits, or a card number (masked or with separators) ending in them."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ through ``sqlalchemy.text``). Raw SQL reads date-times back as ISO text on SQLit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 
@@ -24,6 +25,19 @@ def name_of(bind: _HasDialect) -> str:
 
 def is_postgresql(bind: _HasDialect) -> bool:
     return name_of(bind) == "postgresql"
+
+
+def run(connection: Any, statement: str, parameters: Mapping[str, Any] | None = None) -> Any:
+    """``statement`` with ``:name`` parameters, on a SQLAlchemy connection (through ``text``) or
+    on a :class:`etcbook.models.server_reader.ServerReader`, which reads them itself: the reads a
+    command makes without SQLAlchemy (``status`` on a server ledger) are the same SQL as
+    everyone else's. The result answers ``first()``, ``scalar()`` and iteration over tuples."""
+    own = getattr(connection, "run_named", None)
+    if own is not None:
+        return own(statement, parameters or {})
+    from sqlalchemy import text
+
+    return connection.execute(text(statement), parameters or {})
 
 
 def month_of(column: str, bind: _HasDialect) -> str:

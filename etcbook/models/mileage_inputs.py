@@ -12,8 +12,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from etcbook.domain.calendar import end_of_day
 from etcbook.domain.mileage import (
@@ -31,6 +30,9 @@ from etcbook.domain.rules import Rules, load_rules
 from etcbook.models.card_links import load_links
 from etcbook.models.card_refs import CardRef, list_card_refs
 from etcbook.models.dialect import as_date, as_datetime, is_postgresql
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _from_iso = as_datetime
 _date_from_iso = as_date
@@ -68,11 +70,11 @@ def load_card_inputs(
     (:func:`etcbook.domain.incidents.registration_input`). Without links this is
     :func:`load_own_card_inputs`.
     """
-    from etcbook.domain.incidents import registration_input, registration_segments
-
     links = load_links(connection=connection)
     if not links:
         return load_own_card_inputs(connection=connection, cards=cards, rules=rules)
+    from etcbook.domain.incidents import registration_input, registration_segments
+
     wanted = {card.last4 for card in cards}
     chain = {segment.card for last4 in wanted for segment in registration_segments(last4, links)}
     refs = [card for card in list_card_refs(connection=connection) if card.last4 in chain]

@@ -99,13 +99,11 @@ def not_yours_sentence(table: str) -> str:
 
 
 def _has_function(connection: Connection, signature: str) -> bool:
-    from sqlalchemy import text
-
-    from etcbook.models.dialect import is_postgresql
+    from etcbook.models.dialect import is_postgresql, run
 
     if not is_postgresql(connection):
         return False  # one person, every row
-    found = connection.execute(text("SELECT to_regprocedure(:f)"), {"f": signature}).scalar()
+    found = run(connection, "SELECT to_regprocedure(:f)", {"f": signature}).scalar()
     return found is not None
 
 
@@ -128,11 +126,11 @@ def not_yours(connection: Connection, table: str, row_id: int) -> str | None:
 
 def card_not_yours(connection: Connection, reference: str) -> str | None:
     """The sentence for a card reference (``--card``) naming another driver's card, else None."""
-    from sqlalchemy import text
+    from etcbook.models.dialect import run
 
     if not _has_function(connection, "card_not_mine(text)"):
         return None
-    if connection.execute(text("SELECT card_not_mine(:r)"), {"r": reference}).scalar():
+    if run(connection, "SELECT card_not_mine(:r)", {"r": reference}).scalar():
         return (
             f"カード「{reference}」は担当のカードではありません（このカードの記録は見ることも"
             "編集することもできません）。何も変更していません。"

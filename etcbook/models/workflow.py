@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from etcbook import clock
 from etcbook.models.audit import append_audit
-from etcbook.models.dialect import as_date, as_datetime
+from etcbook.models.dialect import as_date, as_datetime, lock_for_transaction
 from etcbook.models.roles import login_name, my_role
 from etcbook.models.store import Store
 from etcbook.models.vault_storage import (
@@ -447,6 +447,22 @@ def claims_folder(store: Store) -> Path:
     return store.path.parent / f"{store.path.stem}-claims"
 
 
+def _refuse_an_open_claim(
+    connection: Connection, card_id: int, date_from: dt.date, date_to: dt.date
+) -> None:
+    """Raise :class:`Refused` when a submitted or approved claim of the card overlaps the period."""
+    open_claim = connection.execute(
+        text(
+            "SELECT id, status FROM claims WHERE card_id = :c AND date_from <= :t"
+            " AND date_to >= :f AND status IN ('submitted', 'approved')"
+        ),
+        {"c": card_id, "f": date_from.isoformat(), "t": date_to.isoformat()},
+    ).first()
+    if open_claim is not None:
+        state = "承認済み" if open_claim.status == "approved" else "申請中"
+        raise Refused(f"この期間には{state}の申請 {open_claim.id} があります")
+
+
 def submit_claim(
     *,
     store: Store,
@@ -471,16 +487,7 @@ def submit_claim(
         last4 = connection.execute(
             text("SELECT last4 FROM cards WHERE id = :i"), {"i": card_id}
         ).scalar_one()
-        open_claim = connection.execute(
-            text(
-                "SELECT id, status FROM claims WHERE card_id = :c AND date_from <= :t"
-                " AND date_to >= :f AND status IN ('submitted', 'approved')"
-            ),
-            {"c": card_id, "f": date_from.isoformat(), "t": date_to.isoformat()},
-        ).first()
-        if open_claim is not None:
-            state = "承認済み" if open_claim.status == "approved" else "申請中"
-            raise Refused(f"この期間には{state}の申請 {open_claim.id} があります")
+        _refuse_an_open_claim(connection, card_id, date_from, date_to)
     claim, documents = claim_from_store(
         store=store,
         card=last4,
@@ -491,6 +498,10 @@ def submit_claim(
         trip_ids=trip_ids,
     )
     with store.transaction() as connection:
+        # Another submission of the card (a second window) may have been stored while this one
+        # was prepared: asked again, one at a time per card, so a period is claimed once.
+        lock_for_transaction(connection, f"claim-submit:{card_id}")
+        _refuse_an_open_claim(connection, card_id, date_from, date_to)
         user = login_name(connection)
         row = connection.execute(
             text(

@@ -110,3 +110,41 @@ def test_months_with_their_state_and_reopenings(cli: Cli, store) -> None:  # typ
         [reopening] = month_reopenings(connection)
         assert (reopening.month, reopening.reason) == ("2026-03", "明細の訂正")
         assert not {m.month: m.closed for m in month_states(connection)}["2026-03"]
+
+
+def test_a_period_submitted_twice_at_once_is_claimed_once(
+    cli: Cli,
+    store,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two submissions of one card's month at once (two windows): the one stored while the
+    other was drawing its PDF wins, the other is refused with a sentence; one claim, not two."""
+    from sqlalchemy import text
+
+    import etcbook.models.claims as claims
+    from etcbook.models.workflow import Refused
+
+    _ledger(cli, store)
+    march = month_bounds("2026-03")
+    prepare = claims.claim_from_store
+    first: list[int] = []
+
+    def another_window_submits_meanwhile(**kwargs):  # type: ignore[no-untyped-def]
+        prepared = prepare(**kwargs)
+        if not first:
+            monkeypatch.setattr(claims, "claim_from_store", prepare)
+            record, _ = submit_claim(
+                store=store, card="1111", date_from=march[0], date_to=march[1], out=tmp_path / "b"
+            )
+            first.append(record.id)
+        return prepared
+
+    monkeypatch.setattr(claims, "claim_from_store", another_window_submits_meanwhile)
+    with pytest.raises(Refused, match=r"この期間には申請中の申請 \d+ があります"):
+        submit_claim(
+            store=store, card="1111", date_from=march[0], date_to=march[1], out=tmp_path / "a"
+        )
+    with store.engine.connect() as connection:
+        stored = connection.execute(text("SELECT id FROM claims")).scalars().all()
+    assert stored == first

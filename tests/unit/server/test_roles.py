@@ -897,3 +897,66 @@ def test_changes_to_the_other_records_are_audited_with_the_login(company: Compan
             ).fetchall()
         }
     assert entities == {"incidents", "commute_pass_months"}, entities
+
+
+STATUS_BOTH_WAYS = """
+import json, sys
+from etcbook.cli import main
+code = main(["--db", sys.argv[1], "status", "--card", "1111", "--as-of", "2026-12-31", "--json"])
+light = "sqlalchemy" in sys.modules
+import datetime as dt
+from etcbook.cli.mileage import card_status_json
+from etcbook.models.mileage_inputs import card_states
+from etcbook.models.store import open_store
+store = open_store(sys.argv[1])
+with store.engine.connect() as connection:
+    states = card_states(connection=connection, as_of=dt.date(2026, 12, 31), last4=["1111"])
+store.close()
+print(json.dumps({"code": code, "sqlalchemy_before_the_store": light,
+                  "engine": [card_status_json(s) for s in states]}), file=sys.stderr)
+"""
+
+
+def test_a_drivers_status_reads_with_psycopg_alone_and_says_the_same(company: Company) -> None:
+    """``status`` on a ledger at the migrations' heads reads through a psycopg connection of
+    its own (no SQLAlchemy imported): the same document as the store's engine gives, the same
+    refusal of another driver's card; a ledger stamped otherwise is left to the store's way."""
+    import json
+    import subprocess
+    import sys
+
+    from etcbook.models.server import parse_address
+    from etcbook.models.server_reader import open_reader
+
+    company.admin(
+        "adjust", "--card", "1111", "--pool", "nexco", "--points", "1500", "--on", "2026-03-01",
+        "--reason", "初期残高", check=True,
+    )  # fmt: skip
+    driver = as_user(company.url, company.driver_a)
+    done = subprocess.run(
+        [sys.executable, "-c", STATUS_BOTH_WAYS, driver],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    told = json.loads(done.stderr.strip().splitlines()[-1])
+    assert told["code"] == 0 and told["sqlalchemy_before_the_store"] is False
+    printed = json.loads(done.stdout)
+    assert printed["cards"] == told["engine"]
+    # 1,500P adjusted + 100P for each of the two 1,000円 trips (granted by the end of 2026)
+    assert [p["points"] for p in printed["cards"][0]["pools"]] == [1700]
+    refused = company.a("status", "--card", "2222")
+    assert refused.returncode == 3 and "は担当のカードではありません" in refused.stderr, (
+        refused.stderr
+    )
+    reader = open_reader(parse_address(driver))
+    assert reader is not None
+    reader.close()
+    with psycopg.connect(company.url, autocommit=True) as connection:
+        connection.execute("INSERT INTO alembic_version VALUES ('later_0001')")
+        try:
+            assert open_reader(parse_address(driver)) is None
+        finally:
+            connection.execute("DELETE FROM alembic_version WHERE version_num = 'later_0001'")
