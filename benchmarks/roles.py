@@ -294,6 +294,59 @@ def driver_status(url: str, login: str, last4: str, files: Path, runs: int) -> N
     )
 
 
+def driver_status_in_process(url: str, login: str, last4: str, files: Path, runs: int) -> None:
+    """The same command run again inside one process whose interpreter and imports are up, as
+    the window (or any long-lived client) asks: connect as the driver, check the schema, read
+    the card's rows under row-level security, replay, print the JSON. The baseline connects and
+    reads the card's trips with bare psycopg in the same process."""
+    import contextlib
+    import io
+
+    from etcbook.cli import main as etcbook_main
+
+    os.environ["ETCBOOK_SERVER_FILES"] = str(files)
+    driver_url = as_user(url, login)
+    argv = ["--db", driver_url, "status", "--card", last4, "--json"]
+
+    def status_once() -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = etcbook_main(argv)
+        if code != 0:
+            raise RuntimeError(f"status exited {code}")
+        return out.getvalue()
+
+    def bare_once() -> None:
+        with psycopg.connect(driver_url) as c:
+            c.execute(
+                "SELECT t.id, t.dated_at, t.toll, t.operator, t.morning_evening,"
+                " t.rebate_applied FROM trips t JOIN cards k ON k.id = t.card_id"
+                " WHERE k.last4 = %s ORDER BY t.dated_at, t.id",
+                (last4,),
+            ).fetchall()
+
+    document = json.loads(status_once())  # imports and the first connection out of the way
+    bare_once()
+    status_runs, bare_runs = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        status_once()
+        status_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        bare_once()
+        bare_runs.append(time.perf_counter() - started)
+    status_s, base_s = statistics.median(status_runs), statistics.median(bare_runs)
+    report_result(
+        "a driver's status for one card in a running process (connect, RLS reads, replay,"
+        " JSON) vs bare psycopg reading that card's trips",
+        etcbook_s=status_s,
+        baseline_s=base_s,
+        goal="< 0.3 s",
+        met=status_s < 0.3,
+        cards=len(document.get("cards", [])),
+    )
+
+
 # --- 50 clients on the loopback: reads, edits, imports, claim submissions -------------------
 
 CSV_HEADER = (
@@ -663,6 +716,7 @@ def main() -> int:
                     (driver,),
                 ).fetchone()
             driver_status(url, driver, last4, files, args.runs)
+            driver_status_in_process(url, driver, last4, files, args.runs)
         if "clients" in only:
             concurrent_clients(url, logins, args.clients, args.seconds, files)
         if "queries" not in only:
