@@ -69,6 +69,9 @@ class AppContext(QObject):
         connect_requested: a page asks the window for the connect dialog (接続先).
         backup_requested: a page asks the window to back the store up (asks where).
         backup_made: a backup of this store was written (the reminder may go).
+        server_status: a PostgreSQL ledger's live updates: a sentence while the window does not
+            hear the server (its listening connection dropped and is being opened again), ``""``
+            once it does; the second argument is the driver's reason (``""`` when none).
     """
 
     ledger_changed = Signal()
@@ -84,6 +87,7 @@ class AppContext(QObject):
     connect_requested = Signal()
     backup_requested = Signal()
     backup_made = Signal()
+    server_status = Signal(str, str)
 
     def __init__(
         self,
@@ -283,6 +287,7 @@ class AppContext(QObject):
         self._store = store
         self._read_role()
         self._watcher = ChangeWatcher(self)
+        self._watcher.server_status.connect(self.server_status)
         self._reload_card_filter()
         # Made before any page, so that it hears "ledger changed" before the pages do.
         self._mileage = MileageService(self)

@@ -160,7 +160,11 @@ class MainWindow(QMainWindow):
 
         self._store_label = QLabel()
         self._busy_label = QLabel()
+        self.server_label = QLabel()
+        """Says so while a server ledger's live updates are cut off (``AppContext.server_status``)."""
+        self.server_label.setObjectName("serverStatus")
         self.statusBar().addWidget(self._store_label, 1)
+        self.statusBar().addPermanentWidget(self.server_label)
         self.statusBar().addPermanentWidget(self._busy_label)
 
         self._page_actions: list[QAction] = []
@@ -315,6 +319,8 @@ class MainWindow(QMainWindow):
         context.backup_requested.connect(self.backup_flow.ask_and_back_up)
         context.ledger_changed.connect(self._ledger_changed)
         context.operations.busy_changed.connect(self._busy_changed)
+        context.server_status.connect(self._server_status)
+        self._server_status("", "")
         is_sample = context.is_sample
         self.home_action.setEnabled(is_sample)
         suffix = "（サンプルデータ）" if is_sample else ""
@@ -707,6 +713,20 @@ class MainWindow(QMainWindow):
 
     def _busy_changed(self, busy: bool) -> None:
         self._busy_label.setText("処理中…" if busy else "")
+
+    def _server_status(self, text: str, reason: str) -> None:
+        was_cut_off = bool(self.server_label.text())
+        self.server_label.setText(text)
+        if text:
+            from etcbook.ui.live_updates import UNREACHABLE_DETAIL
+
+            self.server_label.setToolTip(f"{UNREACHABLE_DETAIL}\n{reason}".strip())
+        else:
+            self.server_label.setToolTip("")
+            if was_cut_off:
+                from etcbook.ui.live_updates import RECONNECTED
+
+                self.statusBar().showMessage(RECONNECTED, 8_000)
 
     def _report_page_problems(self) -> None:
         names = "\n".join(f"・{problem.module}" for problem in self.page_problems)
