@@ -103,8 +103,11 @@ def _window_only(argv: Sequence[str]) -> Path | Literal[False] | None:
 
 def _open_window(db: object) -> int:
     """The window, on a store file or a PostgreSQL ledger (a checked server address)."""
-    from etcbook.models.server import ServerAddress, ServerError, parse_address
     from etcbook.ui.app import run_app
+
+    if isinstance(db, Path):  # a file: nothing of etcbook.models before the window is shown
+        return run_app(db)
+    from etcbook.models.server import ServerAddress, ServerError, parse_address
 
     if isinstance(db, str):  # ETCBOOK_DB holding a URL
         try:

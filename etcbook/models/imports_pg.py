@@ -417,6 +417,16 @@ def link_passages(cursor: Any, card_ids: Sequence[int]) -> int:
     return linked
 
 
+RETRIES = 4
+"""How many times an import that the server ended for a deadlock or a serialization failure is
+run again, whole (nothing of the ended try was kept), before the failure reaches the caller (the
+CLI: exit 75 with a sentence, etcbook.models.instance.store_problem)."""
+RETRY_PAUSE_S = 0.2
+"""The pause before a try again, doubled each time and drawn at random from its half to it, so
+that two imports ended together do not meet again at once."""
+_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
 def import_files_pg(
     store: Store,
     paths: Sequence[Path],
@@ -427,7 +437,72 @@ def import_files_pg(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> ImportResult:
-    """:func:`etcbook.models.imports.import_files` on a PostgreSQL ledger."""
+    """:func:`etcbook.models.imports.import_files` on a PostgreSQL ledger.
+
+    Each file's merge locks its cards when it comes to them, so two imports of several files
+    naming the same cards in another order (``import A B`` and ``import B A``) can each hold a
+    card the other waits for; the server then ends one of them (deadlock). That one is run
+    again, taking first, in one stable order, every lock its ended try took
+    (:func:`_lock_cards_first`), and so waits for the other instead of meeting it again.
+    """
+    import random
+    import time
+
+    cards_seen: set[str] = set()
+    for attempt in range(RETRIES + 1):
+        lock_first = sorted(cards_seen)
+        try:
+            return _import_files_once(
+                store,
+                paths,
+                card_last4=card_last4,
+                card_id=card_id,
+                dry_run=dry_run,
+                progress=progress,
+                cancelled=cancelled,
+                lock_first=lock_first,
+                cards_seen=cards_seen,
+            )
+        except Exception as exc:
+            if attempt == RETRIES or not _retryable(exc):
+                raise
+        pause = RETRY_PAUSE_S * 2**attempt
+        time.sleep(random.uniform(pause / 2, pause))
+    raise AssertionError("unreachable")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (psycopg's, or SQLAlchemy's wrapping it)."""
+    error = getattr(exc, "orig", None) or exc
+    return getattr(error, "sqlstate", None) in _RETRYABLE
+
+
+def _lock_cards_first(cursor: Any, last4s: Sequence[str]) -> None:
+    """Before any work, the advisory locks that the per-file merges take one file at a time, for
+    every card of ``last4s``, in one stable order: the card-creation locks by last 4 digits, then
+    the import locks by card id. The merges then take them again (advisory locks nest)."""
+    wanted = sorted(set(last4s))
+    for last4 in wanted:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CARD_LOCK_SPACE, last4))
+    cursor.execute("SELECT id FROM cards WHERE last4 = ANY(%s) ORDER BY id", (wanted,))
+    for (card,) in cursor.fetchall():
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK, card))
+
+
+def _import_files_once(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    card_last4: str | None = None,
+    card_id: int | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    lock_first: Sequence[str] = (),
+    cards_seen: set[str] | None = None,
+) -> ImportResult:
+    """One try of :func:`import_files_pg`, in one transaction; adds the last 4 digits of the
+    cards its files name to ``cards_seen``; locks ``lock_first``'s cards first."""
     results: list[FileResult] = []
     commit = False
     with store.engine.connect() as connection:
@@ -435,6 +510,8 @@ def import_files_pg(
         phases.mark("import", "start")
         try:
             cursor = _driver_cursor(connection)
+            if lock_first:
+                _lock_cards_first(cursor, lock_first)
             for path in map(Path, paths):
                 result = FileResult(file=display_name(path))
                 results.append(result)
@@ -456,6 +533,8 @@ def import_files_pg(
                     cursor.execute("ROLLBACK TO SAVEPOINT staging_file")
                     result.problem = f"{display_name(path)}: 読めません（{exc.strerror or exc}）。"
                 else:
+                    if cards_seen is not None:
+                        cards_seen.update(cards)
                     if result.ok:
                         _merge(cursor, path, sha256, cards, remarks, result, card_id)
                 if progress is not None:

@@ -272,10 +272,22 @@ def engine_tag(engine: Engine) -> str:
     return str(getattr(engine, ENGINE_TAG, ""))
 
 
-def listen_for_changes(address: ServerAddress) -> Any:
+LISTEN_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+"""TCP keepalives of the listening connection (libpq's parameters; a Unix socket ignores them):
+it only ever receives, so a network that fails without a reset would otherwise go unnoticed.
+The kernel gives up after about a minute and the socket turns readable with an error."""
+
+
+def listen_for_changes(address: ServerAddress, **connect_kwargs: Any) -> Any:
     """A connection of its own (autocommit) listening on :data:`CHANGES_CHANNEL`; read its
-    notifications with ``connection.notifies(timeout=0)`` when its socket is readable."""
-    connection = connect(address, autocommit=True)
+    notifications with ``connection.notifies(timeout=0)`` when its socket is readable (a
+    dropped connection then raises, or reads as ``closed`` / ``broken``)."""
+    connection = connect(address, autocommit=True, **{**LISTEN_KEEPALIVES, **connect_kwargs})
     connection.execute(f"LISTEN {CHANGES_CHANNEL}")
     return connection
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from etcbook import __version__
 from etcbook.paths import ICON_PNG
-from etcbook.ui.context import AppContext
+from etcbook.ui.context import SAMPLE_STORE_NAME, AppContext
 from etcbook.ui.fonts import apply_application_font
 from etcbook.ui.main_window import MainWindow
 from etcbook.ui.theme import apply_system_palette
@@ -31,7 +31,7 @@ def sample_store_path() -> Path:
     store, apart from the user's."""
     from etcbook.paths import user_data_folder
 
-    return user_data_folder() / "sample" / "sample.sqlite3"
+    return user_data_folder() / "sample" / SAMPLE_STORE_NAME
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -58,7 +58,7 @@ def make_main_window(
     """The main window over ``db_path`` (a file, or a PostgreSQL ledger's address); the store
     opens once the event loop runs."""
     settings = settings if settings is not None else QSettings()
-    sample = sample_path if sample_path is not None else sample_store_path()
+    sample = sample_path if sample_path is not None else sample_store_path  # found when asked
 
     def context_for(path: StoreLocation) -> AppContext:
         return AppContext(path, settings=settings, sample_path=sample)
@@ -89,11 +89,44 @@ def run_app(db_path: StoreLocation) -> int:
     window = make_main_window(Path(db_path) if isinstance(db_path, str) else db_path)
     sys.excepthook = report_unhandled(window)
     window.show()
-    # The window is on screen before SQLModel, Alembic and the data are loaded.
-    QTimer.singleShot(0, window.context.open_store_async)
+    # The window is on screen before SQLModel, Alembic and the data are loaded; the store is
+    # claimed and opened once it has been painted.
+    after_first_paint(window, window.context.open_store_async)
     status = app.exec()
     shut_down(app, window)
     return status
+
+
+FIRST_PAINT_WAIT_MS = 500
+"""The longest wait for the window's first paint before the store is opened all the same (a
+window started minimized is not painted)."""
+
+
+def after_first_paint(window: QWidget, callback: Callable[[], object]) -> None:
+    """Call ``callback`` once on the event loop, after ``window`` is first painted (or after
+    :data:`FIRST_PAINT_WAIT_MS`): a zero timer would run before the paint on most platforms,
+    whose expose event comes later."""
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                go()
+            return False
+
+    done = False
+    watcher = FirstPaint(window)
+
+    def go() -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        window.removeEventFilter(watcher)
+        watcher.deleteLater()
+        QTimer.singleShot(0, callback)
+
+    window.installEventFilter(watcher)
+    QTimer.singleShot(FIRST_PAINT_WAIT_MS, go)
 
 
 def shut_down(app: QApplication, window: MainWindow) -> None:

@@ -16,18 +16,13 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import QObject, QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from etcbook.domain.fleet import (
-    FACET_FIELDS,
-    UNSET,
-    CardCriteria,
-    CardFacet,
-    blank_count,
-    facet_values,
-    select_cards,
-)
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+    from etcbook.domain.fleet import CardCriteria, CardFacet
+
+# etcbook.domain.fleet is imported where it is used: the filter is made before the window is
+# shown, its rules are needed once the store's cards are known.
 
 T = TypeVar("T")
 
@@ -44,14 +39,17 @@ class CardFilter(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._criteria = CardCriteria()
+        self._criteria: CardCriteria | None = None
+        """``None`` until a criterion is first set: nothing filtered."""
         self._facets: tuple[CardFacet, ...] = ()
         self._by_card: dict[str, CardFacet] = {}
         self._cards: tuple[str, ...] | None = None
 
     @property
     def criteria(self) -> CardCriteria:
-        return self._criteria
+        from etcbook.domain.fleet import CardCriteria
+
+        return self._criteria if self._criteria is not None else CardCriteria()
 
     @property
     def facets(self) -> tuple[CardFacet, ...]:
@@ -83,15 +81,19 @@ class CardFilter(QObject):
 
     def facet(self, last4: str) -> CardFacet:
         """The card's facets (blank ones for a card the filter has not loaded)."""
+        from etcbook.domain.fleet import CardFacet
+
         return self._by_card.get(last4) or CardFacet(last4)
 
     def set_criteria(self, criteria: CardCriteria) -> None:
-        if criteria == self._criteria:
+        if criteria == self.criteria:
             return
         self._criteria = criteria
         self._select()
 
     def clear(self) -> None:
+        from etcbook.domain.fleet import CardCriteria
+
         self.set_criteria(CardCriteria())
 
     def load(self, connection: Connection) -> None:
@@ -109,7 +111,10 @@ class CardFilter(QObject):
         self._select()
 
     def _select(self) -> None:
-        cards = select_cards(self._facets, self._criteria) if self._criteria.active else None
+        from etcbook.domain.fleet import select_cards
+
+        criteria = self._criteria
+        cards = select_cards(self._facets, criteria) if criteria and criteria.active else None
         if cards != self._cards:
             self._cards = cards
             self.changed.emit()
@@ -119,6 +124,8 @@ class CardFilterBar(QWidget):
     """「カードの絞り込み」: a choice per facet, how many cards are shown, and 解除."""
 
     def __init__(self, card_filter: CardFilter, parent: QWidget | None = None) -> None:
+        from etcbook.domain.fleet import FACET_FIELDS
+
         super().__init__(parent)
         self.setObjectName("cardFilterBar")
         self.card_filter = card_filter
@@ -149,6 +156,8 @@ class CardFilterBar(QWidget):
         self._fill()
 
     def _fill(self) -> None:
+        from etcbook.domain.fleet import UNSET, blank_count, facet_values
+
         facets = self.card_filter.facets
         criteria = self.card_filter.criteria
         for name, combo in self.combos.items():
@@ -167,5 +176,7 @@ class CardFilterBar(QWidget):
         self.setVisible(len(facets) >= BAR_FROM_CARDS or criteria.active)
 
     def _chosen(self, *_args: object) -> None:
+        from etcbook.domain.fleet import CardCriteria
+
         values = {name: combo.currentData() for name, combo in self.combos.items()}
         self.card_filter.set_criteria(CardCriteria(**values))

@@ -41,6 +41,9 @@ ADMIN = "admin"
 ROLE_LABELS = {PERSONAL: "個人", DRIVER: "ドライバー", ACCOUNTS: "経理", ADMIN: "管理者"}
 """The role's name in the window (status bar)."""
 
+SAMPLE_STORE_NAME = "sample.sqlite3"
+"""The file name of the sample store (in a folder of its own: ``etcbook.ui.app.sample_store_path``)."""
+
 CARDS_BY_ACCOUNTS = (
     "カードの登録と割り当ては経理担当が行います（ドライバーの権限では登録できません）。"
 )
@@ -69,6 +72,9 @@ class AppContext(QObject):
         connect_requested: a page asks the window for the connect dialog (接続先).
         backup_requested: a page asks the window to back the store up (asks where).
         backup_made: a backup of this store was written (the reminder may go).
+        server_status: a PostgreSQL ledger's live updates: a sentence while the window does not
+            hear the server (its listening connection dropped and is being opened again), ``""``
+            once it does; the second argument is the driver's reason (``""`` when none).
     """
 
     ledger_changed = Signal()
@@ -84,13 +90,14 @@ class AppContext(QObject):
     connect_requested = Signal()
     backup_requested = Signal()
     backup_made = Signal()
+    server_status = Signal(str, str)
 
     def __init__(
         self,
         db_path: StoreLocation,
         *,
         settings: QSettings,
-        sample_path: Path | None = None,
+        sample_path: Path | Callable[[], Path] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -108,7 +115,7 @@ class AppContext(QObject):
         self.login = ""
         """The PostgreSQL login on a shared ledger (``""`` on a personal one)."""
         self.settings = settings
-        self.sample_path = sample_path
+        self._sample_path = sample_path
         self.operations = OperationRunner(self.ledger_changed.emit, self)
         self._store: Store | None = None
         self._mileage: MileageService | None = None
@@ -146,8 +153,20 @@ class AppContext(QObject):
         return self.role != DRIVER
 
     @property
+    def sample_path(self) -> Path | None:
+        """Where the sample store is (given, or found when first asked: the platform's data
+        folder is not looked up before the window is shown)."""
+        if callable(self._sample_path):
+            self._sample_path = self._sample_path()
+        return self._sample_path
+
+    @property
     def is_sample(self) -> bool:
         """``True`` when this context shows the sample store rather than the user's own."""
+        if self.address is not None:
+            return False
+        if callable(self._sample_path) and self.db_path.name != SAMPLE_STORE_NAME:
+            return False  # not the sample's name: no need to find the sample's folder
         return self.sample_path is not None and self.db_path == self.sample_path
 
     # -- the claim: one window per store -------------------------------------------------------
@@ -283,6 +302,7 @@ class AppContext(QObject):
         self._store = store
         self._read_role()
         self._watcher = ChangeWatcher(self)
+        self._watcher.server_status.connect(self.server_status)
         self._reload_card_filter()
         # Made before any page, so that it hears "ledger changed" before the pages do.
         self._mileage = MileageService(self)

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from etcbook.ui.backup import BackupFlow
 from etcbook.ui.context import CARDS_BY_ACCOUNTS, AppContext
 from etcbook.ui.page import Page
 from etcbook.ui.pages import DiscoveryProblem, PageSpec, discover_pages
@@ -41,6 +40,8 @@ from etcbook.ui.style import STYLE_SHEET
 if TYPE_CHECKING:
     from etcbook.models.instance import StoreClaim
     from etcbook.models.store import Store
+    from etcbook.ui.backup import BackupFlow
+    from etcbook.ui.card_filter import CardFilter, CardFilterBar
     from etcbook.ui.context import StoreLocation
 
     ContextFactory = Callable[[StoreLocation], AppContext]
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
         self._loading = _LoadingPage()
         self._loading.retry_button.clicked.connect(self._retry_open)
         self._stack.addWidget(self._loading)
-        self.backup_flow = BackupFlow(self, lambda: self.context, self._reopen_same_store)
+        self._backup_flow: BackupFlow | None = None
 
         self._splitter = QSplitter(Qt.Orientation.Horizontal)
         self._splitter.setObjectName("mainSplitter")
@@ -151,7 +152,8 @@ class MainWindow(QMainWindow):
         self._page_area_layout.setContentsMargins(0, 0, 0, 0)
         self._page_area_layout.setSpacing(0)
         self._page_area_layout.addWidget(self._stack, 1)
-        self.card_filter_bar: QWidget | None = None
+        self.card_filter_bar: CardFilterBar | None = None
+        """Made once the store's cards are known (``CardFilter.facets_loaded``)."""
         self._splitter.addWidget(self._page_area)
         self._splitter.setStretchFactor(1, 1)
         self._splitter.setCollapsible(1, False)
@@ -160,7 +162,11 @@ class MainWindow(QMainWindow):
 
         self._store_label = QLabel()
         self._busy_label = QLabel()
+        self.server_label = QLabel()
+        """Says so while a server ledger's live updates are cut off (``AppContext.server_status``)."""
+        self.server_label.setObjectName("serverStatus")
         self.statusBar().addWidget(self._store_label, 1)
+        self.statusBar().addPermanentWidget(self.server_label)
         self.statusBar().addPermanentWidget(self._busy_label)
 
         self._page_actions: list[QAction] = []
@@ -229,12 +235,21 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def _add_manual_actions(self, menu: QMenu) -> None:
-        """The manual's pages and the data folder, above the About entry."""
-        from etcbook.ui import help as manual
+        """The manual's pages and the data folder, above the About entry (the manual's text is
+        imported when a page is asked for, not before the window is shown)."""
+
+        def manual(name: str) -> str:
+            from etcbook.ui import help as manual_pages
+
+            return str(getattr(manual_pages, name))
 
         pages = (
-            ("毎月の流れ(&M)", "毎月の流れ", lambda: manual.MONTHLY_ROUTINE),
-            ("明細CSVのダウンロード(&D)", "明細CSVのダウンロード", lambda: manual.DOWNLOAD_MEISAI),
+            ("毎月の流れ(&M)", "毎月の流れ", lambda: manual("MONTHLY_ROUTINE")),
+            (
+                "明細CSVのダウンロード(&D)",
+                "明細CSVのダウンロード",
+                lambda: manual("DOWNLOAD_MEISAI"),
+            ),
             ("データの場所(&L)", "データの場所", self._data_locations_html),
         )
         self.manual_actions: list[QAction] = []
@@ -292,14 +307,23 @@ class MainWindow(QMainWindow):
 
     # -- context (the open store) --------------------------------------------------------------
 
-    def _attach_context(self, context: AppContext) -> None:
-        from etcbook.ui.card_filter import CardFilterBar
+    @property
+    def backup_flow(self) -> BackupFlow:
+        """Backing up and restoring the store from the window (made when first used)."""
+        if self._backup_flow is None:
+            from etcbook.ui.backup import BackupFlow
 
+            self._backup_flow = BackupFlow(self, lambda: self.context, self._reopen_same_store)
+        return self._backup_flow
+
+    def _attach_context(self, context: AppContext) -> None:
         self.context = context
         if self.card_filter_bar is not None:
             self.card_filter_bar.deleteLater()
-        self.card_filter_bar = CardFilterBar(context.card_filter)
-        self._page_area_layout.insertWidget(0, self.card_filter_bar)
+            self.card_filter_bar = None
+        # The bar is made once the store's cards are known: after the window is shown.
+        card_filter = context.card_filter
+        card_filter.facets_loaded.connect(lambda: self._add_card_filter_bar(card_filter))
         context.store_opened.connect(self._store_opened)
         context.first_look.connect(self._show_first_look)
         start = next((spec for spec in self.page_specs if spec.key == self._start_key()), None)
@@ -312,9 +336,11 @@ class MainWindow(QMainWindow):
         context.store_in_use.connect(self._store_in_use)
         context.password_needed.connect(self._password_needed)
         context.connect_requested.connect(self.connect_to_server)
-        context.backup_requested.connect(self.backup_flow.ask_and_back_up)
+        context.backup_requested.connect(lambda: self.backup_flow.ask_and_back_up())
         context.ledger_changed.connect(self._ledger_changed)
         context.operations.busy_changed.connect(self._busy_changed)
+        context.server_status.connect(self._server_status)
+        self._server_status("", "")
         is_sample = context.is_sample
         self.home_action.setEnabled(is_sample)
         suffix = "（サンプルデータ）" if is_sample else ""
@@ -325,6 +351,14 @@ class MainWindow(QMainWindow):
         self._nav.setEnabled(False)
         for action in self._store_actions():
             action.setEnabled(False)
+
+    def _add_card_filter_bar(self, card_filter: CardFilter) -> None:
+        if card_filter is not self.context.card_filter or self.card_filter_bar is not None:
+            return
+        from etcbook.ui.card_filter import CardFilterBar
+
+        self.card_filter_bar = CardFilterBar(card_filter)
+        self._page_area_layout.insertWidget(0, self.card_filter_bar)
 
     def _store_actions(self) -> list[QAction]:
         """The actions that need the open store."""
@@ -707,6 +741,20 @@ class MainWindow(QMainWindow):
 
     def _busy_changed(self, busy: bool) -> None:
         self._busy_label.setText("処理中…" if busy else "")
+
+    def _server_status(self, text: str, reason: str) -> None:
+        was_cut_off = bool(self.server_label.text())
+        self.server_label.setText(text)
+        if text:
+            from etcbook.ui.live_updates import UNREACHABLE_DETAIL
+
+            self.server_label.setToolTip(f"{UNREACHABLE_DETAIL}\n{reason}".strip())
+        else:
+            self.server_label.setToolTip("")
+            if was_cut_off:
+                from etcbook.ui.live_updates import RECONNECTED
+
+                self.statusBar().showMessage(RECONNECTED, 8_000)
 
     def _report_page_problems(self) -> None:
         names = "\n".join(f"・{problem.module}" for problem in self.page_problems)

@@ -158,6 +158,90 @@ def test_an_open_window_shows_another_clients_change_on_postgresql(
     qtbot.waitUntil(lambda: _trips_page_toll(qtbot, pg_window) == before + 1000, timeout=20_000)
 
 
+def _terminate_listener(window, server_url: str) -> None:  # type: ignore[no-untyped-def]
+    """End the window's listening connection on the server (as a restart or an admin would)."""
+    import psycopg
+
+    watcher = window.context._watcher
+    assert watcher is not None and watcher.listening
+    pid = watcher._listener.info.backend_pid
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        ended = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
+    assert ended == (True,)
+
+
+def _add_1000_yen(connection) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    with connection.begin():
+        connection.execute(
+            text("UPDATE trips SET toll = toll + 1000 WHERE id = (SELECT min(id) FROM trips)")
+        )
+
+
+def test_the_window_listens_again_after_its_connection_is_terminated(
+    qtbot, pg_window, pg_demo_url: str, pg_server: str
+) -> None:
+    from etcbook.models.store import open_store
+
+    pg_window.show_page("trips")
+    settle(qtbot, pg_window)
+    before = _trips_page_toll(qtbot, pg_window)
+    assert before is not None
+    watcher = pg_window.context._watcher
+    _terminate_listener(pg_window, pg_server)
+    qtbot.waitUntil(lambda: watcher.reconnects == 1 and watcher.listening, timeout=20_000)
+    store = open_store(pg_demo_url)  # another client, after the drop
+    try:
+        with store.engine.connect() as connection:
+            _add_1000_yen(connection)
+    finally:
+        store.close()
+    qtbot.waitUntil(lambda: _trips_page_toll(qtbot, pg_window) == before + 1000, timeout=20_000)
+    assert pg_window.server_label.text() == ""
+
+
+def test_a_change_made_while_the_server_cannot_be_reached_is_shown_after_reconnecting(
+    qtbot, pg_window, pg_demo_url: str, pg_server: str
+) -> None:
+    """The database refuses new connections (as a server being restarted does): the status bar
+    says so, the window keeps working, and once the server answers again it listens again and
+    shows what changed meanwhile (whose notification nobody heard)."""
+    import psycopg
+    from pgkit import database_name
+
+    from etcbook.models.store import open_store
+    from etcbook.ui.live_updates import RECONNECTED, UNREACHABLE
+
+    pg_window.show_page("trips")
+    settle(qtbot, pg_window)
+    before = _trips_page_toll(qtbot, pg_window)
+    assert before is not None
+    watcher = pg_window.context._watcher
+    name = database_name(pg_demo_url)
+    other = open_store(pg_demo_url)
+    admin = psycopg.connect(pg_server, autocommit=True)
+    try:
+        with other.engine.connect() as connection:  # connected before the door closes
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            _terminate_listener(pg_window, pg_server)
+            qtbot.waitUntil(lambda: pg_window.server_label.text() == UNREACHABLE, timeout=20_000)
+            assert not watcher.listening
+            _add_1000_yen(connection)
+            qtbot.wait(500)
+            assert not watcher.listening and pg_window.server_label.text() == UNREACHABLE
+            assert "ほかの利用者の変更" in pg_window.server_label.toolTip()
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+            qtbot.waitUntil(lambda: pg_window.server_label.text() == "", timeout=20_000)
+            assert pg_window.statusBar().currentMessage() == RECONNECTED
+        qtbot.waitUntil(lambda: _trips_page_toll(qtbot, pg_window) == before + 1000, timeout=20_000)
+        assert watcher.listening and watcher.reconnects == 1
+    finally:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        admin.close()
+        other.close()
+
+
 def test_an_open_window_shows_a_command_line_change_on_sqlite(
     qtbot, make_window, demo_store_path: Path, cli_for
 ) -> None:

@@ -55,6 +55,85 @@ def test_discovering_the_pages_imports_no_page_widgets() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+FIRST_PAINT = """
+import json, sys
+from pathlib import Path
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+store = Path(sys.argv[1])
+
+
+def files():
+    return sorted(p.name for p in store.parent.iterdir())
+
+
+def opened():
+    if store.exists():
+        poll.stop()
+        print(json.dumps({"files": files()}), flush=True)
+        QApplication.instance().quit()
+
+
+class FirstPaint(QObject):
+    seen = False
+
+    def eventFilter(self, watched, event):
+        if not self.seen and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget):
+            self.seen = True
+            print(json.dumps({"modules": sorted(sys.modules), "files": files()}), flush=True)
+            poll.start(20)
+        return False
+
+
+app = QApplication(sys.argv[:1])
+probe = FirstPaint()
+app.installEventFilter(probe)
+poll = QTimer()
+poll.timeout.connect(opened)
+QTimer.singleShot(60_000, app.quit)
+from etcbook.cli import main
+sys.exit(main(["--db", str(store)]))
+"""
+
+
+def test_the_window_is_painted_before_the_store_is_claimed_or_its_rules_load(
+    tmp_path: Path,
+) -> None:
+    """``etcbook --db FILE``: the window's first paint comes before the store is claimed and
+    opened, and before the modules that only the open store needs (the store layer, the card
+    filter's rules, the platform's data folder for the sample, backup, the manual)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    store = folder / "ストア #1.sqlite3"
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT, str(store)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, done.stderr
+    first, then = map(json.loads, lines)
+    assert first["files"] == []  # neither claimed (STORE.lock) nor opened yet
+    assert store.name in then["files"] and f"{store.name}.lock" in then["files"]
+    loaded = set(first["modules"])
+    assert "etcbook.ui.main_window" in loaded
+    too_early = {
+        name
+        for name in loaded
+        if name.startswith(("etcbook.models", "sqlalchemy", "platformdirs", "etcbook.domain"))
+        or name in ("etcbook.ui.backup", "etcbook.ui.help", "etcbook.ui.live_updates")
+    }
+    assert too_early == set()
+
+
 def test_formatting() -> None:
     import datetime as dt
 

@@ -13,10 +13,12 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 import robustkit
+from pgkit import run_sql
 
 import etcbook.models.store as store_module
 from etcbook.cli import main
@@ -353,3 +355,95 @@ def test_overlapping_downloads_imported_at_once_store_each_trip_once(
     again = import_files(store, [first, second])
     store.close()
     assert again.inserted == 0 and again.duplicates == 3000 + 1500 + 500
+
+
+@pytest.mark.parametrize("cards", ["existing", "new"])
+def test_imports_of_two_files_in_opposite_order_both_succeed_on_postgresql(
+    tmp_path: Path, pg_url: str, cards: str
+) -> None:
+    """``import A B`` and ``import B A`` at once, on a server ledger. Each import locks a card
+    when it merges that card's file, so each can hold one card the other waits for: the server
+    ends one of them with a deadlock. Both must still store everything (each trip once, each
+    card once), or at worst exit 75 with a sentence; never a traceback.
+
+    The collision is made certain, not left to timing: a third connection holds both cards'
+    advisory locks until each import waits for its first one, then lets both go at once."""
+    import json
+
+    import psycopg
+
+    from etcbook.models.imports_pg import CARD_LOCK_SPACE, IMPORT_LOCK
+
+    numbers = {"0001": "********11110001", "0002": "********11110002"}
+    files = {
+        last4: robustkit.write_meisai(tmp_path / f"{last4}.csv", 300, card=number, seed=int(last4))
+        for last4, number in numbers.items()
+    }
+    path = _created(pg_url)
+    if cards == "existing":  # one earlier trip each, so the cards exist and have ids
+        for last4, number in numbers.items():
+            early = robustkit.write_meisai(
+                tmp_path / f"early{last4}.csv", 1, card=number, start=dt.datetime(2020, 1, 1)
+            )
+            assert main(["--db", path, "import", str(early)]) == 0
+    with psycopg.connect(pg_url) as holder:
+        if cards == "existing":
+            ids = [row[0] for row in holder.execute("SELECT id FROM cards ORDER BY id")]
+            for card_id in ids:
+                holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK, card_id))
+        else:
+            for last4 in numbers:
+                holder.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CARD_LOCK_SPACE, last4)
+                )
+        orders = [[files["0001"], files["0002"]], [files["0002"], files["0001"]]]
+        logs = [robustkit.PhaseLog(tmp_path / f"phases{n}.log") for n in range(2)]
+        importers = [
+            robustkit.start_etcbook(path, "import", *map(str, order), "--json", phases=log)
+            for order, log in zip(orders, logs, strict=True)
+        ]
+        try:
+            _wait_for_advisory_waiters(holder, importers, 2)
+        except BaseException:
+            for process in importers:
+                process.kill()
+                process.communicate()
+            raise
+        holder.commit()  # both go at once
+    outcomes = []
+    for process in importers:
+        out, err = process.communicate(timeout=120)
+        text = _no_traceback(err)
+        outcomes.append((process.returncode, out, text))
+    assert [code for code, _out, _err in outcomes] == [0, 0], outcomes
+    # They did meet: the server ended one of them, which ran its transaction again.
+    tries = sorted(sum(event == "start" for event, _at in log.marks("import")) for log in logs)
+    assert tries == [1, 2]
+    inserted = sum(
+        file["inserted"] for _code, out, _err in outcomes for file in json.loads(out)["files"]
+    )
+    early = 2 if cards == "existing" else 0
+    assert inserted == 600
+    assert robustkit.trip_count(path) == 600 + early
+    assert [row[0] for row in run_sql(path, "SELECT last4 FROM cards ORDER BY last4")] == [
+        "0001",
+        "0002",
+    ]
+
+
+def _wait_for_advisory_waiters(
+    connection: object, processes: list[subprocess.Popen[bytes]], count: int
+) -> None:
+    """Wait until ``count`` sessions of the connection's database wait for an advisory lock
+    (pg_locks is live; pg_stat_activity would be the snapshot of the connection's transaction)."""
+    deadline = time.monotonic() + 60
+    while True:
+        waiting = connection.execute(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+        if waiting[0] == count:
+            return
+        assert time.monotonic() < deadline, "the imports never reached their card locks"
+        assert all(p.poll() is None for p in processes), "an import ended before its lock"
+        time.sleep(0.05)
