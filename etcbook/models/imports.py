@@ -37,6 +37,7 @@ from etcbook.importers.meisai import (
     Record,
     Remarks,
 )
+from etcbook.models.card_choice import FILE_CARD_COLUMNS, card_matches, cards_for_file
 from etcbook.models.routes import resolve_route_list
 from etcbook.models.store import Store
 from etcbook.safeio import display_name
@@ -467,8 +468,6 @@ def _file_card_ids(
 ) -> dict[str, int] | None:
     """The file's cards' ids by last 4, creating the missing ones; None (``result.problem``
     set) when several cards share digits of the file and ``card_id`` does not say which."""
-    from etcbook.models.cards import FILE_CARD_COLUMNS, card_matches, cards_for_file
-
     wanted = sorted(set(cards))
     found = card_matches(
         db.execute(
