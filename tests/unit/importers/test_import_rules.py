@@ -578,11 +578,19 @@ def test_connections_enforce_foreign_keys_again_after_any_import(
     store: Store, write: Callable[..., Path]
 ) -> None:
     """The import turns SQLite's foreign-key checks off for its own transaction only: the
-    pooled connection checks them again after a committed, a rejected and a previewed import."""
+    pooled connection checks them again after a committed, a rejected and a previewed import,
+    and has its page caches and secure deletion as before."""
+    settings = ("cache_size", "temp.cache_size", "temp.secure_delete", "secure_delete")
+
+    def current() -> list[list[tuple[Any, ...]]]:
+        return [sql(store, f"PRAGMA {setting}") for setting in settings]
+
+    before = current()
     good, bad = write("a.csv", FOUR_TRIPS), write("bad.csv", [*FOUR_TRIPS, row15(toll="x")])
     for paths, dry_run in (([good], False), ([bad], False), ([good], True)):
         import_files(store, paths, dry_run=dry_run)
         assert sql(store, "PRAGMA foreign_keys") == [(1,)]
+        assert current() == before
         with pytest.raises(IntegrityError, match="FOREIGN KEY"), store.transaction() as connection:
             connection.execute(
                 text("INSERT INTO passages (card_id, dated_at, trip_key) VALUES (999, 'x', 'k')")
