@@ -151,7 +151,7 @@ def _card_ids(
     missing last 4 (taken in last-4 order; a second import creating the same new card waits,
     then finds it); None (``result.problem`` set) when several cards share digits of the file
     and ``card_id`` does not say which."""
-    from etcbook.models.cards import FILE_CARD_COLUMNS, card_matches, cards_for_file
+    from etcbook.models.card_choice import FILE_CARD_COLUMNS, card_matches, cards_for_file
 
     wanted = sorted(set(cards))
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from meisai_helpers import CARD, HEADER_13, meisai, row13, row15
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from etcbook.models.imports import ImportCancelled, import_files
 from etcbook.models.store import Store
@@ -570,6 +571,30 @@ def test_big_import_into_a_small_store_keeps_every_trips_index(
             text("EXPLAIN QUERY PLAN SELECT id FROM trips WHERE dated_at >= '2024-03-01'")
         ).fetchall()
     assert "ix_trips_dated" in str(plan)
+
+
+@pytest.mark.sqlite_only  # SQLite's per-connection pragma; PostgreSQL has no such switch
+def test_connections_enforce_foreign_keys_again_after_any_import(
+    store: Store, write: Callable[..., Path]
+) -> None:
+    """The import turns SQLite's foreign-key checks off for its own transaction only: the
+    pooled connection checks them again after a committed, a rejected and a previewed import,
+    and has its page caches and secure deletion as before."""
+    settings = ("cache_size", "temp.cache_size", "temp.secure_delete", "secure_delete")
+
+    def current() -> list[list[tuple[Any, ...]]]:
+        return [sql(store, f"PRAGMA {setting}") for setting in settings]
+
+    before = current()
+    good, bad = write("a.csv", FOUR_TRIPS), write("bad.csv", [*FOUR_TRIPS, row15(toll="x")])
+    for paths, dry_run in (([good], False), ([bad], False), ([good], True)):
+        import_files(store, paths, dry_run=dry_run)
+        assert sql(store, "PRAGMA foreign_keys") == [(1,)]
+        assert current() == before
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"), store.transaction() as connection:
+            connection.execute(
+                text("INSERT INTO passages (card_id, dated_at, trip_key) VALUES (999, 'x', 'k')")
+            )
 
 
 def test_progress_ends_each_file_exactly_once_even_a_rejected_one(
