@@ -33,6 +33,7 @@ from etcbook.domain.reminders import (
 )
 from etcbook.domain.rules import Rules, load_rules
 from etcbook.models.card_links import load_links
+from etcbook.models.card_refs import CardName
 from etcbook.models.dialect import as_date
 from etcbook.models.reconcile import (
     TRIP_FIELDS,
@@ -138,8 +139,8 @@ def reminder_facts(
             raise ValueError(f"state of card {last4} is at {state.as_of}, not the end of {as_of}")
     cards = connection.execute(
         text(
-            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
-            " FROM cards ORDER BY last4"
+            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange, id"
+            " FROM cards ORDER BY last4, id"
         )
     ).all()
     links = load_links(connection=connection)
@@ -158,12 +159,16 @@ def reminder_facts(
     def chained(last4: str) -> CardInput:
         if not loaded:  # read once, for every card, the first time one is needed
             loaded.update(
-                card_inputs(connection=connection, cards=[c[0] for c in cards], rules=rules)
+                card_inputs(
+                    connection=connection,
+                    cards=[CardName.of(c[0], c[7]) for c in cards],
+                    rules=rules,
+                )
             )
         return registration_input(last4, loaded, links)
 
     facts = []
-    for last4, holder, status, expires, login_id, last_login, auto in cards:
+    for last4, holder, status, expires, login_id, last_login, auto, _card_id in cards:
         segments = registration_segments(last4, links)
         holds_registration = segments[-1].card == last4
         lots: tuple[PointLot, ...] = ()

@@ -579,20 +579,21 @@ def latest_trip_month(*, connection: Connection) -> str | None:
 
 @dataclass(frozen=True)
 class CardRow:
-    """A card as the mileage views need it: last 4, holder, auto-exchange, id."""
+    """A card as the mileage views need it: last 4, holder, auto-exchange, id, 呼び名."""
 
     last4: str
     holder: str
     auto_exchange: bool
     card_id: int | None = None
+    label: str = ""
 
 
 def engine_cards(*, connection: Connection) -> list[CardRow]:
     """Every card, for the mileage views."""
     return [
-        CardRow(last4, holder or "", bool(auto), int(card_id))
-        for last4, holder, auto, card_id in connection.exec_driver_sql(
-            "SELECT last4, holder, auto_exchange, id FROM cards"
+        CardRow(last4, holder or "", bool(auto), int(card_id), label or "")
+        for last4, holder, auto, card_id, label in connection.exec_driver_sql(
+            "SELECT last4, holder, auto_exchange, id, label FROM cards"
             " ORDER BY household, holder, last4, id"
         )
     ]

@@ -139,7 +139,7 @@ class JournalSettingsDialog(QDialog):
             )
             wallet.setPlaceholderText("空欄なら未決済")
             kind.currentIndexChanged.connect(lambda _i, c=card: self._kind_changed(c))
-            grid.addWidget(QLabel(f"末尾 {card}"), row, 0)
+            grid.addWidget(QLabel(key_title(card, self._holders.get(card, ""))), row, 0)
             for column, widget in enumerate((kind, account, sub, wallet), start=1):
                 grid.addWidget(widget, row, column)
             self.card_rows[card] = (kind, account, sub, wallet)
@@ -241,8 +241,9 @@ class JournalExportDialog(QDialog):
 
         with context.connection() as connection:
             cards = card_holders(connection=connection)
-        for last4 in cards:
-            self.card.addItem(f"末尾 {last4}", last4)
+        for key, holder in cards.items():
+            # key: the last 4 digits, or id:N for digits several cards share
+            self.card.addItem(key_title(key, holder), key)
         self.card.addItem("すべてのカード", None)
         self.card.setCurrentIndex(
             max(self.card.findData(card), 0) if card else self.card.count() - 1
@@ -429,3 +430,11 @@ class JournalExportDialog(QDialog):
                 parent=self,
             )
         )
+
+
+def key_title(key: str, holder: str) -> str:
+    """A card of the journal settings as the dialogs show it: ``末尾 1234`` for digits of one
+    card; with its 名義 and id (``id:2（山田）``) where several cards share the digits."""
+    if key.startswith("id:"):
+        return f"{key}（{holder}）" if holder else key
+    return f"末尾 {key}"
