@@ -118,7 +118,7 @@ def test_claims_page_previews_totals_and_exports(  # type: ignore[no-untyped-def
 ) -> None:
     demo_window.show_page("claims")
     page = demo_window.page_widget("claims")
-    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.select_card("9012")
     page.date_from.setDate(QDate(2026, 9, 1))
     page.date_to.setDate(QDate(2026, 9, 30))
     page.load()

@@ -325,12 +325,18 @@ class ClaimsPage(Page):
         """The ids of the ticked trips (what a submitted claim freezes)."""
         return [self._trip_ids[row] for row in self.lines.chosen_rows()]
 
-    def show_claim_period(self, card_id: int, date_from: dt.date, date_to: dt.date) -> None:
-        """Set the card (by id) and the period (a returned claim to correct) and list their
-        trips."""
-        index = self.card.findData(card_id)
+    def select_card(self, card: int | str) -> None:
+        """Choose a card by its id, or by its last 4 digits (the first card that has them)."""
+        if isinstance(card, str):
+            card = next((i for i, last4 in self._last4.items() if last4 == card), -1)
+        index = self.card.findData(card)
         if index >= 0:
             self.card.setCurrentIndex(index)
+
+    def show_claim_period(self, card: int | str, date_from: dt.date, date_to: dt.date) -> None:
+        """Set the card (its id; or its last 4 digits, see :meth:`select_card`) and the period
+        (a returned claim to correct) and list their trips."""
+        self.select_card(card)
         for edit, day in ((self.date_from, date_from), (self.date_to, date_to)):
             edit.setDate(_qdate(day))
         self.load()
