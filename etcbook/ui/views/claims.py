@@ -125,6 +125,8 @@ class ClaimsPage(Page):
         super().__init__(context, parent)
         self._claim: Claim | None = None
         self._last4: dict[int, str] = {}  # the card combo's ids → last 4 digits
+        self._labels: dict[int, str] = {}  # … → 呼び名
+        self._shared: set[str] = set()  # digits several cards have
         self._documents: list[DocumentRecord] = []
         self.last_outputs: ClaimOutputs | None = None
         layout = QVBoxLayout(self)
@@ -223,13 +225,17 @@ class ClaimsPage(Page):
                     " GROUP BY c.id, c.last4, c.label, c.holder ORDER BY n DESC, c.last4, c.id"
                 )
             ).all()
+        digits = [row[0] for row in cards]
+        self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
         cards = self.context.card_filter.narrow(cards, lambda row: row[0])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
         self._last4 = {}
+        self._labels = {}
         for last4, card_id, label, holder, _n in cards:
             self._last4[card_id] = last4
+            self._labels[card_id] = label or ""
             self.card.addItem(formatting.card_title(last4, label, holder), card_id)
         index = self.card.findData(current)
         self.card.setCurrentIndex(max(index, 0))
@@ -311,7 +317,9 @@ class ClaimsPage(Page):
         self._update_totals()
         if not rows:
             self.totals.setText(
-                f"{date_from:%Y/%m/%d}〜{date_to:%Y/%m/%d} に{self.card.currentText()}の走行はありません。"
+                f"{date_from:%Y/%m/%d}〜{date_to:%Y/%m/%d} に末尾{card}"
+                + (f"（{self._labels[card_id]}）" if self._labels.get(card_id) else "")
+                + "の走行はありません。"
                 "期間を変えて「走行を表示」を押してください。"
             )
 
@@ -324,6 +332,18 @@ class ClaimsPage(Page):
     def chosen_trip_ids(self) -> list[int]:
         """The ids of the ticked trips (what a submitted claim freezes)."""
         return [self._trip_ids[row] for row in self.lines.chosen_rows()]
+
+    def current_last4(self) -> str | None:
+        """The last 4 digits of the card chosen."""
+        return self._last4.get(self.card.currentData())
+
+    def journal_card_key(self) -> str | None:
+        """The card chosen as the journal settings name it (its digits, ``id:N`` when shared)."""
+        card_id = self.card.currentData()
+        last4 = self._last4.get(card_id)
+        if last4 is None:
+            return None
+        return f"id:{card_id}" if last4 in self._shared else last4
 
     def select_card(self, card: int | str) -> None:
         """Choose a card by its id, or by its last 4 digits (the first card that has them)."""
@@ -411,10 +431,9 @@ class ClaimsPage(Page):
         """「会計ソフト用に書き出す」 for the page's card and period."""
         from etcbook.ui.journal_dialog import JournalExportDialog
 
-        card_id = self.card.currentData()
         dialog = JournalExportDialog(
             self.context,
-            card=None if card_id is None else f"id:{card_id}",
+            card=self.journal_card_key(),
             date_from=_date(self.date_from.date()),
             date_to=_date(self.date_to.date()),
             parent=self,

@@ -476,7 +476,7 @@ class PlannerPanel(QWidget):
         for exchange in self.plan.exchanges:
             at = now if exchange.at <= now.date() else dt.datetime.combine(exchange.at, dt.time(9))
             exchanges.append((at, exchange.pool, tuple(exchange.units)))
-        if not self.confirm(card.title.replace("　", " ")):
+        if not self.confirm(_card_words(card)):
             return False
         recorded = self.page.record(card.name, exchanges)
         if recorded:
@@ -753,7 +753,7 @@ class PointsPage(Page):
             tell(
                 self,
                 "記録の取り消し",
-                f"カード{card.title.replace('　', ' ')}に取り消せる交換・調整はありません。",
+                f"カード{_card_words(card)}に取り消せる交換・調整はありません。",
             )
             return None
         dialog = ReverseDialog(records, self)
@@ -957,3 +957,9 @@ class ReverseDialog(QDialog):
     def show_problem(self, text: str) -> None:
         self.problem.setText(text)
         self.problem.show()
+
+
+def _card_words(card: CardSummary) -> str:
+    """``末尾6789（2号車）``: the card in a sentence, told apart from a card with its digits."""
+    name = card.label or card.holder
+    return f"末尾{card.last4}" + (f"（{name}）" if name else "")
