@@ -323,3 +323,30 @@ def test_every_card_option_and_argument_tells_cards_apart_by_id() -> None:
     }
     # every option naming a card goes through the resolver (card add --last4 creates one)
     assert {p: d for p, d in typed.items() if d} == {}
+
+
+def test_reminders_read_each_cards_own_points_and_incidents(
+    cli: Cli, store_target: Path | str, fleet: dict[str, int]
+) -> None:
+    import datetime as dt
+
+    from etcbook.domain.rules import load_rules
+    from etcbook.models.reminders import reminder_facts
+    from etcbook.models.store import open_store
+
+    cli("incident", "open", "--card", "2号車", "--kind", "lost", check=True)
+    store = open_store(store_target if isinstance(store_target, str) else Path(store_target))
+    try:
+        with store.engine.connect() as connection:
+            facts = reminder_facts(
+                connection=connection, as_of=dt.date(2025, 6, 1), rules=load_rules()
+            )
+    finally:
+        store.close()
+    seen = [
+        (f.card, sum(lot.points for lot in f.lots), len(f.incidents))
+        for f in facts
+        if f.card == "6789"
+    ]
+    # ids 1 then 2: 3,000P granted on 20 May for id:1, 100P for id:2; the incident is id:2's
+    assert seen == [("6789", 3000, 0), ("6789", 100, 1)]
