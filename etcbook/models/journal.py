@@ -44,7 +44,8 @@ class JournalRequest:
 
     Attributes:
         fmt: product, encoding, variant.
-        card: カード末尾4桁, or ``None`` for every card.
+        card: the card (a ``CardName`` carrying its id, ``id:N``, or digits one card has), or
+            ``None`` for every card.
         date_from: first exit date, inclusive.
         date_to: last exit date, inclusive.
         include_provisional: book 確認中 trips too.
