@@ -147,6 +147,17 @@ def card_holders(*, connection: Connection) -> dict[str, str]:
     return {settings_key(last4, card_id, shared): holder for card_id, last4, holder in rows}
 
 
+def card_names(*, connection: Connection) -> dict[str, tuple[str, str, str]]:
+    """Settings key (:func:`settings_key`) → (カード末尾4桁, 呼び名, 名義) of every card, in card
+    order: how the dialogs name each card."""
+    shared = shared_last4(connection=connection)
+    rows = connection.execute(text("SELECT id, last4, label, holder FROM cards ORDER BY last4, id"))
+    return {
+        settings_key(last4, card_id, shared): (last4, label or "", holder or "")
+        for card_id, last4, label, holder in rows
+    }
+
+
 def save_setting(*, store: Store, key: str, value: str, card: str | None = None) -> None:
     """Store one setting (for every card, or for ``card``); refuses a key or value that
     cannot be used, with the reason. A card number typed into a name is masked (privacy)."""

@@ -130,3 +130,10 @@ def test_claims_page_lists_the_trips_of_the_card_chosen(
         2: ([1000], 1000, "6789", [trips[2]]),
         1: ([30000], 30000, "6789", [trips[1]]),
     }
+    # the journal export opens on the card chosen (id:1), named apart from its twin
+    dialog = page.open_journal_export()
+    texts = [dialog.card.itemText(i) for i in range(dialog.card.count())]
+    assert texts[:2] == ["末尾 6789　山田", "末尾 6789　2号車（山田）"]
+    assert dialog.card.currentText() == "末尾 6789　山田"
+    assert dialog.booking is not None and dialog.booking.total == 30000
+    dialog.reject()
