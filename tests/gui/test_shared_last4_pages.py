@@ -137,3 +137,22 @@ def test_claims_page_lists_the_trips_of_the_card_chosen(
     assert dialog.card.currentText() == "末尾 6789　山田"
     assert dialog.booking is not None and dialog.booking.total == 30000
     dialog.reject()
+
+
+def test_trips_page_filters_one_card_of_shared_digits(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    window = make_window(shared_store)
+    window.show_page("trips")
+    page = window.page_widget("trips")
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+    combo = page.card_filter
+    items = [(combo.itemData(i), combo.itemText(i)) for i in range(1, combo.count())]
+    assert sorted(items) == [(1, "6789 山田"), (2, "6789 2号車 山田")]
+    trips = dict(run_sql(shared_store, "SELECT card_id, toll FROM trips"))
+    for card_id in (2, 1):
+        combo.setCurrentIndex(combo.findData(card_id))
+        page.apply_filters()
+        qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+        tolls = [page.model.record(r).toll for r in range(page.model.rowCount())]
+        assert tolls == [trips[card_id]], card_id
