@@ -156,3 +156,28 @@ def test_trips_page_filters_one_card_of_shared_digits(  # type: ignore[no-untype
         qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
         tolls = [page.model.record(r).toll for r in range(page.model.rowCount())]
         assert tolls == [trips[card_id]], card_id
+
+
+def test_cards_page_edits_the_card_selected_not_its_twin(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from etcbook.ui.views.cards import CARD_ID_ROLE
+
+    window = make_window(shared_store)
+    window.show_page("cards")
+    page = window.page_widget("cards")
+    second = page.model.match(
+        page.model.index(0, 0), CARD_ID_ROLE, 2, 1, Qt.MatchFlag.MatchRecursive
+    )
+    assert second
+    page.view.setCurrentIndex(second[0])
+    chosen = page.selected_card()
+    assert (chosen, chosen.id) == ("6789", 2)
+    dialog = page.edit_selected()
+    assert dialog.card.id == 2 and dialog.card.label == "2号車"
+    dialog.reject()
+    page.record_login_today()
+    logins = dict(run_sql(shared_store, "SELECT id, last_login_on FROM cards"))
+    assert logins[1] is None and logins[2] is not None
