@@ -178,6 +178,15 @@ def test_cards_page_edits_the_card_selected_not_its_twin(  # type: ignore[no-unt
     dialog = page.edit_selected()
     assert dialog.card.id == 2 and dialog.card.label == "2号車"
     dialog.reject()
+    # a trip added from the page goes on the card selected
+    trip = page.add_trip()
+    assert trip.card.currentText() == "末尾 6789　2号車（山田）"
+    trip.set_values(exit_at=dt.datetime(2025, 1, 5, 9, 0), exit_ic="厚木", toll=777)
+    assert trip.submit()
+    assert run_sql(shared_store, "SELECT card_id FROM trips WHERE toll = 777") == [(2,)]
+    page.view.setCurrentIndex(
+        page.model.match(page.model.index(0, 0), CARD_ID_ROLE, 2, 1, Qt.MatchFlag.MatchRecursive)[0]
+    )
     page.record_login_today()
     logins = dict(run_sql(shared_store, "SELECT id, last_login_on FROM cards"))
     assert logins[1] is None and logins[2] is not None

@@ -354,7 +354,13 @@ class CardsPage(Page):
         last4 = self.selected_card()
         if last4 is None:
             return None
-        cards = [(card.last4, card.holder or "") for card in self._cards.values()]
+        cards = [
+            (
+                CardName.of(card.last4, card.id),
+                f"{card.label}（{card.holder}）" if card.label else card.holder or "",
+            )
+            for card in self._cards_by_id
+        ]
         dialog = TripDialog(self.context, cards, last4=last4, parent=self)
         dialog.open()
         return dialog
