@@ -216,7 +216,7 @@ def shoot_journal_export(app, window, tmp: Path, out: Path) -> Path:  # type: ig
     )
     window.show_page("claims")
     page = window.page_widget("claims")
-    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.select_card("9012")
     page.date_from.setDate(QDate(2026, 9, 1))
     page.date_to.setDate(QDate(2026, 10, 31))
     page.load()

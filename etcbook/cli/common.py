@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from etcbook.models.card_name import CardName
 from etcbook.paths import default_store_path, store_location_warning
 
 if TYPE_CHECKING:
@@ -338,18 +339,11 @@ class CardOrNewLast4(CardReference):
     creates it): resolves to a :class:`ChosenCard` whose ``id`` is None then."""
 
 
-class ChosenCard(str):
+class ChosenCard(CardName):
     """A card a :class:`CardReference` resolved to. The text is its last 4 digits (what commands
     keyed by last 4 read); ``id`` says which card it is when other cards share those digits
-    (None: a card not registered yet, see :class:`CardOrNewLast4`)."""
-
-    id: int | None
-
-    @classmethod
-    def of(cls, last4: str, card_id: int | None) -> ChosenCard:
-        chosen = cls(last4)
-        chosen.id = card_id
-        return chosen
+    (None: a card not registered yet, see :class:`CardOrNewLast4`). The models select the
+    card's rows by that id (:func:`etcbook.models.card_refs.card_id_for`)."""
 
     @property
     def known_id(self) -> int:
@@ -430,10 +424,7 @@ def resolve_card_references(args: argparse.Namespace, context: CliContext) -> No
         if match.shared and not getattr(args, "card_ids", False):
             raise BadInput(
                 f"カード id:{match.id}（末尾{match.last4}）は末尾4桁が他のカードと同じです。"
-                f"この機能はまだ末尾4桁でカードを区別するため、末尾{match.last4}のカードには使えません"
-                "（取り込み・走行の一覧と追加・ポイント・交換・調整・取り消し・申請・精算書・証憑"
-                "・カード台帳・担当は"
-                " id や呼び名で使えます）。"
+                f"この機能はまだ末尾4桁でカードを区別するため、末尾{match.last4}のカードには使えません。"
                 "何も変更していません。"
             )
         return ChosenCard.of(match.last4, match.id)

@@ -21,12 +21,12 @@ from etcbook.cli.common import (
     BadInput,
     CliContext,
     add_json_flag,
+    card_or_new_last4,
     card_reference,
     emit,
     parse_date,
     parse_datetime,
     parse_int,
-    parse_last4,
     say,
     table,
 )
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     start.add_argument("--noticed-at", type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     start.add_argument("--note", default="")
     add_json_flag(start)
-    start.set_defaults(handler=cmd_open)
+    start.set_defaults(handler=cmd_open, card_ids=True)
 
     step = sub.add_parser("step", help="手順を記録する（日時と受付番号など）")
     step.add_argument("incident_id", type=parse_int, metavar="ID")
@@ -65,10 +65,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     step.add_argument("--police-station", default="", help="警察署")
     step.add_argument("--accepted-number", default="", help="受理番号")
     step.add_argument("--accepted-on", type=parse_date, metavar="YYYY-MM-DD", help="受理年月日")
-    step.add_argument("--new-card", type=parse_last4, metavar="LAST4", help="新カード末尾4桁")
+    step.add_argument(
+        "--new-card",
+        type=card_or_new_last4,
+        metavar="CARD",
+        help="新カード（末尾4桁、id:番号、呼び名）",
+    )
     step.add_argument("--note", default="")
     add_json_flag(step)
-    step.set_defaults(handler=cmd_step)
+    step.set_defaults(handler=cmd_step, card_ids=True)
 
     contact = sub.add_parser("contact", help="連絡記録を追加する")
     contact.add_argument("incident_id", type=parse_int, metavar="ID")
@@ -89,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lst.add_argument("--card", type=card_reference, metavar="CARD")
     lst.add_argument("--open", action="store_true", help="完了していないものだけ")
     add_json_flag(lst)
-    lst.set_defaults(handler=cmd_list)
+    lst.set_defaults(handler=cmd_list, card_ids=True)
 
     close = sub.add_parser("close", help="記録を完了にする")
     close.add_argument("incident_id", type=parse_int, metavar="ID")
@@ -108,12 +113,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     change.add_argument("--new-card", required=True, type=card_reference, metavar="NEW")
     change.add_argument("--at", required=True, type=parse_datetime, metavar="YYYY-MM-DDTHH:MM")
     add_json_flag(change)
-    change.set_defaults(handler=cmd_change_card)
+    change.set_defaults(handler=cmd_change_card, card_ids=True)
 
     suspicious = sub.add_parser("suspicious", help="停止・カード変更の後の走行（不正利用の疑い）")
     suspicious.add_argument("--card", type=card_reference, metavar="CARD")
     add_json_flag(suspicious)
-    suspicious.set_defaults(handler=cmd_suspicious)
+    suspicious.set_defaults(handler=cmd_suspicious, card_ids=True)
 
 
 def _human_incident(data: dict[str, Any]) -> str:

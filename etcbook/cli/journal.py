@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--include-provisional", action="store_true", help="確認中の走行も書き出す")
     parser.add_argument("--again", action="store_true", help="書き出し済みの走行も書き出す")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_journal)
+    parser.set_defaults(handler=cmd_journal, card_ids=True)
 
     settings = subparsers.add_parser(
         "journal-settings", help="仕訳の科目・税区分・カードごとの貸方・還元額の処理"
@@ -51,13 +51,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show = actions.add_parser("show", help="設定を表示する")
     show.add_argument("--card", type=card_reference, metavar="CARD", help="このカードの設定だけ")
     add_json_flag(show)
-    show.set_defaults(handler=cmd_settings_show)
+    show.set_defaults(handler=cmd_settings_show, card_ids=True)
     put = actions.add_parser("set", help="設定を変える: KEY VALUE（カードごとの設定は --card）")
     put.add_argument("key", metavar="KEY")
     put.add_argument("value", metavar="VALUE")
     put.add_argument("--card", type=card_reference, metavar="CARD")
     add_json_flag(put)
-    put.set_defaults(handler=cmd_settings_set)
+    put.set_defaults(handler=cmd_settings_set, card_ids=True)
 
 
 def cmd_journal(args: argparse.Namespace, context: CliContext) -> int:
@@ -142,7 +142,8 @@ def _settings_text(document: dict[str, object]) -> str:
     assert isinstance(cards, dict)
     for card, card_values in cards.items():
         out.append("")
-        out.append(f"カード末尾 {card}（--card {card}）")
+        named = f"カード {card}" if card.startswith("id:") else f"カード末尾 {card}"
+        out.append(f"{named}（--card {card}）")
         out.append(
             table(("KEY", "VALUE", "内容"), [(k, card_values[k], CARD_KEYS[k]) for k in CARD_KEYS])
         )
@@ -152,13 +153,20 @@ def _settings_text(document: dict[str, object]) -> str:
 
 
 def cmd_settings_show(args: argparse.Namespace, context: CliContext) -> int:
+    from etcbook.models.journal import JournalError, card_settings_key
+
     document = _settings_document(context)
     if args.card is not None:
         cards = document["cards"]
         assert isinstance(cards, dict)
-        if args.card not in cards:
+        try:
+            with context.store.engine.connect() as connection:
+                key = card_settings_key(connection=connection, card=args.card)
+        except JournalError as exc:
+            raise BadInput(str(exc)) from None
+        if key not in cards:
             raise BadInput(f"カード末尾 {args.card} はストアにありません")
-        document["cards"] = {args.card: cards[args.card]}
+        document["cards"] = {key: cards[key]}
     emit(args, document, lambda: _settings_text(document))
     return 0
 

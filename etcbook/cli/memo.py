@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--as-of", type=parse_date, metavar="YYYY-MM-DD", help="作成日")
     parser.add_argument("--pdf", type=Path, metavar="FILE", help="PDFに保存する")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_memo)
+    parser.set_defaults(handler=cmd_memo, card_ids=True)
 
 
 def cmd_memo(args: argparse.Namespace, context: CliContext) -> int:

@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--mark", action="store_true", help="照合済みとして記録する")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_reconcile)
+    parser.set_defaults(handler=cmd_reconcile, card_ids=True)
 
 
 def _human(document: dict[str, Any]) -> str:

@@ -100,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--text", action="store_true", help="JSONの代わりに説明文を表示する")
     add_json_flag(parser)
-    parser.set_defaults(handler=cmd_suggest)
+    parser.set_defaults(handler=cmd_suggest, card_ids=True)
 
 
 def cmd_suggest(args: argparse.Namespace, context: CliContext) -> int:

@@ -20,6 +20,42 @@ from etcbook.models.dialect import run
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+from etcbook.models.card_name import CardName
+
+__all__ = [
+    "CardName",
+    "CardRef",
+    "card_by_id",
+    "card_id_for",
+    "card_id_of",
+    "find_card",
+    "list_card_refs",
+    "shared_last4",
+]
+
+
+def card_id_of(card: str) -> int | None:
+    """The id a :class:`CardName` carries (None for plain digits)."""
+    return getattr(card, "id", None)
+
+
+def card_id_for(*, connection: Connection, card: str) -> int:
+    """The id of the card ``card`` names: its own ``id`` when it carries one (a
+    :class:`CardName`), else the one card with those last 4 digits. Digits several cards share
+    raise ``AmbiguousCard`` listing them (never one of them picked); digits no card has,
+    ``CardNotFound``."""
+    card_id = getattr(card, "id", None)
+    if card_id is not None:
+        return int(card_id)
+    from etcbook.models.cards import AmbiguousCard, CardNotFound, cards_with_last4
+
+    found = cards_with_last4(connection, str(card))
+    if not found:
+        raise CardNotFound(str(card))
+    if len(found) > 1:
+        raise AmbiguousCard(str(card), found)
+    return found[0].id
+
 
 @dataclass(frozen=True, slots=True)
 class CardRef:

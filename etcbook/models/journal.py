@@ -26,6 +26,7 @@ from etcbook.domain.journal import (
     settings_from,
 )
 from etcbook.export.journal import JournalFormat, render_journal
+from etcbook.models.card_refs import card_id_for, shared_last4
 from etcbook.models.claims import line_of
 from etcbook.models.store import Store
 from etcbook.models.trips import TripFilter, list_trip_rows
@@ -43,7 +44,8 @@ class JournalRequest:
 
     Attributes:
         fmt: product, encoding, variant.
-        card: カード末尾4桁, or ``None`` for every card.
+        card: the card (a ``CardName`` carrying its id, ``id:N``, or digits one card has), or
+            ``None`` for every card.
         date_from: first exit date, inclusive.
         date_to: last exit date, inclusive.
         include_provisional: book 確認中 trips too.
@@ -81,12 +83,36 @@ class JournalResult:
 
 
 def _card_id(connection: Connection, card: str) -> int:
-    card_id = connection.execute(
-        text("SELECT id FROM cards WHERE last4 = :c"), {"c": card}
-    ).scalar()
-    if card_id is None:
-        raise JournalError(f"カード末尾 {card} はストアにありません")
-    return int(card_id)
+    """The id of ``card``: a :class:`~etcbook.models.card_refs.CardName` by its id, a settings
+    key (:func:`settings_key`: ``id:N`` for digits several cards share), or digits one card has."""
+    from etcbook.models.cards import AmbiguousCard, CardNotFound
+
+    if card.startswith("id:") and card[3:].isascii() and card[3:].isdigit():
+        found = connection.execute(
+            text("SELECT id FROM cards WHERE id = :i"), {"i": int(card[3:])}
+        ).scalar()
+        if found is None:
+            raise JournalError(f"カード {card} はストアにありません")
+        return int(found)
+    try:
+        return card_id_for(connection=connection, card=card)
+    except CardNotFound:
+        raise JournalError(f"カード末尾 {card} はストアにありません") from None
+    except AmbiguousCard as exc:
+        raise JournalError(str(exc)) from None
+
+
+def settings_key(last4: str, card_id: int, shared: set[str]) -> str:
+    """How the settings name a card: its last 4 digits, or ``id:N`` when another card shares
+    them (each card of a fleet keeps its own credit side)."""
+    return f"id:{card_id}" if last4 in shared else last4
+
+
+def card_settings_key(*, connection: Connection, card: str) -> str:
+    """The settings key (:func:`settings_key`) of the card ``card`` names."""
+    card_id = _card_id(connection, card)
+    last4 = connection.execute(text("SELECT last4 FROM cards WHERE id = :i"), {"i": card_id})
+    return settings_key(str(last4.scalar_one()), card_id, shared_last4(connection=connection))
 
 
 def _stored(connection: Connection) -> dict[int | None, dict[str, str]]:
@@ -103,19 +129,33 @@ def load_settings(*, connection: Connection) -> tuple[JournalSettings, dict[str,
     stored = _stored(connection)
     settings = settings_from(stored.get(None, {}))
     credits = {}
+    shared = shared_last4(connection=connection)
     for card_id, last4, kind, holder in connection.execute(
-        text("SELECT id, last4, kind, holder FROM cards ORDER BY last4")
+        text("SELECT id, last4, kind, holder FROM cards ORDER BY last4, id")
     ):
-        credits[last4] = credit_side_from(
+        credits[settings_key(last4, card_id, shared)] = credit_side_from(
             stored.get(card_id, {}), card_last4=last4, card_kind=kind, holder=holder
         )
     return settings, credits
 
 
 def card_holders(*, connection: Connection) -> dict[str, str]:
-    """カード末尾4桁 → 名義 of every card, in card order (the dialog's rows)."""
-    rows = connection.execute(text("SELECT last4, holder FROM cards ORDER BY last4"))
-    return {last4: holder for last4, holder in rows}
+    """Settings key (カード末尾4桁, ``id:N`` for shared digits) → 名義 of every card, in card
+    order (the dialog's rows)."""
+    shared = shared_last4(connection=connection)
+    rows = connection.execute(text("SELECT id, last4, holder FROM cards ORDER BY last4, id"))
+    return {settings_key(last4, card_id, shared): holder for card_id, last4, holder in rows}
+
+
+def card_names(*, connection: Connection) -> dict[str, tuple[str, str, str]]:
+    """Settings key (:func:`settings_key`) → (カード末尾4桁, 呼び名, 名義) of every card, in card
+    order: how the dialogs name each card."""
+    shared = shared_last4(connection=connection)
+    rows = connection.execute(text("SELECT id, last4, label, holder FROM cards ORDER BY last4, id"))
+    return {
+        settings_key(last4, card_id, shared): (last4, label or "", holder or "")
+        for card_id, last4, label, holder in rows
+    }
 
 
 def save_setting(*, store: Store, key: str, value: str, card: str | None = None) -> None:
@@ -185,14 +225,16 @@ def _exported(connection: Connection) -> dict[int, tuple[str, int]]:
     return done
 
 
-def _journal_trip(row: dict[str, Any], exported: Mapping[int, tuple[str, int]]) -> JournalTrip:
+def _journal_trip(
+    row: dict[str, Any], exported: Mapping[int, tuple[str, int]], shared: set[str]
+) -> JournalTrip:
     flags = tuple(f for f in (row["flags"] or "").split(";") if f)
     done = exported.get(row["id"])
     when = str(row["exit_at"])[:10].replace("-", "/")
     route = f"{row['entry_ic']}→{row['exit_ic']}" if row["entry_ic"] else row["exit_ic"]
     return JournalTrip(
         trip_id=row["id"],
-        card=row["card"],
+        card=settings_key(row["card"], row["card_id"], shared),
         status=row["status"],
         flags=flags,
         line=None if row["toll"] is None else line_of(row),
@@ -208,17 +250,20 @@ def prepare_journal(*, store: Store, request: JournalRequest) -> Booking:
     if request.date_to < request.date_from:
         raise JournalError("--from が --to より後になっています")
     with store.engine.connect() as connection:
-        if request.card is not None:
-            _card_id(connection, request.card)
+        card_id = None if request.card is None else _card_id(connection, request.card)
         settings, credits = load_settings(connection=connection)
         rows = list_trip_rows(
             connection=connection,
             trip_filter=TripFilter(
-                card=request.card, date_from=request.date_from, date_to=request.date_to
+                card=request.card,
+                card_id=card_id,
+                date_from=request.date_from,
+                date_to=request.date_to,
             ),
         )
         exported = _exported(connection)
-    trips = [_journal_trip(row, exported) for row in rows]
+        shared = shared_last4(connection=connection)
+    trips = [_journal_trip(row, exported, shared) for row in rows]
     return book(
         trips,
         settings,

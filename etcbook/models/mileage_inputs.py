@@ -27,7 +27,7 @@ from etcbook.domain.mileage import (
 )
 from etcbook.domain.points import ExchangeUnit
 from etcbook.domain.rules import Rules, load_rules
-from etcbook.models.card_links import load_links
+from etcbook.models.card_links import load_links, registration_links
 from etcbook.models.card_refs import CardRef, list_card_refs
 from etcbook.models.dialect import as_date, as_datetime, is_postgresql
 
@@ -73,21 +73,29 @@ def load_card_inputs(
     links = load_links(connection=connection)
     if not links:
         return load_own_card_inputs(connection=connection, cards=cards, rules=rules)
-    from etcbook.domain.incidents import registration_input, registration_segments
+    from etcbook.domain.incidents import registration_input
 
-    wanted = {card.last4 for card in cards}
-    chain = {segment.card for last4 in wanted for segment in registration_segments(last4, links)}
-    refs = [card for card in list_card_refs(connection=connection) if card.last4 in chain]
+    # Each card's chain followed by id (cards of a fleet may share their last 4 digits, which
+    # the domain's chain is keyed by): a card without links is its own registration.
+    chains = {card.id: registration_links(links, card.id) for card in cards}
+    wanted: set[int | None] = {card.id for card in cards}
+    for chain_links in chains.values():
+        for link in chain_links:
+            wanted |= {getattr(link.old_card, "id", None), getattr(link.new_card, "id", None)}
+    refs = [card for card in list_card_refs(connection=connection) if card.id in wanted]
     own = load_own_card_inputs(connection=connection, cards=refs, rules=rules)
-    by_last4 = {card.last4: own[card.id] for card in refs}
-    # A card without links is its own registration: its input by id (another card may share
-    # its last 4 digits). Links name cards by last 4 digits (incidents).
-    return {
-        card.id: own[card.id]
-        if len(registration_segments(card.last4, links)) == 1
-        else registration_input(card.last4, by_last4, links)
-        for card in cards
-    }
+    inputs: dict[int, CardInput] = {}
+    for card in cards:
+        chain_links = chains[card.id]
+        if not chain_links:
+            inputs[card.id] = own[card.id]
+            continue
+        ids = {getattr(link.old_card, "id", None) for link in chain_links} | {
+            getattr(link.new_card, "id", None) for link in chain_links
+        }
+        by_last4 = {ref.last4: own[ref.id] for ref in refs if ref.id in ids}
+        inputs[card.id] = registration_input(card.last4, by_last4, chain_links)
+    return inputs
 
 
 def load_own_card_inputs(

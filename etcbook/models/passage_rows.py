@@ -44,7 +44,10 @@ def _passage_where(query: TripQuery) -> tuple[str, dict[str, Any]]:
     """The filter as it applies to passages: cards, months, operator and the text in gates."""
     clauses: list[str] = []
     params: dict[str, Any] = {}
-    if query.cards:
+    if query.card_id is not None:
+        clauses.append("p.card_id = :pcard_id")
+        params["pcard_id"] = query.card_id
+    elif query.cards:
         names = [f"pcard{i}" for i in range(len(query.cards))]
         clauses.append(
             "p.card_id IN (SELECT id FROM cards WHERE last4 IN"

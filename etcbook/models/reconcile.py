@@ -25,6 +25,7 @@ from sqlmodel import Field, SQLModel
 
 from etcbook import clock
 from etcbook.domain.incidents import (
+    CardChangeRefused,
     CardFacts,
     CardLink,
     ContactEntry,
@@ -38,6 +39,7 @@ from etcbook.domain.incidents import (
 )
 from etcbook.domain.reconcile import Reported, TripLine
 from etcbook.models.card_links import load_links
+from etcbook.models.card_refs import CardName, card_id_for, card_id_of
 from etcbook.models.cards import CardNotFound
 from etcbook.models.columns import IsoDateTime
 from etcbook.models.dialect import as_datetime, month_of
@@ -156,9 +158,14 @@ def _dt(value: str | None) -> dt.datetime | None:
 
 
 def card_row(*, connection: Connection, last4: str) -> dict[str, Any]:
-    """A card as a dict (id, last4, holder, mileage_id, status, auto_exchange, …)."""
+    """A card as a dict (id, last4, holder, mileage_id, status, auto_exchange, …).
+
+    ``last4`` names the card as :func:`etcbook.models.card_refs.card_id_for` reads it: a
+    :class:`CardName` by its id; plain digits only when one card has them (``AmbiguousCard``
+    otherwise: cards of a fleet may share their last 4 digits)."""
+    card_id = card_id_for(connection=connection, card=last4)
     row = (
-        connection.execute(text("SELECT * FROM cards WHERE last4 = :last4"), {"last4": last4})
+        connection.execute(text("SELECT * FROM cards WHERE id = :id"), {"id": card_id})
         .mappings()
         .first()
     )
@@ -184,10 +191,9 @@ def load_reported(*, connection: Connection, card: str, month: str) -> Reported:
     row = (
         connection.execute(
             text(
-                "SELECT r.* FROM reconcile_reports r JOIN cards c ON c.id = r.card_id"
-                " WHERE c.last4 = :card AND r.month = :month"
+                "SELECT r.* FROM reconcile_reports r WHERE r.card_id = :card AND r.month = :month"
             ),
-            {"card": card, "month": month},
+            {"card": card_id_for(connection=connection, card=card), "month": month},
         )
         .mappings()
         .first()
@@ -389,10 +395,10 @@ def latest_snapshot(*, connection: Connection, card: str, month: str) -> Snapsho
     row = connection.execute(
         text(
             "SELECT s.marked_at, s.document, s.trips FROM reconcile_snapshots s"
-            " JOIN cards c ON c.id = s.card_id WHERE c.last4 = :card AND s.month = :month"
+            " WHERE s.card_id = :card AND s.month = :month"
             " ORDER BY s.marked_at DESC, s.id DESC LIMIT 1"
         ),
-        {"card": card, "month": month},
+        {"card": card_id_for(connection=connection, card=card), "month": month},
     ).first()
     if row is None:
         return None
@@ -514,7 +520,7 @@ def load_incident(*, connection: Connection, incident_id: int) -> Incident:
         ).mappings()
     )
     return Incident(
-        card=row["last4"],
+        card=CardName.of(row["last4"], row["card_id"]),
         kind=row["kind"],
         noticed_at=as_datetime(row["noticed_at"]),
         steps=steps,
@@ -531,16 +537,13 @@ def list_incidents(
     """Incidents, newest first."""
     clauses, params = [], {}
     if card is not None:
-        clauses.append("c.last4 = :card")
-        params["card"] = card
+        clauses.append("i.card_id = :card")
+        params["card"] = card_id_for(connection=connection, card=card)
     if open_only:
         clauses.append("i.closed_at IS NULL")
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     ids = connection.execute(
-        text(
-            f"SELECT i.id FROM incidents i JOIN cards c ON c.id = i.card_id{where}"
-            " ORDER BY i.noticed_at DESC, i.id DESC"
-        ),
+        text(f"SELECT i.id FROM incidents i{where} ORDER BY i.noticed_at DESC, i.id DESC"),
         params,
     ).scalars()
     return [load_incident(connection=connection, incident_id=i) for i in list(ids)]
@@ -560,9 +563,20 @@ def change_card(
     """
     old_row = card_row(connection=connection, last4=old)
     new_row = card_row(connection=connection, last4=new)
-    link = check_card_change(
-        _card_facts(old_row), _card_facts(new_row), load_links(connection=connection), registered_at
-    )
+    if old_row["id"] != new_row["id"] and old_row["last4"] == new_row["last4"]:
+        # A registration's chain names its cards by their digits (the site does too).
+        raise CardChangeRefused(
+            f"カード id:{old_row['id']} と id:{new_row['id']} は末尾4桁（{old_row['last4']}）が同じです。"
+            "末尾4桁が同じカードどうしの登録カード変更は記録できません。"
+        )
+    ids = {old_row["id"], new_row["id"]}
+    # Links of other cards that share these digits are no concern of this change.
+    touching = [
+        link
+        for link in load_links(connection=connection)
+        if card_id_of(link.old_card) in ids or card_id_of(link.new_card) in ids
+    ]
+    link = check_card_change(_card_facts(old_row), _card_facts(new_row), touching, registered_at)
     connection.execute(
         text(
             "INSERT INTO card_links (old_card_id, new_card_id, registered_at, effective_at,"
@@ -593,7 +607,11 @@ def change_card(
         },
     )
     return CardLink(
-        link.old_card, link.new_card, link.registered_at, link.effective_at, incident_id
+        CardName.of(old_row["last4"], old_row["id"]),
+        CardName.of(new_row["last4"], new_row["id"]),
+        link.registered_at,
+        link.effective_at,
+        incident_id,
     )
 
 
@@ -715,15 +733,19 @@ def close_incident(*, connection: Connection, incident_id: int, at: dt.datetime)
 
 
 def trip_refs(
-    *, connection: Connection, cards: Sequence[str] | None = None, since: dt.datetime | None = None
+    *,
+    connection: Connection,
+    card_ids: Sequence[int] | None = None,
+    since: dt.datetime | None = None,
 ) -> list[TripRef]:
-    """Trips as :class:`TripRef`, optionally of some cards and from a date-time on."""
-    clauses, params = [], {}
-    if cards is not None:
-        names = {f"c{i}": card for i, card in enumerate(cards)}
+    """Trips as :class:`TripRef`, optionally of some cards (by id) and from a date-time on."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if card_ids is not None:
+        names = {f"c{i}": int(card_id) for i, card_id in enumerate(card_ids)}
         if not names:
             return []
-        clauses.append(f"c.last4 IN ({', '.join(':' + n for n in names)})")
+        clauses.append(f"t.card_id IN ({', '.join(':' + n for n in names)})")
         params.update(names)
     if since is not None:
         clauses.append("t.dated_at >= :since")
@@ -745,15 +767,21 @@ def suspicious_trip_list(*, connection: Connection, card: str | None = None) -> 
     """Trips on a card after its stop or replacement (:func:`suspicious_trips`)."""
     incidents = list_incidents(connection=connection)
     links = load_links(connection=connection)
-    concerned = {i.card for i in incidents if i.stop_at is not None} | {
-        link.old_card for link in links
+    concerned = {card_id_of(i.card) for i in incidents if i.stop_at is not None} | {
+        card_id_of(link.old_card) for link in links
     }
     if card is not None:
-        concerned &= {card}
-    if not concerned:
-        return []
-    trips = trip_refs(connection=connection, cards=sorted(concerned))
-    return list(suspicious_trips(trips, incidents, links))
+        concerned &= {card_id_for(connection=connection, card=card)}
+    found: list[Any] = []
+    # One card at a time: the domain keys cards by their last 4 digits, which cards of a fleet
+    # may share; each card is judged by its own incidents and links only.
+    for card_id in sorted(i for i in concerned if i is not None):
+        found += suspicious_trips(
+            trip_refs(connection=connection, card_ids=[card_id]),
+            [i for i in incidents if card_id_of(i.card) == card_id],
+            [link for link in links if card_id_of(link.old_card) == card_id],
+        )
+    return sorted(found, key=lambda s: (s.trip.exit_at, s.trip.trip_id))
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:

@@ -41,7 +41,8 @@ from etcbook.domain.reconcile import (
     reconcile,
 )
 from etcbook.domain.rules import Rules, load_rules
-from etcbook.models.card_links import load_links
+from etcbook.models.card_links import load_links, registration_links
+from etcbook.models.card_refs import CardName, card_id_for, card_id_of, shared_last4
 from etcbook.models.dialect import as_datetime
 from etcbook.models.reconcile import (
     Snapshot,
@@ -58,7 +59,7 @@ PROVISIONAL = "確認中"
 
 _TRIP_SQL = (
     "SELECT t.id, c.last4, t.dated_at, t.entry_at, t.entry_ic, coalesce(t.exit_ic, ''), t.toll,"
-    " t.rebate_applied, t.operator, t.status, t.morning_evening FROM trips t"
+    " t.rebate_applied, t.operator, t.status, t.morning_evening, t.card_id FROM trips t"
     " JOIN cards c ON c.id = t.card_id"
 )
 
@@ -66,7 +67,7 @@ _TRIP_SQL = (
 @dataclass(frozen=True, slots=True)
 class _Row:
     trip_id: int
-    card: str
+    card: str  # a CardName: the last 4 digits with the card's id
     exit_at: dt.datetime  # dated_at: the exit, or the entry of a charge at an entry gate
     entry_at: dt.datetime | None
     entry_ic: str | None
@@ -82,7 +83,7 @@ def _rows(connection: Connection, where: str, params: Mapping[str, Any]) -> list
     return [
         _Row(
             r[0],
-            r[1],
+            CardName.of(r[1], r[11]),
             as_datetime(r[2]),
             None if r[3] is None else as_datetime(r[3]),
             r[4] or None,
@@ -99,23 +100,46 @@ def _rows(connection: Connection, where: str, params: Mapping[str, Any]) -> list
     ]
 
 
-def _in(names: Iterable[str], prefix: str = "c") -> tuple[str, dict[str, str]]:
+def _in(names: Iterable[str | int], prefix: str = "c") -> tuple[str, dict[str, str | int]]:
     params = {f"{prefix}{i}": name for i, name in enumerate(names)}
     return ", ".join(f":{key}" for key in params) or "NULL", params
+
+
+def _ids(cards: Iterable[str]) -> list[int]:
+    """The ids the chain's :class:`CardName` values carry."""
+    return [i for i in (card_id_of(card) for card in cards) if i is not None]
 
 
 def card_inputs(
     *, connection: Connection, cards: Sequence[str], rules: Rules
 ) -> dict[str, CardInput]:
     """カード末尾4桁 → the engine's input of each card from its own records (trips, exchanges,
-    stops — an incident's 利用停止 among them —, adjustments, 通勤パス months)."""
-    from etcbook.models.mileage import list_card_refs
+    stops — an incident's 利用停止 among them —, adjustments, 通勤パス months). ``cards`` are
+    the cards of one registration (:class:`CardName` values, read by id)."""
+    from etcbook.models.card_refs import card_by_id
     from etcbook.models.mileage_inputs import load_own_card_inputs
 
-    wanted = set(cards)
-    refs = [card for card in list_card_refs(connection=connection) if card.last4 in wanted]
+    refs = [
+        ref
+        for ref in (
+            card_by_id(connection=connection, card_id=card_id_for(connection=connection, card=c))
+            for c in cards
+        )
+        if ref is not None
+    ]
     inputs = load_own_card_inputs(connection=connection, cards=refs, rules=rules)
     return {card.last4: inputs[card.id] for card in refs}
+
+
+def registration_of(
+    *, connection: Connection, card: str
+) -> tuple[tuple[str, ...], tuple[CardLink, ...]]:
+    """The cards of the registration ``card`` belongs to (oldest first, :class:`CardName`
+    values) and its links, followed by card id: another card with the same digits is not in it."""
+    row = card_row(connection=connection, last4=card)
+    named = CardName.of(row["last4"], row["id"])
+    links = registration_links(load_links(connection=connection), row["id"])
+    return tuple(segment.card for segment in registration_segments(named, links)), links
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +149,7 @@ class Registration:
     Attributes:
         card: the card asked about.
         cards: the cards of its chain, oldest first.
-        links: every card link in the store.
+        links: the links of this registration (another card's, sharing digits, left out).
         state: the engine's state of the registration at ``until``.
         input: the registration's engine input.
     """
@@ -141,8 +165,7 @@ def replay_registration(
     *, connection: Connection, card: str, until: dt.datetime, rules: Rules
 ) -> Registration:
     """Replay the registration ``card`` belongs to up to ``until``."""
-    links = load_links(connection=connection)
-    chain = tuple(segment.card for segment in registration_segments(card, links))
+    chain, links = registration_of(connection=connection, card=card)
     inputs = card_inputs(connection=connection, cards=chain, rules=rules)
     chained = registration_input(chain[-1], inputs, links)
     return Registration(card, chain, links, replay(chained, rules, until), chained)
@@ -242,7 +265,8 @@ def month_facts(
     )
     state, links = registration.state, registration.links
     results = {r.trip_id: r for r in state.trip_results}
-    chain = set(registration.cards)
+    chain_ids = _ids(registration.cards)
+    me = card_row(connection=connection, last4=card)
 
     def line(row: _Row) -> TripLine:
         registered = ledger_card_for(row.card, row.exit_at, links) == row.card
@@ -251,8 +275,12 @@ def month_facts(
     window = dt.timedelta(minutes=BOUNDARY_MINUTES)
     own = _rows(
         connection,
-        "c.last4 = :card AND t.dated_at >= :start AND t.dated_at < :end",
-        {"card": card, "start": (start - window).isoformat(), "end": (end + window).isoformat()},
+        "t.card_id = :card AND t.dated_at >= :start AND t.dated_at < :end",
+        {
+            "card": me["id"],
+            "start": (start - window).isoformat(),
+            "end": (end + window).isoformat(),
+        },
     )
     trips = tuple(line(r) for r in own if start <= r.exit_at < end)
     boundary = tuple(line(r) for r in own if not start <= r.exit_at < end)
@@ -261,19 +289,18 @@ def month_facts(
     previous = add_months(month, -1)
     me_rows = _rows(
         connection,
-        f"c.last4 IN ({_in(chain)[0]}) AND t.morning_evening"
+        f"t.card_id IN ({_in(chain_ids)[0]}) AND t.morning_evening"
         " AND t.dated_at >= :from AND t.dated_at < :end",
-        {**_in(chain)[1], "from": previous.isoformat(), "end": end.isoformat()},
+        {**_in(chain_ids)[1], "from": previous.isoformat(), "end": end.isoformat()},
     )
     me_lines = {r.trip_id: line(r) for r in me_rows}
     tolls = {r.trip_id: r.toll for r in me_rows}
 
     # trips of other cards of the same holder, household or mileage ID in the month
-    me = card_row(connection=connection, last4=card)
-    placeholders, chain_params = _in(chain)
+    placeholders, chain_params = _in(chain_ids)
     other_rows = _rows(
         connection,
-        f"c.last4 NOT IN ({placeholders}) AND t.dated_at >= :start AND t.dated_at < :end"
+        f"t.card_id NOT IN ({placeholders}) AND t.dated_at >= :start AND t.dated_at < :end"
         " AND (c.holder = :holder OR c.household = :household OR c.mileage_id = :mileage_id)",
         {
             **chain_params,
@@ -292,19 +319,19 @@ def month_facts(
     changes = []
     switch: list[TripLine] = []
     for link in links:
-        if link.old_card not in chain or not (start <= link.effective_at <= end):
+        if not (start <= link.effective_at <= end):
             continue
         changes.append(
             CardChange(link.old_card, link.new_card, link.registered_at, link.effective_at)
         )
         night = _rows(
             connection,
-            "c.last4 IN (:old, :new) AND c.last4 <> :card AND t.dated_at >= :from"
+            "t.card_id IN (:old, :new) AND t.card_id <> :card AND t.dated_at >= :from"
             " AND t.dated_at < :to",
             {
-                "old": link.old_card,
-                "new": link.new_card,
-                "card": card,
+                "old": card_id_of(link.old_card),
+                "new": card_id_of(link.new_card),
+                "card": me["id"],
                 "from": dt.datetime.combine(link.registered_at.date(), dt.time()).isoformat(),
                 "to": (link.effective_at + dt.timedelta(days=1)).isoformat(),
             },
@@ -412,9 +439,7 @@ def reconcile_month(
     result = reconcile(facts, reported, pool_names=pool_names(rules))
     snapshot = latest_snapshot(connection=connection, card=card, month=key)
     changes = () if snapshot is None else changes_since(snapshot.trips, facts.trips)
-    chain = tuple(
-        segment.card for segment in registration_segments(card, load_links(connection=connection))
-    )
+    chain, _links = registration_of(connection=connection, card=card)
     return MonthReport(result, chain, snapshot, changes)
 
 
@@ -438,6 +463,7 @@ def _recent_changes(
     from etcbook.domain.incidents import INCIDENT_KIND_LABELS, step_spec
 
     since = as_of - dt.timedelta(days=RECENT_CHANGE_DAYS)
+    chain_ids = set(_ids(chain))
     changes = [
         MemoChange(
             link.registered_at.date(),
@@ -445,11 +471,14 @@ def _recent_changes(
             f"（{link.effective_at.month}月{link.effective_at.day}日0:00から新カード）",
         )
         for link in links
-        if (link.old_card in chain or link.new_card in chain)
+        if (card_id_of(link.old_card) in chain_ids or card_id_of(link.new_card) in chain_ids)
         and since <= link.registered_at.date() <= as_of
     ]
     for incident in list_incidents(connection=connection):
-        if incident.card not in chain or not since <= incident.noticed_at.date() <= as_of:
+        if (
+            card_id_of(incident.card) not in chain_ids
+            or not since <= incident.noticed_at.date() <= as_of
+        ):
             continue
         changes.append(
             MemoChange(
@@ -504,7 +533,9 @@ def build_memo(
         if not ids and finding is None:
             # the trips the findings name, the month's first ones first
             named = sorted(
-                {t.trip_id: t for f in chosen for t in f.trips if t.card == card}.values(),
+                {
+                    t.trip_id: t for f in chosen for t in f.trips if card_id_of(t.card) == row["id"]
+                }.values(),
                 key=lambda t: (t.exit_at, t.trip_id),
             )
             ids = [t.trip_id for t in named[:MEMO_TRIPS]]
@@ -531,8 +562,8 @@ def build_memo(
         subject = f"{month.year}年{month.month}月の還元額・ポイント・請求の照合"
     if not ids and month is None:
         raise MemoError("走行（--trip）か照合する月（--month）を指定してください。")
-    links = load_links(connection=connection)
-    chain = tuple(segment.card for segment in registration_segments(card, links))
+    chain, links = registration_of(connection=connection, card=card)
+    chain_ids = set(_ids(chain))
     trips: list[MemoTrip] = []
     if ids:
         placeholders, params = _in([str(i) for i in ids], "t")
@@ -547,10 +578,12 @@ def build_memo(
                 next((r for r in refused if r), None)
                 or f"走行ID {', '.join(map(str, missing))} はありません。"
             )
-        foreign = [r.trip_id for r in rows if r.card not in chain]
+        foreign = [r.trip_id for r in rows if card_id_of(r.card) not in chain_ids]
         if foreign:
+            digits = row["last4"]
+            shared = f"（id:{row['id']}）" if digits in shared_last4(connection=connection) else ""
             raise MemoError(
-                f"走行ID {', '.join(map(str, foreign))} はカード末尾{card}の走行ではありません。"
+                f"走行ID {', '.join(map(str, foreign))} はカード末尾{card}{shared}の走行ではありません。"
             )
         latest = max(r.exit_at for r in rows)
         until = end_of_day(max(as_of, add_months(latest.date(), 1).replace(day=20)))

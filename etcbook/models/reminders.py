@@ -18,7 +18,6 @@ from etcbook.domain.calendar import end_of_day
 from etcbook.domain.incidents import (
     INCIDENT_KIND_LABELS,
     next_step,
-    registration_input,
     registration_segments,
 )
 from etcbook.domain.mileage import CardInput, CardState, DueOnTwentieth, due_on_twentieth, replay
@@ -32,8 +31,10 @@ from etcbook.domain.reminders import (
     reminders_at,
 )
 from etcbook.domain.rules import Rules, load_rules
-from etcbook.models.card_links import load_links
+from etcbook.models.card_links import load_links, registration_links
+from etcbook.models.card_refs import CardRef, card_id_of, shared_last4
 from etcbook.models.dialect import as_date
+from etcbook.models.mileage_inputs import load_card_inputs
 from etcbook.models.reconcile import (
     TRIP_FIELDS,
     list_incidents,
@@ -41,7 +42,6 @@ from etcbook.models.reconcile import (
     suspicious_trip_list,
     trip_months,
 )
-from etcbook.models.reconcile_facts import card_inputs
 
 VAULT_KINDS = ("certificate", "detail_csv")
 """The documents of ETC利用照会サービス (利用証明書, 走行明細CSV): a month holding one of them in
@@ -123,13 +123,13 @@ def reminder_facts(
     connection: Connection,
     as_of: dt.date,
     rules: Rules,
-    states: Mapping[str, CardState] | None = None,
+    states: Mapping[int | str, CardState] | None = None,
 ) -> list[CardReminderFacts]:
     """What the reminders need about every card at the end of ``as_of``.
 
-    ``states`` (カード末尾4桁 → the engine's state of the card's registration at the end of
-    ``as_of``, as :func:`etcbook.models.mileage_inputs.card_states` gives them) spares the
-    replays; a card missing from it is replayed here. What the next 20th brings is read from
+    ``states`` (card id, or カード末尾4桁 where one card has them → the engine's state of the
+    card's registration at the end of ``as_of``, as :func:`etcbook.models.mileage_inputs.card_states`
+    gives them) spares the replays; a card missing from it is replayed here. What the next 20th brings is read from
     the state (:func:`~etcbook.domain.mileage.due_on_twentieth`), or replayed up to that day
     when trips after ``as_of`` still count for it (an ``as_of`` in the past).
     """
@@ -138,8 +138,8 @@ def reminder_facts(
             raise ValueError(f"state of card {last4} is at {state.as_of}, not the end of {as_of}")
     cards = connection.execute(
         text(
-            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange"
-            " FROM cards ORDER BY last4"
+            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange, id"
+            " FROM cards ORDER BY last4, id"
         )
     ).all()
     links = load_links(connection=connection)
@@ -148,23 +148,26 @@ def reminder_facts(
     changed = changed_reconciled_months(connection=connection)
     vault = vault_months(connection=connection)
     incidents = list_incidents(connection=connection, open_only=True)
-    suspicious: dict[str, int] = {}
+    # By card id where it matters for money and incidents: cards of a fleet may share their
+    # last 4 digits (the months a reminder names are still read by the digits).
+    suspicious: dict[int | None, int] = {}
     for item in suspicious_trip_list(connection=connection):
-        suspicious[item.trip.card] = suspicious.get(item.trip.card, 0) + 1
+        card_id = card_id_of(item.trip.card)
+        suspicious[card_id] = suspicious.get(card_id, 0) + 1
+    shared = shared_last4(connection=connection)
     twentieth = next_twentieth(as_of)
     read_ahead = _trips_before_twentieth_after(connection, as_of)
-    loaded: dict[str, CardInput] = {}
+    loaded: dict[int, CardInput] = {}
 
-    def chained(last4: str) -> CardInput:
+    def chained(card_id: int) -> CardInput:
         if not loaded:  # read once, for every card, the first time one is needed
-            loaded.update(
-                card_inputs(connection=connection, cards=[c[0] for c in cards], rules=rules)
-            )
-        return registration_input(last4, loaded, links)
+            refs = [CardRef(c[7], c[0], bool(c[6])) for c in cards]
+            loaded.update(load_card_inputs(connection=connection, cards=refs, rules=rules))
+        return loaded[card_id]
 
     facts = []
-    for last4, holder, status, expires, login_id, last_login, auto in cards:
-        segments = registration_segments(last4, links)
+    for last4, holder, status, expires, login_id, last_login, auto, card_id in cards:
+        segments = registration_segments(last4, registration_links(links, card_id))
         holds_registration = segments[-1].card == last4
         lots: tuple[PointLot, ...] = ()
         grants: tuple[UpcomingGrant, ...] = ()
@@ -172,15 +175,17 @@ def reminder_facts(
         last_change = None
         auto_units: Mapping[str, object] = {}
         if holds_registration:
-            given = None if states is None else states.get(last4)
-            now = replay(chained(last4), rules, end_of_day(as_of)) if given is None else given
+            given = None if states is None else states.get(card_id)
+            if given is None and states is not None and last4 not in shared:
+                given = states.get(last4)
+            now = replay(chained(card_id), rules, end_of_day(as_of)) if given is None else given
             lots = tuple(
                 PointLot(pool, rules.pools[pool].name, lot.expires_on, lot.remaining)
                 for pool, state in now.pools.items()
                 for lot in state.lots
             )
             if read_ahead:
-                due = _replayed_due(chained(last4), rules, twentieth)
+                due = _replayed_due(chained(card_id), rules, twentieth)
             else:
                 due = due_on_twentieth(now, twentieth)
             credit = due.rebate
@@ -218,9 +223,9 @@ def reminder_facts(
                         noticed_on=i.noticed_at.date(),
                     )
                     for i in incidents
-                    if i.card == last4
+                    if card_id_of(i.card) == card_id
                 ),
-                suspicious_trips=suspicious.get(last4, 0),
+                suspicious_trips=suspicious.get(card_id, 0),
             )
         )
     return facts
@@ -247,7 +252,7 @@ def dashboard_reminders(
     connection: Connection,
     as_of: dt.date | None = None,
     rules: Rules | None = None,
-    states: Mapping[str, CardState] | None = None,
+    states: Mapping[int | str, CardState] | None = None,
 ) -> tuple[Reminder, ...]:
     """Every card's reminders at the end of ``as_of`` (default: today), most urgent first.
 
@@ -258,7 +263,7 @@ def dashboard_reminders(
     gives the JSON shape).
 
     ``states``: the engine's card states at the end of ``as_of`` when the caller has them
-    (the window's shared engine run), by カード末尾4桁; see :func:`reminder_facts`.
+    (the window's shared engine run), by card id (or カード末尾4桁); see :func:`reminder_facts`.
     """
     as_of = clock.today() if as_of is None else as_of
     rules = load_rules() if rules is None else rules

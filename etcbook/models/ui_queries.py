@@ -66,6 +66,7 @@ class TripQuery:
 
     Attributes:
         cards: last-4s to show; empty means every card.
+        card_id: one card to show (it wins over ``cards``: cards may share their last 4 digits).
         month_from: first month shown (``YYYY-MM``), inclusive; ``None`` = from the start.
         month_to: last month shown (``YYYY-MM``), inclusive; ``None`` = to the end.
         operator: an operator key, or ``None`` for all.
@@ -76,6 +77,7 @@ class TripQuery:
     """
 
     cards: tuple[str, ...] = ()
+    card_id: int | None = None
     month_from: str | None = None
     month_to: str | None = None
     operator: str | None = None
@@ -87,7 +89,10 @@ class TripQuery:
     def where(self) -> tuple[str, dict[str, Any]]:
         clauses: list[str] = []
         params: dict[str, Any] = {}
-        if self.cards:
+        if self.card_id is not None:
+            clauses.append("t.card_id = :card_id")
+            params["card_id"] = self.card_id
+        elif self.cards:
             names = [f"card{i}" for i in range(len(self.cards))]
             clauses.append(
                 "t.card_id IN (SELECT id FROM cards WHERE last4 IN"
@@ -356,12 +361,18 @@ def trip_months(*, connection: Connection) -> list[str]:
     return [row[0] for row in result]
 
 
-def card_choices(*, connection: Connection) -> list[tuple[str, str]]:
-    """(last4, label) of every card, for filters: ``1234 山田太郎``."""
+def card_choices(*, connection: Connection) -> list[tuple[str, str, int]]:
+    """(last4, label, id) of every card, for filters: ``1234 山田太郎``; a card whose digits
+    another card shares adds its 呼び名: ``6789 2号車 山田太郎``."""
     result = connection.exec_driver_sql(
-        "SELECT last4, holder FROM cards ORDER BY household, holder, last4"
+        "SELECT last4, holder, label, id,"
+        " EXISTS (SELECT 1 FROM cards o WHERE o.last4 = c.last4 AND o.id <> c.id)"
+        " FROM cards c ORDER BY household, holder, last4, id"
     )
-    return [(last4, f"{last4} {holder}".strip()) for last4, holder in result]
+    return [
+        (last4, " ".join(p for p in (last4, label if shared else "", holder) if p), int(card_id))
+        for last4, holder, label, card_id, shared in result
+    ]
 
 
 def update_trips(
@@ -579,20 +590,21 @@ def latest_trip_month(*, connection: Connection) -> str | None:
 
 @dataclass(frozen=True)
 class CardRow:
-    """A card as the mileage views need it: last 4, holder, auto-exchange, id."""
+    """A card as the mileage views need it: last 4, holder, auto-exchange, id, 呼び名."""
 
     last4: str
     holder: str
     auto_exchange: bool
     card_id: int | None = None
+    label: str = ""
 
 
 def engine_cards(*, connection: Connection) -> list[CardRow]:
     """Every card, for the mileage views."""
     return [
-        CardRow(last4, holder or "", bool(auto), int(card_id))
-        for last4, holder, auto, card_id in connection.exec_driver_sql(
-            "SELECT last4, holder, auto_exchange, id FROM cards"
+        CardRow(last4, holder or "", bool(auto), int(card_id), label or "")
+        for last4, holder, auto, card_id, label in connection.exec_driver_sql(
+            "SELECT last4, holder, auto_exchange, id, label FROM cards"
             " ORDER BY household, holder, last4, id"
         )
     ]

@@ -286,6 +286,7 @@ class CardDialog(QDialog):
                     card = update_card(
                         session=session,
                         last4=self.card.last4,
+                        card_id=self.card.id,  # cards of a fleet may share their digits
                         expected_version=self.version,
                         **values,
                     )
@@ -293,7 +294,7 @@ class CardDialog(QDialog):
             # Another client changed the card: show its sentence, then what the card is now.
             assert self.card is not None
             with self.context.store.session() as session:
-                self.card = get_card(session=session, last4=self.card.last4)
+                self.card = get_card(session=session, card_id=self.card.id)
             self.version = self.card.version
             self._load(self.card)
             self.context.ledger_changed.emit()

@@ -90,3 +90,10 @@ def now_qdatetime() -> QDateTime:
 
     now = clock.now()
     return QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
+
+
+def card_title(last4: str, label: str | None, holder: str | None) -> str:
+    """``末尾 6789　2号車（山田）``: a card as a choice shows it. Cards of a fleet may share their
+    last 4 digits; a second card with the same digits always has a 呼び名, which tells them apart."""
+    name = f"{label}（{holder}）" if label and holder else (label or holder or "")
+    return f"末尾 {last4}" + (f"　{name}" if name else "")

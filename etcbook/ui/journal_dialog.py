@@ -9,6 +9,7 @@ is booked, all stored in the store.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ class JournalSettingsDialog(QDialog):
     """Accounts, tax labels, the credit side per card and the rebate treatment."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
-        from etcbook.models.journal import card_holders, load_settings
+        from etcbook.models.journal import card_holders, card_names, load_settings
 
         super().__init__(parent)
         self.context = context
@@ -88,6 +89,7 @@ class JournalSettingsDialog(QDialog):
         with context.connection() as connection:
             settings, credits = load_settings(connection=connection)
             self._holders = card_holders(connection=connection)
+            self._names = card_names(connection=connection)
         values = settings_values(settings)
         layout = QVBoxLayout(self)
 
@@ -139,7 +141,7 @@ class JournalSettingsDialog(QDialog):
             )
             wallet.setPlaceholderText("空欄なら未決済")
             kind.currentIndexChanged.connect(lambda _i, c=card: self._kind_changed(c))
-            grid.addWidget(QLabel(f"末尾 {card}"), row, 0)
+            grid.addWidget(QLabel(key_title(card, self._names)), row, 0)
             for column, widget in enumerate((kind, account, sub, wallet), start=1):
                 grid.addWidget(widget, row, column)
             self.card_rows[card] = (kind, account, sub, wallet)
@@ -237,12 +239,13 @@ class JournalExportDialog(QDialog):
         self.encoding.addItem("Shift-JIS（cp932）", "cp932")
         self.encoding.addItem("UTF-8", "utf-8")
         self.card = QComboBox()
-        from etcbook.models.journal import card_holders
+        from etcbook.models.journal import card_names
 
         with context.connection() as connection:
-            cards = card_holders(connection=connection)
-        for last4 in cards:
-            self.card.addItem(f"末尾 {last4}", last4)
+            names = card_names(connection=connection)
+        for key in names:
+            # key: the last 4 digits, or id:N for digits several cards share
+            self.card.addItem(key_title(key, names), key)
         self.card.addItem("すべてのカード", None)
         self.card.setCurrentIndex(
             max(self.card.findData(card), 0) if card else self.card.count() - 1
@@ -429,3 +432,11 @@ class JournalExportDialog(QDialog):
                 parent=self,
             )
         )
+
+
+def key_title(key: str, names: Mapping[str, tuple[str, str, str]]) -> str:
+    """A card of the journal settings as the dialogs show it: ``末尾 1234`` for digits of one
+    card; ``末尾 6789　2号車（山田）`` where several cards share the digits."""
+    if not key.startswith("id:") or key not in names:
+        return f"末尾 {key}"
+    return formatting.card_title(*names[key])

@@ -421,10 +421,14 @@ class TripDialog(LedgerChangeDialog):
 
         super().__init__(context, "走行を追加", parent)
         self.card = QComboBox()
+        # Keyed by card id where the caller gives CardName values (cards may share their digits).
+        self._cards: dict[object, str] = {}
         for number, holder in cards:
-            self.card.addItem(f"末尾 {number}　{holder}", number)
+            key = _card_key(number)
+            self._cards[key] = number
+            self.card.addItem(f"末尾 {number}　{holder}", key)
         if last4 is not None:
-            self.card.setCurrentIndex(max(0, self.card.findData(last4)))
+            self.card.setCurrentIndex(max(0, self.card.findData(_card_key(last4))))
         now = clock.now()
         self.exit_at = _datetime_edit(now)
         self.entry_known = QCheckBox("記録する")
@@ -493,7 +497,7 @@ class TripDialog(LedgerChangeDialog):
 
         return add_trip_by_hand(
             connection=connection,
-            last4=self.card.currentData(),
+            last4=self._cards[self.card.currentData()],
             exit_at=_datetime(self.exit_at),
             exit_ic=self.exit_ic.text(),
             toll=self.toll.value(),
@@ -503,3 +507,9 @@ class TripDialog(LedgerChangeDialog):
             morning_evening=self.morning_evening.isChecked(),
             rebate_applied=self.rebate.value() if self.rebate_known.isChecked() else None,
         )
+
+
+def _card_key(card: str) -> object:
+    """A card choice's data: the id a CardName carries, else its digits."""
+    card_id = getattr(card, "id", None)
+    return str(card) if card_id is None else card_id

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from etcbook import clock
+from etcbook.models.card_name import CardName
 from etcbook.ui.operations import Operation
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class CardSummary:
         pools: pools with points or pending points.
         next_20th: the next grant date and what it brings.
         state: the engine's full state (lots, ledger, rebate months).
+        card_id: the card's id (cards of a fleet may share their last 4 digits).
+        label: 呼び名, or "".
     """
 
     last4: str
@@ -91,6 +94,21 @@ class CardSummary:
     pools: list[PoolSummary] = field(default_factory=list)
     next_20th: NextTwentieth | None = None
     state: Any = None
+    card_id: int | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> CardName:
+        """The card as the models take it: its last 4 digits carrying its id."""
+        return CardName.of(self.last4, self.card_id)
+
+    @property
+    def title(self) -> str:
+        """``末尾 6789　2号車（山田）``: tells apart cards that share their last 4 digits (a
+        second card with the same digits always has a 呼び名)."""
+        from etcbook.ui.formatting import card_title
+
+        return card_title(self.last4, self.label, self.holder)
 
 
 @dataclass(frozen=True)
@@ -168,6 +186,8 @@ def summarise(card: Any, state: CardState, rules: Rules, as_of: dt.date) -> Card
             auto_exchange=card.auto_exchange,
         ),
         state=state,
+        card_id=getattr(card, "card_id", None),
+        label=getattr(card, "label", "") or "",
     )
 
 

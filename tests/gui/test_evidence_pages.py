@@ -118,7 +118,7 @@ def test_claims_page_previews_totals_and_exports(  # type: ignore[no-untyped-def
 ) -> None:
     demo_window.show_page("claims")
     page = demo_window.page_widget("claims")
-    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.select_card("9012")
     page.date_from.setDate(QDate(2026, 9, 1))
     page.date_to.setDate(QDate(2026, 9, 30))
     page.load()
@@ -165,7 +165,7 @@ def test_claims_page_opens_on_the_latest_month_with_business_trips(  # type: ign
     window = make_window(demo_store_path)
     window.show_page("claims")
     page = window.page_widget("claims")
-    assert page.card.currentData() == "9012"  # the card with the most business trips
+    assert page.current_last4() == "9012"  # the card with the most business trips
     period = (page.date_from.date().toPython(), page.date_to.date().toPython())
     assert period == shown
     assert page.lines.chosen()

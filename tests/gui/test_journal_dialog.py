@@ -14,7 +14,7 @@ from etcbook.export.journal import Product
 def open_dialog(demo_window):  # type: ignore[no-untyped-def]
     demo_window.show_page("claims")
     page = demo_window.page_widget("claims")
-    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.select_card("9012")
     page.date_from.setDate(QDate(2026, 9, 1))
     page.date_to.setDate(QDate(2026, 9, 30))
     page.load()

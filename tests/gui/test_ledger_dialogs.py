@@ -197,7 +197,7 @@ def test_a_trip_added_by_hand_is_stored_and_listed(qtbot, demo_window) -> None:
     trips_before = count(window, "trips")
     dialog = cards_page(window, "5678").add_trip()
     assert isinstance(dialog, TripDialog)
-    assert dialog.card.currentData() == "5678"
+    assert dialog.card.currentText().startswith("末尾 5678")
     assert dialog.card.count() == 3  # every card can be chosen
     dialog.set_values(
         exit_at=dt.datetime(2026, 11, 2, 18, 40),

@@ -52,7 +52,7 @@ def _open_reconcile(qtbot, window, card: str, month: str):  # type: ignore[no-un
     window.show_page("reconcile")
     page = window.page_widget("reconcile")
     qtbot.waitUntil(lambda: page.report is not None, timeout=20_000)
-    page.card.setCurrentIndex(page.card.findData(card))
+    page.select_card(card)
     page.month.setCurrentIndex(page.month.findData(month))
     qtbot.waitUntil(
         lambda: (
@@ -134,7 +134,7 @@ def test_incidents_page_walks_a_lost_card_through(  # type: ignore[no-untyped-de
     demo_window.show_page("incidents")
     page = demo_window.page_widget("incidents")
     assert page.incidents.rowCount() == 0
-    page.new_card.setCurrentIndex(page.new_card.findData("1234"))
+    page.select_card(page.new_card, "1234")
     page.new_kind.setCurrentIndex(page.new_kind.findData("lost"))
     page.new_noticed.setDateTime(QDateTime(2026, 7, 20, 8, 0, 0))
     assert page.open_incident()
@@ -148,7 +148,7 @@ def test_incidents_page_walks_a_lost_card_through(  # type: ignore[no-untyped-de
         for name, value in fields.items():
             widget = getattr(page, name)
             if name == "new_card_for_step":
-                widget.setCurrentIndex(widget.findData(value))
+                page.select_card(widget, value)
             else:
                 widget.setText(value)
         return page.record_step()

@@ -125,7 +125,7 @@ def test_re_exporting_a_claim_whose_csv_is_open_says_so_in_a_box(  # type: ignor
 ) -> None:
     demo_window.show_page("claims")
     page = demo_window.page_widget("claims")
-    page.card.setCurrentIndex(page.card.findData("9012"))
+    page.select_card("9012")
     page.date_from.setDate(QDate(2026, 9, 1))
     page.date_to.setDate(QDate(2026, 9, 30))
     page.load()

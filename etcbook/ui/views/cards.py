@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from etcbook.models.card_name import CardName
 from etcbook.ui import formatting
 from etcbook.ui.card_dialog import CardDialog, status_label
 from etcbook.ui.context import AppContext
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from etcbook.ui.card_fill_dialog import CardFillDialog
 
 CARD_ROLE = Qt.ItemDataRole.UserRole + 10
+CARD_ID_ROLE = Qt.ItemDataRole.UserRole + 11
+"""The card's id beside its last 4 digits (CARD_ROLE): cards of a fleet may share the digits."""
 """The last 4 digits of the card a row shows (group rows: None)."""
 
 HEADERS = (
@@ -136,6 +139,7 @@ class CardsModel(QStandardItemModel):
                     item = QStandardItem(text)
                     item.setEditable(False)
                     item.setData(card.last4, CARD_ROLE)
+                    item.setData(card.id, CARD_ID_ROLE)
                     if colour is not None:
                         item.setBackground(colour)
                     row.append(item)
@@ -226,6 +230,7 @@ class CardsPage(Page):
         layout.addWidget(self.view, 1)
         self._header_key = "tables/cards/header"
         self._cards: dict[str, Any] = {}
+        self._cards_by_id: list[Any] = []
 
     def refresh(self) -> None:
         from etcbook import clock
@@ -235,6 +240,7 @@ class CardsPage(Page):
             cards = list_cards(session=session)
         cards = self.context.card_filter.narrow(cards, lambda card: card.last4)
         self._cards = {card.last4: card for card in cards}
+        self._cards_by_id = list(cards)
         selected = self.selected_card()
         self.model.fill(cards, clock.today(), alert_colours(self.palette()))
         self.view.expandAll()
@@ -258,10 +264,11 @@ class CardsPage(Page):
         if self._cards:
             self.context.settings.setValue(self._header_key, self.view.header().saveState())
 
-    def selected_card(self) -> str | None:
+    def selected_card(self) -> CardName | None:
+        """The selected card's last 4 digits, carrying its id (what the models read)."""
         index = self.view.currentIndex()
         value = index.data(CARD_ROLE) if index.isValid() else None
-        return str(value) if value else None
+        return CardName.of(str(value), index.data(CARD_ID_ROLE)) if value else None
 
     def select_card(self, last4: str) -> None:
         matches = self.model.match(
@@ -300,7 +307,7 @@ class CardsPage(Page):
         from etcbook.models.cards import get_card
 
         with self.context.store.session() as session:
-            card = get_card(session=session, last4=last4)
+            card = get_card(session=session, last4=last4, card_id=last4.id)
         dialog = CardDialog(self.context, card, parent=self)
         dialog.open()
         return dialog
@@ -317,7 +324,7 @@ class CardsPage(Page):
         if last4 is None:
             return
         with self.context.store.session(write=True) as session:
-            update_card(session=session, last4=last4, last_login_on=clock.today())
+            update_card(session=session, last4=last4, card_id=last4.id, last_login_on=clock.today())
         self.context.ledger_changed.emit()
 
     # -- the mileage side of the selected card (dialogs of etcbook.ui.ledger_dialogs) ---------
@@ -327,7 +334,7 @@ class CardsPage(Page):
         last4 = self.selected_card()
         if last4 is None:
             return None
-        card = self._cards.get(last4)
+        card = next((c for c in self._cards_by_id if c.id == last4.id), None)
         stopped = card is not None and card.status == "stopped"
         dialog = StopDialog(self.context, last4, stopped_now=stopped, parent=self)
         dialog.open()
@@ -347,7 +354,13 @@ class CardsPage(Page):
         last4 = self.selected_card()
         if last4 is None:
             return None
-        cards = [(card.last4, card.holder or "") for card in self._cards.values()]
+        cards = [
+            (
+                CardName.of(card.last4, card.id),
+                f"{card.label}（{card.holder}）" if card.label else card.holder or "",
+            )
+            for card in self._cards_by_id
+        ]
         dialog = TripDialog(self.context, cards, last4=last4, parent=self)
         dialog.open()
         return dialog

@@ -124,6 +124,9 @@ class ClaimsPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._claim: Claim | None = None
+        self._last4: dict[int, str] = {}  # the card combo's ids → last 4 digits
+        self._labels: dict[int, str] = {}  # … → 呼び名
+        self._shared: set[str] = set()  # digits several cards have
         self._documents: list[DocumentRecord] = []
         self.last_outputs: ClaimOutputs | None = None
         layout = QVBoxLayout(self)
@@ -214,19 +217,26 @@ class ClaimsPage(Page):
         from sqlalchemy import text
 
         with self.context.connection() as connection:
+            # By card id: cards of a fleet may share their last 4 digits.
             cards = connection.execute(
                 text(
-                    "SELECT c.last4, count(t.id) AS n FROM cards c"
+                    "SELECT c.last4, c.id, c.label, c.holder, count(t.id) AS n FROM cards c"
                     " LEFT JOIN trips t ON t.card_id = c.id AND t.business_share > 0"
-                    " GROUP BY c.last4 ORDER BY n DESC, c.last4"
+                    " GROUP BY c.id, c.last4, c.label, c.holder ORDER BY n DESC, c.last4, c.id"
                 )
             ).all()
+        digits = [row[0] for row in cards]
+        self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
         cards = self.context.card_filter.narrow(cards, lambda row: row[0])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
-        for last4, _n in cards:
-            self.card.addItem(f"末尾 {last4}", last4)
+        self._last4 = {}
+        self._labels = {}
+        for last4, card_id, label, holder, _n in cards:
+            self._last4[card_id] = last4
+            self._labels[card_id] = label or ""
+            self.card.addItem(formatting.card_title(last4, label, holder), card_id)
         index = self.card.findData(current)
         self.card.setCurrentIndex(max(index, 0))
         self.card.blockSignals(False)
@@ -251,8 +261,8 @@ class ClaimsPage(Page):
         with self.context.connection() as connection:
             latest = connection.execute(
                 text(
-                    "SELECT max(t.dated_at) FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE c.last4 = :card AND t.business_share > 0 AND t.dated_at < :end"
+                    "SELECT max(t.dated_at) FROM trips t"
+                    " WHERE t.card_id = :card AND t.business_share > 0 AND t.dated_at < :end"
                 ),
                 {"card": card, "end": (date_to + dt.timedelta(days=1)).isoformat()},
             ).scalar()
@@ -270,16 +280,18 @@ class ClaimsPage(Page):
         from etcbook.models.claims import ClaimError, claim_from_store, line_of
         from etcbook.models.trips import TripFilter, list_trip_rows
 
-        card = self.card.currentData()
-        if card is None:
+        card_id = self.card.currentData()
+        if card_id is None:
             self.lines.set_records([])
             self.totals.setText("カードが登録されていません。")
             return
+        card = self._last4[card_id]
         date_from, date_to = _date(self.date_from.date()), _date(self.date_to.date())
         try:
             claim, documents = claim_from_store(
                 store=self.context.store,
                 card=card,
+                card_id=card_id,
                 date_from=date_from,
                 date_to=date_to,
                 claimant=self.claimant.text().strip() or None,
@@ -294,7 +306,7 @@ class ClaimsPage(Page):
         with self.context.connection() as connection:
             rows = list_trip_rows(
                 connection=connection,
-                trip_filter=TripFilter(card=card, date_from=date_from, date_to=date_to),
+                trip_filter=TripFilter(card_id=card_id, date_from=date_from, date_to=date_to),
             )
         self._claim = claim
         self._documents = documents
@@ -305,7 +317,9 @@ class ClaimsPage(Page):
         self._update_totals()
         if not rows:
             self.totals.setText(
-                f"{date_from:%Y/%m/%d}〜{date_to:%Y/%m/%d} に末尾{card}の走行はありません。"
+                f"{date_from:%Y/%m/%d}〜{date_to:%Y/%m/%d} に末尾{card}"
+                + (f"（{self._labels[card_id]}）" if self._labels.get(card_id) else "")
+                + "の走行はありません。"
                 "期間を変えて「走行を表示」を押してください。"
             )
 
@@ -319,11 +333,30 @@ class ClaimsPage(Page):
         """The ids of the ticked trips (what a submitted claim freezes)."""
         return [self._trip_ids[row] for row in self.lines.chosen_rows()]
 
-    def show_claim_period(self, card: str, date_from: dt.date, date_to: dt.date) -> None:
-        """Set the card and the period (a returned claim to correct) and list their trips."""
+    def current_last4(self) -> str | None:
+        """The last 4 digits of the card chosen."""
+        return self._last4.get(self.card.currentData())
+
+    def journal_card_key(self) -> str | None:
+        """The card chosen as the journal settings name it (its digits, ``id:N`` when shared)."""
+        card_id = self.card.currentData()
+        last4 = self._last4.get(card_id)
+        if last4 is None:
+            return None
+        return f"id:{card_id}" if last4 in self._shared else last4
+
+    def select_card(self, card: int | str) -> None:
+        """Choose a card by its id, or by its last 4 digits (the first card that has them)."""
+        if isinstance(card, str):
+            card = next((i for i, last4 in self._last4.items() if last4 == card), -1)
         index = self.card.findData(card)
         if index >= 0:
             self.card.setCurrentIndex(index)
+
+    def show_claim_period(self, card: int | str, date_from: dt.date, date_to: dt.date) -> None:
+        """Set the card (its id; or its last 4 digits, see :meth:`select_card`) and the period
+        (a returned claim to correct) and list their trips."""
+        self.select_card(card)
         for edit, day in ((self.date_from, date_from), (self.date_to, date_to)):
             edit.setDate(_qdate(day))
         self.load()
@@ -400,7 +433,7 @@ class ClaimsPage(Page):
 
         dialog = JournalExportDialog(
             self.context,
-            card=self.card.currentData(),
+            card=self.journal_card_key(),
             date_from=_date(self.date_from.date()),
             date_to=_date(self.date_to.date()),
             parent=self,
@@ -510,7 +543,7 @@ class ClaimWorkflowBox(QGroupBox):
         record = self.selected_claim()
         if record is None or record.status != "returned":
             return
-        self.page.show_claim_period(record.card, record.date_from, record.date_to)
+        self.page.show_claim_period(record.card_id, record.date_from, record.date_to)
         self.detail.setText(
             f"申請 {record.id} は差し戻されました（{record.comment}）。走行明細で直してから"
             "「この期間を申請する」を押してください。"
@@ -521,9 +554,10 @@ class ClaimWorkflowBox(QGroupBox):
         from etcbook.models.workflow import submit_claim
         from etcbook.ui.operations import Operation, show_failure
 
-        card = self.page.card.currentData()
-        if card is None:
+        card_id = self.page.card.currentData()
+        if card_id is None:
             return
+        card = f"id:{card_id}"  # what the resolver reads: cards may share their last 4 digits
         date_from, date_to = _date(self.page.date_from.date()), _date(self.page.date_to.date())
         trip_ids = self.page.chosen_trip_ids()
         store = self.page.context.store

@@ -218,7 +218,10 @@ def load_reminders(
 
     if snapshot is None or snapshot.problem is not None or snapshot.as_of != as_of:
         return dashboard_reminders(connection=connection, as_of=as_of)
-    states = {card.last4: card.state for card in snapshot.cards}
+    # by card id: cards of a fleet may share their last 4 digits
+    states: dict[int | str, Any] = {
+        card.last4 if card.card_id is None else card.card_id: card.state for card in snapshot.cards
+    }
     return dashboard_reminders(
         connection=connection, as_of=as_of, rules=snapshot.rules, states=states
     )

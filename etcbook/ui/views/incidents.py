@@ -36,6 +36,8 @@ from etcbook.domain.incidents import (
     SuspiciousTrip,
     progress,
 )
+from etcbook.models.card_name import CardName
+from etcbook.ui.formatting import card_title
 from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
@@ -123,6 +125,7 @@ class IncidentsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self._card_names: dict[int, CardName] = {}
         self.incidents: RecordTableModel[Incident] = RecordTableModel(INCIDENT_COLUMNS, self)
         self.incidents_view = RememberingTableView(context.settings, "incidents/list")
         self.incidents_view.setModel(self.incidents)
@@ -276,7 +279,10 @@ class IncidentsPage(Page):
         selected = self.current_incident()
         with self.context.connection() as connection:
             cards = connection.execute(
-                text("SELECT last4, holder, status FROM cards ORDER BY household, holder, last4")
+                text(
+                    "SELECT last4, holder, label, id FROM cards"
+                    " ORDER BY household, holder, last4, id"
+                )
             ).all()
             items = list_incidents(connection=connection)
             suspicious = suspicious_trip_list(connection=connection)
@@ -284,11 +290,15 @@ class IncidentsPage(Page):
         cards = card_filter.narrow(cards, lambda row: row[0])
         items = card_filter.narrow(items, lambda incident: incident.card)
         suspicious = card_filter.narrow(suspicious, lambda found: found.trip.card)
+        # By card id: cards of a fleet may share their last 4 digits.
+        self._card_names = {
+            card_id: CardName.of(last4, card_id) for last4, _h, _l, card_id in cards
+        }
         for combo in (self.new_card, self.new_card_for_step):
             current = combo.currentData()
             combo.clear()
-            for last4, holder, _status in cards:
-                combo.addItem(f"末尾{last4}  {holder or ''}".rstrip(), last4)
+            for last4, holder, label, card_id in cards:
+                combo.addItem(card_title(last4, label, holder), card_id)
             combo.setCurrentIndex(max(combo.findData(current), 0))
         self.incidents.set_records(items)
         self.suspicious.set_records(suspicious)
@@ -333,6 +343,13 @@ class IncidentsPage(Page):
         self.steps.set_records(list(items))
         self.contacts.set_records(list(incident.contacts))
 
+    def select_card(self, combo: QComboBox, card: int | str) -> None:
+        """Choose a card in ``combo`` by its id, or by its last 4 digits (the first card that
+        has them)."""
+        if isinstance(card, str):
+            card = next((i for i, name in self._card_names.items() if name == card), -1)
+        combo.setCurrentIndex(max(combo.findData(card), 0))
+
     def _step_changed(self, *_args: object) -> None:
         key = self.step.currentData()
         police = key == "police_report"
@@ -350,13 +367,13 @@ class IncidentsPage(Page):
     def _run(self, action: Any) -> bool:
         """Run a write; show its refusal, or refresh the page and tell the ledger it changed."""
         from etcbook.domain.incidents import CardChangeRefused
-        from etcbook.models.cards import CardNotFound
+        from etcbook.models.cards import AmbiguousCard, CardNotFound
         from etcbook.models.reconcile import IncidentError
 
         try:
             with self.context.transaction() as connection:
                 warnings = action(connection) or []
-        except (IncidentError, CardChangeRefused, CardNotFound, ValueError) as error:
+        except (IncidentError, CardChangeRefused, CardNotFound, AmbiguousCard, ValueError) as error:
             self.message.setText(f"記録できません: {error}")
             return False
         self.message.setText(" ".join(f"注意: {w}" for w in warnings))
@@ -368,7 +385,8 @@ class IncidentsPage(Page):
         """Start an incident for the chosen card."""
         from etcbook.models.reconcile import open_incident
 
-        card, kind = self.new_card.currentData(), self.new_kind.currentData()
+        card = self._card_names.get(self.new_card.currentData())
+        kind = self.new_kind.currentData()
         noticed = _value(self.new_noticed)
         if card is None:
             self.message.setText("先にカードを登録してください。")
@@ -404,7 +422,8 @@ class IncidentsPage(Page):
                 "accepted_on": self.accepted_on.text().strip().replace("/", "-"),
             }
         elif key in ("reissue_received", "card_change"):
-            details = {"new_card": self.new_card_for_step.currentData() or ""}
+            chosen = self._card_names.get(self.new_card_for_step.currentData())
+            details = {"new_card": chosen or ""}
         record = StepRecord(
             step=key,
             at=_value(self.step_at),

@@ -476,9 +476,9 @@ class PlannerPanel(QWidget):
         for exchange in self.plan.exchanges:
             at = now if exchange.at <= now.date() else dt.datetime.combine(exchange.at, dt.time(9))
             exchanges.append((at, exchange.pool, tuple(exchange.units)))
-        if not self.confirm(card.last4):
+        if not self.confirm(_card_words(card)):
             return False
-        recorded = self.page.record(card.last4, exchanges)
+        recorded = self.page.record(card.name, exchanges)
         if recorded:
             self.summary.setText(
                 f"記録しました: {len(exchanges)}回の交換（"
@@ -491,7 +491,7 @@ class PlannerPanel(QWidget):
             self.apply_button.setEnabled(False)
         return recorded
 
-    def confirmation_text(self, last4: str) -> str:
+    def confirmation_text(self, card: str) -> str:
         """What 「この計画を交換として記録」 will record, in words."""
         assert self.plan is not None
         names = self.page.pool_names()
@@ -502,17 +502,17 @@ class PlannerPanel(QWidget):
             for x in self.plan.exchanges
         ]
         return (
-            f"カード末尾{last4}に次の交換を記録します。\n" + "\n".join(lines) + "\n\n"
+            f"カード{card}に次の交換を記録します。\n" + "\n".join(lines) + "\n\n"
             "記録はETCマイレージのサイトでの交換の代わりにはなりません。"
             "間違えたときは「記録を取り消す…」で取り消せます。"
         )
 
-    def confirm(self, last4: str) -> bool:
+    def confirm(self, card: str) -> bool:
         """Ask before recording the plan's exchanges (tests answer through ``confirm_box``)."""
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("交換の記録")
-        box.setText(self.confirmation_text(last4))
+        box.setText(self.confirmation_text(card))
         record = box.addButton("記録する", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("やめる", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(record)
@@ -606,8 +606,9 @@ class PointsPage(Page):
         with QSignalBlocker(self.card_choice):
             current = self.card_choice.currentData()
             self.card_choice.clear()
+            # Keyed by card id: cards of a fleet may share their last 4 digits.
             for card in self.context.card_filter.narrow(data.cards, lambda c: c.last4):
-                self.card_choice.addItem(f"末尾 {card.last4}　{card.holder}", card.last4)
+                self.card_choice.addItem(card.title, card.card_id)
             self.card_choice.setCurrentIndex(max(0, self.card_choice.findData(current)))
         if data.rules is not None:
             names = {key: pool.name for key, pool in data.rules.pools.items()}
@@ -620,14 +621,17 @@ class PointsPage(Page):
     def current_card(self) -> CardSummary | None:
         if self.data is None:
             return None
-        last4 = self.card_choice.currentData()
+        card_id = self.card_choice.currentData()
         for card in self.data.cards:
-            if card.last4 == last4:
+            if card.card_id == card_id:
                 return card
         return None
 
-    def select_card(self, last4: str) -> None:
-        self.card_choice.setCurrentIndex(max(0, self.card_choice.findData(last4)))
+    def select_card(self, card: str | int) -> None:
+        """Choose a card by its id, or by its last 4 digits (the first card that has them)."""
+        if isinstance(card, str) and self.data is not None:
+            card = next((c.card_id for c in self.data.cards if c.last4 == card), None) or -1
+        self.card_choice.setCurrentIndex(max(0, self.card_choice.findData(card)))
 
     def _show_card(self) -> None:
         card = self.current_card()
@@ -691,7 +695,7 @@ class PointsPage(Page):
             return None
         dialog = ExchangeDialog(card, self.data.rules, self.as_of, parent=self)
         dialog.submitted.connect(
-            lambda at, pool, units: self.record(card.last4, [(at, pool, units)], dialog)
+            lambda at, pool, units: self.record(card.name, [(at, pool, units)], dialog)
         )
         dialog.open()
         self._exchange_dialog = dialog
@@ -704,7 +708,7 @@ class PointsPage(Page):
         card = self.current_card()
         if card is None or self.data is None or self.data.rules is None:
             return None
-        dialog = AdjustmentDialog(self.context, card.last4, self.data.rules, parent=self)
+        dialog = AdjustmentDialog(self.context, card.name, self.data.rules, parent=self)
         dialog.open()
         return dialog
 
@@ -744,12 +748,12 @@ class PointsPage(Page):
         if card is None:
             return None
         with self.context.connection() as connection:
-            records = reversible_records(connection=connection, last4=card.last4)
+            records = reversible_records(connection=connection, last4=card.name)
         if not records:
             tell(
                 self,
                 "記録の取り消し",
-                f"カード末尾{card.last4}に取り消せる交換・調整はありません。",
+                f"カード{_card_words(card)}に取り消せる交換・調整はありません。",
             )
             return None
         dialog = ReverseDialog(records, self)
@@ -953,3 +957,9 @@ class ReverseDialog(QDialog):
     def show_problem(self, text: str) -> None:
         self.problem.setText(text)
         self.problem.show()
+
+
+def _card_words(card: CardSummary) -> str:
+    """``末尾6789（2号車）``: the card in a sentence, told apart from a card with its digits."""
+    name = card.label or card.holder
+    return f"末尾{card.last4}" + (f"（{name}）" if name else "")

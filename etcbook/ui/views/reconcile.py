@@ -39,7 +39,9 @@ from etcbook.domain.reconcile import (
     Reported,
     amount_text,
 )
+from etcbook.models.card_name import CardName
 from etcbook.safeio import FileInUse
+from etcbook.ui.formatting import card_title
 from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView
 
@@ -95,6 +97,7 @@ class ReconcilePage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self._cards: dict[int, CardName] = {}
         self.report: MonthReport | None = None
         self.loading = False
         self._points_edits: dict[str, QLineEdit] = {}
@@ -220,7 +223,10 @@ class ReconcilePage(Page):
             from sqlalchemy import text
 
             cards = connection.execute(
-                text("SELECT last4, holder FROM cards ORDER BY household, holder, last4")
+                text(
+                    "SELECT last4, holder, label, id FROM cards"
+                    " ORDER BY household, holder, last4, id"
+                )
             ).all()
             self._months = trip_months(connection=connection)
         if self.as_of.date() == QDate(2000, 1, 1):
@@ -230,15 +236,27 @@ class ReconcilePage(Page):
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
-        for last4, holder in cards:
-            self.card.addItem(f"末尾{last4}  {holder or ''}".rstrip(), last4)
+        # By card id: cards of a fleet may share their last 4 digits.
+        self._cards = {card_id: CardName.of(last4, card_id) for last4, _h, _l, card_id in cards}
+        for last4, holder, label, card_id in cards:
+            self.card.addItem(card_title(last4, label, holder), card_id)
         index = self.card.findData(current)
         self.card.setCurrentIndex(max(index, 0))
         self.card.blockSignals(False)
         self._card_changed()
 
+    def chosen_card(self) -> CardName | None:
+        """The card chosen: its last 4 digits carrying its id (what the models read)."""
+        return self._cards.get(self.card.currentData())
+
+    def select_card(self, card: int | str) -> None:
+        """Choose a card by its id, or by its last 4 digits (the first card that has them)."""
+        if isinstance(card, str):
+            card = next((i for i, name in self._cards.items() if name == card), -1)
+        self.card.setCurrentIndex(max(self.card.findData(card), 0))
+
     def _card_changed(self, *_args: object) -> None:
-        card = self.card.currentData()
+        card = self.chosen_card()
         current = self.month.currentData()
         months = sorted(getattr(self, "_months", {}).get(card, ()), reverse=True)
         self.month.blockSignals(True)
@@ -251,7 +269,7 @@ class ReconcilePage(Page):
         self._month_changed()
 
     def _month_changed(self, *_args: object) -> None:
-        card, month = self.card.currentData(), self.month.currentData()
+        card, month = self.chosen_card(), self.month.currentData()
         if card is None or month is None:
             self._clear()
             return
@@ -312,7 +330,7 @@ class ReconcilePage(Page):
 
     def run_reconcile(self, save: bool = True) -> None:
         """Reconcile the chosen card and month with the figures typed (kept for next time)."""
-        card, month = self.card.currentData(), self.month.currentData()
+        card, month = self.chosen_card(), self.month.currentData()
         if card is None or month is None or not self.context.is_open:
             return
         if save:

@@ -534,8 +534,9 @@ class TripsPage(Page):
             self.card_filter.clear()
             everything = "絞り込み中のすべてのカード" if self.context.card_filter.active else ""
             self.card_filter.addItem(everything or "すべてのカード", None)
-            for last4, label in cards:
-                self.card_filter.addItem(label, last4)
+            # By card id: cards of a fleet may share their last 4 digits.
+            for _last4, label, card_id in cards:
+                self.card_filter.addItem(label, card_id)
             self.card_filter.setCurrentIndex(max(0, self.card_filter.findData(current)))
         for combo, blank in ((self.month_from, "最初から"), (self.month_to, "最後まで")):
             with QSignalBlocker(combo):
@@ -568,13 +569,14 @@ class TripsPage(Page):
     def current_query(self) -> TripQuery:
         from etcbook.models.ui_queries import TripQuery
 
-        card = self.card_filter.currentData()
+        card_id = self.card_filter.currentData()
         month_from = self.month_from.currentData()
         month_to = self.month_to.currentData()
         if month_from and month_to and month_from > month_to:
             month_from, month_to = month_to, month_from
         return TripQuery(
-            cards=(card,) if card else self.context.card_filter.query_cards(),
+            cards=() if card_id is not None else self.context.card_filter.query_cards(),
+            card_id=card_id,
             month_from=month_from,
             month_to=month_to,
             operator=self.operator_filter.currentData(),

@@ -1,0 +1,192 @@
+"""The points page and the 経費精算 page with two cards sharing their last 4 digits (normal in a
+fleet): each card is its own choice, named so they can be told apart, with its own figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from etcbook import clock
+from etcbook.domain.calendar import add_months
+from tests.conftest import Cli
+from tests.pgkit import run_sql
+
+
+@pytest.fixture
+def shared_store(cli: Cli, store_target: Path) -> Path:
+    """id:1 ****6789 (山田) with a 30,000円 NEXCO trip, id:2 ****6789 (2号車, 山田) with a
+    1,000円 one, both two months ago (points granted since) and fully business trips."""
+    cli("card", "add", "--last4", "6789", "--holder", "山田", "--department", "営業部", check=True)
+    cli(
+        "card",
+        "add",
+        "--last4",
+        "6789",
+        "--holder",
+        "山田",
+        "--label",
+        "2号車",
+        "--department",
+        "配送部",
+        check=True,
+    )
+    day = add_months(clock.today().replace(day=1), -2) + dt.timedelta(days=9)
+    for card, toll in (("id:1", "30000"), ("2号車", "1000")):
+        trip = cli(
+            "trip",
+            "add",
+            "--card",
+            card,
+            "--exit",
+            f"{day.isoformat()}T09:00",
+            "--from",
+            "東京",
+            "--to",
+            "静岡",
+            "--toll",
+            toll,
+            "--json",
+            check=True,
+        ).json()["trip"]  # type: ignore[index]
+        cli(
+            "trip",
+            "edit",
+            str(trip["id"]),
+            "--business-share",
+            "100",
+            "--purpose",
+            "配送",
+            check=True,
+        )
+    return store_target
+
+
+def test_points_page_keys_its_card_choice_by_id(qtbot, make_window, shared_store: Path) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(shared_store)
+    window.show_page("points")
+    page = window.page_widget("points")
+    qtbot.waitUntil(lambda: page.data is not None, timeout=30_000)
+    choice = page.card_choice
+    items = [(choice.itemData(i), choice.itemText(i)) for i in range(choice.count())]
+    assert sorted(items) == [(1, "末尾 6789　山田"), (2, "末尾 6789　2号車（山田）")]
+
+    shown = {}
+    for card_id in (1, 2):
+        page.select_card(card_id)
+        card = page.current_card()
+        assert card is not None and card.card_id == card_id
+        lots = [page.lots_model.records[i] for i in range(page.lots_model.rowCount())]
+        shown[card_id] = (
+            [pool.points for pool in card.pools],
+            [lot.granted for lot in lots],
+            page.summary.text(),
+        )
+    assert shown[1][:2] == ([3000], [3000]) and "3,000P" in shown[1][2]
+    assert shown[2][:2] == ([100], [100]) and "100P" in shown[2][2]
+    assert "3,000P" not in shown[2][2]
+
+    # an exchange recorded on the page lands on the card chosen, not on its twin
+    page.select_card(1)
+    unit = page.data.rules.pools["nexco"].manual_units[0]
+    card = page.current_card()
+    assert page.record(card.name, [(clock.now(), "nexco", (unit,))])
+    assert run_sql(shared_store, "SELECT card_id, units FROM point_exchanges") == [
+        (1, str(unit.points))
+    ]
+    # the ledger changed: the page reads again and keeps the card chosen
+    qtbot.waitUntil(
+        lambda: page.current_card().pools[0].points == 3000 - unit.points, timeout=30_000
+    )
+    assert page.current_card().card_id == 1
+
+
+def test_claims_page_lists_the_trips_of_the_card_chosen(
+    qtbot, make_window, shared_store: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(shared_store)
+    window.show_page("claims")
+    page = window.page_widget("claims")
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+    items = [(page.card.itemData(i), page.card.itemText(i)) for i in range(page.card.count())]
+    assert sorted(items) == [(1, "末尾 6789　山田"), (2, "末尾 6789　2号車（山田）")]
+    start = add_months(clock.today().replace(day=1), -2)
+    end = add_months(start, 1) - dt.timedelta(days=1)
+    shown = {}
+    for card_id in (2, 1):
+        page.show_claim_period(card_id, start, end)
+        claim = page.current_claim()
+        assert claim is not None
+        shown[card_id] = (
+            [line.toll for line in page.lines.records],
+            claim.totals.claimed,
+            claim.header.card_last4,
+            page.chosen_trip_ids(),
+        )
+        assert f"精算額 {claim.totals.claimed:,}円" in page.totals.text()
+    trips = dict(run_sql(shared_store, "SELECT card_id, id FROM trips"))
+    assert shown == {
+        2: ([1000], 1000, "6789", [trips[2]]),
+        1: ([30000], 30000, "6789", [trips[1]]),
+    }
+    # the journal export opens on the card chosen (id:1), named apart from its twin
+    dialog = page.open_journal_export()
+    texts = [dialog.card.itemText(i) for i in range(dialog.card.count())]
+    assert texts[:2] == ["末尾 6789　山田", "末尾 6789　2号車（山田）"]
+    assert dialog.card.currentText() == "末尾 6789　山田"
+    assert dialog.booking is not None and dialog.booking.total == 30000
+    dialog.reject()
+
+
+def test_trips_page_filters_one_card_of_shared_digits(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    window = make_window(shared_store)
+    window.show_page("trips")
+    page = window.page_widget("trips")
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+    combo = page.card_filter
+    items = [(combo.itemData(i), combo.itemText(i)) for i in range(1, combo.count())]
+    assert sorted(items) == [(1, "6789 山田"), (2, "6789 2号車 山田")]
+    trips = dict(run_sql(shared_store, "SELECT card_id, toll FROM trips"))
+    for card_id in (2, 1):
+        combo.setCurrentIndex(combo.findData(card_id))
+        page.apply_filters()
+        qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+        tolls = [page.model.record(r).toll for r in range(page.model.rowCount())]
+        assert tolls == [trips[card_id]], card_id
+
+
+def test_cards_page_edits_the_card_selected_not_its_twin(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from etcbook.ui.views.cards import CARD_ID_ROLE
+
+    window = make_window(shared_store)
+    window.show_page("cards")
+    page = window.page_widget("cards")
+    second = page.model.match(
+        page.model.index(0, 0), CARD_ID_ROLE, 2, 1, Qt.MatchFlag.MatchRecursive
+    )
+    assert second
+    page.view.setCurrentIndex(second[0])
+    chosen = page.selected_card()
+    assert (chosen, chosen.id) == ("6789", 2)
+    dialog = page.edit_selected()
+    assert dialog.card.id == 2 and dialog.card.label == "2号車"
+    dialog.reject()
+    # a trip added from the page goes on the card selected
+    trip = page.add_trip()
+    assert trip.card.currentText() == "末尾 6789　2号車（山田）"
+    trip.set_values(exit_at=dt.datetime(2025, 1, 5, 9, 0), exit_ic="厚木", toll=777)
+    assert trip.submit()
+    assert run_sql(shared_store, "SELECT card_id FROM trips WHERE toll = 777") == [(2,)]
+    page.view.setCurrentIndex(
+        page.model.match(page.model.index(0, 0), CARD_ID_ROLE, 2, 1, Qt.MatchFlag.MatchRecursive)[0]
+    )
+    page.record_login_today()
+    logins = dict(run_sql(shared_store, "SELECT id, last_login_on FROM cards"))
+    assert logins[1] is None and logins[2] is not None
