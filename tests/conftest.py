@@ -234,6 +234,25 @@ class Cli:
         return result
 
 
+def add_two_cards_sharing_6789(cli: Cli) -> None:
+    """Cards id:1 ****6789 (山田, 営業部) and id:2 ****6789 (呼び名 2号車, 山田, 配送部): a fleet's
+    two cards with the same last 4 digits, as the tests of shared digits start."""
+    cli("card", "add", "--last4", "6789", "--holder", "山田", "--department", "営業部", check=True)
+    cli(
+        "card",
+        "add",
+        "--last4",
+        "6789",
+        "--holder",
+        "山田",
+        "--label",
+        "2号車",
+        "--department",
+        "配送部",
+        check=True,
+    )
+
+
 @pytest.fixture
 def cli(store_target: Path | str) -> Cli:
     """The CLI on a fresh store (created by the first command; a migrated database on PG)."""

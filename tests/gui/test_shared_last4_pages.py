@@ -10,7 +10,7 @@ import pytest
 
 from etcbook import clock
 from etcbook.domain.calendar import add_months
-from tests.conftest import Cli
+from tests.conftest import Cli, add_two_cards_sharing_6789
 from tests.pgkit import run_sql
 
 
@@ -18,20 +18,7 @@ from tests.pgkit import run_sql
 def shared_store(cli: Cli, store_target: Path) -> Path:
     """id:1 ****6789 (山田) with a 30,000円 NEXCO trip, id:2 ****6789 (2号車, 山田) with a
     1,000円 one, both two months ago (points granted since) and fully business trips."""
-    cli("card", "add", "--last4", "6789", "--holder", "山田", "--department", "営業部", check=True)
-    cli(
-        "card",
-        "add",
-        "--last4",
-        "6789",
-        "--holder",
-        "山田",
-        "--label",
-        "2号車",
-        "--department",
-        "配送部",
-        check=True,
-    )
+    add_two_cards_sharing_6789(cli)
     day = add_months(clock.today().replace(day=1), -2) + dt.timedelta(days=9)
     for card, toll in (("id:1", "30000"), ("2号車", "1000")):
         trip = cli(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import MEISAI, Cli
+from tests.conftest import MEISAI, Cli, add_two_cards_sharing_6789
 
 pytestmark = pytest.mark.both_backends
 
@@ -24,33 +24,6 @@ def _one_card_file(path: Path, last4: str = "6789") -> Path:
         + b"\r\n"
     )
     return path
-
-
-def _two_cards(cli: Cli) -> None:
-    cli(
-        "card",
-        "add",
-        "--last4",
-        "6789",
-        "--holder",
-        "山田",
-        "--department",
-        "営業部",
-        check=True,
-    )
-    cli(
-        "card",
-        "add",
-        "--last4",
-        "6789",
-        "--holder",
-        "山田",
-        "--label",
-        "2号車",
-        "--department",
-        "配送部",
-        check=True,
-    )
 
 
 def _trip_counts(store_target: Path | str) -> dict[int, int]:
@@ -88,7 +61,7 @@ def test_a_second_card_with_the_same_last4_needs_a_label_of_its_own(cli: Cli) ->
 
 
 def test_every_card_option_tells_shared_digits_apart_or_refuses_them(cli: Cli) -> None:
-    _two_cards(cli)
+    add_two_cards_sharing_6789(cli)
     cli("card", "add", "--last4", "1111", "--holder", "佐藤", "--driver", "鈴木", check=True)
     # ambiguous: refused with the candidates (id, last 4, label/名義, 部署), nothing changed
     for args in (
@@ -120,7 +93,7 @@ def test_every_card_option_tells_shared_digits_apart_or_refuses_them(cli: Cli) -
 
 
 def test_a_card_table_cannot_fill_cards_sharing_their_digits(cli: Cli, tmp_path: Path) -> None:
-    _two_cards(cli)
+    add_two_cards_sharing_6789(cli)
     table = tmp_path / "cards.csv"
     table.write_text("末尾,利用者\n6789,高橋\n", encoding="utf-8")
     refused = cli("card", "fill", str(table))
@@ -133,7 +106,7 @@ def test_a_card_table_cannot_fill_cards_sharing_their_digits(cli: Cli, tmp_path:
 def test_an_import_never_guesses_which_card_shared_digits_mean(
     cli: Cli, store_target: Path | str, tmp_path: Path
 ) -> None:
-    _two_cards(cli)
+    add_two_cards_sharing_6789(cli)
     sample = _one_card_file(tmp_path / "明細 #1.csv")
     refused = cli("import", str(sample), "--json")
     assert refused.returncode == 3
@@ -162,7 +135,7 @@ def test_an_import_never_guesses_which_card_shared_digits_mean(
 def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
     cli: Cli, tmp_path: Path
 ) -> None:
-    _two_cards(cli)
+    add_two_cards_sharing_6789(cli)
     sample = _one_card_file(tmp_path / "明細.csv")
     imported = cli("import", "--card", "id:1", str(sample), "--json", check=True).json()
     added = cli(
@@ -291,7 +264,7 @@ def test_cards_sharing_digits_keep_their_own_trips_points_and_claims(
 
 
 def test_originals_of_cards_sharing_digits_are_kept_apart(cli: Cli, tmp_path: Path) -> None:
-    _two_cards(cli)
+    add_two_cards_sharing_6789(cli)
     added = {}
     for card in ("id:1", "2号車"):
         source = tmp_path / f"明細 {card[-1]}.pdf"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, add_two_cards_sharing_6789
 from tests.pgkit import run_sql
 
 pytestmark = pytest.mark.both_backends
@@ -32,20 +32,7 @@ def _refused(cli: Cli, *args: str) -> None:
 def fleet(cli: Cli) -> dict[str, int]:
     """Cards id:1 (山田, 営業部) and id:2 (2号車, 山田, 配送部), both ****6789, and id:3 ****1111
     (山田): 30,000円 of NEXCO trips on id:1 and 1,000円 on id:2 in April 2025 → trip ids."""
-    cli("card", "add", "--last4", "6789", "--holder", "山田", "--department", "営業部", check=True)
-    cli(
-        "card",
-        "add",
-        "--last4",
-        "6789",
-        "--holder",
-        "山田",
-        "--label",
-        "2号車",
-        "--department",
-        "配送部",
-        check=True,
-    )
+    add_two_cards_sharing_6789(cli)
     cli("card", "add", "--last4", "1111", "--holder", "山田", check=True)
     trips = {}
     for key, card, day, toll in (
