@@ -53,7 +53,7 @@ CARD_LOCK_SPACE = 0x45544331  # "ETC1": creating a card of the file (second key:
 _STAGING_COLUMNS = (*RECORD_FIELDS, "entry_ic", "exit_ic", "trip_key", "seq")
 _CARD = RECORD_FIELDS.index("card")
 _TOLL = RECORD_FIELDS.index("toll")
-_ROUTE = RECORD_FIELDS.index("route")
+assert RECORD_FIELDS[-1] == "route"  # read as item[-1] below (typed: an int)
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -126,7 +126,7 @@ def _stage_file(
                     more_errors += 1
                 continue
             if not result.errors:  # once the file is rejected, only validate
-                entry_ic, exit_ic = routes[item[_ROUTE]]
+                entry_ic, exit_ic = routes[item[-1]]  # route: a record's last field
                 # trip_key, as etcbook.models.imports computes it in SQL
                 key = f"{item[2] or ''}|{item[3] or ''}|{entry_ic}|{exit_ic}"
                 identity = (item[_CARD], item[_TOLL] is None, key)
