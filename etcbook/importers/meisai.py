@@ -79,8 +79,6 @@ RECORD_FIELDS: Final = (
     "card",
     "entry_at",
     "exit_at",
-    "entry_ic",
-    "exit_ic",
     "toll_before_discount",
     "etc_discount",
     "toll",
@@ -94,15 +92,14 @@ RECORD_FIELDS: Final = (
 """The fields of a :data:`Record`, in order. Values that repeat across rows come as small
 integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits), ``remarks`` indexes
 :attr:`MeisaiReader.remarks` (備考 parsed) and ``route`` indexes :attr:`MeisaiReader.routes`
-(entry IC, exit IC); date-times are ISO 8601 text."""
+(entry IC, exit IC, '' for a blank IC: a record carries its ICs only there, so the importer
+stages two small integers less per row); date-times are ISO 8601 text."""
 
 Record = tuple[
     int,  # line
     int,  # card: index into MeisaiReader.cards
     str | None,  # entry_at
     str | None,  # exit_at: None for a charge at an entry gate
-    str | None,  # entry_ic
-    str | None,  # exit_ic: None for a charge at an entry gate
     int | None,  # toll_before_discount
     int | None,  # etc_discount
     int | None,  # toll: None for a passage row (a bare －)
@@ -116,7 +113,7 @@ Record = tuple[
 """One validated row as a plain tuple in :data:`RECORD_FIELDS` order (what the importer stages).
 
 A passage row has ``toll`` None (and no other amount); a charge at an entry gate has
-``exit_at`` and ``exit_ic`` None and is dated by its entry. Every record has ``exit_at`` or
+``exit_at`` None (and a blank exit IC in its route) and is dated by its entry. Every record has ``exit_at`` or
 ``entry_at``."""
 
 
@@ -550,20 +547,21 @@ class MeisaiReader:
 
     def row(self, record: Record) -> MeisaiRow:
         """The :class:`MeisaiRow` of a record read by this reader."""
-        remarks = self.remarks[record[13]]
+        remarks = self.remarks[record[11]]
+        entry_ic, exit_ic = self.routes[record[12]]
         return MeisaiRow(
             line=record[0],
             entry_at=dt.datetime.fromisoformat(record[2]) if record[2] else None,
             exit_at=dt.datetime.fromisoformat(record[3]) if record[3] else None,
-            entry_ic=record[4],
-            exit_ic=record[5],
-            toll_before_discount=record[6],
-            etc_discount=record[7],
-            toll=record[8],
-            rebate_applied=record[9],
-            deferred_toll=record[10],
-            vehicle_class=record[11],
-            vehicle_number=record[12],
+            entry_ic=entry_ic or None,
+            exit_ic=exit_ic or None,
+            toll_before_discount=record[4],
+            etc_discount=record[5],
+            toll=record[6],
+            rebate_applied=record[7],
+            deferred_toll=record[8],
+            vehicle_class=record[9],
+            vehicle_number=record[10],
             card_last4=self.cards[record[1]],
             remarks=remarks.text,
             status=remarks.status,
@@ -761,8 +759,6 @@ class MeisaiReader:
                         card_index,
                         entry_at,
                         exit_at,
-                        entry_name or None,
-                        exit_ic or None,
                         before_value,
                         discount_value,
                         toll,

@@ -206,11 +206,12 @@ class _Repeats:
         self.bits = bytearray(bits // 8)
 
 
-def _key_sql(alias: str) -> str:
-    """SQL for the ``trip_key`` of a staged row (as etcbook.importers.meisai.trip_key)."""
+def _key_sql(alias: str, route: str = "ro") -> str:
+    """SQL for the ``trip_key`` of a staged row ``alias`` joined to its ``route`` in
+    temp.route_map (as etcbook.importers.meisai.trip_key)."""
     return (
-        f"coalesce({alias}.entry_at, '') || '|' || coalesce({alias}.exit_at, '') || '|'"
-        f" || coalesce({alias}.entry_ic, '') || '|' || coalesce({alias}.exit_ic, '')"
+        f"coalesce({alias}.entry_at, '') || '|' || coalesce({alias}.exit_at, '')"
+        f" || {route}.key_suffix"
     )
 
 
@@ -347,7 +348,7 @@ def _number_repeats(db: sqlite3.Connection) -> None:
     """Set ``seq`` of rows whose (card, trip_key) occurred earlier in the file.
 
     Only rows sharing card and exit time with a candidate can be repeats; those are numbered
-    by their full identity.
+    by their full identity (the route standing for the two ICs of the key).
     """
     db.execute("DROP TABLE IF EXISTS temp.repeat_keys")
     db.execute(
@@ -360,7 +361,7 @@ def _number_repeats(db: sqlite3.Connection) -> None:
     db.execute(
         "UPDATE temp.staging SET seq = q.seq FROM ("
         " SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card, s.toll IS NULL,"
-        f" {_key_sql('s')} ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
+        " s.entry_at, s.exit_at, s.route ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
         " JOIN temp.staging s ON s.card = k.card"
         " AND coalesce(s.exit_at, s.entry_at) = k.dated_at"
         ") AS q WHERE staging.line = q.line AND q.seq > 0"
@@ -370,18 +371,29 @@ def _number_repeats(db: sqlite3.Connection) -> None:
 
 def _route_rules(db: sqlite3.Connection, staged: _Staged) -> list[str]:
     """Resolve route rules once per distinct route of the staged rows into temp.route_map
-    (ix = a row's ``route``; operator, its source and 朝夕割 from the rules). Returns the gates
-    no rule knows."""
+    (ix = a row's ``route``; its ICs, NULL when blank, and the end of its rows' ``trip_key``;
+    operator, its source and 朝夕割 from the rules). Returns the gates no rule knows."""
     resolved = resolve_route_list(db, staged.routes)
     db.execute("DROP TABLE IF EXISTS temp.route_map")
     db.execute(
-        "CREATE TEMP TABLE route_map (ix INTEGER PRIMARY KEY, operator, source, morning_evening)"
+        "CREATE TEMP TABLE route_map (ix INTEGER PRIMARY KEY, entry_ic, exit_ic, key_suffix,"
+        " operator, source, morning_evening)"
     )
     db.executemany(
-        "INSERT INTO temp.route_map VALUES (?, ?, ?, ?)",
+        "INSERT INTO temp.route_map VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (i, operator or "nexco", "rule" if operator else "default", morning_evening)
-            for i, (operator, morning_evening) in enumerate(resolved)
+            (
+                i,
+                entry_ic or None,
+                exit_ic or None,
+                f"|{entry_ic}|{exit_ic}",
+                operator or "nexco",
+                "rule" if operator else "default",
+                morning_evening,
+            )
+            for i, ((entry_ic, exit_ic), (operator, morning_evening)) in enumerate(
+                zip(staged.routes, resolved, strict=True)
+            )
         ],
     )
     unknown: set[str] = set()
@@ -560,7 +572,7 @@ def _merge_staged(
             "INSERT INTO temp.matches SELECT s.line, t.id,"
             f" (t.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
             " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
-            f" FROM {rows} JOIN trips t ON t.card_id = cm.card_id"
+            f" FROM {rows}{route_join} JOIN trips t ON t.card_id = cm.card_id"
             f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq{charged}"
         )
     any_match = stored and db.execute("SELECT EXISTS (SELECT 1 FROM temp.matches)").fetchone()[0]
@@ -601,7 +613,7 @@ def _merge_staged(
             " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
             " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
             " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
-            f" {_key_sql('s')}, s.entry_at, s.exit_at, s.entry_ic, s.exit_ic,"
+            f" {_key_sql('s')}, s.entry_at, s.exit_at, ro.entry_ic, ro.exit_ic,"
             " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
             " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
             f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
@@ -650,7 +662,8 @@ def _merge_passages(
     db.execute(
         "INSERT INTO temp.passage_matches SELECT s.line, p.id,"
         f" (p.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
-        f" FROM {rows} JOIN passages p ON p.card_id = cm.card_id AND p.trip_key = {key}"
+        f" FROM {rows}{route_join} JOIN passages p ON p.card_id = cm.card_id"
+        f" AND p.trip_key = {key}"
         " AND p.seq = s.seq WHERE s.toll IS NULL"
     )
     updated = db.execute(
@@ -665,8 +678,8 @@ def _merge_passages(
         "INSERT INTO passages (card_id, entry_at, exit_at, dated_at, entry_ic, exit_ic,"
         " vehicle_class, vehicle_number, remarks, status, flags, operator, operator_source,"
         " trip_key, seq, batch_id)"
-        " SELECT cm.card_id, s.entry_at, s.exit_at, coalesce(s.exit_at, s.entry_at), s.entry_ic,"
-        " s.exit_ic, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+        " SELECT cm.card_id, s.entry_at, s.exit_at, coalesce(s.exit_at, s.entry_at), ro.entry_ic,"
+        " ro.exit_ic, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
         " ro.operator, ro.source,"
         f" {key}, s.seq, ? FROM {rows}{route_join}"
         " WHERE s.toll IS NULL AND s.line NOT IN (SELECT line FROM temp.passage_matches)"

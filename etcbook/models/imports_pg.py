@@ -50,9 +50,10 @@ from etcbook.safeio import display_name
 IMPORT_LOCK = 0x45544349  # "ETCI": the advisory lock space of imports (the second key: card id)
 CARD_LOCK_SPACE = 0x45544331  # "ETC1": creating a card of the file (second key: hash of its last 4)
 
-_STAGING_COLUMNS = (*RECORD_FIELDS, "trip_key", "seq")
+_STAGING_COLUMNS = (*RECORD_FIELDS, "entry_ic", "exit_ic", "trip_key", "seq")
 _CARD = RECORD_FIELDS.index("card")
 _TOLL = RECORD_FIELDS.index("toll")
+assert RECORD_FIELDS[-1] == "route"  # read as item[-1] below (typed: an int)
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -77,11 +78,6 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL)
 
 
-def _key(record: tuple[Any, ...]) -> str:
-    """``trip_key`` of a record, as etcbook.models.imports computes it in SQL."""
-    return f"{record[2] or ''}|{record[3] or ''}|{record[4] or ''}|{record[5] or ''}"
-
-
 def _stage_file(
     cursor: Any,
     path: Path,
@@ -95,11 +91,11 @@ def _stage_file(
     cursor.execute("DROP TABLE IF EXISTS staging")
     cursor.execute(
         "CREATE TEMP TABLE staging (line integer PRIMARY KEY, card integer NOT NULL,"
-        " entry_at text, exit_at text, entry_ic text, exit_ic text,"
+        " entry_at text, exit_at text,"
         " toll_before_discount integer, etc_discount integer, toll integer,"
         " rebate_applied integer, deferred_toll integer, vehicle_class integer,"
-        " vehicle_number text, remarks integer NOT NULL, route integer, trip_key text NOT NULL,"
-        " seq integer NOT NULL) ON COMMIT DROP"
+        " vehicle_number text, remarks integer NOT NULL, route integer, entry_ic text,"
+        " exit_ic text, trip_key text NOT NULL, seq integer NOT NULL) ON COMMIT DROP"
     )
     total = path.stat().st_size
 
@@ -121,6 +117,7 @@ def _stage_file(
         reader = MeisaiReader(
             hashing, display_name(path.name), card_last4=card_last4, progress=report
         )
+        routes = reader.routes  # (entry IC, exit IC) of a record's route, '' when blank
         for item in reader.records():
             if isinstance(item, LineError):
                 if len(result.errors) < MAX_REPORTED_ERRORS:
@@ -129,11 +126,13 @@ def _stage_file(
                     more_errors += 1
                 continue
             if not result.errors:  # once the file is rejected, only validate
-                key = _key(item)
+                entry_ic, exit_ic = routes[item[-1]]  # route: a record's last field
+                # trip_key, as etcbook.models.imports computes it in SQL
+                key = f"{item[2] or ''}|{item[3] or ''}|{entry_ic}|{exit_ic}"
                 identity = (item[_CARD], item[_TOLL] is None, key)
                 seq = seen.get(identity, 0)
                 seen[identity] = seq + 1
-                copy.write_row((*item, key, seq))
+                copy.write_row((*item, entry_ic or None, exit_ic or None, key, seq))
         result.rows = reader.rows_read
     if more_errors:
         result.errors.append(
