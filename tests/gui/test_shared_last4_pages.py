@@ -177,3 +177,40 @@ def test_cards_page_edits_the_card_selected_not_its_twin(  # type: ignore[no-unt
     page.record_login_today()
     logins = dict(run_sql(shared_store, "SELECT id, last_login_on FROM cards"))
     assert logins[1] is None and logins[2] is not None
+
+
+def test_evidence_page_keeps_and_finds_originals_of_the_card_chosen(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path, tmp_path: Path
+) -> None:
+    window = make_window(shared_store)
+    window.show_page("evidence")
+    page = window.page_widget("evidence")
+    qtbot.waitUntil(lambda: page.card.count() == 2, timeout=30_000)
+    for combo, first in ((page.card, 0), (page.search_card, 1)):
+        items = [(combo.itemData(i), combo.itemText(i)) for i in range(first, combo.count())]
+        assert sorted(items) == [(1, "末尾 6789　山田"), (2, "末尾 6789　2号車（山田）")]
+
+    # each card's certificate for the same month is kept as that card's, under its own name
+    page.kind.setCurrentIndex(page.kind.findData("certificate"))
+    page.month.setText("2026-09")
+    for card_id in (2, 1):
+        page.card.setCurrentIndex(page.card.findData(card_id))
+        source = tmp_path / f"certificate-{card_id}.pdf"
+        source.write_bytes(f"%PDF-1.4 certificate of card {card_id}".encode())
+        page.counterparty.setText(f"証明{card_id}")
+        messages = page.add_files([source])
+        assert messages[0].startswith("保管しました"), messages
+    assert sorted(run_sql(shared_store, "SELECT card_id, counterparty FROM documents")) == [
+        (1, "証明1"),
+        (2, "証明2"),
+    ]
+
+    # searching one card finds its original only, not its twin's
+    for card_id in (1, 2):
+        page.search_card.setCurrentIndex(page.search_card.findData(card_id))
+        page.refresh()
+        found = [page.documents.record(r) for r in range(page.documents.rowCount())]
+        assert [(d.card_id, d.counterparty) for d in found] == [(card_id, f"証明{card_id}")]
+    page.search_card.setCurrentIndex(0)  # すべてのカード
+    page.refresh()
+    assert page.documents.rowCount() == 2
