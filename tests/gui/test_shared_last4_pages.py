@@ -214,3 +214,33 @@ def test_evidence_page_keeps_and_finds_originals_of_the_card_chosen(  # type: ig
     page.search_card.setCurrentIndex(0)  # すべてのカード
     page.refresh()
     assert page.documents.rowCount() == 2
+
+
+def test_reconcile_page_lists_the_months_of_the_card_chosen(  # type: ignore[no-untyped-def]
+    qtbot, make_window, cli: Cli, shared_store: Path
+) -> None:
+    # id:2 has a trip a month before the two cards' shared month: listed for id:2 only
+    earlier = add_months(clock.today().replace(day=1), -3) + dt.timedelta(days=4)
+    cli(
+        "trip",
+        "add",
+        "--card",
+        "2号車",
+        "--exit",
+        f"{earlier.isoformat()}T09:00",
+        "--to",
+        "静岡",
+        "--toll",
+        "500",
+        check=True,
+    )
+    shared_month = f"{add_months(clock.today().replace(day=1), -2):%Y-%m}"
+    window = make_window(shared_store)
+    window.show_page("reconcile")
+    page = window.page_widget("reconcile")
+    qtbot.waitUntil(lambda: page.card.count() == 2, timeout=30_000)
+    months = {}
+    for card_id in (1, 2):
+        page.select_card(card_id)
+        months[card_id] = [page.month.itemData(i) for i in range(page.month.count())]
+    assert months == {1: [shared_month], 2: [shared_month, f"{earlier:%Y-%m}"]}

@@ -258,7 +258,8 @@ class ReconcilePage(Page):
     def _card_changed(self, *_args: object) -> None:
         card = self.chosen_card()
         current = self.month.currentData()
-        months = sorted(getattr(self, "_months", {}).get(card, ()), reverse=True)
+        card_id = None if card is None else card.id
+        months = sorted(getattr(self, "_months", {}).get(card_id, ()), reverse=True)
         self.month.blockSignals(True)
         self.month.clear()
         for month in months:
