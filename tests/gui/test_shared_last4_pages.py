@@ -244,3 +244,54 @@ def test_reconcile_page_lists_the_months_of_the_card_chosen(  # type: ignore[no-
         page.select_card(card_id)
         months[card_id] = [page.month.itemData(i) for i in range(page.month.count())]
     assert months == {1: [shared_month], 2: [shared_month, f"{earlier:%Y-%m}"]}
+
+
+def test_card_filter_tells_cards_sharing_digits_apart(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    """部署 配送部 selects id:2 (2号車) and not id:1, though both are ****6789: every page shows
+    id:2 alone, its trips alone."""
+    from etcbook.domain.fleet import CardCriteria
+
+    window = make_window(shared_store)
+    card_filter = window.context.card_filter
+    qtbot.waitUntil(lambda: len(card_filter.facets) == 2, timeout=30_000)
+    card_filter.set_criteria(CardCriteria(department="配送部"))
+    assert card_filter.card_ids == {2}
+    second = "末尾 6789　2号車（山田）"
+
+    window.show_page("trips")
+    trips = window.page_widget("trips")
+    trips.refresh()
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+    combo = trips.card_filter
+    assert [combo.itemData(i) for i in range(1, combo.count())] == [2]
+    assert [trips.model.record(r).toll for r in range(trips.model.rowCount())] == [1000]
+
+    window.show_page("cards")
+    cards = window.page_widget("cards")
+    cards.refresh()
+    assert [card.id for card in cards._cards_by_id] == [2]
+
+    for key in ("claims", "reconcile", "evidence"):
+        window.show_page(key)
+        page = window.page_widget(key)
+        page.refresh()
+        qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+        shown = [(page.card.itemData(i), page.card.itemText(i)) for i in range(page.card.count())]
+        assert shown == [(2, second)], key
+
+    window.show_page("points")
+    points = window.page_widget("points")
+    qtbot.waitUntil(lambda: points.data is not None, timeout=30_000)
+    points.refresh()
+    qtbot.waitUntil(lambda: points.card_choice.count() == 1, timeout=30_000)
+    assert points.card_choice.itemData(0) == 2
+
+    window.show_page("dashboard")
+    dashboard = window.page_widget("dashboard")
+    dashboard.refresh()
+    qtbot.waitUntil(
+        lambda: dashboard._current is not None and dashboard._store_read, timeout=30_000
+    )
+    assert sum(row.toll for row in dashboard._current.tolls) == 1000

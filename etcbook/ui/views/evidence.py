@@ -290,7 +290,7 @@ class EvidencePage(Page):
         self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
         self._last4 = {row.id: row.last4 for row in rows}
         card_filter = self.context.card_filter
-        cards = card_filter.narrow(rows, lambda row: row.last4)
+        cards = card_filter.narrow(rows, lambda row: row.id)
         for combo, blank in ((self.card, None), (self.search_card, "すべてのカード")):
             current = combo.currentData()
             combo.blockSignals(True)
@@ -321,7 +321,9 @@ class EvidencePage(Page):
             self.status.setText(f"検索条件を読めません: {exc}")
             return
         found = search_documents(store=store, search=search)
-        self.documents.set_records(card_filter.narrow(found, lambda document: document.card))
+        self.documents.set_records(
+            card_filter.narrow(found, lambda document: document.card_id or document.card)
+        )
         if not self.documents_view.restore_columns():
             self.documents_view.resizeColumnsToContents()
         self.months.set_records([m for m in month_coverage(store=store) if m.lacking])

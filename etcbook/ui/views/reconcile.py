@@ -232,7 +232,7 @@ class ReconcilePage(Page):
         if self.as_of.date() == QDate(2000, 1, 1):
             today = clock.today()
             self.as_of.setDate(QDate(today.year, today.month, today.day))
-        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
+        cards = self.context.card_filter.narrow(cards, lambda row: row[3])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
