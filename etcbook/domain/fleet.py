@@ -49,12 +49,15 @@ class CardFacet:
         holder: 名義.
         driver: 利用者.
         department: 部署.
+        card_id: the card's id (cards of a fleet may share their last 4 digits); ``None``
+            for a card not read from a store.
     """
 
     last4: str
     holder: str = ""
     driver: str = ""
     department: str = ""
+    card_id: int | None = None
 
 
 FACET_FIELDS: Final = ("holder", "driver", "department")
@@ -99,6 +102,14 @@ class CardCriteria:
 def select_cards(facets: Iterable[CardFacet], criteria: CardCriteria) -> tuple[str, ...]:
     """The last-4s of the cards ``criteria`` selects, in the order of ``facets``."""
     return tuple(facet.last4 for facet in facets if criteria.matches(facet))
+
+
+def select_card_ids(facets: Iterable[CardFacet], criteria: CardCriteria) -> frozenset[int]:
+    """The ids of the cards ``criteria`` selects (two cards sharing their last 4 digits may
+    differ in 名義, 利用者 or 部署)."""
+    return frozenset(
+        facet.card_id for facet in facets if facet.card_id is not None and criteria.matches(facet)
+    )
 
 
 def facet_values(facets: Iterable[CardFacet], name: str) -> tuple[tuple[str, int], ...]:

@@ -454,6 +454,8 @@ def reminder_json(reminder: Reminder) -> dict[str, object]:
         "kind": reminder.kind,
         "label": REMINDER_LABELS[reminder.kind],
         "card": reminder.card,
+        # for digits several cards share, which card (etcbook.models.card_name.CardName)
+        **({"card_id": card_id} if (card_id := getattr(reminder.card, "id", None)) else {}),
         "severity": reminder.severity,
         "message": reminder.message,
         "due": None if reminder.due is None else reminder.due.isoformat(),

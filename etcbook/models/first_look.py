@@ -67,9 +67,10 @@ class SqliteReader:
 def card_facets(*, connection: DriverConnection) -> list[CardFacet]:
     """Every card with what the card filter selects by (名義, 利用者, 部署), in ledger order."""
     return [
-        CardFacet(last4, holder or "", driver or "", department or "")
-        for last4, holder, driver, department in connection.exec_driver_sql(
-            "SELECT last4, holder, driver, department FROM cards ORDER BY household, holder, last4"
+        CardFacet(last4, holder or "", driver or "", department or "", int(card_id))
+        for last4, holder, driver, department, card_id in connection.exec_driver_sql(
+            "SELECT last4, holder, driver, department, id FROM cards"
+            " ORDER BY household, holder, last4, id"
         )
     ]
 

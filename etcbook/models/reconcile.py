@@ -405,29 +405,23 @@ def latest_snapshot(*, connection: Connection, card: str, month: str) -> Snapsho
     return Snapshot(as_datetime(row[0]), json.loads(row[1]), json.loads(row[2]))
 
 
-def reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
-    """Card → the months marked reconciled."""
-    found: dict[str, set[str]] = {}
-    for last4, month in connection.execute(
-        text(
-            "SELECT DISTINCT c.last4, s.month FROM reconcile_snapshots s"
-            " JOIN cards c ON c.id = s.card_id"
-        )
+def reconciled_months(*, connection: Connection) -> dict[int, set[str]]:
+    """Card id → the months marked reconciled (by id: cards may share their last 4 digits)."""
+    found: dict[int, set[str]] = {}
+    for card_id, month in connection.execute(
+        text("SELECT DISTINCT card_id, month FROM reconcile_snapshots")
     ):
-        found.setdefault(last4, set()).add(month)
+        found.setdefault(card_id, set()).add(month)
     return found
 
 
-def trip_months(*, connection: Connection) -> dict[str, set[str]]:
-    """Card → the months (of exit) with trips."""
-    found: dict[str, set[str]] = {}
-    for last4, month in connection.execute(
-        text(
-            f"SELECT DISTINCT c.last4, {month_of('t.dated_at', connection)} FROM trips t"
-            " JOIN cards c ON c.id = t.card_id"
-        )
+def trip_months(*, connection: Connection) -> dict[int, set[str]]:
+    """Card id → the months (of exit) with trips (by id: cards may share their last 4 digits)."""
+    found: dict[int, set[str]] = {}
+    for card_id, month in connection.execute(
+        text(f"SELECT DISTINCT card_id, {month_of('dated_at', connection)} FROM trips")
     ):
-        found.setdefault(last4, set()).add(month)
+        found.setdefault(card_id, set()).add(month)
     return found
 
 

@@ -32,6 +32,7 @@ from etcbook.domain.reminders import (
 )
 from etcbook.domain.rules import Rules, load_rules
 from etcbook.models.card_links import load_links, registration_links
+from etcbook.models.card_name import CardName
 from etcbook.models.card_refs import CardRef, card_id_of, shared_last4
 from etcbook.models.dialect import as_date
 from etcbook.models.mileage_inputs import load_card_inputs
@@ -52,19 +53,18 @@ def _month(text_: str) -> dt.date:
     return dt.date(int(text_[:4]), int(text_[5:7]), 1)
 
 
-def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
-    """Card → reconciled months whose trips changed (added, removed, other amounts or times)
+def changed_reconciled_months(*, connection: Connection) -> dict[int, set[str]]:
+    """Card id → reconciled months whose trips changed (added, removed, other amounts or times)
     since their latest snapshot."""
     latest = connection.execute(
         text(
-            "SELECT c.last4, s.month, s.trips FROM reconcile_snapshots s"
-            " JOIN cards c ON c.id = s.card_id"
+            "SELECT s.card_id, s.month, s.trips FROM reconcile_snapshots s"
             " WHERE s.id = (SELECT s2.id FROM reconcile_snapshots s2 WHERE s2.card_id = s.card_id"
             " AND s2.month = s.month ORDER BY s2.marked_at DESC, s2.id DESC LIMIT 1)"
         )
     ).all()
-    changed: dict[str, set[str]] = {}
-    for last4, month, trips_json in latest:
+    changed: dict[int, set[str]] = {}
+    for card_id, month, trips_json in latest:
         marked = {
             trip_id: tuple(values.get(f) for f in TRIP_FIELDS)
             for trip_id, values in json.loads(trips_json).items()
@@ -77,30 +77,38 @@ def changed_reconciled_months(*, connection: Connection) -> dict[str, set[str]]:
                 text(
                     "SELECT t.id, c.last4, t.dated_at, t.entry_ic, t.exit_ic, t.toll, t.status"
                     " FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE c.last4 = :card AND t.dated_at >= :start AND t.dated_at < :end"
+                    " WHERE t.card_id = :card AND t.dated_at >= :start AND t.dated_at < :end"
                 ),
-                {"card": last4, "start": start.isoformat(), "end": end.isoformat()},
+                {"card": card_id, "start": start.isoformat(), "end": end.isoformat()},
             )
         }
         if marked != now:
-            changed.setdefault(last4, set()).add(month)
+            changed.setdefault(card_id, set()).add(month)
     return changed
 
 
-def vault_months(*, connection: Connection) -> dict[str, set[str]] | None:
-    """Card → months with a 利用証明書 or 走行明細CSV in the vault; None without a vault table."""
+def vault_months(*, connection: Connection) -> dict[int, set[str]] | None:
+    """Card id → months with a 利用証明書 or 走行明細CSV in the vault; None without a vault table.
+
+    An original kept under last 4 digits before any card had them (no card id) counts for the
+    one card with those digits; where several cards share them it counts for none of them, so
+    that a reminder errs on the side of downloading."""
     from sqlalchemy import inspect
 
     if not inspect(connection).has_table("documents"):
         return None
-    found: dict[str, set[str]] = {}
-    for last4, month in connection.execute(
+    found: dict[int, set[str]] = {}
+    for card_id, month in connection.execute(
         text(
-            "SELECT DISTINCT card_last4, month FROM documents WHERE removed_at IS NULL"
-            f" AND kind IN ({', '.join(repr(k) for k in VAULT_KINDS)})"
+            "SELECT DISTINCT coalesce(d.card_id, c.id), d.month FROM documents d"
+            " LEFT JOIN cards c ON d.card_id IS NULL AND c.last4 = d.card_last4"
+            " AND NOT EXISTS (SELECT 1 FROM cards c2 WHERE c2.last4 = c.last4 AND c2.id <> c.id)"
+            " WHERE d.removed_at IS NULL"
+            f" AND d.kind IN ({', '.join(repr(k) for k in VAULT_KINDS)})"
         )
     ):
-        found.setdefault(last4, set()).add(month)
+        if card_id is not None:
+            found.setdefault(card_id, set()).add(month)
     return found
 
 
@@ -148,8 +156,7 @@ def reminder_facts(
     changed = changed_reconciled_months(connection=connection)
     vault = vault_months(connection=connection)
     incidents = list_incidents(connection=connection, open_only=True)
-    # By card id where it matters for money and incidents: cards of a fleet may share their
-    # last 4 digits (the months a reminder names are still read by the digits).
+    # By card id: cards of a fleet may share their last 4 digits.
     suspicious: dict[int | None, int] = {}
     for item in suspicious_trip_list(connection=connection):
         card_id = card_id_of(item.trip.card)
@@ -197,7 +204,8 @@ def reminder_facts(
             auto_units = {key: pool.auto_unit for key, pool in rules.pools.items()}
         facts.append(
             CardReminderFacts(
-                card=last4,
+                # digits another card shares carry the card's id (``reminders --json`` says it)
+                card=CardName.of(last4, card_id) if last4 in shared else last4,
                 holder=holder or "",
                 status=status,
                 expires=expires,
@@ -209,12 +217,12 @@ def reminder_facts(
                 next_rebate_credit=credit,
                 auto_exchange=bool(auto),
                 auto_units=auto_units,  # type: ignore[arg-type]
-                trip_months=frozenset(_month(m) for m in months.get(last4, ())),
-                reconciled_months=frozenset(_month(m) for m in reconciled.get(last4, ())),
-                changed_months=frozenset(_month(m) for m in changed.get(last4, ())),
+                trip_months=frozenset(_month(m) for m in months.get(card_id, ())),
+                reconciled_months=frozenset(_month(m) for m in reconciled.get(card_id, ())),
+                changed_months=frozenset(_month(m) for m in changed.get(card_id, ())),
                 vault_months=None
                 if vault is None
-                else frozenset(_month(m) for m in vault.get(last4, ())),
+                else frozenset(_month(m) for m in vault.get(card_id, ())),
                 incidents=tuple(
                     IncidentNote(
                         incident_id=i.incident_id or 0,

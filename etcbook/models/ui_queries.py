@@ -66,7 +66,9 @@ class TripQuery:
 
     Attributes:
         cards: last-4s to show; empty means every card.
-        card_id: one card to show (it wins over ``cards``: cards may share their last 4 digits).
+        card_ids: the cards to show by id (they win over ``cards``: cards may share their last
+            4 digits); empty means every card.
+        card_id: one card to show (it wins over both).
         month_from: first month shown (``YYYY-MM``), inclusive; ``None`` = from the start.
         month_to: last month shown (``YYYY-MM``), inclusive; ``None`` = to the end.
         operator: an operator key, or ``None`` for all.
@@ -77,6 +79,7 @@ class TripQuery:
     """
 
     cards: tuple[str, ...] = ()
+    card_ids: tuple[int, ...] = ()
     card_id: int | None = None
     month_from: str | None = None
     month_to: str | None = None
@@ -92,6 +95,10 @@ class TripQuery:
         if self.card_id is not None:
             clauses.append("t.card_id = :card_id")
             params["card_id"] = self.card_id
+        elif self.card_ids:
+            names = [f"card_id{i}" for i in range(len(self.card_ids))]
+            clauses.append(f"t.card_id IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, self.card_ids, strict=True))
         elif self.cards:
             names = [f"card{i}" for i in range(len(self.cards))]
             clauses.append(
@@ -563,9 +570,11 @@ def monthly_tolls(
     month_from: str,
     month_to: str,
     cards: tuple[str, ...] = (),
+    card_ids: tuple[int, ...] = (),
 ) -> list[MonthlyOperatorTolls]:
-    """Tolls per month and operator between two months (``YYYY-MM``, inclusive)."""
-    query = TripQuery(cards=cards, month_from=month_from, month_to=month_to)
+    """Tolls per month and operator between two months (``YYYY-MM``, inclusive), of the cards
+    ``card_ids`` (or with the last 4 digits ``cards``; both empty: every card)."""
+    query = TripQuery(cards=cards, card_ids=card_ids, month_from=month_from, month_to=month_to)
     where, params = query.where()
     result = connection.execute(
         text(

@@ -2,7 +2,8 @@
 
 :class:`CardFilter` lives in the :class:`~etcbook.ui.context.AppContext`; the window shows its
 bar (:class:`CardFilterBar`) above the pages. Pages never filter cards by themselves: they ask
-:meth:`CardFilter.allows` or :attr:`CardFilter.cards` (``None`` while nothing is filtered), and
+:meth:`CardFilter.allows` or :attr:`CardFilter.cards` (``None`` while nothing is filtered), by
+card id wherever they have it (cards of a fleet may share their last 4 digits), and
 :class:`~etcbook.ui.page.Page` refreshes them when the filter changes. Which cards a criterion
 selects is :func:`etcbook.domain.fleet.select_cards`; the cards' facets come from
 :func:`etcbook.models.ui_queries.card_facets`.
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+CardKey = str | int
+"""A card as pages name it to the filter: its id, or its last 4 digits (a
+:class:`~etcbook.models.card_name.CardName` carrying its id counts as the id)."""
+
+
+def _card_id(card: CardKey) -> int | None:
+    if isinstance(card, int):
+        return card
+    return getattr(card, "id", None)
+
+
 FACET_LABELS = {"holder": "名義", "driver": "利用者", "department": "部署"}
 BAR_FROM_CARDS = 4
 """The bar is shown from this many cards on (or while a filter is set)."""
@@ -43,7 +55,9 @@ class CardFilter(QObject):
         """``None`` until a criterion is first set: nothing filtered."""
         self._facets: tuple[CardFacet, ...] = ()
         self._by_card: dict[str, CardFacet] = {}
+        self._by_id: dict[int, CardFacet] = {}
         self._cards: tuple[str, ...] | None = None
+        self._ids: frozenset[int] | None = None
 
     @property
     def criteria(self) -> CardCriteria:
@@ -58,32 +72,50 @@ class CardFilter(QObject):
 
     @property
     def cards(self) -> tuple[str, ...] | None:
-        """The last-4s selected, or ``None`` when the filter selects every card."""
+        """The last-4s selected, or ``None`` when the filter selects every card. Digits two
+        cards share are here when either is selected: pages that know a card's id ask by id."""
         return self._cards
+
+    @property
+    def card_ids(self) -> frozenset[int] | None:
+        """The ids of the cards selected, or ``None`` when the filter selects every card."""
+        return self._ids
 
     @property
     def active(self) -> bool:
         return self._cards is not None
 
-    def query_cards(self) -> tuple[str, ...]:
-        """The cards for a query's ``cards`` (empty = every card): when the filter selects no
-        card at all, a last-4 no card has (``""``), so that the query matches nothing."""
-        if self._cards is None:
+    def query_card_ids(self) -> tuple[int, ...]:
+        """The cards for a query by id (empty = every card): when the filter selects no card
+        at all, an id no card has (0), so that the query matches nothing."""
+        if self._ids is None:
             return ()
-        return self._cards or ("",)
+        return tuple(sorted(self._ids)) or (0,)
 
-    def allows(self, last4: str) -> bool:
-        return self._cards is None or last4 in self._cards
+    def allows(self, card: CardKey) -> bool:
+        """Whether the filter selects the card: by id when ``card`` is or carries one, else by
+        its last 4 digits."""
+        if self._cards is None:
+            return True
+        card_id = _card_id(card)
+        if card_id is not None and self._ids is not None and card_id in self._by_id:
+            return card_id in self._ids
+        return card in self._cards
 
-    def narrow(self, items: Iterable[T], last4: Callable[[T], str]) -> list[T]:
-        """The items whose card the filter selects (``last4`` reads an item's card)."""
-        return [item for item in items if self.allows(last4(item))]
+    def narrow(self, items: Iterable[T], card: Callable[[T], CardKey]) -> list[T]:
+        """The items whose card the filter selects (``card`` reads an item's card: its id, or
+        its last 4 digits)."""
+        return [item for item in items if self.allows(card(item))]
 
-    def facet(self, last4: str) -> CardFacet:
+    def facet(self, card: CardKey) -> CardFacet:
         """The card's facets (blank ones for a card the filter has not loaded)."""
         from etcbook.domain.fleet import CardFacet
 
-        return self._by_card.get(last4) or CardFacet(last4)
+        card_id = _card_id(card)
+        found = self._by_id.get(card_id) if card_id is not None else None
+        if found is None and isinstance(card, str):
+            found = self._by_card.get(card)
+        return found or CardFacet(str(card) if isinstance(card, str) else "")
 
     def set_criteria(self, criteria: CardCriteria) -> None:
         if criteria == self.criteria:
@@ -107,16 +139,21 @@ class CardFilter(QObject):
         opened); emit ``changed`` if the selection changed."""
         self._facets = tuple(facets)
         self._by_card = {facet.last4: facet for facet in self._facets}
+        self._by_id = {f.card_id: f for f in self._facets if f.card_id is not None}
         self.facets_loaded.emit()
         self._select()
 
     def _select(self) -> None:
-        from etcbook.domain.fleet import select_cards
+        from etcbook.domain.fleet import select_card_ids, select_cards
 
         criteria = self._criteria
-        cards = select_cards(self._facets, criteria) if criteria and criteria.active else None
-        if cards != self._cards:
-            self._cards = cards
+        if criteria and criteria.active:
+            cards: tuple[str, ...] | None = select_cards(self._facets, criteria)
+            ids: frozenset[int] | None = select_card_ids(self._facets, criteria)
+        else:
+            cards = ids = None
+        if (cards, ids) != (self._cards, self._ids):
+            self._cards, self._ids = cards, ids
             self.changed.emit()
 
 
@@ -170,7 +207,12 @@ class CardFilterBar(QWidget):
                 if blanks:
                     combo.addItem(f"（未入力）（{blanks}枚）", UNSET)
                 combo.setCurrentIndex(max(0, combo.findData(getattr(criteria, name))))
-        shown = len(self.card_filter.cards or facets)
+        chosen = self.card_filter.cards
+        shown = (
+            len(facets)
+            if chosen is None
+            else sum(1 for facet in facets if self.card_filter.allows(facet.card_id or facet.last4))
+        )
         self.count_label.setText(f"{len(facets)}枚中 {shown}枚を表示")
         self.clear_button.setEnabled(self.card_filter.active or criteria.active)
         self.setVisible(len(facets) >= BAR_FROM_CARDS or criteria.active)

@@ -39,7 +39,7 @@ def fleet_cards(cards: Sequence[CardSummary], card_filter: CardFilter) -> list[F
     """The engine's card summaries as the domain's fleet cards, with 利用者 and 部署."""
     found = []
     for card in cards:
-        facet = card_filter.facet(card.last4)
+        facet = card_filter.facet(card.card_id or card.last4)
         found.append(
             FleetCard(
                 last4=card.last4,

@@ -177,3 +177,121 @@ def test_cards_page_edits_the_card_selected_not_its_twin(  # type: ignore[no-unt
     page.record_login_today()
     logins = dict(run_sql(shared_store, "SELECT id, last_login_on FROM cards"))
     assert logins[1] is None and logins[2] is not None
+
+
+def test_evidence_page_keeps_and_finds_originals_of_the_card_chosen(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path, tmp_path: Path
+) -> None:
+    window = make_window(shared_store)
+    window.show_page("evidence")
+    page = window.page_widget("evidence")
+    qtbot.waitUntil(lambda: page.card.count() == 2, timeout=30_000)
+    for combo, first in ((page.card, 0), (page.search_card, 1)):
+        items = [(combo.itemData(i), combo.itemText(i)) for i in range(first, combo.count())]
+        assert sorted(items) == [(1, "末尾 6789　山田"), (2, "末尾 6789　2号車（山田）")]
+
+    # each card's certificate for the same month is kept as that card's, under its own name
+    page.kind.setCurrentIndex(page.kind.findData("certificate"))
+    page.month.setText("2026-09")
+    for card_id in (2, 1):
+        page.card.setCurrentIndex(page.card.findData(card_id))
+        source = tmp_path / f"certificate-{card_id}.pdf"
+        source.write_bytes(f"%PDF-1.4 certificate of card {card_id}".encode())
+        page.counterparty.setText(f"証明{card_id}")
+        messages = page.add_files([source])
+        assert messages[0].startswith("保管しました"), messages
+    assert sorted(run_sql(shared_store, "SELECT card_id, counterparty FROM documents")) == [
+        (1, "証明1"),
+        (2, "証明2"),
+    ]
+
+    # searching one card finds its original only, not its twin's
+    for card_id in (1, 2):
+        page.search_card.setCurrentIndex(page.search_card.findData(card_id))
+        page.refresh()
+        found = [page.documents.record(r) for r in range(page.documents.rowCount())]
+        assert [(d.card_id, d.counterparty) for d in found] == [(card_id, f"証明{card_id}")]
+    page.search_card.setCurrentIndex(0)  # すべてのカード
+    page.refresh()
+    assert page.documents.rowCount() == 2
+
+
+def test_reconcile_page_lists_the_months_of_the_card_chosen(  # type: ignore[no-untyped-def]
+    qtbot, make_window, cli: Cli, shared_store: Path
+) -> None:
+    # id:2 has a trip a month before the two cards' shared month: listed for id:2 only
+    earlier = add_months(clock.today().replace(day=1), -3) + dt.timedelta(days=4)
+    cli(
+        "trip",
+        "add",
+        "--card",
+        "2号車",
+        "--exit",
+        f"{earlier.isoformat()}T09:00",
+        "--to",
+        "静岡",
+        "--toll",
+        "500",
+        check=True,
+    )
+    shared_month = f"{add_months(clock.today().replace(day=1), -2):%Y-%m}"
+    window = make_window(shared_store)
+    window.show_page("reconcile")
+    page = window.page_widget("reconcile")
+    qtbot.waitUntil(lambda: page.card.count() == 2, timeout=30_000)
+    months = {}
+    for card_id in (1, 2):
+        page.select_card(card_id)
+        months[card_id] = [page.month.itemData(i) for i in range(page.month.count())]
+    assert months == {1: [shared_month], 2: [shared_month, f"{earlier:%Y-%m}"]}
+
+
+def test_card_filter_tells_cards_sharing_digits_apart(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    """部署 配送部 selects id:2 (2号車) and not id:1, though both are ****6789: every page shows
+    id:2 alone, its trips alone."""
+    from etcbook.domain.fleet import CardCriteria
+
+    window = make_window(shared_store)
+    card_filter = window.context.card_filter
+    qtbot.waitUntil(lambda: len(card_filter.facets) == 2, timeout=30_000)
+    card_filter.set_criteria(CardCriteria(department="配送部"))
+    assert card_filter.card_ids == {2}
+    second = "末尾 6789　2号車（山田）"
+
+    window.show_page("trips")
+    trips = window.page_widget("trips")
+    trips.refresh()
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+    combo = trips.card_filter
+    assert [combo.itemData(i) for i in range(1, combo.count())] == [2]
+    assert [trips.model.record(r).toll for r in range(trips.model.rowCount())] == [1000]
+
+    window.show_page("cards")
+    cards = window.page_widget("cards")
+    cards.refresh()
+    assert [card.id for card in cards._cards_by_id] == [2]
+
+    for key in ("claims", "reconcile", "evidence"):
+        window.show_page(key)
+        page = window.page_widget(key)
+        page.refresh()
+        qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=30_000)
+        shown = [(page.card.itemData(i), page.card.itemText(i)) for i in range(page.card.count())]
+        assert shown == [(2, second)], key
+
+    window.show_page("points")
+    points = window.page_widget("points")
+    qtbot.waitUntil(lambda: points.data is not None, timeout=30_000)
+    points.refresh()
+    qtbot.waitUntil(lambda: points.card_choice.count() == 1, timeout=30_000)
+    assert points.card_choice.itemData(0) == 2
+
+    window.show_page("dashboard")
+    dashboard = window.page_widget("dashboard")
+    dashboard.refresh()
+    qtbot.waitUntil(
+        lambda: dashboard._current is not None and dashboard._store_read, timeout=30_000
+    )
+    assert sum(row.toll for row in dashboard._current.tolls) == 1000

@@ -238,7 +238,7 @@ class CardsPage(Page):
 
         with self.context.store.session() as session:
             cards = list_cards(session=session)
-        cards = self.context.card_filter.narrow(cards, lambda card: card.last4)
+        cards = self.context.card_filter.narrow(cards, lambda card: card.id or card.last4)
         self._cards = {card.last4: card for card in cards}
         self._cards_by_id = list(cards)
         selected = self.selected_card()

@@ -227,7 +227,7 @@ class ClaimsPage(Page):
             ).all()
         digits = [row[0] for row in cards]
         self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
-        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
+        cards = self.context.card_filter.narrow(cards, lambda row: row[1])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()

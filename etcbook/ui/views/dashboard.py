@@ -152,8 +152,11 @@ def first_look(path: Path) -> FirstLook | None:
     )
 
 
-def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ()) -> DashboardData:
-    """Read the dashboard's store figures (worker thread) of ``cards`` (empty: every card);
+def load_dashboard(
+    connection: Any, as_of: dt.date, card_ids: tuple[int, ...] = ()
+) -> DashboardData:
+    """Read the dashboard's store figures (worker thread) of the cards ``card_ids`` (empty:
+    every card);
     the engine's come separately, unless the store's cache still holds them for the same
     data, day, rules and code (then ``cards`` and ``reminders`` hold every card's)."""
     from etcbook.models.engine_cache import current_key, read_cached
@@ -179,7 +182,10 @@ def load_dashboard(connection: Any, as_of: dt.date, cards: tuple[str, ...] = ())
         data.month_from = f"{index // 12:04d}-{index % 12 + 1:02d}"
         data.month_to = latest
         data.tolls = monthly_tolls(
-            connection=connection, month_from=data.month_from, month_to=data.month_to, cards=cards
+            connection=connection,
+            month_from=data.month_from,
+            month_to=data.month_to,
+            card_ids=card_ids,
         )
     return data
 
@@ -533,9 +539,9 @@ class DashboardPage(Page):
         self._store_read = False
         if not looked:  # else the first look's numbers stay until the same ones are read
             self.as_of_label.setText(f"{formatting.date_with_weekday(as_of)} 現在（読み込み中…）")
-        cards = self.context.card_filter.query_cards()
+        card_ids = self.context.card_filter.query_card_ids()
         self.context.run_in_background(
-            lambda connection: load_dashboard(connection, as_of, cards),
+            lambda connection: load_dashboard(connection, as_of, card_ids),
             lambda read: self._show(data, read),
             parent=self,
             title="ダッシュボードの読み込み",
@@ -549,7 +555,7 @@ class DashboardPage(Page):
         self.context.card_filter.set_facets(look.facets)
         cards, reminders = look.kept
         data = DashboardData(as_of=look.as_of, reminders=reminders, from_cache=True)
-        data.cards = self.context.card_filter.narrow(cards, lambda c: c.last4)
+        data.cards = self.context.card_filter.narrow(cards, lambda c: c.card_id or c.last4)
         self._current = self._first_look = data
         self._show_cards(data)
         self._fill_alerts(data)
@@ -564,7 +570,7 @@ class DashboardPage(Page):
         self._store_read = True
         if read.from_cache and read.cards is not None:
             data.from_cache = True
-            data.cards = self.context.card_filter.narrow(read.cards, lambda c: c.last4)
+            data.cards = self.context.card_filter.narrow(read.cards, lambda c: c.card_id or c.last4)
             data.reminders = read.reminders
             self._show_cards(data)
             self._fill_alerts(data)
@@ -607,7 +613,9 @@ class DashboardPage(Page):
             title="お知らせの読み込み",
         )
         if snapshot.problem is None:
-            data.cards = self.context.card_filter.narrow(snapshot.cards, lambda c: c.last4)
+            data.cards = self.context.card_filter.narrow(
+                snapshot.cards, lambda c: c.card_id or c.last4
+            )
         else:
             data.cards = None
             data.engine_problem = snapshot.problem
@@ -693,7 +701,7 @@ class DashboardPage(Page):
         """``True`` when the cards shown are many: pool totals, the per-card table, and the
         same reminder for several cards grouped into one line."""
         card_filter = self.context.card_filter
-        shown = card_filter.cards if card_filter.active else card_filter.facets
+        shown = card_filter.card_ids if card_filter.active else card_filter.facets
         return len(shown or ()) >= FLEET_CARDS
 
     def _fill_fleet(self, data: DashboardData) -> None:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from etcbook import clock
 from etcbook.domain.evidence import DOCUMENT_KINDS, SCREEN_KINDS, kind_label
 from etcbook.ui.context import AppContext
+from etcbook.ui.formatting import card_title
 from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView, sortable_proxy
 
@@ -128,6 +129,10 @@ class EvidencePage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.setAcceptDrops(True)
+        self._last4: dict[int, str] = {}
+        """Each card's last 4 digits by id (the card choices hold ids)."""
+        self._shared: set[str] = set()
+        """Last 4 digits several cards share."""
         layout = QVBoxLayout(self)
         layout.addWidget(page_title("証憑"))
         layout.addWidget(self._build_add_box())
@@ -276,22 +281,29 @@ class EvidencePage(Page):
 
         store = self.context.store
         with self.context.connection() as connection:
-            cards = list(
-                connection.execute(text("SELECT last4 FROM cards ORDER BY last4")).scalars()
-            )
+            rows = connection.execute(
+                text("SELECT id, last4, label, holder FROM cards ORDER BY last4, id")
+            ).all()
+        # Cards of a fleet may share their last 4 digits: the choices are cards by id, named
+        # apart (末尾 6789　2号車（山田）).
+        digits = [row.last4 for row in rows]
+        self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
+        self._last4 = {row.id: row.last4 for row in rows}
         card_filter = self.context.card_filter
-        cards = card_filter.narrow(cards, str)
+        cards = card_filter.narrow(rows, lambda row: row.id)
         for combo, blank in ((self.card, None), (self.search_card, "すべてのカード")):
             current = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
             if blank:
                 combo.addItem(blank, None)
-            for last4 in cards:
-                combo.addItem(f"末尾 {last4}", last4)
+            for row in cards:
+                combo.addItem(card_title(row.last4, row.label, row.holder), row.id)
             index = combo.findData(current)
             combo.setCurrentIndex(max(index, 0))
             combo.blockSignals(False)
+        search_card = self.search_card.currentData()
+        search_last4 = self._last4.get(search_card)
         try:
             search = DocumentSearch(
                 date_from=_parse_date(self.search_from.text()),
@@ -300,13 +312,18 @@ class EvidencePage(Page):
                 max_amount=_parse_yen(self.search_max.text()),
                 counterparty=self.search_counterparty.text().strip() or None,
                 kind=self.search_kind.currentData(),
-                card=self.search_card.currentData(),
+                card=search_last4,
+                # by id only where digits are shared: by digits, a card's originals kept
+                # before it was registered are found too
+                card_id=search_card if search_last4 in self._shared else None,
             )
         except ValueError as exc:
             self.status.setText(f"検索条件を読めません: {exc}")
             return
         found = search_documents(store=store, search=search)
-        self.documents.set_records(card_filter.narrow(found, lambda document: document.card))
+        self.documents.set_records(
+            card_filter.narrow(found, lambda document: document.card_id or document.card)
+        )
         if not self.documents_view.restore_columns():
             self.documents_view.resizeColumnsToContents()
         self.months.set_records([m for m in month_coverage(store=store) if m.lacking])
@@ -350,8 +367,8 @@ class EvidencePage(Page):
         from etcbook.models.vault import VaultError, add_document
 
         messages = []
-        card = self.card.currentData()
-        if card is None:
+        card_id = self.card.currentData()
+        if card_id is None:
             messages.append("先にカードを登録してください。")
         else:
             try:
@@ -367,7 +384,8 @@ class EvidencePage(Page):
                             store=self.context.store,
                             source=path,
                             kind=kind or self.kind.currentData(),
-                            card=card,
+                            card=self._last4[card_id],
+                            card_id=card_id,
                             month=month,
                             date=date,
                             amount=amount,

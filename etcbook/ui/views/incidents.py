@@ -287,7 +287,7 @@ class IncidentsPage(Page):
             items = list_incidents(connection=connection)
             suspicious = suspicious_trip_list(connection=connection)
         card_filter = self.context.card_filter
-        cards = card_filter.narrow(cards, lambda row: row[0])
+        cards = card_filter.narrow(cards, lambda row: row[3])
         items = card_filter.narrow(items, lambda incident: incident.card)
         suspicious = card_filter.narrow(suspicious, lambda found: found.trip.card)
         # By card id: cards of a fleet may share their last 4 digits.

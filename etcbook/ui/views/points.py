@@ -607,7 +607,7 @@ class PointsPage(Page):
             current = self.card_choice.currentData()
             self.card_choice.clear()
             # Keyed by card id: cards of a fleet may share their last 4 digits.
-            for card in self.context.card_filter.narrow(data.cards, lambda c: c.last4):
+            for card in self.context.card_filter.narrow(data.cards, lambda c: c.card_id or c.last4):
                 self.card_choice.addItem(card.title, card.card_id)
             self.card_choice.setCurrentIndex(max(0, self.card_choice.findData(current)))
         if data.rules is not None:

@@ -232,7 +232,7 @@ class ReconcilePage(Page):
         if self.as_of.date() == QDate(2000, 1, 1):
             today = clock.today()
             self.as_of.setDate(QDate(today.year, today.month, today.day))
-        cards = self.context.card_filter.narrow(cards, lambda row: row[0])
+        cards = self.context.card_filter.narrow(cards, lambda row: row[3])
         current = self.card.currentData()
         self.card.blockSignals(True)
         self.card.clear()
@@ -258,7 +258,8 @@ class ReconcilePage(Page):
     def _card_changed(self, *_args: object) -> None:
         card = self.chosen_card()
         current = self.month.currentData()
-        months = sorted(getattr(self, "_months", {}).get(card, ()), reverse=True)
+        card_id = None if card is None else card.id
+        months = sorted(getattr(self, "_months", {}).get(card_id, ()), reverse=True)
         self.month.blockSignals(True)
         self.month.clear()
         for month in months:

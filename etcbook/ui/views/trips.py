@@ -528,7 +528,7 @@ class TripsPage(Page):
             guesses = guessed_trip_count(connection=connection)
         self.guesses_button.setText(f"事業者が推定の走行 {formatting.number(guesses)}件を直す…")
         self.guesses_button.setVisible(guesses > 0)
-        cards = self.context.card_filter.narrow(cards, lambda choice: choice[0])
+        cards = self.context.card_filter.narrow(cards, lambda choice: choice[2])
         with QSignalBlocker(self.card_filter):
             current = self.card_filter.currentData()
             self.card_filter.clear()
@@ -575,7 +575,7 @@ class TripsPage(Page):
         if month_from and month_to and month_from > month_to:
             month_from, month_to = month_to, month_from
         return TripQuery(
-            cards=() if card_id is not None else self.context.card_filter.query_cards(),
+            card_ids=() if card_id is not None else self.context.card_filter.query_card_ids(),
             card_id=card_id,
             month_from=month_from,
             month_to=month_to,

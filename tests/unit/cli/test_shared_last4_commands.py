@@ -337,3 +337,21 @@ def test_reminders_read_each_cards_own_points_and_incidents(
     ]
     # ids 1 then 2: 3,000P granted on 20 May for id:1, 100P for id:2; the incident is id:2's
     assert seen == [("6789", 3000, 0), ("6789", 100, 1)]
+
+
+def test_reminders_name_each_cards_own_months(cli: Cli, fleet: dict[str, int]) -> None:
+    # id:2's April is reconciled; id:1's is not: a month marked for one card is not the other's
+    cli("reconcile", "--card", "2号車", "--month", "2025-04", *AS_OF, "--mark", check=True)
+    document = cli("reminders", *AS_OF, "--json", check=True).json()
+    unreconciled = {
+        r["card_id"]: r["months"]  # type: ignore[index]
+        for r in document["reminders"]  # type: ignore[union-attr]
+        if r["kind"] == "unreconciled_months" and r["card"] == "6789"  # type: ignore[index]
+    }
+    assert unreconciled == {1: ["2025-04", "2025-05"], 2: ["2025-05"]}
+    # the card whose digits no other card shares is named by its digits alone
+    assert all(
+        "card_id" not in r
+        for r in document["reminders"]  # type: ignore[union-attr]
+        if r["card"] == "1111"  # type: ignore[index]
+    )
