@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from etcbook.ui.card_filter import CardFilter
 from etcbook.ui.operations import Operation, OperationRunner, Progress
@@ -240,6 +240,10 @@ class AppContext(QObject):
         def looked(result: object | None) -> None:
             if result is not None and self._store is None:
                 self.first_look.emit(result)
+                # What the first look's page queued (its paint, its timers) runs first: the
+                # opening thread imports SQLAlchemy and would hold Python's lock meanwhile.
+                QTimer.singleShot(0, self._open_in_background)
+                return
             self._open_in_background()
 
         self.run(

@@ -432,6 +432,9 @@ class MainWindow(QMainWindow):
         self._select_navigation_row(key)
         self.page_changed.emit(key)
         show(look)
+        # Drawn now, before the store starts opening on a worker thread: that thread imports
+        # SQLAlchemy, and while it holds Python's lock the page's paint would wait for it.
+        self.repaint()
 
     def _warn_about_location(self) -> None:
         """Once per store and window: a store in OneDrive, iCloud or on a network drive."""
