@@ -43,6 +43,7 @@ from etcbook.models.imports import (
     ImportResult,
     Progress,
     _HashingReader,
+    cycle_collector_paused,
 )
 from etcbook.models.store import Store
 from etcbook.safeio import display_name
@@ -112,6 +113,7 @@ def _stage_file(
     with (
         open(path, "rb") as handle,
         cursor.copy(f"COPY staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy,
+        cycle_collector_paused(),
     ):
         hashing = _HashingReader(handle)
         reader = MeisaiReader(

@@ -663,3 +663,32 @@ def test_closed_months_refuse_an_import_and_their_triggers_stay_as_they_were(
     assert triggers() == before
     assert import_files(store, [write("later.csv", [row15(exit="25/01/02 10:00")])]).inserted == 1
     assert triggers() == before
+
+
+def test_the_cycle_collector_is_paused_while_reading_and_restored_after(
+    store: Store, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading pauses Python's cycle collector (speed) and gives it back as it was: after a
+    good file, a rejected one and a cancelled one, and left off if the caller had it off."""
+    import gc
+
+    seen: list[bool] = []
+
+    def progress(_read: int, _total: int) -> None:
+        seen.append(gc.isenabled())
+
+    good = write("good.csv", list(FOUR_TRIPS) * 400)  # several chunks: progress while reading
+    assert gc.isenabled()
+    assert import_files(store, [good], progress=progress).ok
+    assert False in seen and gc.isenabled()
+    bad = write("bad.csv", [row15(toll="abc")])
+    assert not import_files(store, [bad]).ok and gc.isenabled()
+    with pytest.raises(ImportCancelled):
+        import_files(store, [good], cancelled=lambda: True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert import_files(store, [good]).ok
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
