@@ -138,6 +138,7 @@ class CardReminderFacts:
         vault_months: months whose statement is in the vault; None when the vault is unknown.
         incidents: open incidents.
         suspicious_trips: number of trips on the card after it was stopped or replaced.
+        label: 呼び名, named beside the digits when another card shares them ("" otherwise).
     """
 
     card: str
@@ -158,6 +159,7 @@ class CardReminderFacts:
     vault_months: frozenset[dt.date] | None = None
     incidents: tuple[IncidentNote, ...] = ()
     suspicious_trips: int = 0
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +243,7 @@ def statement_window_closes(month: dt.date) -> dt.date:
 
 
 def _card_reminders(card: CardReminderFacts, as_of: dt.date) -> Iterable[Reminder]:
-    who = f"カード末尾{card.card}"
+    who = f"カード末尾{card.card}" + (f"（{card.label}）" if card.label else "")
     if card.expires and card.status in ("active", "details_missing", "stopped"):
         last_day = card_expiry_date(card.expires)
         days = (last_day - as_of).days

@@ -146,8 +146,8 @@ def reminder_facts(
             raise ValueError(f"state of card {last4} is at {state.as_of}, not the end of {as_of}")
     cards = connection.execute(
         text(
-            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange, id"
-            " FROM cards ORDER BY last4, id"
+            "SELECT last4, holder, status, expires, login_id, last_login_on, auto_exchange, id,"
+            " label FROM cards ORDER BY last4, id"
         )
     ).all()
     links = load_links(connection=connection)
@@ -173,7 +173,7 @@ def reminder_facts(
         return loaded[card_id]
 
     facts = []
-    for last4, holder, status, expires, login_id, last_login, auto, card_id in cards:
+    for last4, holder, status, expires, login_id, last_login, auto, card_id, label in cards:
         segments = registration_segments(last4, registration_links(links, card_id))
         holds_registration = segments[-1].card == last4
         lots: tuple[PointLot, ...] = ()
@@ -234,6 +234,7 @@ def reminder_facts(
                     if card_id_of(i.card) == card_id
                 ),
                 suspicious_trips=suspicious.get(card_id, 0),
+                label=(label or "") if last4 in shared else "",
             )
         )
     return facts

@@ -349,6 +349,15 @@ def test_reminders_name_each_cards_own_months(cli: Cli, fleet: dict[str, int]) -
         if r["kind"] == "unreconciled_months" and r["card"] == "6789"  # type: ignore[index]
     }
     assert unreconciled == {1: ["2025-04", "2025-05"], 2: ["2025-05"]}
+    # the messages name the card apart: its 呼び名 beside the shared digits
+    said = {
+        r["card_id"]: r["message"]  # type: ignore[index]
+        for r in document["reminders"]  # type: ignore[union-attr]
+        if r["kind"] == "unreconciled_months" and r["card"] == "6789"  # type: ignore[index]
+    }
+    assert said[2].startswith("カード末尾6789（2号車）の") and said[1].startswith(
+        "カード末尾6789の"
+    )
     # the card whose digits no other card shares is named by its digits alone
     assert all(
         "card_id" not in r
