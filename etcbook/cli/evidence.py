@@ -302,9 +302,12 @@ def cmd_missing(args: argparse.Namespace, context: CliContext) -> int:
     from etcbook.models.vault import month_coverage
 
     months = [m for m in month_coverage(store=context.store) if args.all or m.lacking]
+    shared = _shared_last4(context) if months else set()
     rows: list[dict[str, Any]] = [
         {
             "card": m.card,
+            # which card, for digits several cards share
+            **({"card_id": m.card_id} if m.card in shared else {}),
             "month": m.month,
             "trips": m.trips,
             "statement": m.statement,
@@ -321,7 +324,13 @@ def cmd_missing(args: argparse.Namespace, context: CliContext) -> int:
         return table(
             ["カード", "月", "走行", "請求書", "利用証明書"],
             [
-                [r["card"], r["month"], r["trips"], mark[r["statement"]], mark[r["certificate"]]]
+                [
+                    f"{r['card']} id:{r['card_id']}" if "card_id" in r else r["card"],
+                    r["month"],
+                    r["trips"],
+                    mark[r["statement"]],
+                    mark[r["certificate"]],
+                ]
                 for r in rows
             ],
             right=(2,),

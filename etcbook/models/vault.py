@@ -806,6 +806,7 @@ class MonthCoverage:
         trips: trips of the card exiting in that month.
         statement: a 請求書 is in the vault.
         certificate: a 利用証明書 is in the vault.
+        card_id: the card's id (cards of a fleet may share their last 4 digits).
     """
 
     card: str
@@ -813,6 +814,7 @@ class MonthCoverage:
     trips: int
     statement: bool
     certificate: bool
+    card_id: int | None = None
 
     @property
     def lacking(self) -> bool:
@@ -845,26 +847,32 @@ def month_coverage(
     first, last = months[0], months[-1]
     end_year, end_month = (int(p) for p in last.split("-"))
     end = dt.date(end_year + end_month // 12, end_month % 12 + 1, 1)
+    # By card id: cards of a fleet may share their last 4 digits. An original kept under the
+    # digits before any card had them (no card id) counts for the one card with those digits,
+    # for none where several share them (a month then errs on the side of lacking).
     with store.engine.connect() as connection:
-        cards = connection.execute(text("SELECT id, last4 FROM cards ORDER BY last4")).all()
+        cards = connection.execute(text("SELECT id, last4 FROM cards ORDER BY last4, id")).all()
         trips = {
-            (r.last4, r.month): r.n
+            (r.card_id, r.month): r.n
             for r in connection.execute(
                 text(
-                    f"SELECT c.last4, {month_of('t.dated_at', connection)} AS month,"
-                    " count(*) AS n FROM trips t JOIN cards c ON c.id = t.card_id"
-                    " WHERE t.dated_at >= :start AND t.dated_at < :end GROUP BY 1, 2"
+                    f"SELECT card_id, {month_of('dated_at', connection)} AS month,"
+                    " count(*) AS n FROM trips"
+                    " WHERE dated_at >= :start AND dated_at < :end GROUP BY 1, 2"
                 ),
                 {"start": f"{first}-01", "end": end.isoformat()},
             )
         }
         held = {
-            (r.card_last4, r.month, r.kind)
+            (r.card_id, r.month, r.kind)
             for r in connection.execute(
                 text(
-                    "SELECT DISTINCT card_last4, month, kind FROM documents"
-                    " WHERE removed_at IS NULL AND kind IN ('statement', 'certificate')"
-                    " AND month >= :first AND month <= :last"
+                    "SELECT DISTINCT coalesce(d.card_id, c.id) AS card_id, d.month, d.kind"
+                    " FROM documents d LEFT JOIN cards c ON d.card_id IS NULL"
+                    " AND c.last4 = d.card_last4 AND NOT EXISTS (SELECT 1 FROM cards c2"
+                    " WHERE c2.last4 = c.last4 AND c2.id <> c.id)"
+                    " WHERE d.removed_at IS NULL AND d.kind IN ('statement', 'certificate')"
+                    " AND d.month >= :first AND d.month <= :last"
                 ),
                 {"first": first, "last": last},
             )
@@ -873,9 +881,10 @@ def month_coverage(
         MonthCoverage(
             card=card.last4,
             month=month,
-            trips=trips.get((card.last4, month), 0),
-            statement=(card.last4, month, "statement") in held,
-            certificate=(card.last4, month, "certificate") in held,
+            trips=trips.get((card.id, month), 0),
+            statement=(card.id, month, "statement") in held,
+            certificate=(card.id, month, "certificate") in held,
+            card_id=card.id,
         )
         for card in cards
         for month in months

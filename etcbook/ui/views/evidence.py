@@ -76,7 +76,7 @@ DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
 ]
 
 MONTH_COLUMNS: list[Column[MonthCoverage]] = [
-    Column("カード", lambda m: m.card),
+    Column("カード", lambda m: m.card, tooltip=lambda m: f"id:{m.card_id}"),
     Column("月", lambda m: m.month.replace("-", "/")),
     Column("走行", lambda m: m.trips, "int"),
     Column("請求書", lambda m: "あり" if m.statement else "なし"),
@@ -326,7 +326,8 @@ class EvidencePage(Page):
         )
         if not self.documents_view.restore_columns():
             self.documents_view.resizeColumnsToContents()
-        self.months.set_records([m for m in month_coverage(store=store) if m.lacking])
+        lacking = [m for m in month_coverage(store=store) if m.lacking]
+        self.months.set_records(card_filter.narrow(lacking, lambda m: m.card_id or m.card))
         self.count.setText(f"{self.documents.rowCount():,}件")
 
     def _selected(self, current: Any, _previous: Any) -> None:

@@ -364,3 +364,55 @@ def test_reminders_name_each_cards_own_months(cli: Cli, fleet: dict[str, int]) -
         for r in document["reminders"]  # type: ignore[union-attr]
         if r["card"] == "1111"  # type: ignore[index]
     )
+
+
+def test_missing_statements_are_each_cards_own(
+    cli: Cli, fleet: dict[str, int], tmp_path: Path
+) -> None:
+    """id:1's statement and certificate for a month do not cover id:2's trips that month."""
+    from etcbook import clock
+    from etcbook.domain.calendar import add_months
+
+    month = f"{add_months(clock.today().replace(day=1), -2):%Y-%m}"
+    for card in ("id:1", "2号車"):
+        cli(
+            "trip",
+            "add",
+            "--card",
+            card,
+            "--exit",
+            f"{month}-10T09:00",
+            "--to",
+            "静岡",
+            "--toll",
+            "500",
+            check=True,
+        )
+    for kind in ("statement", "certificate"):
+        original = tmp_path / f"{kind}.pdf"
+        original.write_bytes(f"%PDF-1.4 {kind} of id:1".encode())
+        cli(
+            "evidence",
+            "add",
+            str(original),
+            "--kind",
+            kind,
+            "--card",
+            "id:1",
+            "--month",
+            month,
+            check=True,
+        )
+    rows = cli("evidence", "missing", "--all", "--json", check=True).json()["months"]
+    found = {
+        (r["card_id"], r["lacking"])  # type: ignore[index]
+        for r in rows  # type: ignore[union-attr]
+        if r["card"] == "6789" and r["month"] == month  # type: ignore[index]
+    }
+    assert found == {(1, False), (2, True)}
+    # a card whose digits no other card shares is named by its digits alone
+    assert all(
+        "card_id" not in r
+        for r in rows  # type: ignore[union-attr]
+        if r["card"] == "1111"  # type: ignore[index]
+    )
