@@ -373,6 +373,12 @@ def _group_days(key: tuple[object, ...], members: Sequence[Reminder], as_of: dt.
     return _soonest(members)
 
 
+def _card_count(members: Sequence[Reminder]) -> int:
+    """How many cards the reminders are for: two cards sharing their last 4 digits are two
+    (a reminder's ``card`` then carries the card's id, as etcbook.models.card_name.CardName)."""
+    return len({(m.card, getattr(m.card, "id", None)) for m in members})
+
+
 def _group_message(
     key: tuple[object, ...],
     members: Sequence[Reminder],
@@ -380,7 +386,7 @@ def _group_message(
     as_of: dt.date,
 ) -> str:
     first = members[0]
-    n = f"{len({m.card for m in members})}枚のカード"
+    n = f"{_card_count(members)}枚のカード"
     days = _group_days(key, members, as_of)
     left = f"（あと{days}日）" if days is not None and days >= 0 else ""
     kind = first.kind
@@ -451,7 +457,7 @@ def group_reminders(
     groups: list[ReminderGroup] = []
     alone: dict[int, Reminder] = {}
     for key, members in by_key.items():
-        if len({m.card for m in members}) >= group_from:
+        if _card_count(members) >= group_from:
             severity = min((m.severity for m in members), key=_SEVERITY_ORDER.__getitem__)
             groups.append(
                 ReminderGroup(

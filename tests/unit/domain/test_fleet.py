@@ -108,3 +108,16 @@ def test_the_same_reminder_for_many_cards_is_one_line_per_month() -> None:
     rest = [g.members[0].card for g in groups[2:]]
     assert rest == ["0100", "0200"]
     assert all(not g.grouped for g in groups[2:])
+
+
+def test_two_cards_sharing_their_digits_count_as_two() -> None:
+    from etcbook.models.card_name import CardName
+
+    twins = [_statement(CardName.of("6789", card_id), ("2025-09",)) for card_id in (1, 2)]
+    groups = group_reminders([*twins, _statement("1111", ("2025-09",))], as_of=AS_OF)
+    (september,) = groups
+    assert september.grouped and len(september.members) == 3
+    assert september.message.startswith("3枚のカードで2025年9月の明細が証憑庫にありません。")
+    # two cards with the same digits and a third card: below the threshold of 3 without it
+    alone = group_reminders(twins, as_of=AS_OF)
+    assert [g.grouped for g in alone] == [False, False]
