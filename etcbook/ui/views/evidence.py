@@ -284,8 +284,8 @@ class EvidencePage(Page):
             rows = connection.execute(
                 text("SELECT id, last4, label, holder FROM cards ORDER BY last4, id")
             ).all()
-        # Cards of a fleet may share their last 4 digits: the choices are cards by id, named
-        # apart (末尾 6789　2号車（山田）).
+        # Cards of a fleet may share their last 4 digits: the choices are cards by id, and
+        # those sharing digits are named apart (末尾 6789　2号車（山田）).
         digits = [row.last4 for row in rows]
         self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
         self._last4 = {row.id: row.last4 for row in rows}
@@ -298,7 +298,13 @@ class EvidencePage(Page):
             if blank:
                 combo.addItem(blank, None)
             for row in cards:
-                combo.addItem(card_title(row.last4, row.label, row.holder), row.id)
+                # the digits alone where no other card has them: the search row is narrow
+                name = (
+                    card_title(row.last4, row.label, row.holder)
+                    if row.last4 in self._shared
+                    else f"末尾 {row.last4}"
+                )
+                combo.addItem(name, row.id)
             index = combo.findData(current)
             combo.setCurrentIndex(max(index, 0))
             combo.blockSignals(False)
