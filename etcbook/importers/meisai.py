@@ -79,8 +79,7 @@ RECORD_FIELDS: Final = (
     "card",
     "entry_at",
     "exit_at",
-    "toll_before_discount",
-    "etc_discount",
+    "discount",
     "toll",
     "rebate_applied",
     "deferred_toll",
@@ -90,18 +89,20 @@ RECORD_FIELDS: Final = (
     "route",
 )
 """The fields of a :data:`Record`, in order. Values that repeat across rows come as small
-integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits), ``remarks`` indexes
-:attr:`MeisaiReader.remarks` (備考 parsed) and ``route`` indexes :attr:`MeisaiReader.routes`
-(entry IC, exit IC, '' for a blank IC: a record carries its ICs only there, so the importer
-stages two small integers less per row); date-times are ISO 8601 text."""
+integers: ``card`` indexes :attr:`MeisaiReader.cards` (last 4 digits), ``discount`` indexes
+:attr:`MeisaiReader.discounts` (割引前料金 and ＥＴＣ割引額, both None on a row without a
+discount), ``remarks`` indexes :attr:`MeisaiReader.remarks` (備考 parsed) and ``route`` indexes
+:attr:`MeisaiReader.routes` (entry IC, exit IC, '' for a blank IC). The importer stages a
+small integer where a row would otherwise bind two or three values, often NULLs (binding a
+NULL costs Python's sqlite3 module about ten times an integer); date-times are ISO 8601
+text."""
 
 Record = tuple[
     int,  # line
     int,  # card: index into MeisaiReader.cards
     str | None,  # entry_at
     str | None,  # exit_at: None for a charge at an entry gate
-    int | None,  # toll_before_discount
-    int | None,  # etc_discount
+    int,  # discount: index into MeisaiReader.discounts
     int | None,  # toll: None for a passage row (a bare －)
     int | None,  # rebate_applied
     int | None,  # deferred_toll
@@ -115,6 +116,9 @@ Record = tuple[
 A passage row has ``toll`` None (and no other amount); a charge at an entry gate has
 ``exit_at`` None (and a blank exit IC in its route) and is dated by its entry. Every record has ``exit_at`` or
 ``entry_at``."""
+
+NO_DISCOUNT: Final = 0
+"""The ``discount`` of a row whose 割引前料金 and ＥＴＣ割引額 are blank (every passage row)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +305,11 @@ def _vehicle_class(text: str) -> int | None:
     return int(shown)
 
 
+def _labelled(field: str, exc: ValueError) -> ValueError:
+    """``exc`` about a cell, its message prefixed with the cell's column."""
+    return ValueError(f"{_FIELD_LABEL[field]}: {exc}")
+
+
 def _remarks(text: str) -> Remarks:
     remarks = text.strip()
     parts = [p.strip() for p in remarks.split(";") if p.strip()]
@@ -373,13 +382,35 @@ class ByteStream(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
+class _RepeatFilter:
+    """Which records may repeat an earlier record's identity (card, kind, entry and exit
+    date-time, route), for numbering the repeats (``seq``) without keeping every identity.
+
+    One bit per hash slot of (card, the date-time a record is dated by), which records of one
+    identity share: a record whose slot is already set is a candidate (a true repeat, or
+    another trip with the same card and exit time, or a hash collision), to be told apart
+    exactly by its caller. A record whose slot was clear is certainly the first of its
+    identity. Memory follows the file's size (``size_hint``, bytes), at most 16 MiB.
+    """
+
+    __slots__ = ("bits", "mask")
+
+    def __init__(self, size_hint: int) -> None:
+        bits = 1 << 16
+        while bits < 32 * (size_hint // 64 + 1) and bits < (1 << 27):
+            bits <<= 1
+        self.mask = bits - 1
+        self.bits = bytearray(bits // 8)
+
+
 class MeisaiReader:
     """Reads one 明細CSV as a stream of :class:`MeisaiRow` and :class:`LineError` values.
 
     ``card_last4`` supplies the card for rows whose card column is blank, and rejects rows
     naming another card (trips of another card must not be mixed in). ``progress`` is called
     with the number of bytes read so far after each chunk; an exception it raises (for
-    example to cancel) stops the reading.
+    example to cancel) stops the reading. ``size_hint`` (the file's size in bytes, when known)
+    sizes the filter behind :attr:`repeat_candidates`.
     """
 
     def __init__(
@@ -389,6 +420,7 @@ class MeisaiReader:
         *,
         card_last4: str | None = None,
         progress: Callable[[int], None] | None = None,
+        size_hint: int = 0,
     ) -> None:
         self.stream = stream
         self.filename = filename
@@ -403,11 +435,18 @@ class MeisaiReader:
         """The card last-4s seen so far; a record's ``card`` indexes this list."""
         self.remarks: list[Remarks] = []
         """The distinct 備考 seen so far; a record's ``remarks`` indexes this list."""
+        self.discounts: list[tuple[int | None, int | None]] = [(None, None)]
+        """The distinct (割引前料金, ＥＴＣ割引額) seen so far, first :data:`NO_DISCOUNT` (both
+        blank, as on every passage row); a record's ``discount`` indexes this list."""
         self.passages = 0
         """Passage rows (a bare －) read so far, errors included."""
         self.routes: list[tuple[str, str]] = []
         """The distinct (entry IC, exit IC) seen so far ('' for a blank IC); a record's
         ``route`` indexes this list (route rules resolve once per route, not per row)."""
+        self.repeat_candidates: list[int] = []
+        """Lines of the records that may repeat an earlier record's identity (see
+        :class:`_RepeatFilter`), in file order; the caller may take and clear them."""
+        self._repeats = _RepeatFilter(size_hint)
 
     # -- lines --
 
@@ -547,21 +586,22 @@ class MeisaiReader:
 
     def row(self, record: Record) -> MeisaiRow:
         """The :class:`MeisaiRow` of a record read by this reader."""
-        remarks = self.remarks[record[11]]
-        entry_ic, exit_ic = self.routes[record[12]]
+        remarks = self.remarks[record[10]]
+        entry_ic, exit_ic = self.routes[record[11]]
+        toll_before_discount, etc_discount = self.discounts[record[4]]
         return MeisaiRow(
             line=record[0],
             entry_at=dt.datetime.fromisoformat(record[2]) if record[2] else None,
             exit_at=dt.datetime.fromisoformat(record[3]) if record[3] else None,
             entry_ic=entry_ic or None,
             exit_ic=exit_ic or None,
-            toll_before_discount=record[4],
-            etc_discount=record[5],
-            toll=record[6],
-            rebate_applied=record[7],
-            deferred_toll=record[8],
-            vehicle_class=record[9],
-            vehicle_number=record[10],
+            toll_before_discount=toll_before_discount,
+            etc_discount=etc_discount,
+            toll=record[5],
+            rebate_applied=record[6],
+            deferred_toll=record[7],
+            vehicle_class=record[8],
+            vehicle_number=record[9],
             card_last4=self.cards[record[1]],
             remarks=remarks.text,
             status=remarks.status,
@@ -606,6 +646,8 @@ class MeisaiReader:
         cards: _Memo[str, int] = _Memo(self._card)
         classes: _Memo[str, int | None] = _Memo(_vehicle_class)
         remarks_index: _Memo[str, int] = _Memo(self._remarks)
+        discount_index: _Memo[tuple[str, str], int] = _Memo(self._discount)
+        discount_index[("", "")] = NO_DISCOUNT
         names: _Memo[str, str] = _Memo(str.strip)  # IC names: one object per name
         dashes = {
             f"{pad}{dash}{end}" for dash in PASSAGE_DASHES for pad in ("", " ") for end in ("", " ")
@@ -613,9 +655,8 @@ class MeisaiReader:
         dashes_or_blank = dashes | {"", " "}
         route_ids: dict[tuple[str, str], int] = {}
         texts_of = self._texts
-
-        def labelled(field: str, exc: ValueError) -> ValueError:
-            return ValueError(f"{_FIELD_LABEL[field]}: {exc}")
+        bits, mask = self._repeats.bits, self._repeats.mask
+        candidate = self.repeat_candidates.append
 
         def all_pieces() -> Iterator[bytes | int]:
             if rest is not None:
@@ -629,7 +670,6 @@ class MeisaiReader:
             for text in texts_of(piece):
                 number += 1
                 if text.__class__ is not str:
-                    self.rows_read += 1
                     self.errors_found += 1
                     emit(LineError(number, str(text)))
                     continue
@@ -637,7 +677,6 @@ class MeisaiReader:
                     try:
                         cells = next(csv.reader([text]), [])
                     except csv.Error as exc:
-                        self.rows_read += 1
                         self.errors_found += 1
                         emit(LineError(number, f"CSVとして読めません: {exc}"))
                         continue
@@ -647,7 +686,6 @@ class MeisaiReader:
                     if len(cells) == 1 and not cells[0].strip(" \t\ufeff"):
                         continue  # a blank line
                     if len(cells) < n or any(c.strip() for c in cells[n:]):
-                        self.rows_read += 1
                         self.errors_found += 1
                         emit(LineError(number, f"列の数が{len(cells)}です（見出しは{n}列）"))
                         continue
@@ -655,7 +693,6 @@ class MeisaiReader:
                 if not in_order:
                     cells.append("")
                     cells = pick(cells)
-                self.rows_read += 1
                 (
                     entry_d,
                     entry_t,
@@ -715,7 +752,7 @@ class MeisaiReader:
                         try:
                             toll = amounts[toll_text]
                         except ValueError as exc:
-                            raise labelled("toll", exc) from None
+                            raise _labelled("toll", exc) from None
                         if toll is None:
                             raise ValueError("通行料金が空です")
                     card_index = cards[card]
@@ -727,40 +764,44 @@ class MeisaiReader:
                         route_at = route_ids[(entry_name, exit_ic)] = len(self.routes)
                         self.routes.append((entry_name, exit_ic))
                     if toll is None:
-                        before_value = discount_value = rebate_value = deferred_value = None
+                        discount_at = NO_DISCOUNT
+                        rebate_value = deferred_value = None
                     else:
-                        try:
-                            before_value = amounts[before]
-                        except ValueError as exc:
-                            raise labelled("toll_before_discount", exc) from None
-                        try:
-                            discount_value = amounts[discount]
-                        except ValueError as exc:
-                            raise labelled("etc_discount", exc) from None
+                        discount_at = (
+                            discount_index[(before, discount)]
+                            if before or discount
+                            else NO_DISCOUNT
+                        )
                         try:
                             rebate_value = amounts[rebate]
                         except ValueError as exc:
-                            raise labelled("rebate_applied", exc) from None
+                            raise _labelled("rebate_applied", exc) from None
                         try:
                             deferred_value = amounts[deferred]
                         except ValueError as exc:
-                            raise labelled("deferred_toll", exc) from None
+                            raise _labelled("deferred_toll", exc) from None
                 except ValueError as exc:
                     if not any(c.strip() for c in cells):
-                        self.rows_read -= 1
                         continue  # a row of empty cells, as spreadsheets write blank rows
                     self.errors_found += 1
                     # messages quote the cell: never a full card number
                     emit(LineError(number, mask_card_numbers(str(exc))))
                     continue
+                # Same identity implies same card and date-time: a coarser key only adds
+                # candidates.
+                slot = (hash(exit_at or entry_at) + card_index) & mask
+                byte, bit = slot >> 3, 1 << (slot & 7)
+                if bits[byte] & bit:
+                    candidate(number)
+                else:
+                    bits[byte] |= bit
                 emit(
                     (
                         number,
                         card_index,
                         entry_at,
                         exit_at,
-                        before_value,
-                        discount_value,
+                        discount_at,
                         toll,
                         rebate_value,
                         deferred_value,
@@ -771,6 +812,7 @@ class MeisaiReader:
                     )
                 )
             if out:
+                self.rows_read += len(out)  # each row read is a record or a line error
                 yield out
                 out = []
                 emit = out.append
@@ -788,6 +830,19 @@ class MeisaiReader:
         if last4 not in self.cards:
             self.cards.append(last4)
         return self.cards.index(last4)
+
+    def _discount(self, texts: tuple[str, str]) -> int:
+        before, discount = texts
+        try:
+            before_value = _amount(before)
+        except ValueError as exc:
+            raise _labelled("toll_before_discount", exc) from None
+        try:
+            discount_value = _amount(discount)
+        except ValueError as exc:
+            raise _labelled("etc_discount", exc) from None
+        self.discounts.append((before_value, discount_value))
+        return len(self.discounts) - 1
 
     def _remarks(self, text: str) -> int:
         self.remarks.append(_remarks(text))

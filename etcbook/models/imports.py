@@ -189,22 +189,8 @@ class _HashingReader:
         return chunk
 
 
-class _Repeats:
-    """Which rows may repeat an earlier row's identity (card, entry and exit date-time, ICs).
-
-    One bit per hash slot of (card, exit date-time), which rows of one identity share: a row
-    whose slot is already set is a candidate (a true repeat, or another trip with the same
-    card and exit time, or a hash collision), told apart exactly in SQL. A row whose slot was
-    clear is certainly the first of its identity. Memory is fixed by the file size, at most
-    16 MiB.
-    """
-
-    def __init__(self, file_bytes: int) -> None:
-        bits = 1 << 16
-        while bits < 32 * (file_bytes // 64 + 1) and bits < (1 << 27):
-            bits <<= 1
-        self.mask = bits - 1
-        self.bits = bytearray(bits // 8)
+def _one(value: int) -> tuple[int]:
+    return (value,)
 
 
 def _key_sql(alias: str, route: str = "ro") -> str:
@@ -229,6 +215,8 @@ class _Staged:
     routes: list[tuple[str, str]]
     """The distinct (entry IC, exit IC) of the rows ('' for blank): a row's ``route`` indexes
     this list."""
+    discounts: list[tuple[int | None, int | None]]
+    """The distinct (割引前料金, ＥＴＣ割引額) of the rows: a row's ``discount`` indexes this list."""
 
 
 class _StagingInsert:
@@ -298,16 +286,18 @@ def _stage_file(
             progress(read, total)
 
     batch: list[Record] = []
-    candidates: list[tuple[int]] = []
     any_candidate = False
-    repeats = _Repeats(total)
-    bits, mask = repeats.bits, repeats.mask
     more_errors = 0
     with open(path, "rb") as handle, cycle_collector_paused():
         hashing = _HashingReader(handle)
         reader = MeisaiReader(
-            hashing, display_name(path.name), card_last4=card_last4, progress=report
+            hashing,
+            display_name(path.name),
+            card_last4=card_last4,
+            progress=report,
+            size_hint=total,
         )
+        candidates = reader.repeat_candidates
         errors_found = 0
         for items in reader.batches():
             if reader.errors_found != errors_found:  # a bad line among these
@@ -321,27 +311,17 @@ def _stage_file(
                 continue
             if result.errors:
                 continue  # the file will be rejected: stop staging, keep validating
-            records = cast(list[Record], items)  # no LineError among them
-            for record in records:
-                # Same identity implies same card and exit time: a coarser key only adds
-                # candidates.
-                slot = (hash(record[3] or record[2]) + record[1]) & mask
-                byte, bit = slot >> 3, 1 << (slot & 7)
-                if bits[byte] & bit:
-                    candidates.append((record[0],))
-                else:
-                    bits[byte] |= bit
-            batch.extend(records)
+            batch.extend(cast(list[Record], items))  # no LineError among them
             if len(batch) >= BATCH_ROWS:
                 insert(batch)
                 batch.clear()
                 if candidates:
-                    db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
+                    db.executemany("INSERT INTO temp.repeats VALUES (?)", map(_one, candidates))
                     candidates.clear()
                     any_candidate = True
         if not result.errors:
             insert(batch)
-            db.executemany("INSERT INTO temp.repeats VALUES (?)", candidates)
+            db.executemany("INSERT INTO temp.repeats VALUES (?)", map(_one, candidates))
             any_candidate = any_candidate or bool(candidates)
         result.rows = reader.rows_read
     if more_errors:
@@ -357,6 +337,7 @@ def _stage_file(
         any_candidate,
         reader.passages,
         reader.routes,
+        reader.discounts,
     )
 
 
@@ -541,7 +522,7 @@ def _merge_staged(
     known = _file_card_ids(db, path, staged.cards, result, card_id)
     if known is None:
         return
-    for table in ("card_map", "remark_map", "matches"):
+    for table in ("card_map", "remark_map", "discount_map", "matches"):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     db.execute("CREATE TEMP TABLE card_map (ix INTEGER PRIMARY KEY, card_id INTEGER NOT NULL)")
     db.executemany(
@@ -556,6 +537,14 @@ def _merge_staged(
         "INSERT INTO temp.remark_map VALUES (?, ?, ?, ?, ?)",
         [(i, r.text, r.status, r.flags, r.morning_evening) for i, r in enumerate(staged.remarks)],
     )
+    db.execute(
+        "CREATE TEMP TABLE discount_map (ix INTEGER PRIMARY KEY, toll_before_discount,"
+        " etc_discount)"
+    )
+    db.executemany(
+        "INSERT INTO temp.discount_map VALUES (?, ?, ?)",
+        [(i, before, discount) for i, (before, discount) in enumerate(staged.discounts)],
+    )
     batch_id = db.execute(
         "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, ?, ?)",
         (display_name(path.name), staged.sha256, now),
@@ -568,6 +557,7 @@ def _merge_staged(
     rule_morning_evening = "ro.morning_evening"
     maps = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
     rows = f"temp.staging s{maps}"
+    discount_join = " JOIN temp.discount_map dm ON dm.ix = s.discount"
     charged = " AND s.toll IS NOT NULL"  # passage rows (toll NULL) go to passages, never trips
 
     # Staged rows already in the store, and whether each replaces the stored version.
@@ -611,11 +601,12 @@ def _merge_staged(
             " remarks = n.remarks, status = n.status, flags = n.flags, batch_id = ?,"
             " morning_evening = (n.morning_evening OR coalesce(n.rule_morning_evening, 0)"
             "  OR (t.morning_evening AND instr(t.flags, '（朝夕）') = 0))"
-            " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, s.toll_before_discount,"
-            "  s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
+            " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, dm.toll_before_discount,"
+            "  dm.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
             "  s.vehicle_number, rm.remarks, rm.status, rm.flags, rm.morning_evening,"
             f"  {rule_morning_evening} AS rule_morning_evening"
             f"  FROM temp.matches m JOIN temp.staging s ON s.line = m.line{maps}{route_join}"
+            f"{discount_join}"
             "  WHERE m.replaces) AS n"
             " WHERE t.id = n.trip_id",
             (batch_id,),
@@ -630,10 +621,10 @@ def _merge_staged(
             " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
             " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
             f" {_key_sql('s')}, s.entry_at, s.exit_at, ro.entry_ic, ro.exit_ic,"
-            " s.toll_before_discount, s.etc_discount, s.toll, s.rebate_applied, s.deferred_toll,"
-            " s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
+            " dm.toll_before_discount, dm.etc_discount, s.toll, s.rebate_applied,"
+            " s.deferred_toll, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
             f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
-            f" FROM {rows}{route_join} WHERE TRUE{charged}"
+            f" FROM {rows}{route_join}{discount_join} WHERE TRUE{charged}"
             + (" AND s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
             + " ORDER BY s.line",
             (batch_id,),
@@ -654,7 +645,15 @@ def _merge_staged(
         "UPDATE import_batches SET rows = ?, inserted = ?, updated = ?, duplicates = ? WHERE id = ?",
         (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
     )
-    for table in ("staging", "repeats", "matches", "route_map", "card_map", "remark_map"):
+    for table in (
+        "staging",
+        "repeats",
+        "matches",
+        "route_map",
+        "card_map",
+        "remark_map",
+        "discount_map",
+    ):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from sqlalchemy import Connection
@@ -51,7 +51,18 @@ from etcbook.safeio import display_name
 IMPORT_LOCK = 0x45544349  # "ETCI": the advisory lock space of imports (the second key: card id)
 CARD_LOCK_SPACE = 0x45544331  # "ETC1": creating a card of the file (second key: hash of its last 4)
 
-_STAGING_COLUMNS = (*RECORD_FIELDS, "entry_ic", "exit_ic", "trip_key", "seq")
+_DISCOUNT = RECORD_FIELDS.index("discount")
+_STAGING_COLUMNS = (
+    *RECORD_FIELDS[:_DISCOUNT],
+    "toll_before_discount",
+    "etc_discount",
+    *RECORD_FIELDS[_DISCOUNT + 1 :],
+    "entry_ic",
+    "exit_ic",
+    "trip_key",
+    "seq",
+)
+"""A record as staged: its ``discount`` as the two amounts, then its route's ICs and its key."""
 _CARD = RECORD_FIELDS.index("card")
 _TOLL = RECORD_FIELDS.index("toll")
 assert RECORD_FIELDS[-1] == "route"  # read as item[-1] below (typed: an int)
@@ -120,6 +131,7 @@ def _stage_file(
             hashing, display_name(path.name), card_last4=card_last4, progress=report
         )
         routes = reader.routes  # (entry IC, exit IC) of a record's route, '' when blank
+        discounts = reader.discounts  # (割引前料金, ＥＴＣ割引額) of a record's discount
         for item in reader.records():
             if isinstance(item, LineError):
                 if len(result.errors) < MAX_REPORTED_ERRORS:
@@ -134,7 +146,17 @@ def _stage_file(
                 identity = (item[_CARD], item[_TOLL] is None, key)
                 seq = seen.get(identity, 0)
                 seen[identity] = seq + 1
-                copy.write_row((*item, entry_ic or None, exit_ic or None, key, seq))
+                copy.write_row(
+                    (
+                        *item[:_DISCOUNT],
+                        *discounts[cast(int, item[_DISCOUNT])],
+                        *item[_DISCOUNT + 1 :],
+                        entry_ic or None,
+                        exit_ic or None,
+                        key,
+                        seq,
+                    )
+                )
         result.rows = reader.rows_read
     if more_errors:
         result.errors.append(
