@@ -295,3 +295,32 @@ def test_card_filter_tells_cards_sharing_digits_apart(  # type: ignore[no-untype
         lambda: dashboard._current is not None and dashboard._store_read, timeout=30_000
     )
     assert sum(row.toll for row in dashboard._current.tolls) == 1000
+
+
+def test_dashboard_names_cards_sharing_digits_apart(  # type: ignore[no-untyped-def]
+    qtbot, make_window, shared_store: Path
+) -> None:
+    """The dashboard's card tiles and the rows of its points chart name each ****6789 card
+    apart: the second by its 呼び名 (2号車), not twice 「末尾 6789　山田」."""
+    from PySide6.QtWidgets import QLabel
+
+    from etcbook.ui.views.dashboard import CardTile
+
+    window = make_window(shared_store)
+    window.show_page("dashboard")
+    page = window.page_widget("dashboard")
+    qtbot.waitUntil(
+        lambda: (
+            page.data is not None
+            and page.data.cards is not None
+            and page.points_chart.figure is not None
+            and len(page.points_chart.figure.axes[0].get_yticklabels()) == 2
+        ),
+        timeout=30_000,
+    )
+    tiles = [page.tiles.itemAt(i).widget() for i in range(page.tiles.count())]
+    headings = [tile.findChildren(QLabel)[0].text() for tile in tiles if isinstance(tile, CardTile)]
+    assert sorted(headings) == ["末尾 6789　2号車（山田）", "末尾 6789　山田"]
+    rows = [label.get_text() for label in page.points_chart.figure.axes[0].get_yticklabels()]
+    assert len(rows) == 2 and len(set(rows)) == 2
+    assert any(row.startswith("6789（2号車）") for row in rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -290,9 +291,14 @@ def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSumma
     """Horizontal bars per card × pool: points split by when they expire."""
     labels: list[str] = []
     values: dict[str, list[int]] = {key: [] for key, _label in BUCKET_LABELS}
+    shared = {last4 for last4, n in Counter(card.last4 for card in cards).items() if n > 1}
     for card in cards:
+        # Cards sharing their digits are told apart by 呼び名 (a second card always has one).
+        name = (
+            f"{card.last4}（{card.label}）" if card.last4 in shared and card.label else card.last4
+        )
         for pool in card.pools:
-            labels.append(f"{card.last4} {pool_label(pool.pool)}")
+            labels.append(f"{name} {pool_label(pool.pool)}")
             for key, _label in BUCKET_LABELS:
                 values[key].append(pool.buckets.get(key, 0))
     draw_bucket_bars(figure, style, labels, values, "ポイント残高（失効時期別）")
@@ -377,8 +383,8 @@ class CardTile(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(4)
-        title = f"末尾 {card.last4}　{card.holder}"
-        layout.addWidget(_heading(title, 1.05))
+        # 呼び名 and 名義: tells apart cards of a fleet that share their last 4 digits
+        layout.addWidget(_heading(card.title, 1.05))
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
         grid.setVerticalSpacing(2)
