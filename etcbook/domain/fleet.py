@@ -331,7 +331,9 @@ class ReminderGroup:
 
     @property
     def cards(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(member.card for member in self.members))
+        """The cards the reminders are for, once each: two cards sharing their last 4 digits
+        are two (see :func:`_card_count`)."""
+        return tuple({_card_key(m): m.card for m in self.members}.values())
 
     @property
     def grouped(self) -> bool:
@@ -373,10 +375,15 @@ def _group_days(key: tuple[object, ...], members: Sequence[Reminder], as_of: dt.
     return _soonest(members)
 
 
+def _card_key(reminder: Reminder) -> tuple[str, int | None]:
+    """A reminder's card: its digits and, where cards share them, its id (its ``card`` then
+    carries the id, as etcbook.models.card_name.CardName)."""
+    return (reminder.card, getattr(reminder.card, "id", None))
+
+
 def _card_count(members: Sequence[Reminder]) -> int:
-    """How many cards the reminders are for: two cards sharing their last 4 digits are two
-    (a reminder's ``card`` then carries the card's id, as etcbook.models.card_name.CardName)."""
-    return len({(m.card, getattr(m.card, "id", None)) for m in members})
+    """How many cards the reminders are for: two cards sharing their last 4 digits are two."""
+    return len(set(map(_card_key, members)))
 
 
 def _group_message(

@@ -92,6 +92,12 @@ def now_qdatetime() -> QDateTime:
     return QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
 
 
+def card_digits(last4: str, label: str | None, *, shared: bool) -> str:
+    """``6789（2号車）``: a card in a table's cell or a chart's row label, where room is short:
+    its digits, with its 呼び名 when another card has the same digits (``shared``)."""
+    return f"{last4}（{label}）" if shared and label else last4
+
+
 def card_title(last4: str, label: str | None, holder: str | None) -> str:
     """``末尾 6789　2号車（山田）``: a card as a choice shows it. Cards of a fleet may share their
     last 4 digits; a second card with the same digits always has a 呼び名, which tells them apart."""

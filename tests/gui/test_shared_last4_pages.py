@@ -214,6 +214,17 @@ def test_evidence_page_keeps_and_finds_originals_of_the_card_chosen(  # type: ig
     page.search_card.setCurrentIndex(0)  # すべてのカード
     page.refresh()
     assert page.documents.rowCount() == 2
+    # the tables name the twin by its 呼び名 beside the digits
+    shown = {
+        page.documents.record(r).card_id: page.documents.index(r, 2).data()
+        for r in range(page.documents.rowCount())
+    }
+    assert shown == {1: "6789", 2: "6789（2号車）"}
+    lacking = {
+        page.months.record(r).card_id: page.months.index(r, 0).data()
+        for r in range(page.months.rowCount())
+    }
+    assert lacking == {1: "6789", 2: "6789（2号車）"}
 
 
 def test_reconcile_page_lists_the_months_of_the_card_chosen(  # type: ignore[no-untyped-def]

@@ -293,10 +293,7 @@ def draw_point_buckets(figure: Any, style: ChartStyle, cards: Sequence[CardSumma
     values: dict[str, list[int]] = {key: [] for key, _label in BUCKET_LABELS}
     shared = {last4 for last4, n in Counter(card.last4 for card in cards).items() if n > 1}
     for card in cards:
-        # Cards sharing their digits are told apart by 呼び名 (a second card always has one).
-        name = (
-            f"{card.last4}（{card.label}）" if card.last4 in shared and card.label else card.last4
-        )
+        name = formatting.card_digits(card.last4, card.label, shared=card.last4 in shared)
         for pool in card.pools:
             labels.append(f"{name} {pool_label(pool.pool)}")
             for key, _label in BUCKET_LABELS:

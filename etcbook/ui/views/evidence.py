@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
 from etcbook import clock
 from etcbook.domain.evidence import DOCUMENT_KINDS, SCREEN_KINDS, kind_label
 from etcbook.ui.context import AppContext
-from etcbook.ui.formatting import card_title
+from etcbook.ui.formatting import card_digits, card_title
 from etcbook.ui.page import Page, page_title
 from etcbook.ui.tables import Column, RecordTableModel, RememberingTableView, sortable_proxy
 
@@ -62,26 +63,36 @@ def _parse_yen(text: str) -> int | None:
     return int(text) if text else None
 
 
-DOCUMENT_COLUMNS: list[Column[DocumentRecord]] = [
-    Column("ID", lambda d: d.id, "int"),
-    Column("月", lambda d: d.month.replace("-", "/"), tooltip=lambda d: d.month),
-    Column("カード", lambda d: d.card),
-    Column("種類", lambda d: kind_label(d.kind)),
-    Column("版", lambda d: f"v{d.version}"),
-    Column("取引日", lambda d: d.date, "date"),
-    Column("金額", lambda d: d.amount, "yen"),
-    Column("取引先", lambda d: d.counterparty),
-    # The name (the 月 column already says the YYYY/MM folder); the path and digest on hover.
-    Column("ファイル", lambda d: d.name, tooltip=lambda d: f"{d.relpath}\nSHA-256 {d.sha256}"),
-]
+CardCell = Callable[[str, int | None], str]
+"""A card's text in a table from its last 4 digits and id (None: an original kept under digits
+no card had yet)."""
 
-MONTH_COLUMNS: list[Column[MonthCoverage]] = [
-    Column("カード", lambda m: m.card, tooltip=lambda m: f"id:{m.card_id}"),
-    Column("月", lambda m: m.month.replace("-", "/")),
-    Column("走行", lambda m: m.trips, "int"),
-    Column("請求書", lambda m: "あり" if m.statement else "なし"),
-    Column("利用証明書", lambda m: "あり" if m.certificate else "なし"),
-]
+
+def document_columns(card: CardCell) -> list[Column[DocumentRecord]]:
+    """The documents table's columns, its cards named by ``card``."""
+    return [
+        Column("ID", lambda d: d.id, "int"),
+        Column("月", lambda d: d.month.replace("-", "/"), tooltip=lambda d: d.month),
+        Column("カード", lambda d: card(d.card, d.card_id)),
+        Column("種類", lambda d: kind_label(d.kind)),
+        Column("版", lambda d: f"v{d.version}"),
+        Column("取引日", lambda d: d.date, "date"),
+        Column("金額", lambda d: d.amount, "yen"),
+        Column("取引先", lambda d: d.counterparty),
+        # The name (the 月 column already says the YYYY/MM folder); the path and digest on hover.
+        Column("ファイル", lambda d: d.name, tooltip=lambda d: f"{d.relpath}\nSHA-256 {d.sha256}"),
+    ]
+
+
+def month_columns(card: CardCell) -> list[Column[MonthCoverage]]:
+    """The 足りない月 table's columns, its cards named by ``card``."""
+    return [
+        Column("カード", lambda m: card(m.card, m.card_id), tooltip=lambda m: f"id:{m.card_id}"),
+        Column("月", lambda m: m.month.replace("-", "/")),
+        Column("走行", lambda m: m.trips, "int"),
+        Column("請求書", lambda m: "あり" if m.statement else "なし"),
+        Column("利用証明書", lambda m: "あり" if m.certificate else "なし"),
+    ]
 
 
 def render_preview(
@@ -133,6 +144,8 @@ class EvidencePage(Page):
         """Each card's last 4 digits by id (the card choices hold ids)."""
         self._shared: set[str] = set()
         """Last 4 digits several cards share."""
+        self._cell_names: dict[int, str] = {}
+        """Each card's text in the tables by id (see :meth:`_card_cell`)."""
         layout = QVBoxLayout(self)
         layout.addWidget(page_title("証憑"))
         layout.addWidget(self._build_add_box())
@@ -241,7 +254,7 @@ class EvidencePage(Page):
         form.addRow(row)
         form.addRow(second)
         layout.addLayout(form)
-        self.documents = RecordTableModel(DOCUMENT_COLUMNS, self)
+        self.documents = RecordTableModel(document_columns(self._card_cell), self)
         self.documents_view = RememberingTableView(self.context.settings, "evidence/documents")
         self._documents_proxy = sortable_proxy(self.documents, self)
         self.documents_view.setModel(self._documents_proxy)
@@ -266,13 +279,17 @@ class EvidencePage(Page):
         )
         explanation.setWordWrap(True)
         layout.addWidget(explanation)
-        self.months = RecordTableModel(MONTH_COLUMNS, self)
+        self.months = RecordTableModel(month_columns(self._card_cell), self)
         self.months_view = RememberingTableView(self.context.settings, "evidence/months")
         self.months_view.setModel(self.months)
         layout.addWidget(self.months_view, 1)
         return tab
 
     # -- data ----------------------------------------------------------------------------------
+
+    def _card_cell(self, last4: str, card_id: int | None) -> str:
+        """A card in the tables: its digits, and its 呼び名 where another card has them."""
+        return self._cell_names.get(card_id, last4) if card_id is not None else last4
 
     def refresh(self) -> None:
         from sqlalchemy import text
@@ -289,6 +306,10 @@ class EvidencePage(Page):
         digits = [row.last4 for row in rows]
         self._shared = {last4 for last4 in digits if digits.count(last4) > 1}
         self._last4 = {row.id: row.last4 for row in rows}
+        self._cell_names = {
+            row.id: card_digits(row.last4, row.label, shared=row.last4 in self._shared)
+            for row in rows
+        }
         card_filter = self.context.card_filter
         cards = card_filter.narrow(rows, lambda row: row.id)
         for combo, blank in ((self.card, None), (self.search_card, "すべてのカード")):

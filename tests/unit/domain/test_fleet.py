@@ -117,6 +117,7 @@ def test_two_cards_sharing_their_digits_count_as_two() -> None:
     groups = group_reminders([*twins, _statement("1111", ("2025-09",))], as_of=AS_OF)
     (september,) = groups
     assert september.grouped and len(september.members) == 3
+    assert len(september.cards) == 3  # the line's 「ダブルクリックで3枚の一覧」
     assert september.message.startswith("3枚のカードで2025年9月の明細が証憑庫にありません。")
     # two cards with the same digits and a third card: below the threshold of 3 without it
     alone = group_reminders(twins, as_of=AS_OF)
