@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -386,21 +387,23 @@ class _RepeatFilter:
     """Which records may repeat an earlier record's identity (card, kind, entry and exit
     date-time, route), for numbering the repeats (``seq``) without keeping every identity.
 
-    One bit per hash slot of (card, the date-time a record is dated by), which records of one
-    identity share: a record whose slot is already set is a candidate (a true repeat, or
-    another trip with the same card and exit time, or a hash collision), to be told apart
-    exactly by its caller. A record whose slot was clear is certainly the first of its
-    identity. Memory follows the file's size (``size_hint``, bytes), at most 16 MiB.
+    Per hash slot of (card, the date-time a record is dated by), which the records of one
+    identity share, the line of the first record in it: a record whose slot already holds a
+    line is a candidate (a true repeat, another trip with the same card and time, or a hash
+    collision), to be told apart exactly by its caller among the slot's records (that first
+    one and the slot's later candidates). A record whose slot was empty is certainly the
+    first of its identity. Memory follows the file's size (``size_hint``, bytes): 4 bytes a
+    slot, at most 32 MiB.
     """
 
-    __slots__ = ("bits", "mask")
+    __slots__ = ("lines", "mask")
 
     def __init__(self, size_hint: int) -> None:
-        bits = 1 << 16
-        while bits < 32 * (size_hint // 64 + 1) and bits < (1 << 27):
-            bits <<= 1
-        self.mask = bits - 1
-        self.bits = bytearray(bits // 8)
+        slots = 1 << 14
+        while slots < size_hint // 4 and slots < (1 << 23):
+            slots <<= 1
+        self.mask = slots - 1
+        self.lines = array("I", bytes(4 * slots))
 
 
 class MeisaiReader:
@@ -443,9 +446,10 @@ class MeisaiReader:
         self.routes: list[tuple[str, str]] = []
         """The distinct (entry IC, exit IC) seen so far ('' for a blank IC); a record's
         ``route`` indexes this list (route rules resolve once per route, not per row)."""
-        self.repeat_candidates: list[int] = []
-        """Lines of the records that may repeat an earlier record's identity (see
-        :class:`_RepeatFilter`), in file order; the caller may take and clear them."""
+        self.repeat_candidates: list[tuple[int, int]] = []
+        """The records that may repeat an earlier record's identity (see
+        :class:`_RepeatFilter`), in file order: (line, line of the first record of its hash
+        slot); the caller may take and clear them."""
         self._repeats = _RepeatFilter(size_hint)
 
     # -- lines --
@@ -655,7 +659,7 @@ class MeisaiReader:
         dashes_or_blank = dashes | {"", " "}
         route_ids: dict[tuple[str, str], int] = {}
         texts_of = self._texts
-        bits, mask = self._repeats.bits, self._repeats.mask
+        first_lines, mask = self._repeats.lines, self._repeats.mask
         candidate = self.repeat_candidates.append
 
         def all_pieces() -> Iterator[bytes | int]:
@@ -790,11 +794,11 @@ class MeisaiReader:
                 # Same identity implies same card and date-time: a coarser key only adds
                 # candidates.
                 slot = (hash(exit_at or entry_at) + card_index) & mask
-                byte, bit = slot >> 3, 1 << (slot & 7)
-                if bits[byte] & bit:
-                    candidate(number)
+                first = first_lines[slot]
+                if first:
+                    candidate((number, first))
                 else:
-                    bits[byte] |= bit
+                    first_lines[slot] = number
                 emit(
                     (
                         number,

@@ -15,10 +15,14 @@ rows whose key may have occurred before, and only those keys are numbered in SQL
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
+import queue
 import re
 import sqlite3
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +40,6 @@ from etcbook.importers.meisai import (
     MeisaiReader,
     NotMeisaiError,
     Record,
-    Remarks,
 )
 from etcbook.models.card_choice import FILE_CARD_COLUMNS, card_matches, cards_for_file
 from etcbook.models.routes import resolve_route_list
@@ -189,8 +192,8 @@ class _HashingReader:
         return chunk
 
 
-def _one(value: int) -> tuple[int]:
-    return (value,)
+def _first(pair: tuple[int, int]) -> int:
+    return pair[0]
 
 
 def _key_sql(alias: str, route: str = "ro") -> str:
@@ -200,23 +203,6 @@ def _key_sql(alias: str, route: str = "ro") -> str:
         f"coalesce({alias}.entry_at, '') || '|' || coalesce({alias}.exit_at, '')"
         f" || {route}.key_suffix"
     )
-
-
-@dataclass
-class _Staged:
-    """What streaming a file into temp.staging found out."""
-
-    sha256: str
-    cards: list[str]
-    remarks: list[Remarks]
-    candidates: bool
-    passages: int
-    """Passage rows read (toll NULL in the staging table)."""
-    routes: list[tuple[str, str]]
-    """The distinct (entry IC, exit IC) of the rows ('' for blank): a row's ``route`` indexes
-    this list."""
-    discounts: list[tuple[int | None, int | None]]
-    """The distinct (割引前料金, ＥＴＣ割引額) of the rows: a row's ``discount`` indexes this list."""
 
 
 class _StagingInsert:
@@ -259,23 +245,174 @@ def cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _stage_file(
+CHUNK_ROWS = 16_384
+"""Rows read, staged and merged into the store at a time. While SQLite merges one chunk (it
+does not hold Python's lock meanwhile), a second thread reads and validates the next: the two
+take about as long, so a big import waits for little more than the longer of them."""
+
+SWITCH_SECONDS = 0.0005
+"""Python's thread switch interval while a file is imported (5 ms by default): when one of a
+chunk's statements ends, the importing thread gets Python's lock back from the reading thread
+after this long at most."""
+
+
+@dataclass
+class _Chunk:
+    """The next rows of a file as the reading thread validated them."""
+
+    records: list[Record]
+    """Its valid rows (none once the file has had a bad row: it will be refused)."""
+    errors: list[LineError]
+    candidates: list[tuple[int, int]]
+    """Its rows that may repeat an earlier row's identity: (line, the first line of the same
+    hash slot), as MeisaiReader.repeat_candidates."""
+    cards: int
+    remarks: int
+    discounts: int
+    routes: int
+    """How many cards, remarks, discounts and routes the reader knew after these rows: its
+    records index the first ones of each list."""
+
+
+_END = object()
+"""After a file's last chunk."""
+
+
+class _ChunkReader:
+    """Reads and validates a 明細CSV on a thread of its own and hands it over a chunk at a time
+    (:attr:`chunks`: :class:`_Chunk` values, then ``_END``, or the exception that stopped the
+    reading). After each chunk it waits for :meth:`read_on` before it reads the next, so that
+    it reads while the importing thread merges (in SQLite, without Python's lock) and not while
+    that thread binds rows (with it). Once the file has had a bad row it reads on to the end
+    without waiting: its errors are all that is left to report."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        card_last4: str | None,
+        progress: Callable[[int], None],
+    ) -> None:
+        self.path = path
+        self.card_last4 = card_last4
+        self.progress = progress
+        self.chunks: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.reader: MeisaiReader | None = None
+        self.sha256 = ""
+        """The file's SHA-256, once it is read to the end."""
+        self._allowed = threading.Semaphore(0)
+        self._stopped = False
+        self._thread = threading.Thread(
+            target=self._read, name="etcbook-import-reader", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def read_on(self) -> None:
+        """Let the reading thread read the next chunk."""
+        self._allowed.release()
+
+    def stop(self) -> None:
+        """Stop the reading (wherever it is) and wait for its thread to end."""
+        self._stopped = True
+        self._allowed.release()
+        self._thread.join()
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                hashing = _HashingReader(handle)
+                reader = MeisaiReader(
+                    hashing,
+                    display_name(self.path.name),
+                    card_last4=self.card_last4,
+                    progress=self.progress,
+                    size_hint=self.path.stat().st_size,
+                )
+                self.reader = reader
+                records: list[Record] = []
+                errors: list[LineError] = []
+                handed = 0  # rows read when the last chunk of errors was handed over
+                for items in reader.batches():
+                    if self._stopped:
+                        return
+                    if reader.errors_found:  # the file will be refused: its errors only
+                        records.clear()
+                        errors.extend(item for item in items if isinstance(item, LineError))
+                        if reader.rows_read - handed >= CHUNK_ROWS:
+                            self._hand_over(reader, [], errors)
+                            errors, handed = [], reader.rows_read
+                        continue
+                    records.extend(cast(list[Record], items))  # no LineError among them
+                    while len(records) >= CHUNK_ROWS:
+                        self._hand_over(reader, records[:CHUNK_ROWS], [])
+                        del records[:CHUNK_ROWS]
+                        self._allowed.acquire()
+                        if self._stopped:
+                            return
+                if self._stopped:
+                    return
+                self._hand_over(reader, records, errors)
+                self.sha256 = hashing.sha256.hexdigest()
+            self.chunks.put(_END)
+        except BaseException as exc:  # handed to the importing thread, which raises it
+            self.chunks.put(exc)
+
+    def _hand_over(
+        self, reader: MeisaiReader, records: list[Record], errors: list[LineError]
+    ) -> None:
+        # the candidates among these rows (in file order, as the reader noted them)
+        noted = reader.repeat_candidates
+        last = records[-1][0] if records else None
+        taken = len(noted) if last is None else bisect.bisect_right(noted, last, key=_first)
+        candidates = noted[:taken]
+        del noted[:taken]
+        self.chunks.put(
+            _Chunk(
+                records,
+                errors,
+                candidates,
+                len(reader.cards),
+                len(reader.remarks),
+                len(reader.discounts),
+                len(reader.routes),
+            )
+        )
+
+
+@contextmanager
+def _switching_often() -> Iterator[None]:
+    """Python's thread switch interval at :data:`SWITCH_SECONDS` at most, as it was after."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_SECONDS))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _import_file(
     db: sqlite3.Connection,
     path: Path,
     result: FileResult,
     *,
     card_last4: str | None,
+    card_id: int | None,
     progress: Progress | None,
     cancelled: Callable[[], bool] | None,
-) -> _Staged:
-    """Validate the file into temp.staging (rows) and temp.repeats (repeat candidates)."""
+) -> None:
+    """Read, validate and merge one file into the store, inside the caller's transaction,
+    filling ``result``: chunk by chunk, the next chunk read while one is merged. A file with a
+    bad row (or whose cards cannot be told) leaves the store as it found it. Raises
+    NotMeisaiError, OSError (the file cannot be read) and ImportCancelled."""
     for table in ("staging", "repeats"):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     db.execute(
         "CREATE TEMP TABLE staging (line INTEGER PRIMARY KEY,"
         f" {', '.join(RECORD_FIELDS[1:])}, seq INTEGER NOT NULL DEFAULT 0)"
     )
-    db.execute("CREATE TEMP TABLE repeats (line INTEGER PRIMARY KEY)")
+    db.execute("CREATE TEMP TABLE repeats (line INTEGER PRIMARY KEY, first INTEGER NOT NULL)")
     insert = _StagingInsert(db)
     total = path.stat().st_size
 
@@ -285,97 +422,90 @@ def _stage_file(
         if progress is not None and read < total:
             progress(read, total)
 
-    batch: list[Record] = []
-    any_candidate = False
+    chunks = _ChunkReader(path, card_last4=card_last4, progress=report)
+    merge = _FileMerge(db, path, result, card_id, total)
     more_errors = 0
-    with open(path, "rb") as handle, cycle_collector_paused():
-        hashing = _HashingReader(handle)
-        reader = MeisaiReader(
-            hashing,
-            display_name(path.name),
-            card_last4=card_last4,
-            progress=report,
-            size_hint=total,
-        )
-        candidates = reader.repeat_candidates
-        errors_found = 0
-        for items in reader.batches():
-            if reader.errors_found != errors_found:  # a bad line among these
-                errors_found = reader.errors_found
-                for item in items:
-                    if isinstance(item, LineError):
+    db.execute("SAVEPOINT import_file")
+    try:
+        with cycle_collector_paused(), _switching_often():
+            chunks.start()
+            try:
+                while (item := chunks.chunks.get()) is not _END:
+                    if isinstance(item, BaseException):
+                        raise item
+                    chunk = cast(_Chunk, item)
+                    for error in chunk.errors:
                         if len(result.errors) < MAX_REPORTED_ERRORS:
-                            result.errors.append(item)
+                            result.errors.append(error)
                         else:
                             more_errors += 1
-                continue
-            if result.errors:
-                continue  # the file will be rejected: stop staging, keep validating
-            batch.extend(cast(list[Record], items))  # no LineError among them
-            if len(batch) >= BATCH_ROWS:
-                insert(batch)
-                batch.clear()
-                if candidates:
-                    db.executemany("INSERT INTO temp.repeats VALUES (?)", map(_one, candidates))
-                    candidates.clear()
-                    any_candidate = True
-        if not result.errors:
-            insert(batch)
-            db.executemany("INSERT INTO temp.repeats VALUES (?)", map(_one, candidates))
-            any_candidate = any_candidate or bool(candidates)
-        result.rows = reader.rows_read
-    if more_errors:
-        result.errors.append(
-            LineError(
-                result.errors[-1].line, f"ほかに{more_errors:,}行のエラーがあります（表示を省略）"
+                    if not result.ok:  # the file will be refused: only its errors are read
+                        chunks.read_on()
+                        continue
+                    insert(chunk.records)
+                    if chunk.candidates:
+                        db.executemany("INSERT INTO temp.repeats VALUES (?, ?)", chunk.candidates)
+                    chunks.read_on()  # the next chunk is read while this one is merged
+                    assert chunks.reader is not None  # set before the first chunk
+                    merge.chunk(chunk, chunks.reader)
+            finally:
+                chunks.stop()
+        assert chunks.reader is not None
+        result.rows = chunks.reader.rows_read
+        if more_errors:
+            result.errors.append(
+                LineError(
+                    result.errors[-1].line,
+                    f"ほかに{more_errors:,}行のエラーがあります（表示を省略）",
+                )
             )
-        )
-    return _Staged(
-        hashing.sha256.hexdigest(),
-        reader.cards,
-        reader.remarks,
-        any_candidate,
-        reader.passages,
-        reader.routes,
-        reader.discounts,
-    )
+        if result.ok:
+            merge.finish(chunks.reader, chunks.sha256)
+        else:  # as if nothing of the file had been merged
+            db.execute("ROLLBACK TO import_file")
+            result.inserted = result.updated = result.duplicates = result.passages = 0
+            result.new_cards, result.unknown_gates = [], []
+    except BaseException:
+        db.execute("ROLLBACK TO import_file")
+        db.execute("RELEASE import_file")
+        raise
+    db.execute("RELEASE import_file")
 
 
-def _number_repeats(db: sqlite3.Connection) -> None:
-    """Set ``seq`` of rows whose (card, trip_key) occurred earlier in the file.
+def _number_repeats(db: sqlite3.Connection, first_line: int) -> None:
+    """Set ``seq`` of the staged rows from ``first_line`` on (a chunk's) whose (card,
+    trip_key) occurred earlier in the file.
 
-    Only rows sharing card and exit time with a candidate can be repeats; those are numbered
-    by their full identity (the route standing for the two ICs of the key).
+    Only the rows of a candidate's hash slot can share its identity: the slot's first row and
+    its later candidates (temp.repeats: line, first). Those of the chunk's candidates' slots
+    are numbered by their full identity (the route standing for the two ICs of the key),
+    whichever chunk they came in.
     """
-    db.execute("DROP TABLE IF EXISTS temp.repeat_keys")
+    db.execute("DROP TABLE IF EXISTS temp.repeat_rows")
+    db.execute("CREATE TEMP TABLE repeat_rows (line INTEGER PRIMARY KEY)")
     db.execute(
-        "CREATE TEMP TABLE repeat_keys (card, dated_at, PRIMARY KEY (card, dated_at)) WITHOUT ROWID"
-    )
-    db.execute(
-        "INSERT OR IGNORE INTO temp.repeat_keys SELECT s.card, coalesce(s.exit_at, s.entry_at)"
-        " FROM temp.repeats r JOIN temp.staging s USING (line)"
+        "INSERT OR IGNORE INTO temp.repeat_rows SELECT first FROM temp.repeats WHERE line >= ?"
+        " UNION SELECT r.line FROM temp.repeats r WHERE r.first IN"
+        " (SELECT first FROM temp.repeats WHERE line >= ?)",
+        (first_line, first_line),
     )
     db.execute(
         "UPDATE temp.staging SET seq = q.seq FROM ("
         " SELECT s.line, ROW_NUMBER() OVER (PARTITION BY s.card, s.toll IS NULL,"
-        " s.entry_at, s.exit_at, s.route ORDER BY s.line) - 1 AS seq FROM temp.repeat_keys k"
-        " JOIN temp.staging s ON s.card = k.card"
-        " AND coalesce(s.exit_at, s.entry_at) = k.dated_at"
-        ") AS q WHERE staging.line = q.line AND q.seq > 0"
+        " s.entry_at, s.exit_at, s.route ORDER BY s.line) - 1 AS seq FROM temp.repeat_rows x"
+        " JOIN temp.staging s ON s.line = x.line"
+        ") AS q WHERE staging.line = q.line AND q.seq > 0 AND q.line >= ?",
+        (first_line,),
     )
-    db.execute("DROP TABLE temp.repeat_keys")
+    db.execute("DROP TABLE temp.repeat_rows")
 
 
-def _route_rules(db: sqlite3.Connection, staged: _Staged) -> list[str]:
-    """Resolve route rules once per distinct route of the staged rows into temp.route_map
-    (ix = a row's ``route``; its ICs, NULL when blank, and the end of its rows' ``trip_key``;
-    operator, its source and 朝夕割 from the rules). Returns the gates no rule knows."""
-    resolved = resolve_route_list(db, staged.routes)
-    db.execute("DROP TABLE IF EXISTS temp.route_map")
-    db.execute(
-        "CREATE TEMP TABLE route_map (ix INTEGER PRIMARY KEY, entry_ic, exit_ic, key_suffix,"
-        " operator, source, morning_evening)"
-    )
+def _add_routes(db: sqlite3.Connection, routes: Sequence[tuple[str, str]], first: int) -> set[str]:
+    """Resolve route rules once per route (the reader's routes from index ``first`` on) into
+    temp.route_map (ix = a row's ``route``; its ICs, NULL when blank, and the end of its rows'
+    ``trip_key``; operator, its source and 朝夕割 from the rules). Returns the gates no rule
+    knows."""
+    resolved = resolve_route_list(db, routes)
     db.executemany(
         "INSERT INTO temp.route_map VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
@@ -389,15 +519,15 @@ def _route_rules(db: sqlite3.Connection, staged: _Staged) -> list[str]:
                 morning_evening,
             )
             for i, ((entry_ic, exit_ic), (operator, morning_evening)) in enumerate(
-                zip(staged.routes, resolved, strict=True)
+                zip(routes, resolved, strict=True), start=first
             )
         ],
     )
     unknown: set[str] = set()
-    for (entry_ic, exit_ic), (operator, _) in zip(staged.routes, resolved, strict=True):
+    for (entry_ic, exit_ic), (operator, _) in zip(routes, resolved, strict=True):
         if operator is None:
             unknown.update(gate for gate in (exit_ic or entry_ic, exit_ic and entry_ic) if gate)
-    return sorted(unknown)
+    return unknown
 
 
 def _deferred_indexes(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
@@ -511,150 +641,234 @@ def _file_card_ids(
     return known
 
 
-def _merge_staged(
-    db: sqlite3.Connection,
-    path: Path,
-    staged: _Staged,
-    result: FileResult,
-    card_id: int | None = None,
-) -> None:
-    now = _now()
-    known = _file_card_ids(db, path, staged.cards, result, card_id)
-    if known is None:
-        return
-    for table in ("card_map", "remark_map", "discount_map", "matches"):
-        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    db.execute("CREATE TEMP TABLE card_map (ix INTEGER PRIMARY KEY, card_id INTEGER NOT NULL)")
-    db.executemany(
-        "INSERT INTO temp.card_map VALUES (?, ?)",
-        [(i, known[last4]) for i, last4 in enumerate(staged.cards)],
-    )
-    db.execute(
-        "CREATE TEMP TABLE remark_map (ix INTEGER PRIMARY KEY, remarks, status, flags,"
-        " morning_evening)"
-    )
-    db.executemany(
-        "INSERT INTO temp.remark_map VALUES (?, ?, ?, ?, ?)",
-        [(i, r.text, r.status, r.flags, r.morning_evening) for i, r in enumerate(staged.remarks)],
-    )
-    db.execute(
-        "CREATE TEMP TABLE discount_map (ix INTEGER PRIMARY KEY, toll_before_discount,"
-        " etc_discount)"
-    )
-    db.executemany(
-        "INSERT INTO temp.discount_map VALUES (?, ?, ?)",
-        [(i, before, discount) for i, (before, discount) in enumerate(staged.discounts)],
-    )
-    batch_id = db.execute(
-        "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, ?, ?)",
-        (display_name(path.name), staged.sha256, now),
-    ).lastrowid
-    assert batch_id is not None
-    if staged.candidates:
-        _number_repeats(db)
-    result.unknown_gates = _route_rules(db, staged)
-    route_join = " JOIN temp.route_map ro ON ro.ix = s.route"
-    rule_morning_evening = "ro.morning_evening"
-    maps = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
-    rows = f"temp.staging s{maps}"
-    discount_join = " JOIN temp.discount_map dm ON dm.ix = s.discount"
-    charged = " AND s.toll IS NOT NULL"  # passage rows (toll NULL) go to passages, never trips
+_ROUTE_JOIN = " JOIN temp.route_map ro ON ro.ix = s.route"
+_MAPS = " JOIN temp.card_map cm ON cm.ix = s.card JOIN temp.remark_map rm ON rm.ix = s.remarks"
+_ROWS = f"temp.staging s{_MAPS}"
+_DISCOUNT_JOIN = " JOIN temp.discount_map dm ON dm.ix = s.discount"
+_CHARGED = " AND s.toll IS NOT NULL"  # passage rows (toll NULL) go to passages, never trips
+_MAP_TABLES = ("card_map", "remark_map", "discount_map", "route_map", "matches")
 
-    # Staged rows already in the store, and whether each replaces the stored version.
-    # Skipped when the store has no trip of the file's cards.
-    card_ids = sorted({known[last4] for last4 in staged.cards})
-    stored = any(
-        db.execute("SELECT EXISTS (SELECT 1 FROM trips WHERE card_id = ?)", (card_id,)).fetchone()[
-            0
-        ]
-        for card_id in card_ids
-    )
-    db.execute(
-        "CREATE TEMP TABLE matches (line INTEGER PRIMARY KEY, trip_id INTEGER NOT NULL,"
-        " replaces INTEGER NOT NULL)"
-    )
-    if stored:
-        db.execute(
-            "INSERT INTO temp.matches SELECT s.line, t.id,"
-            f" (t.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
-            " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
-            f" FROM {rows}{route_join} JOIN trips t ON t.card_id = cm.card_id"
-            f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq{charged}"
-        )
-    any_match = stored and db.execute("SELECT EXISTS (SELECT 1 FROM temp.matches)").fetchone()[0]
-    if any_match:
-        old_values = ", ".join(f"'{c}', t.{c}" for c in _REPLACED_COLUMNS)
-        db.execute(
-            "INSERT INTO trip_history (trip_id, changed_at, batch_id, old_values)"
-            f" SELECT t.id, ?, ?, json_object({old_values})"
-            " FROM temp.matches m JOIN trips t ON t.id = m.trip_id WHERE m.replaces"
-            " ORDER BY m.line",
-            (now, batch_id),
-        )
-        # 朝夕 eligibility: the new row's tag, a route rule, or a mark the stored trip had
-        # that did not come from its own (now replaced) tag.
-        result.updated = db.execute(
-            "UPDATE trips AS t SET entry_at = n.entry_at, exit_at = n.exit_at,"
-            " toll_before_discount = n.toll_before_discount, etc_discount = n.etc_discount,"
-            " toll = n.toll, rebate_applied = n.rebate_applied, deferred_toll = n.deferred_toll,"
-            " vehicle_class = n.vehicle_class, vehicle_number = n.vehicle_number,"
-            " remarks = n.remarks, status = n.status, flags = n.flags, batch_id = ?,"
-            " morning_evening = (n.morning_evening OR coalesce(n.rule_morning_evening, 0)"
-            "  OR (t.morning_evening AND instr(t.flags, '（朝夕）') = 0))"
-            " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, dm.toll_before_discount,"
-            "  dm.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
-            "  s.vehicle_number, rm.remarks, rm.status, rm.flags, rm.morning_evening,"
-            f"  {rule_morning_evening} AS rule_morning_evening"
-            f"  FROM temp.matches m JOIN temp.staging s ON s.line = m.line{maps}{route_join}"
-            f"{discount_join}"
-            "  WHERE m.replaces) AS n"
-            " WHERE t.id = n.trip_id",
-            (batch_id,),
-        ).rowcount
 
-    deferred = _deferred_indexes(db, result.rows)
-    with _closed_month_guards_lifted(db, "temp.staging s"):
-        result.inserted = db.execute(
-            "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
-            " trip_key, entry_at, exit_at,"
-            " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
-            " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags, morning_evening)"
-            " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
-            f" {_key_sql('s')}, s.entry_at, s.exit_at, ro.entry_ic, ro.exit_ic,"
-            " dm.toll_before_discount, dm.etc_discount, s.toll, s.rebate_applied,"
-            " s.deferred_toll, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status, rm.flags,"
-            f" (rm.morning_evening OR coalesce({rule_morning_evening}, 0))"
-            f" FROM {rows}{route_join}{discount_join} WHERE TRUE{charged}"
-            + (" AND s.line NOT IN (SELECT line FROM temp.matches)" if any_match else "")
-            + " ORDER BY s.line",
-            (batch_id,),
-        ).rowcount
-    for _, sql in deferred:
-        db.execute(sql)
-    if staged.passages:
-        passages_updated, passages_inserted = _merge_passages(
-            db, rows, route_join, batch_id, now, card_ids
+class _FileMerge:
+    """Merges a file's staged rows into the store a chunk at a time (:meth:`chunk`, in file
+    order), then its passages, indexes and counts (:meth:`finish`).
+
+    A chunk's rows are merged among all the rows staged before them: a repeat is numbered
+    after its earlier rows whichever chunk they came in, and a row matches the trip the store
+    held before this file (a file's own rows never match each other: their identities differ).
+    """
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        path: Path,
+        result: FileResult,
+        card_id: int | None,
+        file_bytes: int,
+    ) -> None:
+        self.db = db
+        self.path = path
+        self.result = result
+        self.card_id = card_id
+        self.file_bytes = file_bytes
+        self.now = _now()
+        self.batch_id: int | None = None
+        self.deferred: list[tuple[str, str]] = []
+        self.card_ids: list[int] = []
+        """The id of the reader's card of each index."""
+        self.stored: set[int] = set()
+        """The file's cards that had trips before this file: its rows may be among them."""
+        self.known = {"remarks": 0, "discounts": 0, "routes": 0}
+        """How many of the reader's remarks, discounts and routes the maps hold."""
+        self.new_cards: list[str] = []
+        self.unknown: set[str] = set()
+        for table in _MAP_TABLES:
+            db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        db.execute("CREATE TEMP TABLE card_map (ix INTEGER PRIMARY KEY, card_id INTEGER NOT NULL)")
+        db.execute(
+            "CREATE TEMP TABLE remark_map (ix INTEGER PRIMARY KEY, remarks, status, flags,"
+            " morning_evening)"
         )
-        result.updated += passages_updated
-        result.inserted += passages_inserted
-        result.passages = passages_inserted
-    if result.inserted:
-        link_passages(db, card_ids)
-    result.duplicates = result.rows - result.inserted - result.updated
-    db.execute(
-        "UPDATE import_batches SET rows = ?, inserted = ?, updated = ?, duplicates = ? WHERE id = ?",
-        (result.rows, result.inserted, result.updated, result.duplicates, batch_id),
-    )
-    for table in (
-        "staging",
-        "repeats",
-        "matches",
-        "route_map",
-        "card_map",
-        "remark_map",
-        "discount_map",
-    ):
-        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        db.execute(
+            "CREATE TEMP TABLE discount_map (ix INTEGER PRIMARY KEY, toll_before_discount,"
+            " etc_discount)"
+        )
+        db.execute(
+            "CREATE TEMP TABLE route_map (ix INTEGER PRIMARY KEY, entry_ic, exit_ic, key_suffix,"
+            " operator, source, morning_evening)"
+        )
+        db.execute(
+            "CREATE TEMP TABLE matches (line INTEGER PRIMARY KEY, trip_id INTEGER NOT NULL,"
+            " replaces INTEGER NOT NULL)"
+        )
+
+    def _maps(self, reader: MeisaiReader, chunk: _Chunk) -> bool:
+        """Add the cards, remarks, discounts and routes first seen in ``chunk`` to the maps
+        (creating the file's new cards). False when the file's cards cannot be told apart
+        (``result.problem`` set)."""
+        db, result = self.db, self.result
+        if chunk.cards > len(self.card_ids):
+            known = _file_card_ids(db, self.path, reader.cards[: chunk.cards], result, self.card_id)
+            if known is None:
+                return False
+            self.new_cards += result.new_cards
+            for i in range(len(self.card_ids), chunk.cards):
+                card_id = known[reader.cards[i]]
+                self.card_ids.append(card_id)
+                db.execute("INSERT INTO temp.card_map VALUES (?, ?)", (i, card_id))
+                if db.execute(
+                    "SELECT EXISTS (SELECT 1 FROM trips WHERE card_id = ?)", (card_id,)
+                ).fetchone()[0]:
+                    self.stored.add(card_id)
+        first = self.known["remarks"]
+        db.executemany(
+            "INSERT INTO temp.remark_map VALUES (?, ?, ?, ?, ?)",
+            [
+                (i, r.text, r.status, r.flags, r.morning_evening)
+                for i, r in enumerate(reader.remarks[first : chunk.remarks], start=first)
+            ],
+        )
+        first = self.known["discounts"]
+        db.executemany(
+            "INSERT INTO temp.discount_map VALUES (?, ?, ?)",
+            [
+                (i, before, discount)
+                for i, (before, discount) in enumerate(
+                    reader.discounts[first : chunk.discounts], start=first
+                )
+            ],
+        )
+        first = self.known["routes"]
+        if chunk.routes > first:
+            self.unknown |= _add_routes(db, reader.routes[first : chunk.routes], first)
+        self.known = {
+            "remarks": chunk.remarks,
+            "discounts": chunk.discounts,
+            "routes": chunk.routes,
+        }
+        return True
+
+    def _begin(self) -> int:
+        """The file's import batch (its SHA-256 is set by :meth:`finish`); before the first
+        chunk is merged, the plain indexes of trips are dropped when the file looks bigger
+        than the store (rebuilt by :meth:`finish`)."""
+        if self.batch_id is None:
+            self.batch_id = self.db.execute(
+                "INSERT INTO import_batches (file_name, sha256, imported_at) VALUES (?, '', ?)",
+                (display_name(self.path.name), self.now),
+            ).lastrowid
+            assert self.batch_id is not None
+            # about 100 bytes a row
+            self.deferred = _deferred_indexes(self.db, self.file_bytes // 100)
+        return self.batch_id
+
+    def chunk(self, chunk: _Chunk, reader: MeisaiReader) -> None:
+        """Merge the rows of ``chunk`` (staged, with its repeat candidates)."""
+        db, result = self.db, self.result
+        if not self._maps(reader, chunk) or not chunk.records:
+            return
+        batch_id = self._begin()
+        first_line = chunk.records[0][0]
+        if chunk.candidates:
+            _number_repeats(db, first_line)
+        in_chunk = f" AND s.line >= {int(first_line)}"
+
+        # The chunk's rows already in the store, and whether each replaces the stored version:
+        # only rows of cards that had trips before this file can be.
+        any_match = False
+        if self.stored:
+            cards = ", ".join(map(str, sorted(self.stored)))
+            any_match = (
+                db.execute(
+                    "INSERT INTO temp.matches SELECT s.line, t.id,"
+                    f" (t.status IS '{STATUS_PENDING}' AND rm.status IS '{STATUS_CONFIRMED}')"
+                    " OR (t.rebate_applied IS NULL AND s.rebate_applied IS NOT NULL)"
+                    f" FROM {_ROWS}{_ROUTE_JOIN} JOIN trips t ON t.card_id = cm.card_id"
+                    f" AND t.trip_key = {_key_sql('s')} AND t.seq = s.seq{_CHARGED}"
+                    f" WHERE cm.card_id IN ({cards}){in_chunk}"
+                ).rowcount
+                > 0
+            )
+        if any_match:
+            old_values = ", ".join(f"'{c}', t.{c}" for c in _REPLACED_COLUMNS)
+            db.execute(
+                "INSERT INTO trip_history (trip_id, changed_at, batch_id, old_values)"
+                f" SELECT t.id, ?, ?, json_object({old_values})"
+                " FROM temp.matches m JOIN trips t ON t.id = m.trip_id"
+                " WHERE m.replaces AND m.line >= ? ORDER BY m.line",
+                (self.now, batch_id, first_line),
+            )
+            # 朝夕 eligibility: the new row's tag, a route rule, or a mark the stored trip had
+            # that did not come from its own (now replaced) tag.
+            result.updated += db.execute(
+                "UPDATE trips AS t SET entry_at = n.entry_at, exit_at = n.exit_at,"
+                " toll_before_discount = n.toll_before_discount, etc_discount = n.etc_discount,"
+                " toll = n.toll, rebate_applied = n.rebate_applied,"
+                " deferred_toll = n.deferred_toll,"
+                " vehicle_class = n.vehicle_class, vehicle_number = n.vehicle_number,"
+                " remarks = n.remarks, status = n.status, flags = n.flags, batch_id = ?,"
+                " morning_evening = (n.morning_evening OR coalesce(n.rule_morning_evening, 0)"
+                "  OR (t.morning_evening AND instr(t.flags, '（朝夕）') = 0))"
+                " FROM (SELECT m.trip_id, s.entry_at, s.exit_at, dm.toll_before_discount,"
+                "  dm.etc_discount, s.toll, s.rebate_applied, s.deferred_toll, s.vehicle_class,"
+                "  s.vehicle_number, rm.remarks, rm.status, rm.flags, rm.morning_evening,"
+                "  ro.morning_evening AS rule_morning_evening"
+                f"  FROM temp.matches m JOIN temp.staging s ON s.line = m.line{_MAPS}"
+                f"{_ROUTE_JOIN}{_DISCOUNT_JOIN}"
+                "  WHERE m.replaces AND m.line >= ?) AS n"
+                " WHERE t.id = n.trip_id",
+                (batch_id, first_line),
+            ).rowcount
+
+        chunk_rows = f"(SELECT * FROM temp.staging WHERE line >= {int(first_line)}) s"
+        with _closed_month_guards_lifted(db, chunk_rows):
+            result.inserted += db.execute(
+                "INSERT INTO trips (card_id, seq, batch_id, source, operator, operator_source,"
+                " trip_key, entry_at, exit_at,"
+                " entry_ic, exit_ic, toll_before_discount, etc_discount, toll, rebate_applied,"
+                " deferred_toll, vehicle_class, vehicle_number, remarks, status, flags,"
+                " morning_evening)"
+                " SELECT cm.card_id, s.seq, ?, 'import', ro.operator, ro.source,"
+                f" {_key_sql('s')}, s.entry_at, s.exit_at, ro.entry_ic, ro.exit_ic,"
+                " dm.toll_before_discount, dm.etc_discount, s.toll, s.rebate_applied,"
+                " s.deferred_toll, s.vehicle_class, s.vehicle_number, rm.remarks, rm.status,"
+                " rm.flags, (rm.morning_evening OR coalesce(ro.morning_evening, 0))"
+                f" FROM {_ROWS}{_ROUTE_JOIN}{_DISCOUNT_JOIN} WHERE TRUE{_CHARGED}{in_chunk}"
+                + (
+                    f" AND s.line NOT IN (SELECT line FROM temp.matches WHERE line >= {int(first_line)})"
+                    if any_match
+                    else ""
+                )
+                + " ORDER BY s.line",
+                (batch_id,),
+            ).rowcount
+
+    def finish(self, reader: MeisaiReader, sha256: str) -> None:
+        """After the last chunk: the plain indexes rebuilt, the passages merged and linked, the
+        file's counts and its import batch."""
+        db, result = self.db, self.result
+        batch_id = self._begin()
+        for _, sql in self.deferred:
+            db.execute(sql)
+        if reader.passages:
+            passages_updated, passages_inserted = _merge_passages(
+                db, _ROWS, _ROUTE_JOIN, batch_id, self.now, sorted(set(self.card_ids))
+            )
+            result.updated += passages_updated
+            result.inserted += passages_inserted
+            result.passages = passages_inserted
+        if result.inserted:
+            link_passages(db, sorted(set(self.card_ids)))
+        result.duplicates = result.rows - result.inserted - result.updated
+        result.new_cards = self.new_cards
+        result.unknown_gates = sorted(self.unknown)
+        db.execute(
+            "UPDATE import_batches SET sha256 = ?, rows = ?, inserted = ?, updated = ?,"
+            " duplicates = ? WHERE id = ?",
+            (sha256, result.rows, result.inserted, result.updated, result.duplicates, batch_id),
+        )
+        for table in ("staging", "repeats", *_MAP_TABLES):
+            db.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _merge_passages(
@@ -806,11 +1020,12 @@ def import_files(
                 result = FileResult(file=display_name(path))
                 results.append(result)
                 try:
-                    staged = _stage_file(
+                    _import_file(
                         db,
                         path,
                         result,
                         card_last4=card_last4,
+                        card_id=card_id,
                         progress=progress,
                         cancelled=cancelled,
                     )
@@ -818,9 +1033,6 @@ def import_files(
                     result.problem = str(exc)
                 except OSError as exc:
                     result.problem = f"{display_name(path)}: 読めません（{exc.strerror or exc}）。"
-                else:
-                    if result.ok:
-                        _merge_staged(db, path, staged, result, card_id)
                 if progress is not None:  # once per file, whatever became of it
                     size = path.stat().st_size if path.is_file() else 0
                     progress(size, size)

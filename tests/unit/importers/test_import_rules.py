@@ -481,6 +481,75 @@ def test_cancel_stores_nothing(
     assert snapshot(store_target) == before
 
 
+def test_a_bad_row_in_a_later_chunk_leaves_nothing_of_its_file(
+    store: Store,
+    store_target: Path | str,
+    snapshot: Snapshot,
+    write: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks of 100 rows: the file's first chunks are merged before its bad last row is read
+    (about 210 KB in). Nothing of it stays, its counts are those of a refused file, and the
+    next file of the same preview counts as it would alone (it does not see the refused
+    file's trips)."""
+    from etcbook.models import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 100)
+    good = [
+        row15(exit=f"24/11/{1 + i // 1440:02d} {i // 60 % 24:02d}:{i % 60:02d}", entry="")
+        for i in range(3000)
+    ]
+    refused = write("refused.csv", [*good, row15(toll="abc")])
+    again = write("again.csv", good)
+    assert refused.stat().st_size > 2 * 65536  # read in several pieces: merged chunks first
+    before = snapshot(store_target)
+    alone = import_files(store, [again], dry_run=True).to_json()["files"][0]
+    result = import_files(store, [refused, again], dry_run=True).to_json()
+    first, second = result["files"]
+    assert first["errors"] == [
+        {"line": 3002, "message": "通行料金: 金額「abc」は整数の円ではありません"}
+    ]
+    assert (first["rows"], first["inserted"], first["updated"], first["duplicates"]) == (
+        3001,
+        0,
+        0,
+        0,
+    )
+    assert {**second, "file": alone["file"]} == alone and alone["inserted"] == 3000
+    assert result["new_cards"] == ["6789"] and not result["committed"]
+    assert not import_files(store, [refused]).ok
+    assert snapshot(store_target) == before
+
+
+def test_the_reading_thread_ends_with_each_import(
+    store: Store, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread that reads the next chunk ends with the import, whether the file is
+    imported, refused, cancelled or not a 明細CSV; Python's switch interval is given back."""
+    import sys
+    import threading
+
+    from etcbook.models import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    interval = sys.getswitchinterval()
+    good = write("good.csv", list(FOUR_TRIPS) * 3)
+
+    def readers() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name == "etcbook-import-reader"]
+
+    assert import_files(store, [good]).ok and readers() == []
+    assert not import_files(store, [write("bad.csv", [*FOUR_TRIPS, row15(toll="abc")])]).ok
+    assert readers() == []
+    with pytest.raises(ImportCancelled):
+        import_files(store, [good], cancelled=lambda: True)
+    assert readers() == []
+    not_meisai = write("notes.csv", [])
+    not_meisai.write_text("メモ\n", encoding="utf-8")
+    assert import_files(store, [not_meisai]).files[0].problem is not None
+    assert readers() == [] and sys.getswitchinterval() == interval
+
+
 def test_import_batch_records_file_hash_and_counts(
     store: Store, write: Callable[..., Path]
 ) -> None:
