@@ -1,16 +1,18 @@
 """Importing 明細CSV files into the store: all or nothing, each trip exactly once.
 
-Rows are streamed from the file into a temporary staging table in batches, then merged into
-``trips`` with set-based SQL inside the same transaction, so memory stays flat and a file
-with any bad row leaves nothing behind.
+Rows are streamed from the file into a temporary staging table a chunk at a time and merged
+into ``trips`` with set-based SQL inside the same transaction, so memory stays flat and a file
+with any bad row leaves nothing behind; while SQLite merges one chunk, a second thread reads
+and validates the next (:class:`_ChunkReader`).
 
 Charged rows become ``trips``; passage rows (amounts a bare ``－``) become ``passages``, linked
 to the trip of their journey where it can be told, and never money.
 
 A trip is identified by its card, ``trip_key`` (entry and exit date-time and ICs) and ``seq``,
 its order among rows of the file identical in all of these (passages are numbered apart). Most keys occur once, so ``seq``
-is 0 unless a key repeats; a bit set in memory (a few MB whatever the file size) spots the
-rows whose key may have occurred before, and only those keys are numbered in SQL.
+is 0 unless a key repeats; the reader's filter (the first line of each hash slot, at most
+32 MiB whatever the file size) spots the rows whose key may have occurred before, and only
+those are numbered in SQL, among the rows of their slot.
 """
 
 from __future__ import annotations
