@@ -132,31 +132,34 @@ def _stage_file(
         )
         routes = reader.routes  # (entry IC, exit IC) of a record's route, '' when blank
         discounts = reader.discounts  # (割引前料金, ＥＴＣ割引額) of a record's discount
-        for item in reader.records():
-            if isinstance(item, LineError):
-                if len(result.errors) < MAX_REPORTED_ERRORS:
-                    result.errors.append(item)
-                else:
-                    more_errors += 1
-                continue
-            if not result.errors:  # once the file is rejected, only validate
-                entry_ic, exit_ic = routes[item[-1]]  # route: a record's last field
-                # trip_key, as etcbook.models.imports computes it in SQL
-                key = f"{item[2] or ''}|{item[3] or ''}|{entry_ic}|{exit_ic}"
-                identity = (item[_CARD], item[_TOLL] is None, key)
-                seq = seen.get(identity, 0)
-                seen[identity] = seq + 1
-                copy.write_row(
-                    (
-                        *item[:_DISCOUNT],
-                        *discounts[cast(int, item[_DISCOUNT])],
-                        *item[_DISCOUNT + 1 :],
-                        entry_ic or None,
-                        exit_ic or None,
-                        key,
-                        seq,
+        for items in reader.batches():
+            # seq is counted here, exactly: the reader's repeat candidates are not needed
+            reader.repeat_candidates.clear()
+            for item in items:
+                if isinstance(item, LineError):
+                    if len(result.errors) < MAX_REPORTED_ERRORS:
+                        result.errors.append(item)
+                    else:
+                        more_errors += 1
+                    continue
+                if not result.errors:  # once the file is rejected, only validate
+                    entry_ic, exit_ic = routes[item[-1]]  # route: a record's last field
+                    # trip_key, as etcbook.models.imports computes it in SQL
+                    key = f"{item[2] or ''}|{item[3] or ''}|{entry_ic}|{exit_ic}"
+                    identity = (item[_CARD], item[_TOLL] is None, key)
+                    seq = seen.get(identity, 0)
+                    seen[identity] = seq + 1
+                    copy.write_row(
+                        (
+                            *item[:_DISCOUNT],
+                            *discounts[cast(int, item[_DISCOUNT])],
+                            *item[_DISCOUNT + 1 :],
+                            entry_ic or None,
+                            exit_ic or None,
+                            key,
+                            seq,
+                        )
                     )
-                )
         result.rows = reader.rows_read
     if more_errors:
         result.errors.append(
