@@ -70,3 +70,19 @@ def window(make_window, empty_store_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def demo_window(make_window, demo_store_path: Path):  # type: ignore[no-untyped-def]
     return make_window(demo_store_path)
+
+
+def open_dashboard(qtbot, window):  # type: ignore[no-untyped-def]
+    """The window's dashboard page once it shows its cards and reminders and nothing runs."""
+    window.show_page("dashboard")
+    page = window.page_widget("dashboard")
+    qtbot.waitUntil(
+        lambda: (
+            page.data is not None
+            and page.data.cards is not None
+            and page.data.reminders is not None
+        ),
+        timeout=60_000,
+    )
+    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=60_000)
+    return page

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from etcbook import clock
+from tests.gui.conftest import open_dashboard
 
 CARDS = 111
 
@@ -33,26 +34,11 @@ def fleet_window(make_window, fleet_template: Path, tmp_path: Path):  # type: ig
     return make_window(path)
 
 
-def _dashboard(qtbot, window):  # type: ignore[no-untyped-def]
-    window.show_page("dashboard")
-    page = window.page_widget("dashboard")
-    qtbot.waitUntil(
-        lambda: (
-            page.data is not None
-            and page.data.cards is not None
-            and page.data.reminders is not None
-        ),
-        timeout=60_000,
-    )
-    qtbot.waitUntil(lambda: not window.context.operations.busy, timeout=60_000)
-    return page
-
-
 def test_fleet_dashboard_is_bounded(qtbot, fleet_window) -> None:
     from etcbook.ui.fleet import PoolTotalTile
     from etcbook.ui.views.dashboard import CardTile
 
-    page = _dashboard(qtbot, fleet_window)
+    page = open_dashboard(qtbot, fleet_window)
     assert len(page.data.cards) == CARDS
     pools = {pool.pool for card in page.data.cards for pool in card.pools}
     bars = page.points_chart.figure.axes[0].get_yticklabels()
@@ -72,7 +58,7 @@ def test_fleet_dashboard_is_bounded(qtbot, fleet_window) -> None:
 
 
 def test_fleet_warnings_are_grouped_with_the_cards_on_demand(qtbot, fleet_window) -> None:
-    page = _dashboard(qtbot, fleet_window)
+    page = open_dashboard(qtbot, fleet_window)
     reminders = page.data.reminders
     assert len(reminders) > 2 * CARDS  # one of each kind per card, ungrouped
     texts = page.alert_texts()
@@ -94,7 +80,7 @@ def test_fleet_warnings_are_grouped_with_the_cards_on_demand(qtbot, fleet_window
 def test_the_per_card_table_sorts_and_searches(qtbot, fleet_window) -> None:
     from PySide6.QtCore import Qt
 
-    page = _dashboard(qtbot, fleet_window)
+    page = open_dashboard(qtbot, fleet_window)
     tabs = page.lower_tabs
     assert tabs.count() == 2 and tabs.tabText(1) == f"カード別一覧（{CARDS}枚）"
     table = page.fleet_table
@@ -127,7 +113,7 @@ def test_the_card_filter_narrows_every_page(qtbot, fleet_window) -> None:
     chosen = {f.last4 for f in card_filter.facets if f.driver == "佐藤一郎"}
     assert 0 < len(chosen) < CARDS
 
-    page = _dashboard(qtbot, window)
+    page = open_dashboard(qtbot, window)
     bar.combos["driver"].setCurrentIndex(drivers.index("佐藤一郎"))
     assert card_filter.criteria == CardCriteria(driver="佐藤一郎")
     assert set(card_filter.cards or ()) == chosen

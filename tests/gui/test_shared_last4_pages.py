@@ -11,6 +11,7 @@ import pytest
 from etcbook import clock
 from etcbook.domain.calendar import add_months
 from tests.conftest import Cli, add_two_cards_sharing_6789
+from tests.gui.conftest import open_dashboard
 from tests.pgkit import run_sql
 
 
@@ -317,14 +318,10 @@ def test_dashboard_names_cards_sharing_digits_apart(  # type: ignore[no-untyped-
 
     from etcbook.ui.views.dashboard import CardTile
 
-    window = make_window(shared_store)
-    window.show_page("dashboard")
-    page = window.page_widget("dashboard")
+    page = open_dashboard(qtbot, make_window(shared_store))
     qtbot.waitUntil(
         lambda: (
-            page.data is not None
-            and page.data.cards is not None
-            and page.points_chart.figure is not None
+            page.points_chart.figure is not None
             and len(page.points_chart.figure.axes[0].get_yticklabels()) == 2
         ),
         timeout=30_000,
